@@ -1,0 +1,60 @@
+/** API keys belong to an organisation; any of its users may list and revoke them. */
+import type { Principal } from '../auth/principal.js';
+import { ALL_SCOPES, type Scope } from '../auth/scopes.js';
+import { API_KEY_PREFIX, displayPrefix, hashSecret, newSecret } from '../auth/tokens.js';
+import type { Db } from '../db/client.js';
+import { notFound } from '../http/errors.js';
+import { decodeCursor, toPage } from '../http/pagination.js';
+
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  user_id: string;
+  created_at: Date;
+  last_used_at: Date | null;
+}
+
+const COLUMNS = 'id, name, prefix, scopes, user_id, created_at, last_used_at';
+
+export const toApiKeyDto = (k: ApiKeyRow) => ({
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  scopes: k.scopes,
+  createdBy: k.user_id,
+  createdAt: k.created_at.toISOString(),
+  lastUsedAt: k.last_used_at ? k.last_used_at.toISOString() : null,
+});
+
+export async function createApiKey(db: Db, principal: Principal, input: { name: string; scopes?: Scope[] }) {
+  const key = newSecret(API_KEY_PREFIX);
+  const scopes = input.scopes ?? ALL_SCOPES;
+  const { rows } = await db.query<ApiKeyRow>(
+    `INSERT INTO api_keys (organization_id, user_id, name, prefix, key_hash, scopes)
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+    [principal.organizationId, principal.userId, input.name.trim(), displayPrefix(key), hashSecret(key), scopes],
+  );
+  return { ...toApiKeyDto(rows[0]!), key };
+}
+
+export async function listApiKeys(db: Db, principal: Principal, q: { limit: number; cursor?: string }) {
+  const after = decodeCursor('api-keys', q.cursor, 2);
+  const { rows } = await db.query<ApiKeyRow>(
+    `SELECT ${COLUMNS} FROM api_keys
+      WHERE organization_id = $1 AND revoked_at IS NULL
+        AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
+      ORDER BY created_at DESC, id DESC LIMIT $4`,
+    [principal.organizationId, after?.[0] ?? null, after?.[1] ?? null, q.limit + 1],
+  );
+  return toPage('api-keys', rows, q.limit, (r) => [r.created_at.toISOString(), r.id], toApiKeyDto);
+}
+
+export async function revokeApiKey(db: Db, principal: Principal, id: string): Promise<void> {
+  const { rowCount } = await db.query(
+    'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND organization_id = $2 AND revoked_at IS NULL',
+    [id, principal.organizationId],
+  );
+  if (rowCount === 0) throw notFound('API key');
+}

@@ -1,0 +1,135 @@
+/**
+ * Builds the Express app from its dependencies, without listening: server.ts listens, tests call
+ * request(createApp(...)) in-process.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from 'pino';
+import swaggerUi from 'swagger-ui-express';
+import { apiKeyRoutes } from './api-keys/routes.js';
+import { createPassport } from './auth/passport.js';
+import { authRoutes } from './auth/routes.js';
+import type { Config } from './config.js';
+import type { Db } from './db/client.js';
+import { domainRoutes } from './domains/routes.js';
+import { AppError, PROBLEM_CODES, errorHandler } from './http/errors.js';
+import { authRateLimiter } from './http/rate-limit.js';
+import { ApiRouter } from './http/route.js';
+import { Validator } from './http/validation.js';
+import { createMetrics } from './observability/metrics.js';
+import { buildOpenApi } from './openapi/document.js';
+import { pilotRoutes } from './pilots/routes.js';
+import { slotRoutes } from './testbeds/slot-routes.js';
+import { testbedRoutes } from './testbeds/routes.js';
+import { VERSION } from './version.js';
+
+export interface AppDeps {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  /** Flipped by graceful shutdown so /readyz turns the load balancer away. */
+  readiness?: { shuttingDown: boolean };
+}
+
+export interface App extends Express {
+  openapi: Record<string, unknown>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+export function createApp(deps: AppDeps): App {
+  const { db, config, logger } = deps;
+  const readiness = deps.readiness ?? { shuttingDown: false };
+  const app = express() as unknown as App;
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+
+  const metrics = createMetrics();
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // The path alone: query strings may carry feed tokens, and bodies are never logged.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
+    }),
+  );
+  app.use(metrics.middleware);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+      },
+    }),
+  );
+  app.use(express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
+
+  const validator = new Validator();
+  const passport = createPassport(db);
+  const api = new ApiRouter({
+    db,
+    validator,
+    passport,
+    idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+    authRateLimiter: authRateLimiter(db, config.authRateLimit, config.authRateWindowSeconds),
+  });
+  authRoutes(api, db, config, passport);
+  apiKeyRoutes(api, db);
+  domainRoutes(api);
+  pilotRoutes(api, db);
+  testbedRoutes(api, db);
+  slotRoutes(api, db);
+  app.use(api.router);
+
+  app.openapi = buildOpenApi(api.operations, validator.schemas, VERSION);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(app.openapi);
+  });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' }, customSiteTitle: 'AX Testbed Registry API' }));
+  app.get('/problems/:code', (req, res, next) => {
+    const text = PROBLEM_CODES[req.params.code];
+    if (!text) return next(new AppError(404, 'not-found', 'Not found', 'No such problem type.'));
+    res.json({ code: req.params.code, description: text });
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    if (readiness.shuttingDown) {
+      res.status(503).json({ status: 'shutting-down' });
+      return;
+    }
+    try {
+      await db.query('SELECT 1 FROM schema_migrations LIMIT 1');
+      res.json({ status: 'ready', database: db.engine });
+    } catch {
+      res.status(503).json({ status: 'database-unavailable' });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const knownPaths = api.operations.map((o) => ({ re: new RegExp('^' + o.path.replace(/\{\w+\}/g, '[^/]+') + '/?$'), method: o.method }));
+  app.use((req, res, next) => {
+    const matching = knownPaths.filter((p) => p.re.test(req.path));
+    if (matching.length) {
+      res.setHeader('Allow', [...new Set(matching.map((m) => m.method.toUpperCase()))].join(', '));
+      return next(new AppError(405, 'method-not-allowed', 'Method not allowed', `${req.method} is not supported on this path.`));
+    }
+    next(new AppError(404, 'route-not-found', 'Not found', `No operation at ${req.method} ${req.path}.`));
+  });
+  app.use(errorHandler(logger, config.bodyLimitBytes));
+  return app;
+}

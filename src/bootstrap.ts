@@ -1,0 +1,22 @@
+/** Opens the database, brings the schema up to date and applies the start-up settings. Shared by server and worker entries. */
+import type { Logger } from 'pino';
+import { ensureOperator } from './auth/service.js';
+import type { Config } from './config.js';
+import { openDb, type Db } from './db/client.js';
+import { migrate } from './db/migrate.js';
+import { loadDemoData } from './demo/seed.js';
+
+export async function bootstrap(config: Config, logger: Logger): Promise<Db> {
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const applied = await migrate(db);
+  logger.info({ engine: db.engine, applied }, 'database ready');
+  if (config.adminEmail && config.adminPassword) {
+    const op = await ensureOperator(db, config.adminEmail, config.adminPassword);
+    logger.info({ email: config.adminEmail, created: op.created }, 'operator user ensured from ADMIN_EMAIL');
+  }
+  if (config.demoData) {
+    const summary = await loadDemoData(db);
+    logger.info(summary, 'demo data loaded');
+  }
+  return db;
+}

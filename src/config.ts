@@ -1,0 +1,132 @@
+/**
+ * Every setting comes from the environment, is validated once at start-up and has a default that works on a
+ * laptop. A bad value stops the process with a message naming the variable, never a silent fallback.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+
+export interface Config {
+  port: number;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  uploadsDir: string;
+  uploadMaxBytes: number;
+  adminEmail: string | undefined;
+  adminPassword: string | undefined;
+  demoData: boolean;
+  webhookAllowNetworks: string[];
+  webhookRetrySchedule: number[];
+  logLevel: string;
+  /** Lifetime of a login session token. */
+  sessionTtlSeconds: number;
+  /** Attempts per client address per window on login and signup. */
+  authRateLimit: number;
+  authRateWindowSeconds: number;
+  /** Largest JSON request body. */
+  bodyLimitBytes: number;
+  /** Trust X-Forwarded-For from this many proxy hops (0 = none). */
+  trustProxy: number;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyTtlSeconds: number;
+  shutdownGraceSeconds: number;
+}
+
+export class ConfigError extends Error {}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw.trim());
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function cidrList(env: Env, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  return raw.split(',').map((part) => {
+    const cidr = part.trim();
+    const [addr, bits, extra] = cidr.split('/');
+    const max = addr && isIPv4(addr) ? 32 : addr && isIPv6(addr) ? 128 : -1;
+    if (max < 0 || extra !== undefined || bits === undefined || !/^\d+$/.test(bits) || Number(bits) > max) {
+      throw new ConfigError(`${name} must be a comma-separated list of CIDRs such as 127.0.0.0/8,::1/128; "${cidr}" is not one`);
+    }
+    return cidr;
+  });
+}
+
+function secondsList(env: Env, name: string, fallback: number[]): number[] {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const parts = raw.split(',').map((p) => p.trim());
+  if (parts.some((p) => !/^\d+(\.\d+)?$/.test(p))) {
+    throw new ConfigError(`${name} must be comma-separated delays in seconds such as 0,5,300; got "${raw}"`);
+  }
+  return parts.map(Number);
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = env.DATABASE_URL?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL must be a URL such as postgres://user@127.0.0.1:5432/db');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must use postgres:// or postgresql://, got ${url.protocol}`);
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dbUrl = databaseUrl(env);
+  const logLevel = (env.LOG_LEVEL?.trim() || 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  }
+  const adminEmail = env.ADMIN_EMAIL?.trim() || undefined;
+  const adminPassword = env.ADMIN_PASSWORD || undefined;
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if (adminEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(adminEmail)) {
+    throw new ConfigError('ADMIN_EMAIL must be an email address');
+  }
+  if (adminPassword !== undefined && adminPassword.length < 10) {
+    throw new ConfigError('ADMIN_PASSWORD must be at least 10 characters');
+  }
+  return {
+    port: int(env, 'PORT', 3000, 0, 65535),
+    databaseUrl: dbUrl,
+    dataDir: env.DATA_DIR?.trim() || './data',
+    uploadsDir: env.UPLOADS_DIR?.trim() || './uploads',
+    uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    adminEmail,
+    adminPassword,
+    demoData: bool(env, 'DEMO_DATA', dbUrl === undefined),
+    webhookAllowNetworks: cidrList(env, 'WEBHOOK_ALLOW_NETWORKS'),
+    webhookRetrySchedule: secondsList(env, 'WEBHOOK_RETRY_SCHEDULE', [0, 5, 300, 1800, 7200, 18000, 36000, 36000]),
+    logLevel,
+    sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 12 * 3600, 60, 90 * 24 * 3600),
+    authRateLimit: int(env, 'AUTH_RATE_LIMIT', 20, 1, 1_000_000),
+    authRateWindowSeconds: int(env, 'AUTH_RATE_WINDOW_SECONDS', 60, 1, 86_400),
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    trustProxy: int(env, 'TRUST_PROXY', 0, 0, 10),
+    idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),
+    shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * PostgreSQL reports rule violations as SQLSTATE codes. They are translated here, where the SQL is, into
+ * database errors the services can map to domain errors, so nothing above the data layer parses codes.
+ */
+export type DbErrorKind =
+  | 'unique_violation'
+  | 'foreign_key_violation'
+  | 'not_null_violation'
+  | 'check_violation'
+  | 'exclusion_violation'
+  | 'serialization_failure'
+  | 'deadlock'
+  | 'invalid_input';
+
+const KINDS: Record<string, DbErrorKind> = {
+  '23505': 'unique_violation',
+  '23503': 'foreign_key_violation',
+  '23502': 'not_null_violation',
+  '23514': 'check_violation',
+  '23P01': 'exclusion_violation',
+  '40001': 'serialization_failure',
+  '40P01': 'deadlock',
+  '22P02': 'invalid_input',
+  '22007': 'invalid_input',
+  '22008': 'invalid_input',
+  '22003': 'invalid_input',
+};
+
+export class DbError extends Error {
+  constructor(
+    readonly kind: DbErrorKind,
+    readonly constraint: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DbError';
+  }
+}
+
+export function translatePgError(err: unknown): unknown {
+  if (err instanceof DbError || typeof err !== 'object' || err === null) return err;
+  const { code, constraint, message } = err as { code?: unknown; constraint?: unknown; message?: unknown };
+  const kind = typeof code === 'string' ? KINDS[code] : undefined;
+  if (!kind) return err;
+  return new DbError(kind, typeof constraint === 'string' ? constraint : undefined, String(message));
+}
+
+export function isDbError(err: unknown, kind: DbErrorKind, constraint?: string): err is DbError {
+  return err instanceof DbError && err.kind === kind && (constraint === undefined || err.constraint === constraint);
+}

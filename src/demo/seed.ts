@@ -1,0 +1,5 @@
+import type { Db } from '../db/client.js';
+
+export async function loadDemoData(_db: Db): Promise<Record<string, number>> {
+  return {};
+}

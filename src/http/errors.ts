@@ -1,0 +1,142 @@
+/**
+ * One error type for the whole service. Services throw AppError with a stable code; the error middleware at
+ * the end of the chain turns it (and anything else) into RFC 9457 problem+json. Unknown errors become a
+ * generic 500 whose detail never carries a message or stack.
+ */
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { DbError } from '../db/errors.js';
+
+export interface FieldError {
+  pointer: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly title: string,
+    readonly detail: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail);
+    this.name = 'AppError';
+  }
+}
+
+export const badRequest = (detail: string, code = 'bad-request') => new AppError(400, code, 'Bad request', detail);
+export const validationFailed = (errors: FieldError[], detail = 'The request is not valid.') =>
+  new AppError(400, 'validation-failed', 'Validation failed', detail, { errors });
+export const unauthorized = (detail = 'A valid bearer token is required.') =>
+  new AppError(401, 'unauthorized', 'Unauthorized', detail);
+export const forbidden = (detail: string) => new AppError(403, 'forbidden', 'Forbidden', detail);
+export const notFound = (what = 'resource') =>
+  new AppError(404, 'not-found', 'Not found', `No ${what} with that id exists or it is not visible to you.`);
+export const conflict = (code: string, detail: string, extra?: Record<string, unknown>) =>
+  new AppError(409, code, 'Conflict', detail, extra);
+export const preconditionFailed = (detail: string) =>
+  new AppError(412, 'precondition-failed', 'Precondition failed', detail);
+export const preconditionRequired = (detail: string) =>
+  new AppError(428, 'precondition-required', 'Precondition required', detail);
+export const unprocessable = (code: string, detail: string, extra?: Record<string, unknown>) =>
+  new AppError(422, code, 'Unprocessable content', detail, extra);
+export const tooManyRequests = (detail: string) => new AppError(429, 'rate-limited', 'Too many requests', detail);
+
+/** Problem type URIs are relative to the service, and GET /problems/{code} describes each. */
+export const problemType = (code: string) => `/problems/${code}`;
+
+export function sendProblem(res: Response, err: AppError, instance?: string): void {
+  res
+    .status(err.status)
+    .type('application/problem+json')
+    .json({
+      type: problemType(err.code),
+      title: err.title,
+      status: err.status,
+      detail: err.detail,
+      code: err.code,
+      ...(instance ? { instance } : {}),
+      ...err.extra,
+    });
+}
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+}
+
+/** Errors raised by Express's own body parser and friends carry a status and a type string. */
+function fromHttpError(err: HttpishError, limitBytes: number): AppError | undefined {
+  const status = err.status ?? err.statusCode;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return new AppError(400, 'malformed-json', 'Malformed JSON', 'The request body is not valid JSON.');
+    case 'entity.too.large':
+      return new AppError(413, 'payload-too-large', 'Payload too large', `The request body exceeds ${limitBytes} bytes.`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as UTF-8 JSON.');
+    case 'request.aborted':
+      return new AppError(400, 'request-aborted', 'Request aborted', 'The client closed the request before the body arrived.');
+    default:
+      return new AppError(status, 'bad-request', 'Bad request', 'The request could not be read.');
+  }
+}
+
+export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    let problem: AppError | undefined;
+    if (err instanceof AppError) problem = err;
+    else if (err instanceof DbError && err.kind === 'invalid_input') {
+      problem = badRequest('A value in the request is not valid for its field.', 'invalid-value');
+    } else if (err instanceof DbError && (err.kind === 'serialization_failure' || err.kind === 'deadlock')) {
+      problem = new AppError(503, 'retry', 'Service busy', 'The request collided with another; retry it.');
+      res.setHeader('Retry-After', '1');
+    } else if (err && typeof err === 'object') problem = fromHttpError(err as HttpishError, bodyLimitBytes);
+
+    if (!problem) {
+      (req as { log?: Logger }).log?.error({ err }, 'unhandled error') ?? logger.error({ err }, 'unhandled error');
+      problem = new AppError(500, 'internal', 'Internal server error', 'Something went wrong on our side; it has been logged.');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendProblem(res, problem, req.id ? `urn:request:${String(req.id)}` : undefined);
+  };
+}
+
+/** What each problem code means, for GET /problems/{code} and the API docs. */
+export const PROBLEM_CODES: Record<string, string> = {
+  'bad-request': 'The request could not be understood.',
+  'validation-failed': 'One or more fields are missing or wrong; see errors[] for a JSON pointer and message each.',
+  'malformed-json': 'The body is not valid JSON.',
+  'payload-too-large': 'The body is larger than the service accepts.',
+  'unsupported-media-type': 'The body must be application/json (UTF-8).',
+  'invalid-value': 'A value is not valid for its field.',
+  'invalid-cursor': 'The pagination cursor is not one this service issued for this list.',
+  unauthorized: 'No valid bearer token: missing, malformed, expired or revoked.',
+  'invalid-credentials': 'Email or password is wrong.',
+  forbidden: 'You can see this resource but may not change it, or your key lacks the scope.',
+  'insufficient-scope': 'The API key does not carry the scope this operation needs.',
+  'not-found': 'No such resource, or it is not visible to you.',
+  'route-not-found': 'No operation at this path and method.',
+  'method-not-allowed': 'The path exists but not with this method.',
+  'email-taken': 'A user with this email already exists.',
+  'business-number-taken': 'An organisation with this business registration number already exists.',
+  'invalid-transition': 'The resource is not in a state that allows this action.',
+  'slot-overlap': 'A slot of this testbed already covers part of that time.',
+  'slot-in-use': 'The slot has bookings; free them first.',
+  'capacity-below-booked': 'Capacity cannot drop below the units already booked.',
+  'idempotency-key-reused': 'This Idempotency-Key was used with a different request.',
+  'idempotency-key-in-flight': 'A request with this Idempotency-Key is still being processed.',
+  'precondition-failed': 'If-Match does not match the current ETag; fetch the resource again.',
+  'precondition-required': 'This operation needs an If-Match header with the ETag you last read.',
+  'rate-limited': 'Too many attempts; wait for the time in Retry-After.',
+  retry: 'A concurrent change collided with this one; retrying is safe.',
+  internal: 'An unexpected error on the server.',
+};

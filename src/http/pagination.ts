@@ -1,0 +1,57 @@
+/**
+ * Keyset pagination. A cursor is the sort key of the last row of a page, wrapped in base64url JSON with the
+ * list it belongs to, so it is opaque to clients and a cursor from one list is refused by another.
+ */
+import { AppError } from './errors.js';
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 200;
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export type CursorKey = (string | number)[];
+
+const invalidCursor = () =>
+  new AppError(400, 'invalid-cursor', 'Invalid cursor', 'The cursor is not one this list issued; start again without it.');
+
+export function encodeCursor(list: string, key: CursorKey): string {
+  return Buffer.from(JSON.stringify({ l: list, k: key }), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(list: string, cursor: string | undefined, arity: number): CursorKey | undefined {
+  if (cursor === undefined) return undefined;
+  if (cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidCursor();
+  }
+  const { l, k } = (parsed ?? {}) as { l?: unknown; k?: unknown };
+  if (
+    l !== list ||
+    !Array.isArray(k) ||
+    k.length !== arity ||
+    !k.every((v) => (typeof v === 'string' && v.length <= 100) || (typeof v === 'number' && Number.isFinite(v)))
+  ) {
+    throw invalidCursor();
+  }
+  return k as CursorKey;
+}
+
+/**
+ * Rows were fetched with limit + 1; the extra row only says whether another page exists.
+ * keyOf gives the sort key of a row, as the next query's cursor will compare it.
+ */
+export function toPage<R, T>(list: string, rows: R[], limit: number, keyOf: (row: R) => CursorKey, present: (row: R) => T): Page<T> {
+  const more = rows.length > limit;
+  const pageRows = more ? rows.slice(0, limit) : rows;
+  const last = pageRows[pageRows.length - 1];
+  return {
+    data: pageRows.map(present),
+    nextCursor: more && last !== undefined ? encodeCursor(list, keyOf(last)) : null,
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * Routes are declared once as operations: method, path, scope, schemas, responses. The same declaration
+ * wires the Express middleware chain (auth → scope → params → query → body → idempotency → handler) and feeds
+ * the OpenAPI document, so the docs cannot drift from what the server enforces.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Router } from 'express';
+import type passport from 'passport';
+import type { Principal } from '../auth/principal.js';
+import { authenticate } from '../auth/passport.js';
+import { grants, type Scope } from '../auth/scopes.js';
+import type { Db } from '../db/client.js';
+import { AppError, forbidden } from './errors.js';
+import { idempotency } from './idempotency.js';
+import type { Validator } from './validation.js';
+
+export type Method = 'get' | 'post' | 'patch' | 'delete';
+
+export interface ResponseSpec {
+  status: number;
+  description: string;
+  /** Schema file id for a JSON body; omitted for empty bodies. */
+  schema?: string;
+  /** Non-JSON bodies (calendars, CSV) name their media type instead. */
+  mediaType?: string;
+  headers?: string[];
+}
+
+export interface OperationSpec {
+  method: Method;
+  /** OpenAPI-style path: /v1/pilots/{id}. Every path parameter is a UUID. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** 'public' needs no token; 'user' any valid token; a scope a token carrying it. */
+  auth: 'public' | 'user' | Scope;
+  query?: string;
+  body?: string;
+  /** Creating POSTs accept Idempotency-Key. */
+  idempotent?: boolean;
+  /** PATCH operations demand If-Match. */
+  ifMatch?: boolean;
+  /** Login and signup run behind the auth rate limiter. */
+  rateLimited?: boolean;
+  success: ResponseSpec;
+  /** Error statuses beyond those implied by the flags above. */
+  errors?: number[];
+}
+
+export interface Ctx<B, Q> {
+  req: Request;
+  res: Response;
+  body: B;
+  query: Q;
+  params: Record<string, string>;
+  /** The caller; throws on public routes, where there is none. */
+  readonly principal: Principal;
+}
+
+export type Handler<B, Q> = (ctx: Ctx<B, Q>) => Promise<void> | void;
+
+export interface RouteDeps {
+  db: Db;
+  validator: Validator;
+  passport: passport.PassportStatic;
+  idempotencyTtlSeconds: number;
+  authRateLimiter: RequestHandler;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function pathParams(path: string): string[] {
+  return [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
+}
+
+function checkPathParams(names: string[], raw: Record<string, string>): Record<string, string> {
+  const errors = names
+    .filter((n) => !UUID.test(raw[n] ?? ''))
+    .map((n) => ({ pointer: `/path/${n}`, message: 'must be a UUID' }));
+  if (errors.length) {
+    throw new AppError(400, 'validation-failed', 'Validation failed', 'A path parameter is not valid.', { errors });
+  }
+  const out: Record<string, string> = {};
+  for (const n of names) out[n] = (raw[n] as string).toLowerCase();
+  return out;
+}
+
+function hasBody(req: Request): boolean {
+  const len = req.get('Content-Length');
+  return (len !== undefined && len !== '0') || req.get('Transfer-Encoding') !== undefined;
+}
+
+export class ApiRouter {
+  readonly router = Router();
+  readonly operations: OperationSpec[] = [];
+
+  constructor(private readonly deps: RouteDeps) {}
+
+  add<B = unknown, Q = Record<string, unknown>>(spec: OperationSpec, handler: Handler<B, Q>): void {
+    this.operations.push(spec);
+    const { validator } = this.deps;
+    const names = pathParams(spec.path);
+    const chain: RequestHandler[] = [];
+    if (spec.rateLimited) chain.push(this.deps.authRateLimiter);
+    if (spec.auth !== 'public') chain.push(authenticate(this.deps.passport));
+    if (spec.auth !== 'public' && spec.auth !== 'user') {
+      const scope = spec.auth;
+      chain.push((req, _res, next) => {
+        if (!grants(req.principal!.scopes, scope)) {
+          const e = forbidden(`This API key lacks the "${scope}" scope.`);
+          return next(new AppError(403, 'insufficient-scope', e.title, e.detail, { requiredScope: scope }));
+        }
+        next();
+      });
+    }
+    chain.push(async (req: Request, res: Response, next: NextFunction) => {
+      const params = checkPathParams(names, req.params as Record<string, string>);
+      const query = spec.query
+        ? validator.check<Q>('query', spec.query, { ...(req.query as Record<string, unknown>) })
+        : rejectUnknownQuery<Q>(req);
+      let body: unknown = undefined;
+      if (spec.body) {
+        if (hasBody(req) && !req.is(['application/json', 'application/*+json'])) {
+          throw new AppError(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json.');
+        }
+        body = validator.check('body', spec.body, req.body ?? null);
+      }
+      res.locals.input = { params, query, body };
+      next();
+    });
+    if (spec.idempotent) {
+      chain.push(idempotency(this.deps.db, this.deps.idempotencyTtlSeconds, (req) => `${req.principal?.organizationId ?? 'anonymous'}`));
+    }
+    chain.push(async (req: Request, res: Response) => {
+      const input = res.locals.input as { params: Record<string, string>; query: Q; body: B };
+      await handler({
+        req,
+        res,
+        body: input.body,
+        query: input.query,
+        params: input.params,
+        get principal(): Principal {
+          if (!req.principal) throw new Error(`${spec.operationId} is public and has no principal`);
+          return req.principal;
+        },
+      });
+    });
+    const expressPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
+    this.router[spec.method](expressPath, ...chain);
+  }
+}
+
+/** Operations without a query schema take no query parameters; a stray one is probably a typo. */
+function rejectUnknownQuery<Q>(req: Request): Q {
+  const keys = Object.keys(req.query as object);
+  if (keys.length) {
+    throw new AppError(400, 'validation-failed', 'Validation failed', 'This operation takes no query parameters.', {
+      errors: keys.map((k) => ({ pointer: `/query/${k}`, message: 'is not a known parameter' })),
+    });
+  }
+  return {} as Q;
+}

@@ -1,0 +1,179 @@
+/**
+ * Builds the OpenAPI 3.1 document from the declared operations and the files in schemas/. Schema files refer
+ * to each other by file name ($ref: "label.json"); here those become #/components/schemas/<Title>.
+ */
+import type { OperationSpec } from '../http/route.js';
+import { PROBLEM_CODES } from '../http/errors.js';
+import type { JsonSchema } from '../http/validation.js';
+
+type Json = Record<string, unknown>;
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'The request is malformed or fails validation.',
+  401: 'Missing, invalid, expired or revoked bearer token.',
+  403: 'You may see this resource but not change it, or the API key lacks the scope.',
+  404: 'No such resource, or it is not visible to you.',
+  409: 'The change conflicts with the current state.',
+  412: 'If-Match does not match the current ETag.',
+  413: 'The request body is too large.',
+  415: 'The request body is not JSON.',
+  422: 'The Idempotency-Key was used with a different request.',
+  428: 'If-Match is required.',
+  429: 'Too many attempts; see Retry-After.',
+};
+
+export function schemaName(schemas: JsonSchema[], file: string): string {
+  const s = schemas.find((x) => x.$id === file);
+  if (!s || typeof s.title !== 'string') throw new Error(`schemas/${file} is missing or has no title`);
+  return s.title;
+}
+
+/** Deep copy with file $refs turned into component refs and $id/$schema dropped. */
+export function toComponent(node: unknown, nameOf: (file: string) => string): unknown {
+  if (Array.isArray(node)) return node.map((n) => toComponent(n, nameOf));
+  if (node === null || typeof node !== 'object') return node;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(node as Json)) {
+    if (k === '$id' || k === '$schema') continue;
+    if (k === '$ref' && typeof v === 'string' && v.endsWith('.json')) out[k] = `#/components/schemas/${nameOf(v)}`;
+    else out[k] = toComponent(v, nameOf);
+  }
+  return out;
+}
+
+function errorStatuses(op: OperationSpec): number[] {
+  const s = new Set<number>([400, ...(op.errors ?? [])]);
+  if (op.auth !== 'public') [401, 403].forEach((c) => s.add(c));
+  if (op.path.includes('{')) s.add(404);
+  if (op.body) [413, 415].forEach((c) => s.add(c));
+  if (op.idempotent) [409, 422].forEach((c) => s.add(c));
+  if (op.ifMatch) [412, 428].forEach((c) => s.add(c));
+  if (op.rateLimited) s.add(429);
+  return [...s].sort();
+}
+
+export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[], version: string): Json {
+  const nameOf = (file: string) => schemaName(schemas, file);
+  const ref = (file: string) => ({ $ref: `#/components/schemas/${nameOf(file)}` });
+  const components: Json = {};
+  for (const s of schemas) components[nameOf(s.$id!)] = toComponent(s, nameOf);
+
+  const paths: Record<string, Json> = {};
+  for (const op of operations) {
+    const parameters: Json[] = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string', format: 'uuid' },
+    }));
+    if (op.query) {
+      const q = schemas.find((s) => s.$id === op.query) as Json;
+      const required = new Set((q.required as string[] | undefined) ?? []);
+      for (const [name, prop] of Object.entries((q.properties as Json) ?? {})) {
+        const p = prop as Json;
+        parameters.push({
+          name,
+          in: 'query',
+          required: required.has(name),
+          ...(typeof p.description === 'string' ? { description: p.description } : {}),
+          schema: toComponent(p, nameOf),
+          ...(p.type === 'array' ? { style: 'form', explode: true } : {}),
+        });
+      }
+    }
+    if (op.idempotent) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
+    if (op.ifMatch) parameters.push({ $ref: '#/components/parameters/IfMatch' });
+
+    const success: Json = { description: op.success.description };
+    if (op.success.schema) success.content = { 'application/json': { schema: ref(op.success.schema) } };
+    if (op.success.mediaType) success.content = { [op.success.mediaType]: { schema: { type: 'string' } } };
+    const headers: Json = {};
+    for (const h of op.success.headers ?? []) headers[h] = { $ref: `#/components/headers/${h}` };
+    if (Object.keys(headers).length) success.headers = headers;
+
+    const responses: Json = { [String(op.success.status)]: success };
+    for (const status of errorStatuses(op)) {
+      responses[String(status)] = {
+        description: STATUS_TEXT[status] ?? 'Error.',
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      };
+    }
+    const operation: Json = {
+      operationId: op.operationId,
+      summary: op.summary,
+      ...(op.description ? { description: op.description } : {}),
+      tags: [op.tag],
+      security: op.auth === 'public' ? [] : [{ bearerAuth: [] }],
+      ...(op.auth !== 'public' && op.auth !== 'user' ? { 'x-required-scope': op.auth } : {}),
+      ...(parameters.length ? { parameters } : {}),
+      ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
+      responses,
+    };
+    (paths[op.path] ??= {})[op.method] = operation;
+  }
+
+  const tags = [...new Set(operations.map((o) => o.tag))].map((name) => ({ name, description: TAG_TEXT[name] ?? name }));
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'AX Testbed Registry API',
+      version,
+      summary: "Pilots, testbeds, slots and matching for Gwangju's AX demonstration valley (광주 AX 실증밸리).",
+      description: [
+        'Startups register pilot projects in the five domains, operators and partners publish testbeds and slots.',
+        '',
+        'Conventions: JSON bodies in camelCase; ids are UUIDs; timestamps are RFC 3339 in UTC and ranges are',
+        'half-open `[start, end)`. Errors are `application/problem+json` (RFC 9457) with a stable `code`.',
+        'Lists take `limit` (1–200, default 50) and an opaque `cursor`, and answer `{data, nextCursor}`.',
+        'Creating POSTs accept `Idempotency-Key`; PATCH requires `If-Match` with the ETag from a GET.',
+        '',
+        'Problem codes: ' + Object.keys(PROBLEM_CODES).map((c) => `\`${c}\``).join(', ') + '.',
+      ].join('\n'),
+      contact: { name: 'Gwangju AX Programme Office', email: 'ax-registry@gwangju.go.kr' },
+      license: { name: 'Apache 2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [{ url: 'http://localhost:3000', description: 'Local development server' }],
+    tags,
+    paths,
+    components: {
+      schemas: components,
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A login session token (axs_…) from /v1/auth/login, or an API key (axk_…) from /v1/api-keys.',
+        },
+      },
+      parameters: {
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description: 'Repeat a creating request safely: the same key and body replay the first response for 24 h.',
+          schema: { type: 'string', minLength: 1, maxLength: 255 },
+        },
+        IfMatch: {
+          name: 'If-Match',
+          in: 'header',
+          required: true,
+          description: 'The ETag from your last GET of this resource.',
+          schema: { type: 'string' },
+        },
+      },
+      headers: {
+        ETag: { description: 'Entity tag of the returned resource version.', schema: { type: 'string' } },
+        Location: { description: 'URL of the created resource.', schema: { type: 'string' } },
+      },
+    },
+  };
+}
+
+const TAG_TEXT: Record<string, string> = {
+  Auth: 'Sign-up, login and the current user.',
+  'API keys': 'Scoped, revocable keys for scripts and CI.',
+  Catalogue: 'Domains and the capability vocabulary.',
+  Pilots: 'Pilot projects and their status lifecycle.',
+  Testbeds: 'Testbeds published by operators and partners.',
+  Slots: 'Bookable time on a testbed, with capacity in units.',
+};

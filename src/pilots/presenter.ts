@@ -1,0 +1,83 @@
+import type { PilotStatus } from './status.js';
+
+export interface PilotRow {
+  id: string;
+  organization_id: string;
+  title: string;
+  summary: string;
+  domain: string;
+  subdomain: string | null;
+  capabilities: string[];
+  units: number;
+  duration_hours: number;
+  earliest_start: Date;
+  latest_end: Date;
+  location_address: string | null;
+  location_lat: number | null;
+  location_lng: number | null;
+  status: PilotStatus;
+  version: number;
+  demo: boolean;
+  created_at: Date;
+  updated_at: Date;
+  submitted_at: Date | null;
+  withdrawn_at: Date | null;
+}
+
+export const PILOT_COLUMNS = `id, organization_id, title, summary, domain, subdomain, capabilities, units, duration_hours,
+  earliest_start, latest_end, location_address, location_lat, location_lng, status, version, demo, created_at,
+  updated_at, submitted_at, withdrawn_at`;
+
+export interface PilotLocation {
+  address?: string;
+  lat: number;
+  lng: number;
+}
+
+export interface PilotRequirements {
+  capabilities: string[];
+  units: number;
+  durationHours: number;
+  earliestStart: string;
+  latestEnd: string;
+  location?: PilotLocation;
+}
+
+export function locationOf(row: PilotRow): PilotLocation | undefined {
+  if (row.location_lat === null || row.location_lng === null) return undefined;
+  return {
+    ...(row.location_address ? { address: row.location_address } : {}),
+    lat: row.location_lat,
+    lng: row.location_lng,
+  };
+}
+
+export function requirementsOf(row: PilotRow): PilotRequirements {
+  const location = locationOf(row);
+  return {
+    capabilities: row.capabilities,
+    units: row.units,
+    durationHours: row.duration_hours,
+    earliestStart: row.earliest_start.toISOString(),
+    latestEnd: row.latest_end.toISOString(),
+    ...(location ? { location } : {}),
+  };
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export const toPilotDto = (row: PilotRow) => ({
+  id: row.id,
+  organizationId: row.organization_id,
+  title: row.title,
+  summary: row.summary,
+  domain: row.domain,
+  subdomain: row.subdomain,
+  requirements: requirementsOf(row),
+  status: row.status,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+  submittedAt: iso(row.submitted_at),
+  withdrawnAt: iso(row.withdrawn_at),
+  demo: row.demo,
+});

@@ -1,0 +1,173 @@
+/** Pilot rules and transactions: creation by startups, draft-only edits, and the status machine. */
+import type { Principal } from '../auth/principal.js';
+import type { Db, Queryable } from '../db/client.js';
+import { AppError, conflict, forbidden, notFound } from '../http/errors.js';
+import { assertIfMatch, etagOf } from '../http/etag.js';
+import { decodeCursor, toPage } from '../http/pagination.js';
+import { PILOT_COLUMNS, requirementsOf, toPilotDto, type PilotRequirements, type PilotRow } from './presenter.js';
+import { assertValidPilot, type PilotFields } from './rules.js';
+import { TRANSITIONS, isEditable, type PilotAction, type PilotStatus } from './status.js';
+import { ownsPilot, pilotVisibility } from './visibility.js';
+
+export interface PilotPatch {
+  title?: string;
+  summary?: string;
+  domain?: string;
+  subdomain?: string | null;
+  requirements?: Partial<Omit<PilotRequirements, 'location'>> & { location?: PilotRequirements['location'] | null };
+}
+
+export interface PilotListQuery {
+  domain?: string;
+  status?: PilotStatus;
+  limit: number;
+  cursor?: string;
+}
+
+export const pilotEtag = (row: PilotRow) => etagOf(row.id, row.version);
+
+function fieldParams(p: PilotFields): unknown[] {
+  const r = p.requirements;
+  return [
+    p.title.trim(),
+    p.summary.trim(),
+    p.domain,
+    p.subdomain ?? null,
+    r.capabilities,
+    r.units,
+    r.durationHours,
+    r.earliestStart,
+    r.latestEnd,
+    r.location?.address ?? null,
+    r.location?.lat ?? null,
+    r.location?.lng ?? null,
+  ];
+}
+
+export async function createPilot(db: Db, principal: Principal, input: PilotFields, options: { demo?: boolean } = {}) {
+  if (principal.orgKind !== 'startup') throw forbidden('Only startup organisations register pilots.');
+  assertValidPilot(input);
+  const { rows } = await db.query<PilotRow>(
+    `INSERT INTO pilots (title, summary, domain, subdomain, capabilities, units, duration_hours, earliest_start,
+                         latest_end, location_address, location_lat, location_lng, organization_id, demo)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     RETURNING ${PILOT_COLUMNS}`,
+    [...fieldParams(input), principal.organizationId, options.demo ?? false],
+  );
+  return rows[0]!;
+}
+
+/** The pilot if the principal may see it; 404 otherwise, so ids of other organisations leak nothing. */
+export async function getVisiblePilot(db: Queryable, principal: Principal, id: string, lock = false): Promise<PilotRow> {
+  const { rows } = await db.query<PilotRow>(
+    `SELECT ${PILOT_COLUMNS} FROM pilots p WHERE p.id = $1 AND (${pilotVisibility(principal, 2)})${lock ? ' FOR UPDATE' : ''}`,
+    [id, principal.organizationId],
+  );
+  const row = rows[0];
+  if (!row) throw notFound('pilot');
+  return row;
+}
+
+async function getOwnPilotForUpdate(tx: Queryable, principal: Principal, id: string): Promise<PilotRow> {
+  const row = await getVisiblePilot(tx, principal, id, true);
+  if (!ownsPilot(principal, row)) throw forbidden('Only the organisation that registered this pilot may change it.');
+  return row;
+}
+
+export async function listPilots(db: Db, principal: Principal, q: PilotListQuery) {
+  const after = decodeCursor('pilots', q.cursor, 2);
+  const { rows } = await db.query<PilotRow>(
+    `SELECT ${PILOT_COLUMNS} FROM pilots p
+      WHERE (${pilotVisibility(principal, 1)})
+        AND ($2::text IS NULL OR p.domain = $2)
+        AND ($3::text IS NULL OR p.status = $3)
+        AND ($4::timestamptz IS NULL OR (p.created_at, p.id) < ($4::timestamptz, $5::uuid))
+      ORDER BY p.created_at DESC, p.id DESC
+      LIMIT $6`,
+    [principal.organizationId, q.domain ?? null, q.status ?? null, after?.[0] ?? null, after?.[1] ?? null, q.limit + 1],
+  );
+  return toPage('pilots', rows, q.limit, (r) => [r.created_at.toISOString(), r.id], toPilotDto);
+}
+
+/** Applies a JSON merge patch to a draft pilot, re-checking the whole result. */
+export function mergePilot(row: PilotRow, patch: PilotPatch): PilotFields {
+  const current = requirementsOf(row);
+  const { location, ...reqPatch } = patch.requirements ?? {};
+  const requirements: PilotRequirements = { ...current, ...reqPatch };
+  if (location === null) delete requirements.location;
+  else if (location !== undefined) requirements.location = location;
+  return {
+    title: patch.title ?? row.title,
+    summary: patch.summary ?? row.summary,
+    domain: patch.domain ?? row.domain,
+    // Changing the domain without naming a subdomain drops the old one, which belonged to the old domain.
+    subdomain: patch.subdomain !== undefined ? patch.subdomain : patch.domain && patch.domain !== row.domain ? null : row.subdomain,
+    requirements,
+  };
+}
+
+export async function updatePilot(db: Db, principal: Principal, id: string, patch: PilotPatch, ifMatch: string[]) {
+  return db.transaction(async (tx) => {
+    const row = await getOwnPilotForUpdate(tx, principal, id);
+    assertIfMatch(ifMatch, pilotEtag(row));
+    if (!isEditable(row.status)) {
+      throw conflict('invalid-transition', `Only draft pilots can be edited; this one is ${row.status}.`, { status: row.status });
+    }
+    const merged = mergePilot(row, patch);
+    assertValidPilot(merged);
+    const { rows } = await tx.query<PilotRow>(
+      `UPDATE pilots SET title = $1, summary = $2, domain = $3, subdomain = $4, capabilities = $5, units = $6,
+              duration_hours = $7, earliest_start = $8, latest_end = $9, location_address = $10, location_lat = $11,
+              location_lng = $12, version = version + 1, updated_at = now()
+        WHERE id = $13 RETURNING ${PILOT_COLUMNS}`,
+      [...fieldParams(merged), id],
+    );
+    return rows[0]!;
+  });
+}
+
+export async function deletePilot(db: Db, principal: Principal, id: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const row = await getOwnPilotForUpdate(tx, principal, id);
+    if (row.status !== 'draft') {
+      throw conflict('invalid-transition', `Only draft pilots can be deleted; withdraw a ${row.status} pilot instead.`, { status: row.status });
+    }
+    await tx.query('DELETE FROM pilots WHERE id = $1', [id]);
+  });
+}
+
+const VERB: Record<PilotAction, string> = {
+  submit: 'be submitted',
+  match: 'be matched',
+  book: 'be booked',
+  activate: 'become active',
+  complete: 'be completed',
+  withdraw: 'be withdrawn',
+};
+
+const STAMP: Partial<Record<PilotStatus, string>> = { submitted: 'submitted_at', withdrawn: 'withdrawn_at' };
+
+/** Moves a pilot along the status machine inside tx; 409 when the move is not allowed from its state. */
+export async function transitionPilot(tx: Queryable, row: PilotRow, action: PilotAction): Promise<PilotRow> {
+  const t = TRANSITIONS[action];
+  if (!t.from.includes(row.status)) {
+    throw new AppError(409, 'invalid-transition', 'Conflict', `A ${row.status} pilot cannot ${VERB[action]}.`, {
+      status: row.status,
+      allowedFrom: t.from,
+    });
+  }
+  const stamp = STAMP[t.to];
+  const { rows } = await tx.query<PilotRow>(
+    `UPDATE pilots SET status = $2, version = version + 1, updated_at = now()${stamp ? `, ${stamp} = now()` : ''}
+      WHERE id = $1 RETURNING ${PILOT_COLUMNS}`,
+    [row.id, t.to],
+  );
+  return rows[0]!;
+}
+
+export async function actOnPilot(db: Db, principal: Principal, id: string, action: 'submit' | 'withdraw') {
+  return db.transaction(async (tx) => {
+    const row = await getOwnPilotForUpdate(tx, principal, id);
+    return transitionPilot(tx, row, action);
+  });
+}

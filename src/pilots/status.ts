@@ -1,0 +1,25 @@
+/**
+ * The pilot lifecycle: draft → submitted → matched → booked → active → completed, and withdrawn from any state
+ * before completed. Pure: services ask it whether a move is legal and apply the move in one UPDATE.
+ */
+export const PILOT_STATUSES = ['draft', 'submitted', 'matched', 'booked', 'active', 'completed', 'withdrawn'] as const;
+export type PilotStatus = (typeof PILOT_STATUSES)[number];
+
+export type PilotAction = 'submit' | 'match' | 'book' | 'activate' | 'complete' | 'withdraw';
+
+export const TRANSITIONS: Record<PilotAction, { from: readonly PilotStatus[]; to: PilotStatus }> = {
+  submit: { from: ['draft'], to: 'submitted' },
+  match: { from: ['submitted'], to: 'matched' },
+  book: { from: ['submitted', 'matched'], to: 'booked' },
+  activate: { from: ['booked'], to: 'active' },
+  complete: { from: ['active'], to: 'completed' },
+  withdraw: { from: ['draft', 'submitted', 'matched', 'booked', 'active'], to: 'withdrawn' },
+};
+
+/** The status after action, or undefined when the action is not allowed from current. */
+export function nextStatus(current: PilotStatus, action: PilotAction): PilotStatus | undefined {
+  const t = TRANSITIONS[action];
+  return t.from.includes(current) ? t.to : undefined;
+}
+
+export const isEditable = (status: PilotStatus) => status === 'draft';

@@ -1,0 +1,60 @@
+/** Entry point: config → database → migrations → app → listen, and a graceful shutdown on SIGTERM/SIGINT. */
+import { createServer } from 'node:http';
+import { createApp } from './app.js';
+import { bootstrap } from './bootstrap.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './observability/logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const db = await bootstrap(config, logger);
+  const readiness = { shuttingDown: false };
+  const app = createApp({ db, config, logger, readiness });
+  const server = createServer(app);
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0; // large dataset uploads may take long; idle sockets are still reaped by keepAliveTimeout
+  server.listen(config.port, () => {
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    logger.info({ port, engine: db.engine }, `AX Testbed Registry listening on http://localhost:${port} (docs at /docs)`);
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    readiness.shuttingDown = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.warn('grace period over; closing remaining connections');
+      server.closeAllConnections();
+    }, config.shutdownGraceSeconds * 1000);
+    force.unref();
+    server.close(() => {
+      db.close()
+        .catch((err: unknown) => logger.error({ err }, 'closing the database failed'))
+        .finally(() => {
+          logger.info('stopped');
+          process.exit(0);
+        });
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Start-up failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});
