@@ -1,10 +1,10 @@
-import type { Scope } from '../auth/scopes.js';
+import type { ApiKeyCreate, ListQuery } from '../generated/schema-types.js';
 import type { Db } from '../db/client.js';
 import type { ApiRouter } from '../http/route.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './service.js';
 
 export function apiKeyRoutes(api: ApiRouter, db: Db): void {
-  api.add<{ name: string; scopes?: Scope[] }, object>(
+  api.add<ApiKeyCreate, object>(
     {
       method: 'post',
       path: '/v1/api-keys',
@@ -22,7 +22,7 @@ export function apiKeyRoutes(api: ApiRouter, db: Db): void {
     },
   );
 
-  api.add<unknown, { limit: number; cursor?: string }>(
+  api.add<unknown, ListQuery & { limit: number }>(
     {
       method: 'get',
       path: '/v1/api-keys',

@@ -1,6 +1,7 @@
 /** API keys belong to an organisation; any of its users may list and revoke them. */
 import type { Principal } from '../auth/principal.js';
-import { ALL_SCOPES, type Scope } from '../auth/scopes.js';
+import { ALL_SCOPES } from '../auth/scopes.js';
+import type { ApiKeyCreate, ListQuery } from '../generated/schema-types.js';
 import { API_KEY_PREFIX, displayPrefix, hashSecret, newSecret } from '../auth/tokens.js';
 import type { Db } from '../db/client.js';
 import { notFound } from '../http/errors.js';
@@ -28,7 +29,7 @@ export const toApiKeyDto = (k: ApiKeyRow) => ({
   lastUsedAt: k.last_used_at ? k.last_used_at.toISOString() : null,
 });
 
-export async function createApiKey(db: Db, principal: Principal, input: { name: string; scopes?: Scope[] }) {
+export async function createApiKey(db: Db, principal: Principal, input: ApiKeyCreate) {
   const key = newSecret(API_KEY_PREFIX);
   const scopes = input.scopes ?? ALL_SCOPES;
   const { rows } = await db.query<ApiKeyRow>(
@@ -39,7 +40,7 @@ export async function createApiKey(db: Db, principal: Principal, input: { name: 
   return { ...toApiKeyDto(rows[0]!), key };
 }
 
-export async function listApiKeys(db: Db, principal: Principal, q: { limit: number; cursor?: string }) {
+export async function listApiKeys(db: Db, principal: Principal, q: ListQuery & { limit: number }) {
   const after = decodeCursor('api-keys', q.cursor, 2);
   const { rows } = await db.query<ApiKeyRow>(
     `SELECT ${COLUMNS} FROM api_keys

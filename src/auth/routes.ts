@@ -5,11 +5,12 @@ import { checkPassword } from './passport.js';
 import type passport from 'passport';
 import { toOrganizationDto, toUserDto } from './presenters.js';
 import { ALL_SCOPES, grants } from './scopes.js';
-import { loadMe, login, logout, signup, type SignupInput } from './service.js';
+import { loadMe, login, logout, signup } from './service.js';
+import type { SignupRequest } from '../generated/schema-types.js';
 import type { Db } from '../db/client.js';
 
 export function authRoutes(api: ApiRouter, db: Db, config: Config, instance: passport.PassportStatic): void {
-  api.add<SignupInput, object>(
+  api.add<SignupRequest, object>(
     {
       method: 'post',
       path: '/v1/auth/signup',

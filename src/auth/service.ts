@@ -3,6 +3,7 @@
  * ensureOperator, which the admin command and ADMIN_EMAIL/ADMIN_PASSWORD at start-up call.
  */
 import type { Db, Queryable } from '../db/client.js';
+import type { SignupRequest } from '../generated/schema-types.js';
 import { isDbError } from '../db/errors.js';
 import { AppError, badRequest, conflict, validationFailed } from '../http/errors.js';
 import { isValidBusinessNumber, normalizeBusinessNumber } from './business-number.js';
@@ -30,10 +31,6 @@ export interface LoginUser {
   id: string;
 }
 
-export interface SignupInput {
-  organization: { name: string; kind: 'startup' | 'partner'; businessNumber?: string };
-  user: { email: string; password: string; name: string };
-}
 
 export interface Session {
   token: string;
@@ -52,7 +49,7 @@ async function createSession(tx: Queryable, userId: string, ttlSeconds: number):
   return { token, expiresAt: rows[0]!.expires_at };
 }
 
-export async function signup(db: Db, input: SignupInput, ttlSeconds: number) {
+export async function signup(db: Db, input: SignupRequest, ttlSeconds: number) {
   let businessNumber: string | null = null;
   if (input.organization.businessNumber !== undefined) {
     if (!isValidBusinessNumber(input.organization.businessNumber)) {

@@ -28,18 +28,24 @@ export function schemaName(schemas: JsonSchema[], file: string): string {
   return s.title;
 }
 
-/** Deep copy with file $refs turned into component refs and $id/$schema dropped. */
-export function toComponent(node: unknown, nameOf: (file: string) => string): unknown {
-  if (Array.isArray(node)) return node.map((n) => toComponent(n, nameOf));
+/**
+ * Deep copy of a schema file for embedding in one document: $refs to other files go through refOf, and
+ * $id/$schema are dropped. Used for the OpenAPI components and for the generated TypeScript types.
+ */
+export function embedSchema(node: unknown, refOf: (file: string) => string): unknown {
+  if (Array.isArray(node)) return node.map((n) => embedSchema(n, refOf));
   if (node === null || typeof node !== 'object') return node;
   const out: Json = {};
   for (const [k, v] of Object.entries(node as Json)) {
     if (k === '$id' || k === '$schema') continue;
-    if (k === '$ref' && typeof v === 'string' && v.endsWith('.json')) out[k] = `#/components/schemas/${nameOf(v)}`;
-    else out[k] = toComponent(v, nameOf);
+    if (k === '$ref' && typeof v === 'string' && v.endsWith('.json')) out[k] = refOf(v);
+    else out[k] = embedSchema(v, refOf);
   }
   return out;
 }
+
+const toComponent = (node: unknown, nameOf: (file: string) => string) =>
+  embedSchema(node, (file) => `#/components/schemas/${nameOf(file)}`);
 
 function errorStatuses(op: OperationSpec): number[] {
   const s = new Set<number>([400, ...(op.errors ?? [])]);

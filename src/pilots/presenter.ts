@@ -1,3 +1,4 @@
+import type { CapabilityCode, DomainCode, Location, Pilot, PilotRequirements } from '../generated/schema-types.js';
 import type { PilotStatus } from './status.js';
 
 export interface PilotRow {
@@ -5,9 +6,9 @@ export interface PilotRow {
   organization_id: string;
   title: string;
   summary: string;
-  domain: string;
+  domain: DomainCode;
   subdomain: string | null;
-  capabilities: string[];
+  capabilities: CapabilityCode[];
   units: number;
   duration_hours: number;
   earliest_start: Date;
@@ -28,22 +29,8 @@ export const PILOT_COLUMNS = `id, organization_id, title, summary, domain, subdo
   earliest_start, latest_end, location_address, location_lat, location_lng, status, version, demo, created_at,
   updated_at, submitted_at, withdrawn_at`;
 
-export interface PilotLocation {
-  address?: string;
-  lat: number;
-  lng: number;
-}
 
-export interface PilotRequirements {
-  capabilities: string[];
-  units: number;
-  durationHours: number;
-  earliestStart: string;
-  latestEnd: string;
-  location?: PilotLocation;
-}
-
-export function locationOf(row: PilotRow): PilotLocation | undefined {
+export function locationOf(row: PilotRow): Location | undefined {
   if (row.location_lat === null || row.location_lng === null) return undefined;
   return {
     ...(row.location_address ? { address: row.location_address } : {}),
@@ -66,7 +53,7 @@ export function requirementsOf(row: PilotRow): PilotRequirements {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export const toPilotDto = (row: PilotRow) => ({
+export const toPilotDto = (row: PilotRow): Pilot => ({
   id: row.id,
   organizationId: row.organization_id,
   title: row.title,

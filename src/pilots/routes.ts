@@ -12,8 +12,8 @@ import {
   pilotEtag,
   updatePilot,
   type PilotListQuery,
-  type PilotPatch,
 } from './service.js';
+import type { PilotPatch } from '../generated/schema-types.js';
 
 const TAG = 'Pilots';
 const ONE = { status: 200, description: 'The pilot.', schema: 'pilot.json', headers: ['ETag'] };

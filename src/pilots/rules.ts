@@ -4,15 +4,10 @@
  */
 import { isSubdomainOf } from '../domains/catalog.js';
 import { validationFailed, type FieldError } from '../http/errors.js';
-import type { PilotRequirements } from './presenter.js';
+import type { PilotCreate } from '../generated/schema-types.js';
 
-export interface PilotFields {
-  title: string;
-  summary: string;
-  domain: string;
-  subdomain?: string | null;
-  requirements: PilotRequirements;
-}
+/** A whole pilot as a client describes it; after a merge patch the subdomain may be null. */
+export type PilotFields = Omit<PilotCreate, 'subdomain'> & { subdomain?: string | null };
 
 const HOUR_MS = 3_600_000;
 

@@ -4,25 +4,13 @@ import type { Db, Queryable } from '../db/client.js';
 import { AppError, conflict, forbidden, notFound } from '../http/errors.js';
 import { assertIfMatch, etagOf } from '../http/etag.js';
 import { decodeCursor, toPage } from '../http/pagination.js';
-import { PILOT_COLUMNS, requirementsOf, toPilotDto, type PilotRequirements, type PilotRow } from './presenter.js';
+import type { PilotListQuery as PilotListQueryParams, PilotPatch, PilotRequirements } from '../generated/schema-types.js';
+import { PILOT_COLUMNS, requirementsOf, toPilotDto, type PilotRow } from './presenter.js';
 import { assertValidPilot, type PilotFields } from './rules.js';
 import { TRANSITIONS, isEditable, type PilotAction, type PilotStatus } from './status.js';
 import { ownsPilot, pilotVisibility } from './visibility.js';
 
-export interface PilotPatch {
-  title?: string;
-  summary?: string;
-  domain?: string;
-  subdomain?: string | null;
-  requirements?: Partial<Omit<PilotRequirements, 'location'>> & { location?: PilotRequirements['location'] | null };
-}
-
-export interface PilotListQuery {
-  domain?: string;
-  status?: PilotStatus;
-  limit: number;
-  cursor?: string;
-}
+export type PilotListQuery = PilotListQueryParams & { limit: number };
 
 export const pilotEtag = (row: PilotRow) => etagOf(row.id, row.version);
 
