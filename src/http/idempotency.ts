@@ -53,7 +53,7 @@ export function idempotency(db: Db, ttlSeconds: number, principalOf: (req: Reque
        RETURNING key`,
       [principal, key, req.method, req.originalUrl, hash, ttlSeconds, STALE_IN_FLIGHT_SECONDS],
     );
-    if (claimed.rowCount === 0) {
+    if (claimed.rows.length === 0) {
       const found = await db.query<StoredRecord>(
         'SELECT request_hash, status_code, response_body, response_headers FROM idempotency_keys WHERE principal = $1 AND key = $2',
         [principal, key],
@@ -68,7 +68,7 @@ export function idempotency(db: Db, ttlSeconds: number, principalOf: (req: Reque
       }
       for (const [name, value] of Object.entries(rec.response_headers ?? {})) res.setHeader(name, value);
       res.setHeader('Idempotent-Replayed', 'true');
-      res.status(rec.status_code).send(JSON.stringify(rec.response_body));
+      res.status(rec.status_code).json(rec.response_body);
       return;
     }
 

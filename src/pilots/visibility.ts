@@ -7,7 +7,8 @@ import type { Principal } from '../auth/principal.js';
 export function pilotVisibility(principal: Principal, orgParam: number): string {
   switch (principal.orgKind) {
     case 'operator':
-      return 'TRUE';
+      // Still mentions the parameter, so every caller can pass the same parameter list.
+      return `$${orgParam}::uuid IS NOT NULL`;
     case 'startup':
       return `p.organization_id = $${orgParam}`;
     case 'partner':
