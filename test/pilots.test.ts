@@ -321,3 +321,35 @@ describe('pilot visibility (404 for what you may not see, 403 for what you may s
     assert.equal(p.requirements && (p.requirements as { earliestStart: string }).earliestStart, start.toISOString());
   });
 });
+
+describe('pilot events (transactional outbox)', () => {
+  const events = async () =>
+    (await ctx().db.query<{ type: string; pilot_id: string }>('SELECT type, pilot_id FROM events ORDER BY seq')).rows;
+
+  it('records one event per committed change, in order', async () => {
+    const s = await signup();
+    const p = await createPilot(s);
+    const etag = await etagOf(s, p.id);
+    await api().patch(`/v1/pilots/${p.id}`).set(s.auth).set('If-Match', etag).send({ title: 'v2' });
+    await api().post(`/v1/pilots/${p.id}/submit`).set(s.auth);
+    await api().post(`/v1/pilots/${p.id}/withdraw`).set(s.auth);
+    assert.deepEqual(
+      (await events()).map((e) => e.type),
+      ['pilot.created', 'pilot.updated', 'pilot.submitted', 'pilot.withdrawn'],
+    );
+    assert.ok((await events()).every((e) => e.pilot_id === p.id));
+  });
+
+  it('records nothing for refused changes', async () => {
+    const s = await signup();
+    const p = await createPilot(s);
+    await api().post('/v1/pilots').set(s.auth).send(pilotBody({ domain: 'nope' }));
+    await api().patch(`/v1/pilots/${p.id}`).set(s.auth).set('If-Match', '"stale"').send({ title: 'x' });
+    await api().post(`/v1/pilots/${p.id}/withdraw`).set(s.auth);
+    await api().post(`/v1/pilots/${p.id}/withdraw`).set(s.auth);
+    assert.deepEqual(
+      (await events()).map((e) => e.type),
+      ['pilot.created', 'pilot.withdrawn'],
+    );
+  });
+});

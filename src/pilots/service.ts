@@ -4,6 +4,8 @@ import type { Db, Queryable } from '../db/client.js';
 import { AppError, conflict, forbidden, notFound } from '../http/errors.js';
 import { assertIfMatch, etagOf } from '../http/etag.js';
 import { decodeCursor, toPage } from '../http/pagination.js';
+import type { EventType } from '../events/catalog.js';
+import { recordEvent } from '../events/outbox.js';
 import type { PilotListQuery as PilotListQueryParams, PilotPatch, PilotRequirements } from '../generated/schema-types.js';
 import { PILOT_COLUMNS, requirementsOf, toPilotDto, type PilotRow } from './presenter.js';
 import { assertValidPilot, type PilotFields } from './rules.js';
@@ -35,14 +37,23 @@ function fieldParams(p: PilotFields): unknown[] {
 export async function createPilot(db: Db, principal: Principal, input: PilotFields, options: { demo?: boolean } = {}) {
   if (principal.orgKind !== 'startup') throw forbidden('Only startup organisations register pilots.');
   assertValidPilot(input);
-  const { rows } = await db.query<PilotRow>(
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<PilotRow>(
     `INSERT INTO pilots (title, summary, domain, subdomain, capabilities, units, duration_hours, earliest_start,
                          latest_end, location_address, location_lat, location_lng, organization_id, demo)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      RETURNING ${PILOT_COLUMNS}`,
-    [...fieldParams(input), principal.organizationId, options.demo ?? false],
-  );
-  return rows[0]!;
+      [...fieldParams(input), principal.organizationId, options.demo ?? false],
+    );
+    const row = rows[0]!;
+    await recordPilotEvent(tx, 'pilot.created', row);
+    return row;
+  });
+}
+
+/** Pilot events are seen by whoever may see the pilot. */
+export function recordPilotEvent(tx: Queryable, type: EventType, row: PilotRow) {
+  return recordEvent(tx, { type, data: toPilotDto(row), visibility: 'pilot', organizationId: row.organization_id, pilotId: row.id });
 }
 
 /** The pilot if the principal may see it; 404 otherwise, so ids of other organisations leak nothing. */
@@ -110,7 +121,9 @@ export async function updatePilot(db: Db, principal: Principal, id: string, patc
         WHERE id = $13 RETURNING ${PILOT_COLUMNS}`,
       [...fieldParams(merged), id],
     );
-    return rows[0]!;
+    const updated = rows[0]!;
+    await recordPilotEvent(tx, 'pilot.updated', updated);
+    return updated;
   });
 }
 
@@ -121,6 +134,7 @@ export async function deletePilot(db: Db, principal: Principal, id: string): Pro
       throw conflict('invalid-transition', `Only draft pilots can be deleted; withdraw a ${row.status} pilot instead.`, { status: row.status });
     }
     await tx.query('DELETE FROM pilots WHERE id = $1', [id]);
+    await recordPilotEvent(tx, 'pilot.deleted', row);
   });
 }
 
@@ -156,6 +170,8 @@ export async function transitionPilot(tx: Queryable, row: PilotRow, action: Pilo
 export async function actOnPilot(db: Db, principal: Principal, id: string, action: 'submit' | 'withdraw') {
   return db.transaction(async (tx) => {
     const row = await getOwnPilotForUpdate(tx, principal, id);
-    return transitionPilot(tx, row, action);
+    const moved = await transitionPilot(tx, row, action);
+    await recordPilotEvent(tx, action === 'submit' ? 'pilot.submitted' : 'pilot.withdrawn', moved);
+    return moved;
   });
 }
