@@ -75,7 +75,7 @@ describe('POST /v1/auth/signup', () => {
       .post('/v1/auth/signup')
       .send({ organization: { name: '', kind: 'startup', extra: 1 }, user: { email: 'not-an-email', password: 'short' } });
     assert.equal(res.status, 400);
-    assert.match(res.headers['content-type'], /application\/problem\+json/);
+    assert.match(String(res.headers['content-type']), /application\/problem\+json/);
     const pointers = [...new Set(res.body.errors.map((e: { pointer: string }) => e.pointer))].sort();
     assert.deepEqual(pointers, [
       '/body/organization/extra',
@@ -151,7 +151,7 @@ describe('POST /v1/auth/login and /logout', () => {
       const res = await req;
       assert.equal(res.status, 401, String(h));
       assert.equal(res.body.code, 'unauthorized');
-      assert.match(res.headers['www-authenticate'], /^Bearer realm=/);
+      assert.match(String(res.headers['www-authenticate']), /^Bearer realm=/);
     }
   });
 
@@ -183,7 +183,7 @@ describe('rate limiting of login and signup', () => {
     const limited = await attempt(b);
     assert.equal(limited.status, 429);
     assert.equal(limited.body.code, 'rate-limited');
-    assert.match(limited.headers['content-type'], /application\/problem\+json/);
+    assert.match(String(limited.headers['content-type']), /application\/problem\+json/);
     assert.ok(Number(limited.headers['retry-after']) > 0);
   });
 });

@@ -132,13 +132,16 @@ export async function loadMe(db: Queryable, principal: Principal) {
   return { user, org };
 }
 
+/** Held while creating operators or loading demo data, so concurrent starts cannot make two operator organisations. */
+export const OPERATOR_LOCK = 7_245_118_302;
+
 export const OPERATOR_ORG_NAME = 'Gwangju AX Programme Office (광주 AX 실증밸리 사업단)';
 
 /** Creates or updates an operator user (and the operator organisation). Never logs the password. */
 export async function ensureOperator(db: Db, email: string, password: string, name = 'Programme operator') {
   const passwordHash = await hashPassword(password);
   return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(7245118302)');
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [OPERATOR_LOCK]);
     let org = (await tx.query<{ id: string }>(`SELECT id FROM organizations WHERE kind = 'operator' ORDER BY created_at LIMIT 1`)).rows[0];
     org ??= (
       await tx.query<{ id: string }>(`INSERT INTO organizations (name, kind) VALUES ($1, 'operator') RETURNING id`, [OPERATOR_ORG_NAME])
