@@ -1,0 +1,72 @@
+/** Rows as the database returns them, and the whitelists of what leaves the process. */
+import type { CapabilityCode, DomainCode, Slot, Testbed, TestbedStatus } from '../generated/schema-types.js';
+
+export interface TestbedRow {
+  id: string;
+  organization_id: string;
+  name: string;
+  description: string;
+  domains: DomainCode[];
+  capabilities: CapabilityCode[];
+  capacity: number;
+  address: string;
+  lat: number;
+  lng: number;
+  status: TestbedStatus;
+  version: number;
+  demo: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const TESTBED_COLUMNS = `id, organization_id, name, description, domains, capabilities, capacity, address, lat, lng, status,
+  version, demo, created_at, updated_at`;
+
+export const toTestbedDto = (row: TestbedRow): Testbed => ({
+  id: row.id,
+  organizationId: row.organization_id,
+  name: row.name,
+  description: row.description,
+  domains: row.domains,
+  capabilities: row.capabilities,
+  capacity: row.capacity,
+  location: { address: row.address, lat: row.lat, lng: row.lng },
+  status: row.status,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+  demo: row.demo,
+});
+
+export interface SlotRow {
+  id: string;
+  testbed_id: string;
+  series_id: string | null;
+  start_at: Date;
+  end_at: Date;
+  capacity: number;
+  booked_units: number;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const SLOT_COLUMNS = 'id, testbed_id, series_id, start_at, end_at, capacity, booked_units, version, created_at, updated_at';
+
+/** SLOT_COLUMNS qualified with a table alias, for joins. */
+export const slotColumns = (alias: string) =>
+  SLOT_COLUMNS.split(', ')
+    .map((c) => `${alias}.${c}`)
+    .join(', ');
+
+export const toSlotDto = (row: SlotRow): Slot => ({
+  id: row.id,
+  testbedId: row.testbed_id,
+  seriesId: row.series_id,
+  start: row.start_at.toISOString(),
+  end: row.end_at.toISOString(),
+  capacity: row.capacity,
+  bookedUnits: row.booked_units,
+  availableUnits: row.capacity - row.booked_units,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+});
