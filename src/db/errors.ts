@@ -24,6 +24,9 @@ const KINDS: Record<string, DbErrorKind> = {
   '22007': 'invalid_input',
   '22008': 'invalid_input',
   '22003': 'invalid_input',
+  // NUL characters in text or jsonb: PostgreSQL cannot store them.
+  '22P05': 'invalid_input',
+  '22021': 'invalid_input',
 };
 
 export class DbError extends Error {

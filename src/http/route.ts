@@ -126,6 +126,12 @@ export class ApiRouter {
           throw new AppError(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json.');
         }
         body = validator.check('body', spec.body, req.body ?? null);
+        const nul = findNul(body, '/body');
+        if (nul) {
+          throw new AppError(400, 'validation-failed', 'Validation failed', 'Text may not contain NUL characters.', {
+            errors: [{ pointer: nul, message: 'must not contain the NUL character' }],
+          });
+        }
       }
       res.locals.input = { params, query, body };
       next();
@@ -161,4 +167,21 @@ function rejectUnknownQuery<Q>(req: Request): Q {
     });
   }
   return {} as Q;
+}
+
+/** PostgreSQL text cannot hold U+0000; find the first string (or key) that has one. */
+function findNul(value: unknown, pointer: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? pointer : undefined;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const hit = findNul(v, `${pointer}/${i}`);
+      if (hit) return hit;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const hit = findNul(k, pointer) ?? findNul(v, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+      if (hit) return hit;
+    }
+  }
+  return undefined;
 }
