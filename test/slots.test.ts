@@ -1,59 +1,49 @@
 import assert from 'node:assert/strict';
 import { ctx } from './support/context.js';
-import { operator, signup, type Actor } from './support/factories.js';
+import {
+  countRows,
+  createSlot as createSlotAs,
+  createTestbed as createTestbedAs,
+  etagAt,
+  operator,
+  pointers,
+  signup,
+  type Actor,
+  type SlotDto,
+} from './support/factories.js';
 
 const api = () => ctx().api();
 const NO_SUCH_ID = '00000000-0000-4000-8000-000000000000';
 
-interface SlotDto {
-  id: string;
-  testbedId: string;
-  seriesId: string | null;
-  start: string;
-  end: string;
-  capacity: number;
-  bookedUnits: number;
-  availableUnits: number;
-}
-
 async function createTestbed(owner: Actor, overrides: Record<string, unknown> = {}): Promise<string> {
-  const res = await api()
-    .post('/v1/testbeds')
-    .set(owner.auth)
-    .send({
+  return (
+    await createTestbedAs(owner, {
       name: 'National AI data centre GPU partition (demo)',
       domains: ['health', 'culture'],
       capabilities: ['gpu-cluster'],
       capacity: 8,
       location: { address: '광주광역시 북구 첨단과기로 (demo)', lat: 35.228, lng: 126.846 },
       ...overrides,
-    });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.id as string;
+    })
+  ).id;
 }
 
 async function createSlot(actor: Actor, testbedId: string, start: string, end: string, capacity = 4): Promise<SlotDto> {
-  const res = await api().post(`/v1/testbeds/${testbedId}/slots`).set(actor.auth).send({ start, end, capacity });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body as SlotDto;
+  return createSlotAs(actor, testbedId, start, end, capacity);
 }
 
 async function slotCount(): Promise<number> {
-  return (await ctx().db.query<{ n: number }>('SELECT count(*)::int AS n FROM slots')).rows[0]!.n;
+  return countRows('slots');
 }
 
-/** Bookings arrive with a later feature; until then tests set booked units directly. */
+/** Sets booked units directly, standing in for bookings in tests about slot rules. */
 async function book(slotId: string, units: number): Promise<void> {
   await ctx().db.query('UPDATE slots SET booked_units = $2 WHERE id = $1', [slotId, units]);
 }
 
 async function etagOf(actor: Actor, slotId: string): Promise<string> {
-  const res = await api().get(`/v1/slots/${slotId}`).set(actor.auth);
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  return res.headers.etag as string;
+  return etagAt(actor, `/v1/slots/${slotId}`);
 }
-
-const pointers = (body: { errors?: { pointer: string }[] }) => (body.errors ?? []).map((e) => e.pointer);
 
 // 2027-03-01 is a Monday.
 const MON_SERIES = { weekdays: [1, 3], startTime: '09:00', endTime: '18:00', from: '2027-03-01', to: '2027-03-14' };

@@ -1,38 +1,16 @@
 import assert from 'node:assert/strict';
 import { ctx } from './support/context.js';
-import { operator, signup, type Actor } from './support/factories.js';
+import { countRows, createTestbed, etagAt, operator, pointers, signup, testbedBody, type Actor } from './support/factories.js';
 
 const api = () => ctx().api();
 
-function testbedBody(overrides: Record<string, unknown> = {}) {
-  return {
-    name: 'Autonomous-driving simulator (demo)',
-    description: 'Large driving simulator in the AI demonstration building, 첨단3지구.',
-    domains: ['transport-safety'],
-    capabilities: ['driving-simulator', 'cockpit-rig'],
-    capacity: 2,
-    location: { address: '광주광역시 북구 첨단벤처로 60', lat: 35.2293, lng: 126.8437 },
-    ...overrides,
-  };
-}
-
-async function createTestbed(owner: Actor, overrides: Record<string, unknown> = {}) {
-  const res = await api().post('/v1/testbeds').set(owner.auth).send(testbedBody(overrides));
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body as { id: string; organizationId: string; [k: string]: unknown };
-}
-
 async function testbedCount(): Promise<number> {
-  return (await ctx().db.query<{ n: number }>('SELECT count(*)::int AS n FROM testbeds')).rows[0]!.n;
+  return countRows('testbeds');
 }
 
 async function etagOf(actor: Actor, id: string): Promise<string> {
-  const res = await api().get(`/v1/testbeds/${id}`).set(actor.auth);
-  assert.equal(res.status, 200);
-  return res.headers.etag as string;
+  return etagAt(actor, `/v1/testbeds/${id}`);
 }
-
-const pointers = (body: { errors?: { pointer: string }[] }) => (body.errors ?? []).map((e) => e.pointer);
 
 describe('POST /v1/testbeds', () => {
   it('publishes a partner testbed owned by the partner, with an ETag and a Location', async () => {

@@ -58,6 +58,37 @@ function errorStatuses(op: OperationSpec): number[] {
   return [...s].sort();
 }
 
+/** Every "#/components/schemas/<Name>" that node refers to, directly. */
+function schemaRefs(node: unknown, out: Set<string>): Set<string> {
+  if (Array.isArray(node)) node.forEach((n) => schemaRefs(n, out));
+  else if (node !== null && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node as Json)) {
+      if (k === '$ref' && typeof v === 'string' && v.startsWith('#/components/schemas/')) {
+        out.add(v.slice('#/components/schemas/'.length).split('/')[0]!);
+      } else schemaRefs(v, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * Only the schemas the document uses (from paths, webhooks, parameters, headers), directly or through other
+ * schemas. Query schemas are spelled out as parameters, and a schema file nothing refers to yet (a feature
+ * in progress, an internal payload) would be an unused component that documents nothing a client can send
+ * or receive — Redocly's no-unused-components warns about those.
+ */
+function reachableSchemas(components: Json, rest: Json): Json {
+  const seen = new Set<string>();
+  const queue = [...schemaRefs(rest, new Set())];
+  while (queue.length) {
+    const name = queue.pop()!;
+    if (seen.has(name) || !(name in components)) continue;
+    seen.add(name);
+    queue.push(...schemaRefs(components[name], new Set()));
+  }
+  return Object.fromEntries(Object.entries(components).filter(([name]) => seen.has(name)));
+}
+
 export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[], version: string): Json {
   const nameOf = (file: string) => schemaName(schemas, file);
   const ref = (file: string) => ({ $ref: `#/components/schemas/${nameOf(file)}` });
@@ -120,7 +151,7 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
 
   const tags = [...new Set(operations.map((o) => o.tag))].map((name) => ({ name, description: TAG_TEXT[name] ?? name }));
 
-  return {
+  const doc: Json = {
     openapi: '3.1.0',
     info: {
       title: 'AX Testbed Registry API',
@@ -139,7 +170,9 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
       contact: { name: 'Gwangju AX Programme Office', email: 'ax-registry@gwangju.go.kr' },
       license: { name: 'Apache 2.0', identifier: 'Apache-2.0' },
     },
-    servers: [{ url: 'http://localhost:3000', description: 'Local development server' }],
+    // Relative: the API is served from the same origin as this document, wherever it is deployed (a fixed
+    // localhost URL would be wrong everywhere but a laptop, and Redocly's no-server-example.com flags it).
+    servers: [{ url: '/', description: 'This server' }],
     tags,
     paths,
     components: {
@@ -157,7 +190,7 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
           in: 'header',
           required: false,
           description: 'Repeat a creating request safely: the same key and body replay the first response for 24 h.',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
+          schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]{1,255}$' },
         },
         IfMatch: {
           name: 'If-Match',
@@ -173,6 +206,9 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
       },
     },
   };
+  const { schemas: all, ...rest } = doc.components as Json;
+  doc.components = { schemas: reachableSchemas(all as Json, { ...doc, components: rest }), ...rest };
+  return doc;
 }
 
 const TAG_TEXT: Record<string, string> = {

@@ -71,3 +71,52 @@ export async function createPilot(owner: Actor, overrides: Record<string, unknow
   if (res.status !== 201) throw new Error(`createPilot failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { id: string; status: string; [k: string]: unknown };
 }
+
+export function testbedBody(overrides: Record<string, unknown> = {}) {
+  return {
+    name: 'Autonomous-driving simulator (demo)',
+    description: 'Large driving simulator in the AI demonstration building, 첨단3지구.',
+    domains: ['transport-safety'],
+    capabilities: ['driving-simulator', 'cockpit-rig'],
+    capacity: 2,
+    location: { address: '광주광역시 북구 첨단벤처로 60', lat: 35.2293, lng: 126.8437 },
+    ...overrides,
+  };
+}
+
+export async function createTestbed(owner: Actor, overrides: Record<string, unknown> = {}) {
+  const res = await ctx().api().post('/v1/testbeds').set(owner.auth).send(testbedBody(overrides));
+  if (res.status !== 201) throw new Error(`createTestbed failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; organizationId: string; [k: string]: unknown };
+}
+
+export interface SlotDto {
+  id: string;
+  testbedId: string;
+  seriesId: string | null;
+  start: string;
+  end: string;
+  capacity: number;
+  bookedUnits: number;
+  availableUnits: number;
+}
+
+export async function createSlot(actor: Actor, testbedId: string, start: string, end: string, capacity = 1): Promise<SlotDto> {
+  const res = await ctx().api().post(`/v1/testbeds/${testbedId}/slots`).set(actor.auth).send({ start, end, capacity });
+  if (res.status !== 201) throw new Error(`createSlot failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as SlotDto;
+}
+
+/** Rows in a table, for "nothing was written" assertions. */
+export async function countRows(table: string): Promise<number> {
+  return (await ctx().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${table}"`)).rows[0]!.n;
+}
+
+/** The ETag a GET of url returns to actor. */
+export async function etagAt(actor: Actor, url: string): Promise<string> {
+  const res = await ctx().api().get(url).set(actor.auth);
+  if (res.status !== 200) throw new Error(`GET ${url} failed: ${res.status}`);
+  return String(res.headers.etag);
+}
+
+export const pointers = (body: { errors?: { pointer: string }[] }) => (body.errors ?? []).map((e) => e.pointer);
