@@ -9,6 +9,8 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import swaggerUi from 'swagger-ui-express';
 import { apiKeyRoutes } from './api-keys/routes.js';
+import { bookingRoutes } from './bookings/routes.js';
+import { datasetRoutes } from './datasets/routes.js';
 import { createPassport } from './auth/passport.js';
 import { authRoutes } from './auth/routes.js';
 import type { Config } from './config.js';
@@ -17,13 +19,16 @@ import { domainRoutes } from './domains/routes.js';
 import { AppError, PROBLEM_CODES, errorHandler } from './http/errors.js';
 import { authRateLimiter } from './http/rate-limit.js';
 import { ApiRouter } from './http/route.js';
+import { matchingRoutes } from './matching/routes.js';
 import { Validator } from './http/validation.js';
 import { createMetrics } from './observability/metrics.js';
 import { buildOpenApi } from './openapi/document.js';
 import { pilotRoutes } from './pilots/routes.js';
+import { reportRoutes } from './reports/routes.js';
 import { slotRoutes } from './testbeds/slot-routes.js';
 import { testbedRoutes } from './testbeds/routes.js';
 import { VERSION } from './version.js';
+import { webhookRoutes } from './webhooks/routes.js';
 
 export interface AppDeps {
   db: Db;
@@ -89,6 +94,11 @@ export function createApp(deps: AppDeps): App {
   pilotRoutes(api, db);
   testbedRoutes(api, db);
   slotRoutes(api, db);
+  matchingRoutes(api, db);
+  bookingRoutes(api, db);
+  reportRoutes(api, db);
+  datasetRoutes(api, db, config);
+  webhookRoutes(api, db, config);
   app.use(api.router);
 
   app.openapi = buildOpenApi(api.operations, validator.schemas, VERSION);
