@@ -1,7 +1,7 @@
 /**
  * A benchmark target process: the real app on one port and, in the same process, a bare Express app on
- * another that serves fixed JSON from memory — the baseline every API figure is divided by. The bare app
- * learns its bodies from POST /bare/fixture, so it answers with exactly the bytes the real route produced.
+ * another that serves fixed JSON from memory with res.json — the baseline every API figure is divided by. The
+ * bare app learns its bodies from POST /bare/fixture, so it answers with exactly what the real route produced.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,18 +18,18 @@ if (db.engine === 'postgres') await db.exec('DROP SCHEMA IF EXISTS public CASCAD
 await migrate(db);
 const app = createApp({ db, config, logger: pino({ level: 'silent' }) });
 
-const fixtures = new Map<string, { status: number; body: string }>();
+const fixtures = new Map<string, { status: number; body: unknown }>();
 const bare = express();
 bare.use(express.json({ limit: '1mb' }));
 bare.post('/bare/fixture', (req, res) => {
   const { name, status, body } = req.body as { name: string; status: number; body: unknown };
-  fixtures.set(name, { status, body: JSON.stringify(body) });
+  fixtures.set(name, { status, body });
   res.status(204).end();
 });
 bare.all('/bare/:name', (req, res) => {
   const f = fixtures.get(req.params.name);
   if (!f) return void res.status(404).end();
-  res.status(f.status).type('application/json').send(f.body);
+  res.status(f.status).json(f.body);
 });
 
 const listen = (handler: express.Express | typeof app) =>

@@ -12,6 +12,7 @@ import { apiKeyRoutes } from './api-keys/routes.js';
 import { bookingRoutes } from './bookings/routes.js';
 import { datasetRoutes } from './datasets/routes.js';
 import { createPassport } from './auth/passport.js';
+import { PrincipalCache } from './auth/principal-cache.js';
 import { authRoutes } from './auth/routes.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
@@ -87,7 +88,8 @@ export function createApp(deps: AppDeps): App {
   app.use(express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
 
   const validator = new Validator();
-  const passport = createPassport(db);
+  const principals = new PrincipalCache(config.authCacheSeconds);
+  const passport = createPassport(db, principals);
   const api = new ApiRouter({
     db,
     validator,
@@ -95,8 +97,8 @@ export function createApp(deps: AppDeps): App {
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
     authRateLimiter: authRateLimiter(db, config.authRateLimit, config.authRateWindowSeconds),
   });
-  authRoutes(api, db, config, passport);
-  apiKeyRoutes(api, db);
+  authRoutes(api, db, config, passport, principals);
+  apiKeyRoutes(api, db, principals);
   domainRoutes(api);
   pilotRoutes(api, db);
   testbedRoutes(api, db);

@@ -10,12 +10,36 @@ export interface Config {
   dataDir: string;
   uploadsDir: string;
   uploadMaxBytes: number;
+  /** Bytes of distinct dataset content one organisation may store (identical files count once). */
+  uploadQuotaBytes: number;
+  /** Start-up sweep removes temporary upload files older than this (raise it when processes share UPLOADS_DIR). */
+  uploadTempMaxAgeSeconds: number;
   adminEmail: string | undefined;
   adminPassword: string | undefined;
   demoData: boolean;
   webhookAllowNetworks: string[];
   webhookRetrySchedule: number[];
+  /** Run the webhook delivery worker inside the API process (npm run worker runs it on its own). */
+  webhookWorker: boolean;
+  /** Webhook URLs must be https (default: when NODE_ENV=production). */
+  webhookRequireHttps: boolean;
+  /** Deliveries in flight at once in one process, and to one endpoint across every process. */
+  webhookConcurrency: number;
+  webhookEndpointConcurrency: number;
+  /** Whole-attempt deadline (connect, headers and body) and the connect deadline alone, in ms. */
+  webhookTimeoutMs: number;
+  webhookConnectTimeoutMs: number;
+  /** How long a claimed delivery stays leased to its worker; after a crash it is due again once this passes. */
+  webhookLeaseSeconds: number;
+  /** How often an idle worker looks for due deliveries, in ms. */
+  webhookPollMs: number;
+  /** An endpoint failing without a single success for this long is disabled. */
+  webhookDisableAfterSeconds: number;
+  /** How long a rotated-out secret keeps signing alongside the new one. */
+  webhookSecretGraceSeconds: number;
   logLevel: string;
+  /** How long a process may reuse a resolved bearer token before asking the database again (0 = never). */
+  authCacheSeconds: number;
   /** Lifetime of a login session token. */
   sessionTtlSeconds: number;
   /** Attempts per client address per window on login and signup. */
@@ -109,19 +133,37 @@ export function loadConfig(env: Env = process.env): Config {
   if (adminPassword !== undefined && adminPassword.length < 10) {
     throw new ConfigError('ADMIN_PASSWORD must be at least 10 characters');
   }
+  const webhookTimeout = int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000);
+  const webhookLease = int(env, 'WEBHOOK_LEASE_SECONDS', 60, 1, 3600);
+  if (webhookLease * 1000 <= webhookTimeout) {
+    throw new ConfigError('WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_MS, or a slow delivery could be claimed twice');
+  }
   return {
     port: int(env, 'PORT', 3000, 0, 65535),
     databaseUrl: dbUrl,
     dataDir: env.DATA_DIR?.trim() || './data',
     uploadsDir: env.UPLOADS_DIR?.trim() || './uploads',
     uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    uploadQuotaBytes: int(env, 'UPLOAD_QUOTA_BYTES', 100 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    uploadTempMaxAgeSeconds: int(env, 'UPLOAD_TEMP_MAX_AGE_SECONDS', 0, 0, 30 * 24 * 3600),
     adminEmail,
     adminPassword,
     demoData: bool(env, 'DEMO_DATA', dbUrl === undefined),
     webhookAllowNetworks: cidrList(env, 'WEBHOOK_ALLOW_NETWORKS'),
     webhookRetrySchedule: secondsList(env, 'WEBHOOK_RETRY_SCHEDULE', [0, 5, 300, 1800, 7200, 18000, 36000, 36000]),
+    webhookWorker: bool(env, 'WEBHOOK_WORKER', true),
+    webhookRequireHttps: bool(env, 'WEBHOOK_REQUIRE_HTTPS', env.NODE_ENV?.trim() === 'production'),
+    webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 16, 1, 1000),
+    webhookEndpointConcurrency: int(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 1, 1, 100),
+    webhookTimeoutMs: webhookTimeout,
+    webhookConnectTimeoutMs: Math.min(5000, webhookTimeout),
+    webhookLeaseSeconds: webhookLease,
+    webhookPollMs: int(env, 'WEBHOOK_POLL_MS', 500, 10, 60_000),
+    webhookDisableAfterSeconds: int(env, 'WEBHOOK_DISABLE_AFTER_SECONDS', 5 * 86_400, 1, 365 * 86_400),
+    webhookSecretGraceSeconds: int(env, 'WEBHOOK_SECRET_GRACE_SECONDS', 86_400, 0, 30 * 86_400),
     logLevel,
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 12 * 3600, 60, 90 * 24 * 3600),
+    authCacheSeconds: int(env, 'AUTH_CACHE_SECONDS', 5, 0, 300),
     authRateLimit: int(env, 'AUTH_RATE_LIMIT', 20, 1, 1_000_000),
     authRateWindowSeconds: int(env, 'AUTH_RATE_WINDOW_SECONDS', 60, 1, 86_400),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),

@@ -1,9 +1,10 @@
 import type { ApiKeyCreate, ListQuery } from '../generated/schema-types.js';
+import type { PrincipalCache } from '../auth/principal-cache.js';
 import type { Db } from '../db/client.js';
 import type { ApiRouter } from '../http/route.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './service.js';
 
-export function apiKeyRoutes(api: ApiRouter, db: Db): void {
+export function apiKeyRoutes(api: ApiRouter, db: Db, principals: PrincipalCache): void {
   api.add<ApiKeyCreate, object>(
     {
       method: 'post',
@@ -51,6 +52,7 @@ export function apiKeyRoutes(api: ApiRouter, db: Db): void {
     },
     async ({ principal, params, res }) => {
       await revokeApiKey(db, principal, params.id!);
+      principals.evictCredential(params.id!);
       res.status(204).end();
     },
   );

@@ -8,6 +8,7 @@ import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { Db } from '../db/client.js';
 import { unauthorized } from '../http/errors.js';
+import type { PrincipalCache } from './principal-cache.js';
 import type { Principal } from './principal.js';
 import { resolvePrincipal } from './resolve.js';
 import { verifyLogin, type LoginUser } from './service.js';
@@ -18,7 +19,7 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export function createPassport(db: Db): passport.PassportStatic {
+export function createPassport(db: Db, principals: PrincipalCache): passport.PassportStatic {
   const instance = new passport.Passport() as passport.PassportStatic;
   instance.use(
     new LocalStrategy({ usernameField: 'email', passwordField: 'password', session: false }, (email, password, done) => {
@@ -27,7 +28,7 @@ export function createPassport(db: Db): passport.PassportStatic {
   );
   instance.use(
     new BearerStrategy((token, done) => {
-      resolvePrincipal(db, token).then((p) => done(null, p ?? false), done);
+      resolvePrincipal(db, token, principals).then((p) => done(null, p ?? false), done);
     }),
   );
   return instance;

@@ -8,8 +8,9 @@ import { ALL_SCOPES, grants } from './scopes.js';
 import { loadMe, login, logout, signup } from './service.js';
 import type { SignupRequest } from '../generated/schema-types.js';
 import type { Db } from '../db/client.js';
+import type { PrincipalCache } from './principal-cache.js';
 
-export function authRoutes(api: ApiRouter, db: Db, config: Config, instance: passport.PassportStatic): void {
+export function authRoutes(api: ApiRouter, db: Db, config: Config, instance: passport.PassportStatic, principals: PrincipalCache): void {
   api.add<SignupRequest, object>(
     {
       method: 'post',
@@ -66,7 +67,7 @@ export function authRoutes(api: ApiRouter, db: Db, config: Config, instance: pas
       success: { status: 204, description: 'The session token no longer works.' },
     },
     async ({ principal, res }) => {
-      await logout(db, principal);
+      await logout(db, principal, principals);
       res.status(204).end();
     },
   );

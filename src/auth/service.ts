@@ -8,6 +8,7 @@ import { isDbError } from '../db/errors.js';
 import { AppError, badRequest, conflict, validationFailed } from '../http/errors.js';
 import { isValidBusinessNumber, normalizeBusinessNumber } from './business-number.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import type { PrincipalCache } from './principal-cache.js';
 import type { OrgKind, Principal } from './principal.js';
 import { SESSION_PREFIX, hashSecret, newSecret } from './tokens.js';
 
@@ -105,11 +106,12 @@ export async function login(db: Db, user: LoginUser, ttlSeconds: number): Promis
   return createSession(db, user.id, ttlSeconds);
 }
 
-export async function logout(db: Db, principal: Principal): Promise<void> {
+export async function logout(db: Db, principal: Principal, principals: PrincipalCache): Promise<void> {
   if (principal.via !== 'session') {
     throw badRequest('Logout ends a login session; to retire an API key, DELETE /v1/api-keys/{id}.', 'not-a-session');
   }
   await db.query('UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [principal.credentialId]);
+  principals.evictCredential(principal.credentialId);
 }
 
 export async function loadMe(db: Queryable, principal: Principal) {

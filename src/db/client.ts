@@ -2,6 +2,7 @@
  * One small interface over both engines: embedded PGlite (PostgreSQL compiled to WASM, in-process) and a
  * PostgreSQL server through node-postgres. Everything above this file speaks plain parameterised SQL.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
@@ -79,13 +80,30 @@ class PgliteDb implements Db {
   }
 }
 
+/**
+ * Named statements are parsed and planned once per connection and then reused; the name is a digest of the
+ * text, so the same SQL always maps to the same statement. Our SQL is a fixed set of constant strings.
+ */
+const statementNames = new Map<string, string>();
+const MAX_NAMED_STATEMENTS = 2000;
+function statementName(sql: string): string | undefined {
+  let name = statementNames.get(sql);
+  if (!name) {
+    // A runaway set of distinct texts would be a bug elsewhere; past the cap, statements simply go unnamed.
+    if (statementNames.size >= MAX_NAMED_STATEMENTS) return undefined;
+    name = 's' + createHash('sha1').update(sql).digest('hex').slice(0, 20);
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
 class ServerDb implements Db {
   readonly engine = 'postgres' as const;
   constructor(private readonly pool: pg.Pool) {}
 
   query<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
     return run(async () => {
-      const r = await this.pool.query(sql, params);
+      const r = await this.pool.query({ name: statementName(sql), text: sql, values: params });
       return { rows: r.rows as T[], rowCount: r.rowCount ?? r.rows.length };
     });
   }
@@ -103,7 +121,7 @@ class ServerDb implements Db {
       await client.query('BEGIN');
       const result = await fn({
         query: async <R>(sql: string, params: unknown[] = []) => {
-          const r = await run(() => client.query(sql, params));
+          const r = await run(() => client.query({ name: statementName(sql), text: sql, values: params }));
           return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
         },
         exec: async (sql: string) => {

@@ -24,6 +24,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     DEMO_DATA: 'false',
     LOG_LEVEL: 'silent',
     AUTH_RATE_LIMIT: '100000',
+    // Tests change sessions behind the app's back (expiry, revocation by SQL); the cache has its own tests.
+    AUTH_CACHE_SECONDS: '0',
     ...overrides,
   });
 }
