@@ -1,5 +1,186 @@
 import type { Db } from '../db/client.js';
+import type { AllocationRunCreate, CandidateListQuery, MatchRequest } from '../generated/schema-types.js';
+import { AppError, forbidden } from '../http/errors.js';
+import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import type { ApiRouter } from '../http/route.js';
+import { getVisiblePilot } from '../pilots/service.js';
+import { ownsPilot } from '../pilots/visibility.js';
+import { getRun, runAllocation, toRunDto } from './allocation-service.js';
+import { rankedCandidates, toCandidateDto } from './candidates.js';
+import { languageOf } from './language.js';
+import { toMatchDto } from './presenter.js';
+import { acceptMatch, approveMatch, getMatchRow, listMatches, matchPage, rejectMatch, requestMatch, type MatchListQuery } from './service.js';
+
+/** Candidates are for choosing, not for crawling: ten thousand places deep is plenty. */
+const MAX_CANDIDATE_OFFSET = 10_000;
+
+const ONE_MATCH = { status: 200, description: 'The match.', schema: 'match.json' };
 
 /** Candidates, matches and allocation runs. */
-export function matchingRoutes(_api: ApiRouter, _db: Db): void {}
+export function matchingRoutes(api: ApiRouter, db: Db): void {
+  api.add<unknown, CandidateListQuery & { limit: number }>(
+    {
+      method: 'get',
+      path: '/v1/pilots/{id}/candidates',
+      operationId: 'listCandidates',
+      summary: 'Rank the slots that meet every requirement of a pilot, best first, with reasons',
+      description:
+        'Hard filters: an active testbed serving the pilot\'s domain with every required capability; a slot inside ' +
+        '[earliestStart, latestEnd], at least durationHours long, with enough units left, not overlapping a booking the ' +
+        'pilot holds. Score in [0, 1]: capability fit 0.35, time fit 0.30, location 0.15 (when the pilot gives one), load ' +
+        'balance 0.20; ties by earlier start, then testbed id, then slot id. `reasons` follow Accept-Language (ko or en). ' +
+        'The pilot owner and operators.',
+      tag: 'Matching',
+      auth: 'matching:read',
+      query: 'candidate-list-query.json',
+      success: { status: 200, description: 'A page of ranked candidates.', schema: 'candidate-list.json', headers: ['Content-Language'] },
+    },
+    async ({ principal, params, query, req, res }) => {
+      const pilot = await getVisiblePilot(db, principal, params.id!);
+      if (principal.orgKind !== 'operator' && !ownsPilot(principal, pilot)) {
+        throw forbidden("Only the pilot's organisation and operators see its candidates.");
+      }
+      const list = `candidates:${pilot.id}`;
+      const offset = decodeCursor(list, query.cursor, 1)?.[0] ?? 0;
+      // The cursor is the rank offset; a forged one must not reach SQL as a negative or absurd LIMIT.
+      if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > MAX_CANDIDATE_OFFSET) {
+        throw new AppError(400, 'invalid-cursor', 'Invalid cursor', 'The cursor is not one this list issued; start again without it.');
+      }
+      const lang = languageOf(req, res);
+      const ranked = await rankedCandidates(db, pilot, offset, query.limit);
+      const more = ranked.length > query.limit;
+      res.json({
+        data: ranked.slice(0, query.limit).map((s) => toCandidateDto(s, lang)),
+        nextCursor: more ? encodeCursor(list, [offset + query.limit]) : null,
+      });
+    },
+  );
+
+  api.add<MatchRequest, object>(
+    {
+      method: 'post',
+      path: '/v1/pilots/{id}/matches',
+      operationId: 'requestMatch',
+      summary: 'Ask for a slot for a pilot (the startup)',
+      description:
+        'Creates a `requested` match for the testbed owner or an operator to approve; nothing is booked yet. A slot that ' +
+        'is full (`slot-full`) or does not meet the requirements (`slot-unsuitable`) is a 409 carrying `reasons` and up to ' +
+        'three `alternatives` (candidates).',
+      tag: 'Matching',
+      auth: 'matching:write',
+      body: 'match-request.json',
+      idempotent: true,
+      success: { ...ONE_MATCH, status: 201, description: 'The requested match.', headers: ['Location'] },
+      errors: [409],
+    },
+    async ({ principal, params, body, req, res }) => {
+      const lang = languageOf(req, res);
+      const row = await requestMatch(db, principal, params.id!, body, lang);
+      res.status(201).location(`/v1/matches/${row.id}`).json(toMatchDto(row, lang));
+    },
+  );
+
+  api.add<unknown, MatchListQuery>(
+    {
+      method: 'get',
+      path: '/v1/matches',
+      operationId: 'listMatches',
+      summary: 'List the matches you are a party to, newest first',
+      description: 'The pilot owner and the testbed owner see a match; operators see all. A live match past its expiry reads as `expired`.',
+      tag: 'Matching',
+      auth: 'matching:read',
+      query: 'match-list-query.json',
+      success: { status: 200, description: 'A page of matches.', schema: 'match-list.json' },
+    },
+    async ({ principal, query, req, res }) => {
+      const lang = languageOf(req, res);
+      res.json(matchPage(await listMatches(db, principal, query), query.limit, lang));
+    },
+  );
+
+  api.add(
+    { method: 'get', path: '/v1/matches/{id}', operationId: 'getMatch', summary: 'Read a match', tag: 'Matching', auth: 'matching:read', success: ONE_MATCH },
+    async ({ principal, params, req, res }) => {
+      res.json(toMatchDto(await getMatchRow(db, principal, params.id!), languageOf(req, res)));
+    },
+  );
+
+  const actions = [
+    ['accept', 'acceptMatch', 'Accept a proposal (the startup that owns the pilot)', 'Only `proposed` matches; 409 otherwise (`match-expired` past expiry).'],
+    [
+      'approve',
+      'approveMatch',
+      'Approve a requested or accepted match, booking the slot (testbed owner or operator)',
+      'Books the slot in the same transaction. A full or no longer suitable slot is a 409 with `alternatives`; a booking ' +
+        'overlapping another of the pilot is 409 `booking-overlap`; approving twice, or a rejected or expired match, is 409.',
+    ],
+    ['reject', 'rejectMatch', 'Reject or decline a live match (either party, or an operator)', 'The pilot returns to `submitted` when nothing else is live.'],
+  ] as const;
+  for (const [action, operationId, summary, description] of actions) {
+    api.add(
+      {
+        method: 'post',
+        path: `/v1/matches/{id}/${action}`,
+        operationId,
+        summary,
+        description,
+        tag: 'Matching',
+        auth: 'matching:write',
+        success: ONE_MATCH,
+        errors: [409],
+      },
+      async ({ principal, params, req, res }) => {
+        const lang = languageOf(req, res);
+        const id = params.id!;
+        const row =
+          action === 'accept'
+            ? await acceptMatch(db, principal, id)
+            : action === 'reject'
+              ? await rejectMatch(db, principal, id)
+              : (await approveMatch(db, principal, id, lang)).match;
+        res.json(toMatchDto(row, lang));
+      },
+    );
+  }
+
+  api.add<AllocationRunCreate, object>(
+    {
+      method: 'post',
+      path: '/v1/allocation-runs',
+      operationId: 'createAllocationRun',
+      summary: 'Run the allocation over the submitted pilots in scope (operators)',
+      description:
+        'Chooses at most one slot per pilot, never exceeding a slot\'s free units, maximising the total score: a mixed-integer ' +
+        'programme solved by HiGHS within `timeLimitSeconds`, with the greedy first-come/best-score baseline and the LP-relaxation ' +
+        'bound in `summary`. `minShare` asks for at least that fraction of each domain\'s pilots to be matched when feasible. ' +
+        'Writes `proposed` matches only; nothing is booked until accepted and approved. An empty scope is 422 `empty-scope`.',
+      tag: 'Matching',
+      auth: 'matching:write',
+      body: 'allocation-run-create.json',
+      idempotent: true,
+      success: { status: 201, description: 'The run with its proposals and summary.', schema: 'allocation-run.json', headers: ['Location'] },
+      errors: [422],
+    },
+    async ({ principal, body, req, res }) => {
+      const lang = languageOf(req, res);
+      const run = await runAllocation(db, principal, body);
+      res.status(201).location(`/v1/allocation-runs/${run.id}`).json(await toRunDto(db, run, lang));
+    },
+  );
+
+  api.add(
+    {
+      method: 'get',
+      path: '/v1/allocation-runs/{id}',
+      operationId: 'getAllocationRun',
+      summary: 'Read an allocation run with its proposals (operators)',
+      tag: 'Matching',
+      auth: 'matching:read',
+      success: { status: 200, description: 'The run.', schema: 'allocation-run.json' },
+    },
+    async ({ principal, params, req, res }) => {
+      const lang = languageOf(req, res);
+      res.json(await toRunDto(db, await getRun(db, principal, params.id!), lang));
+    },
+  );
+}

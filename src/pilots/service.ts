@@ -6,6 +6,7 @@ import { assertIfMatch, etagOf } from '../http/etag.js';
 import { decodeCursor, toPage } from '../http/pagination.js';
 import type { EventType } from '../events/catalog.js';
 import { recordEvent } from '../events/outbox.js';
+import { releasePilotHoldings } from '../bookings/service.js';
 import type { PilotListQuery as PilotListQueryParams, PilotPatch, PilotRequirements } from '../generated/schema-types.js';
 import { PILOT_COLUMNS, requirementsOf, toPilotDto, type PilotRow } from './presenter.js';
 import { assertValidPilot, type PilotFields } from './rules.js';
@@ -171,6 +172,8 @@ export async function actOnPilot(db: Db, principal: Principal, id: string, actio
   return db.transaction(async (tx) => {
     const row = await getOwnPilotForUpdate(tx, principal, id);
     const moved = await transitionPilot(tx, row, action);
+    // A withdrawn pilot keeps no slot: its bookings are cancelled and its live matches rejected, in this transaction.
+    if (action === 'withdraw') await releasePilotHoldings(tx, row.id, principal.userId);
     await recordPilotEvent(tx, action === 'submit' ? 'pilot.submitted' : 'pilot.withdrawn', moved);
     return moved;
   });

@@ -1,5 +1,69 @@
+import type { Request, Response } from 'express';
 import type { Db } from '../db/client.js';
+import type { PilotReportQuery, UtilizationQuery } from '../generated/schema-types.js';
+import { forbidden } from '../http/errors.js';
 import type { ApiRouter } from '../http/route.js';
+import type { Principal } from '../auth/principal.js';
+import { pilotCsv, utilizationCsv } from './csv.js';
+import { pilotReport, utilizationReport } from './service.js';
+
+const wantsCsv = (req: Request) => req.accepts(['application/json', 'text/csv']) === 'text/csv';
+
+function operatorOnly(principal: Principal): void {
+  if (principal.orgKind !== 'operator') throw forbidden('Reports are for programme operators.');
+}
+
+function sendCsv(res: Response, name: string, body: string): void {
+  // A BOM so that spreadsheet programs read the Korean labels as UTF-8.
+  res.status(200).type('text/csv; charset=utf-8').vary('Accept').set('Content-Disposition', `attachment; filename="${name}.csv"`).send('\ufeff' + body);
+}
 
 /** Operator reports. */
-export function reportRoutes(_api: ApiRouter, _db: Db): void {}
+export function reportRoutes(api: ApiRouter, db: Db): void {
+  api.add<unknown, UtilizationQuery & { limit: number }>(
+    {
+      method: 'get',
+      path: '/v1/reports/utilization',
+      operationId: 'getUtilizationReport',
+      summary: 'Utilisation by domain or testbed over [from, to) (operators; JSON or CSV)',
+      description:
+        'Booked unit-hours (confirmed bookings) against offered unit-hours (slot capacity), counting only the parts inside ' +
+        '[from, to), at most two years. A testbed serving several domains counts in each. `Accept: text/csv` answers CSV ' +
+        '(the same page; a `Link: rel="next"` header names the next one).',
+      tag: 'Reports',
+      auth: 'reports:read',
+      query: 'utilization-query.json',
+      success: { status: 200, description: 'The report.', schema: 'utilization-report.json', mediaType: 'text/csv', headers: ['Link'] },
+    },
+    async ({ principal, query, req, res }) => {
+      operatorOnly(principal);
+      const report = await utilizationReport(db, query);
+      if (!wantsCsv(req)) return void res.vary('Accept').json(report);
+      if (report.nextCursor) {
+        const next = new URLSearchParams({ from: query.from, to: query.to, groupBy: report.groupBy, limit: String(query.limit), cursor: report.nextCursor });
+        res.set('Link', `</v1/reports/utilization?${next.toString()}>; rel="next"`);
+      }
+      sendCsv(res, `utilization-${report.groupBy}`, utilizationCsv(report));
+    },
+  );
+
+  api.add<unknown, PilotReportQuery>(
+    {
+      method: 'get',
+      path: '/v1/reports/pilots',
+      operationId: 'getPilotReport',
+      summary: 'Pilots by domain and status, and waiting time from submission to booking (operators; JSON or CSV)',
+      description: '`from`/`to` keep pilots created in that range. Waiting is measured to a pilot\'s first booking; pilots still waiting are counted apart.',
+      tag: 'Reports',
+      auth: 'reports:read',
+      query: 'pilot-report-query.json',
+      success: { status: 200, description: 'The report.', schema: 'pilot-report.json', mediaType: 'text/csv' },
+    },
+    async ({ principal, query, req, res }) => {
+      operatorOnly(principal);
+      const report = await pilotReport(db, query);
+      if (!wantsCsv(req)) return void res.vary('Accept').json(report);
+      sendCsv(res, 'pilots', pilotCsv(report));
+    },
+  );
+}

@@ -1,0 +1,166 @@
+/**
+ * Bookings: listed and read by the parties (pilot owner, testbed owner) and operators; cancelled by either
+ * party or an operator, which frees the slot's units in the same transaction.
+ */
+import type { Principal } from '../auth/principal.js';
+import type { Db, Queryable } from '../db/client.js';
+import type { BookingListQuery as BookingListQueryParams } from '../generated/schema-types.js';
+import { AppError, notFound, validationFailed } from '../http/errors.js';
+import { decodeCursor, toPage } from '../http/pagination.js';
+import { MATCH_SELECT, partiesVisibility, toMatchDto, type MatchRow } from '../matching/presenter.js';
+import { recordPartiesEvent, settlePilot } from '../matching/service.js';
+import { canManageTestbed } from '../testbeds/access.js';
+import { getManagedTestbed, getTestbed } from '../testbeds/service.js';
+import { hashFeedToken, newFeedToken, testbedCalendar } from './calendar.js';
+import { BOOKING_SELECT, toBookingDto, type BookingRow } from './presenter.js';
+
+export type BookingListQuery = BookingListQueryParams & { limit: number };
+
+export async function listBookings(db: Db, principal: Principal, q: BookingListQuery) {
+  if (q.from && q.to && Date.parse(q.from) >= Date.parse(q.to)) {
+    throw validationFailed([{ pointer: '/query/to', message: 'must be later than from' }], 'The time window is empty.');
+  }
+  const after = decodeCursor('bookings', q.cursor, 2);
+  const { rows } = await db.query<BookingRow>(
+    `${BOOKING_SELECT}
+      WHERE ${partiesVisibility(principal, 1)}
+        AND ($2::uuid IS NULL OR b.pilot_id = $2)
+        AND ($3::uuid IS NULL OR b.testbed_id = $3)
+        AND ($4::timestamptz IS NULL OR b.end_at > $4)
+        AND ($5::timestamptz IS NULL OR b.start_at < $5)
+        AND ($6::text IS NULL OR b.status = $6)
+        AND ($7::timestamptz IS NULL OR (b.created_at, b.id) < ($7::timestamptz, $8::uuid))
+      ORDER BY b.created_at DESC, b.id DESC
+      LIMIT $9`,
+    [principal.organizationId, q.pilotId ?? null, q.testbedId ?? null, q.from ?? null, q.to ?? null, q.status ?? null, after?.[0] ?? null, after?.[1] ?? null, q.limit + 1],
+  );
+  return toPage('bookings', rows, q.limit, (r) => [r.created_at.toISOString(), r.id], toBookingDto);
+}
+
+export async function getVisibleBooking(db: Db, principal: Principal, id: string, lock = false): Promise<BookingRow> {
+  const { rows } = await db.query<BookingRow>(
+    `${BOOKING_SELECT} WHERE b.id = $1 AND ${partiesVisibility(principal, 2)}${lock ? ' FOR UPDATE OF b' : ''}`,
+    [id, principal.organizationId],
+  );
+  if (!rows[0]) throw notFound('booking');
+  return rows[0];
+}
+
+export async function cancelBooking(db: Db, principal: Principal, id: string): Promise<BookingRow> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<BookingRow>(
+      `${BOOKING_SELECT} WHERE b.id = $1 AND ${partiesVisibility(principal, 2)} FOR UPDATE OF b`,
+      [id, principal.organizationId],
+    );
+    const b = rows[0];
+    if (!b) throw notFound('booking');
+    if (b.status !== 'confirmed') {
+      throw new AppError(409, 'invalid-transition', 'Conflict', 'The booking is already cancelled.', { status: b.status });
+    }
+    // Lock order as everywhere: match, pilot, slot.
+    await tx.query('SELECT id FROM matches WHERE id = $1 FOR UPDATE', [b.match_id]);
+    await tx.query('SELECT id FROM pilots WHERE id = $1 FOR UPDATE', [b.pilot_id]);
+    await tx.query('SELECT id FROM slots WHERE id = $1 FOR NO KEY UPDATE', [b.slot_id]);
+    await tx.query('UPDATE slots SET booked_units = booked_units - $2, version = version + 1, updated_at = now() WHERE id = $1', [b.slot_id, b.units]);
+    await tx.query(`UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2 WHERE id = $1`, [id, principal.userId]);
+    await tx.query(`UPDATE matches SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = $1`, [b.match_id]);
+    await settlePilot(tx, b.pilot_id);
+    const updated = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [id])).rows[0]!;
+    await recordPartiesEvent(tx, 'booking.cancelled', toBookingDto(updated), b.pilot_id, b.testbed_id, b.pilot_org);
+    return updated;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Calendars
+// ---------------------------------------------------------------------------------------------------------
+
+/** How far back a calendar reaches; older bookings stay in reports but leave the feed. */
+const CALENDAR_PAST_DAYS = 366;
+
+async function calendarBookings(db: Db, testbedId: string) {
+  const { rows } = await db.query<BookingRow>(
+    `${BOOKING_SELECT} WHERE b.testbed_id = $1 AND b.status = 'confirmed' AND b.end_at > now() - make_interval(days => $2)
+      ORDER BY b.start_at, b.id LIMIT 5000`,
+    [testbedId, CALENDAR_PAST_DAYS],
+  );
+  return rows;
+}
+
+/**
+ * The testbed's confirmed bookings. Its owner and operators see which pilot holds each; any other signed-in
+ * organisation sees busy blocks, with the titles of its own pilots only.
+ */
+export async function testbedCalendarFor(db: Db, principal: Principal | undefined, testbedId: string): Promise<string> {
+  const testbed = await getTestbed(db, testbedId);
+  const full = !principal || canManageTestbed(principal, testbed);
+  const rows = await calendarBookings(db, testbedId);
+  return testbedCalendar(
+    testbed,
+    rows.map((b) => ({
+      id: b.id,
+      start: b.start_at,
+      end: b.end_at,
+      units: b.units,
+      createdAt: b.created_at,
+      pilotTitle: full || b.pilot_org === principal?.organizationId ? b.pilot_title : null,
+    })),
+    CALENDAR_HOST,
+  );
+}
+
+export const CALENDAR_HOST = 'ax-registry.gwangju.go.kr';
+
+export async function createFeed(db: Db, principal: Principal, testbedId: string) {
+  return db.transaction(async (tx) => {
+    await getManagedTestbed(tx, principal, testbedId, 'update');
+    const { token, hash } = newFeedToken();
+    const { rows } = await tx.query<{ created_at: Date }>(
+      `INSERT INTO calendar_feeds (testbed_id, token_hash, created_by) VALUES ($1, $2, $3)
+       ON CONFLICT (testbed_id) DO UPDATE SET token_hash = EXCLUDED.token_hash, created_by = EXCLUDED.created_by, created_at = date_trunc('milliseconds', now())
+       RETURNING created_at`,
+      [testbedId, hash, principal.userId],
+    );
+    return { token, createdAt: rows[0]!.created_at };
+  });
+}
+
+export async function deleteFeed(db: Db, principal: Principal, testbedId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await getManagedTestbed(tx, principal, testbedId, 'update');
+    const r = await tx.query('DELETE FROM calendar_feeds WHERE testbed_id = $1', [testbedId]);
+    if (!r.rowCount) throw notFound('calendar feed');
+  });
+}
+
+/** The feed behind a secret URL; a wrong or revoked token is a 404 like a missing testbed. */
+export async function feedCalendar(db: Db, testbedId: string, token: string): Promise<string> {
+  const { rows } = await db.query('SELECT 1 FROM calendar_feeds WHERE testbed_id = $1 AND token_hash = $2', [testbedId, hashFeedToken(token)]);
+  if (!rows.length) throw notFound('calendar feed');
+  return testbedCalendarFor(db, undefined, testbedId);
+}
+
+/**
+ * Releases everything a pilot holds, inside the caller's transaction: confirmed bookings are cancelled (their
+ * units freed) and live matches rejected, each with its event. Meant for the pilot's withdrawal, so a withdrawn
+ * pilot never keeps a slot; the caller holds the pilot's row lock.
+ */
+export async function releasePilotHoldings(tx: Queryable, pilotId: string, userId: string, reason = 'pilot withdrawn'): Promise<void> {
+  const bookings = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.pilot_id = $1 AND b.status = 'confirmed' ORDER BY b.id FOR UPDATE OF b`, [pilotId])).rows;
+  for (const b of bookings) {
+    await tx.query('SELECT id FROM slots WHERE id = $1 FOR NO KEY UPDATE', [b.slot_id]);
+    await tx.query('UPDATE slots SET booked_units = booked_units - $2, version = version + 1, updated_at = now() WHERE id = $1', [b.slot_id, b.units]);
+    await tx.query(`UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2, cancel_reason = $3 WHERE id = $1`, [b.id, userId, reason]);
+    await tx.query(`UPDATE matches SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = $1`, [b.match_id]);
+    const updated = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [b.id])).rows[0]!;
+    await recordPartiesEvent(tx, 'booking.cancelled', toBookingDto(updated), b.pilot_id, b.testbed_id, b.pilot_org);
+  }
+  const live = (
+    await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.pilot_id = $1 AND m.status IN ('requested', 'proposed', 'accepted') ORDER BY m.id FOR UPDATE OF m`, [pilotId])
+  ).rows;
+  for (const m of live) {
+    await tx.query(`UPDATE matches SET status = 'rejected', decided_at = now(), decided_by = $2, updated_at = now(), version = version + 1 WHERE id = $1`, [m.id, userId]);
+    const updated = (await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.id = $1`, [m.id])).rows[0]!;
+    await recordPartiesEvent(tx, 'match.rejected', toMatchDto(updated), m.pilot_id, m.testbed_id, m.pilot_org);
+  }
+}

@@ -1,0 +1,370 @@
+/**
+ * Allocation: choose at most one slot per pilot so that no slot's available units are exceeded and the total
+ * score is maximal. Pure apart from the solver: the instance comes in as plain arrays, the answer goes out as
+ * plain arrays.
+ *
+ *   maximise   Σ score_e · x_e − M · Σ short_d
+ *   subject to Σ_{e of pilot p} x_e ≤ 1                       (one slot per pilot)
+ *              Σ_{e on slot s} units_p · x_e ≤ available_s    (capacity)
+ *              Σ_{e of a pilot in domain d} x_e + short_d ≥ required_d   (minimum share, soft)
+ *              x_e ∈ {0, 1}, 0 ≤ short_d ≤ required_d
+ *
+ * The minimum share is soft with a penalty M larger than any total score, so it is met whenever it can be and
+ * the shortfall is reported when it cannot. Solved by HiGHS (WebAssembly) as a MIP with a time limit; the
+ * same model with continuous variables gives the LP upper bound; the greedy first-come/best-score baseline is
+ * computed alongside. Same instance → same model (pilots, slots and edges in a canonical order) → same answer.
+ */
+import highsModule, { type Highs, type ModelData } from 'highs';
+
+// The package is CommonJS-typed but loads its ES build under import: the default export is the loader either way.
+type Loader = typeof highsModule.default;
+const loadHighs: Loader =
+  typeof highsModule === 'function' ? (highsModule as unknown as Loader) : (highsModule as unknown as { default: Loader }).default;
+
+export interface AllocPilot {
+  id: string;
+  domain: string;
+  units: number;
+  /** Position in the first-come order (submission time, then id); greedy serves lower first. */
+  order: number;
+}
+
+export interface AllocSlot {
+  id: string;
+  available: number;
+}
+
+export interface AllocEdge {
+  pilot: number;
+  slot: number;
+  score: number;
+}
+
+export interface AllocationInstance {
+  pilots: AllocPilot[];
+  slots: AllocSlot[];
+  edges: AllocEdge[];
+  /** Domain → fraction of that domain's pilots in the instance that should be matched. */
+  minShare?: Record<string, number>;
+}
+
+export interface Assignment {
+  pilot: number;
+  slot: number;
+  score: number;
+}
+
+export type Method = 'optimal' | 'greedy';
+
+export interface ShareOutcome {
+  domain: string;
+  pilots: number;
+  required: number;
+  matched: number;
+  met: boolean;
+}
+
+export interface AllocationSummary {
+  pilots: number;
+  slots: number;
+  /** Pilot–slot pairs considered (the suitable candidates). */
+  pairs: number;
+  matched: number;
+  /** Total score of the chosen assignments. */
+  objective: number;
+  greedyObjective: number;
+  /** LP-relaxation bound on the objective (null when the LP could not be solved in time). */
+  upperBound: number | null;
+  /** (upperBound − objective) / upperBound; 0 when both are 0. */
+  gap: number | null;
+  /** objective − greedyObjective. */
+  gainOverGreedy: number;
+  method: Method;
+  solver: {
+    name: 'highs';
+    status: string;
+    timeLimitSeconds: number;
+    timedOut: boolean;
+    /** Set when the answer is the greedy one although the optimal method was asked for, with why. */
+    fallback: null | 'greedy';
+    note: string | null;
+  };
+  minShare: ShareOutcome[];
+  durationMs: number;
+}
+
+export interface AllocationResult {
+  assignments: Assignment[];
+  summary: AllocationSummary;
+}
+
+const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+
+let highsPromise: Promise<Highs> | undefined;
+export const highs = (): Promise<Highs> => (highsPromise ??= loadHighs());
+
+/** Edges sorted canonically and de-duplicated, so equal instances build identical models. */
+export function canonical(inst: AllocationInstance): AllocationInstance {
+  const seen = new Set<string>();
+  const edges = inst.edges
+    .filter((e) => e.score >= 0 && Number.isFinite(e.score))
+    .slice()
+    .sort((a, b) => a.pilot - b.pilot || a.slot - b.slot)
+    .filter((e) => {
+      const k = `${e.pilot}:${e.slot}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return inst.pilots[e.pilot]!.units <= inst.slots[e.slot]!.available;
+    });
+  return { ...inst, edges };
+}
+
+/** Keeps each pilot's best k edges (score desc, slot index asc): the model stays small, the choice stays good. */
+export function pruneEdges(inst: AllocationInstance, k: number): AllocationInstance {
+  const byPilot = new Map<number, AllocEdge[]>();
+  for (const e of inst.edges) (byPilot.get(e.pilot) ?? byPilot.set(e.pilot, []).get(e.pilot)!).push(e);
+  const edges: AllocEdge[] = [];
+  for (const list of byPilot.values()) {
+    list.sort((a, b) => b.score - a.score || a.slot - b.slot);
+    edges.push(...list.slice(0, k));
+  }
+  return { ...inst, edges };
+}
+
+function shareTargets(inst: AllocationInstance): { domain: string; pilots: number; required: number }[] {
+  const counts = new Map<string, number>();
+  for (const p of inst.pilots) counts.set(p.domain, (counts.get(p.domain) ?? 0) + 1);
+  return Object.entries(inst.minShare ?? {})
+    .filter(([d, f]) => (counts.get(d) ?? 0) > 0 && f > 0)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([domain, f]) => ({ domain, pilots: counts.get(domain)!, required: Math.ceil(Math.min(1, f) * counts.get(domain)! - 1e-9) }));
+}
+
+function shareOutcomes(inst: AllocationInstance, assignments: Assignment[]): ShareOutcome[] {
+  const matched = new Map<string, number>();
+  for (const a of assignments) {
+    const d = inst.pilots[a.pilot]!.domain;
+    matched.set(d, (matched.get(d) ?? 0) + 1);
+  }
+  return shareTargets(inst).map((t) => ({ ...t, matched: matched.get(t.domain) ?? 0, met: (matched.get(t.domain) ?? 0) >= t.required }));
+}
+
+const total = (as: Assignment[]) => round6(as.reduce((s, a) => s + a.score, 0));
+
+/** First come, best score: pilots in submission order each take their best slot that still has room. */
+export function greedy(inst: AllocationInstance): Assignment[] {
+  const left = inst.slots.map((s) => s.available);
+  const byPilot = new Map<number, AllocEdge[]>();
+  for (const e of inst.edges) (byPilot.get(e.pilot) ?? byPilot.set(e.pilot, []).get(e.pilot)!).push(e);
+  const order = inst.pilots.map((_, i) => i).sort((a, b) => inst.pilots[a]!.order - inst.pilots[b]!.order || a - b);
+  const out: Assignment[] = [];
+  for (const p of order) {
+    const units = inst.pilots[p]!.units;
+    const options = (byPilot.get(p) ?? []).slice().sort((a, b) => b.score - a.score || a.slot - b.slot);
+    const pick = options.find((e) => left[e.slot]! >= units);
+    if (!pick) continue;
+    left[pick.slot]! -= units;
+    out.push({ pilot: p, slot: pick.slot, score: pick.score });
+  }
+  return out.sort((a, b) => a.pilot - b.pilot);
+}
+
+/** True when the assignments respect one-slot-per-pilot and every slot's available units. */
+export function isFeasible(inst: AllocationInstance, as: Assignment[]): boolean {
+  const used = new Map<number, number>();
+  const pilots = new Set<number>();
+  for (const a of as) {
+    if (pilots.has(a.pilot)) return false;
+    pilots.add(a.pilot);
+    used.set(a.slot, (used.get(a.slot) ?? 0) + inst.pilots[a.pilot]!.units);
+  }
+  return [...used].every(([s, u]) => u <= inst.slots[s]!.available);
+}
+
+interface Model {
+  data: ModelData;
+  penalty: number;
+  targets: { domain: string; pilots: number; required: number }[];
+}
+
+function buildModel(h: Highs, inst: AllocationInstance, integer: boolean): Model {
+  const P = inst.pilots.length;
+  const S = inst.slots.length;
+  const targets = shareTargets(inst);
+  const domainRow = new Map(targets.map((t, i) => [t.domain, P + S + i]));
+  const E = inst.edges.length;
+  const T = targets.length;
+  const numCols = E + T;
+  const numRows = P + S + T;
+  const penalty = P + 1;
+  const starts = new Int32Array(numCols + 1);
+  const indices: number[] = [];
+  const values: number[] = [];
+  const colCost = new Float64Array(numCols);
+  const colLower = new Float64Array(numCols);
+  const colUpper = new Float64Array(numCols);
+  for (let j = 0; j < E; j++) {
+    const e = inst.edges[j]!;
+    const p = inst.pilots[e.pilot]!;
+    starts[j] = indices.length;
+    indices.push(e.pilot, P + e.slot);
+    values.push(1, p.units);
+    const d = domainRow.get(p.domain);
+    if (d !== undefined) {
+      indices.push(d);
+      values.push(1);
+    }
+    colCost[j] = e.score;
+    colUpper[j] = 1;
+  }
+  for (let i = 0; i < T; i++) {
+    starts[E + i] = indices.length;
+    indices.push(P + S + i);
+    values.push(1);
+    colCost[E + i] = -penalty;
+    colUpper[E + i] = targets[i]!.required;
+  }
+  starts[numCols] = indices.length;
+  const rowLower = new Float64Array(numRows);
+  const rowUpper = new Float64Array(numRows);
+  for (let i = 0; i < P; i++) {
+    rowLower[i] = -h.infinity;
+    rowUpper[i] = 1;
+  }
+  for (let i = 0; i < S; i++) {
+    rowLower[P + i] = -h.infinity;
+    rowUpper[P + i] = inst.slots[i]!.available;
+  }
+  for (let i = 0; i < T; i++) {
+    rowLower[P + S + i] = targets[i]!.required;
+    rowUpper[P + S + i] = h.infinity;
+  }
+  const data: ModelData = {
+    numCols,
+    numRows,
+    sense: h.constants.objectiveSense.maximize,
+    colCost,
+    colLower,
+    colUpper,
+    rowLower,
+    rowUpper,
+    matrix: { format: 'csc', numRows, numCols, starts, indices: Int32Array.from(indices), values: Float64Array.from(values) },
+    ...(integer
+      ? { integrality: Int32Array.from({ length: numCols }, (_, j) => (j < E ? h.constants.variableType.integer : h.constants.variableType.continuous)) }
+      : {}),
+  };
+  return { data, penalty, targets };
+}
+
+const STATUS: Record<number, string> = {
+  7: 'optimal',
+  8: 'infeasible',
+  13: 'time-limit',
+  14: 'iteration-limit',
+  17: 'interrupted',
+};
+
+interface SolveOutcome {
+  status: string;
+  timedOut: boolean;
+  objective: number | null;
+  colValue: Float64Array | null;
+}
+
+function solve(h: Highs, data: ModelData, timeLimitSeconds: number, mip: boolean): SolveOutcome {
+  const model = h.createModel(data);
+  try {
+    model.options.set({ output_flag: false, time_limit: Math.max(0.05, timeLimitSeconds), random_seed: 0 });
+    if (mip) model.options.set({ mip_rel_gap: 1e-5 });
+    model.run();
+    const code = model.getModelStatus();
+    const status = STATUS[code] ?? `status-${code}`;
+    const hasPrimal = Number(model.info.get('primal_solution_status')) === h.constants.solutionStatus.feasible;
+    return {
+      status,
+      timedOut: code === 13,
+      objective: hasPrimal ? model.getObjectiveValue() : null,
+      colValue: hasPrimal ? model.getSolution().colValue : null,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+export interface AllocateOptions {
+  method: Method;
+  /** Wall-clock budget for the MIP (the LP gets the same budget on its own). */
+  timeLimitSeconds: number;
+}
+
+export async function allocate(input: AllocationInstance, options: AllocateOptions): Promise<AllocationResult> {
+  const started = performance.now();
+  const inst = canonical(input);
+  const h = await highs();
+  const greedyAssignments = greedy(inst);
+  const greedyObjective = total(greedyAssignments);
+
+  // The LP relaxation: same model, continuous variables. Its optimum bounds the MIP's penalised objective;
+  // adding back the penalty of the chosen answer's shortfall turns it into a bound on the answer's score.
+  const lpModel = buildModel(h, inst, false);
+  const lp = inst.edges.length ? solve(h, lpModel.data, options.timeLimitSeconds, false) : { status: 'optimal', timedOut: false, objective: 0, colValue: null };
+
+  let assignments = greedyAssignments;
+  let status = 'not-run';
+  let timedOut = false;
+  let fallback: null | 'greedy' = null;
+  let note: string | null = null;
+  if (options.method === 'optimal') {
+    if (!inst.edges.length) {
+      status = 'optimal';
+    } else {
+      const mip = solve(h, buildModel(h, inst, true).data, options.timeLimitSeconds, true);
+      status = mip.status;
+      timedOut = mip.timedOut;
+      const chosen: Assignment[] = [];
+      if (mip.colValue) {
+        for (let j = 0; j < inst.edges.length; j++) {
+          if (mip.colValue[j]! > 0.5) chosen.push({ pilot: inst.edges[j]!.pilot, slot: inst.edges[j]!.slot, score: inst.edges[j]!.score });
+        }
+      }
+      const penalised = (as: Assignment[]) =>
+        total(as) - lpModel.penalty * shareOutcomes(inst, as).reduce((s, o) => s + Math.max(0, o.required - o.matched), 0);
+      if (!mip.colValue) {
+        fallback = 'greedy';
+        note = `The solver found no solution within ${options.timeLimitSeconds} s (${mip.status}); these are the greedy proposals.`;
+      } else if (!isFeasible(inst, chosen)) {
+        fallback = 'greedy';
+        note = 'The solver answer broke a capacity on re-check; these are the greedy proposals.';
+      } else if (penalised(chosen) + 1e-9 < penalised(greedyAssignments)) {
+        fallback = 'greedy';
+        note = `The solver stopped at its ${options.timeLimitSeconds} s limit with an answer worse than greedy; these are the greedy proposals.`;
+      } else {
+        assignments = chosen.sort((a, b) => a.pilot - b.pilot);
+        if (timedOut) note = `The solver stopped at its ${options.timeLimitSeconds} s limit; the answer is feasible but may not be optimal.`;
+      }
+    }
+  }
+
+  const objective = total(assignments);
+  const shares = shareOutcomes(inst, assignments);
+  const shortfall = shares.reduce((s, o) => s + Math.max(0, o.required - o.matched), 0);
+  const upperBound = lp.objective === null ? null : round6(Math.max(objective, lp.objective + lpModel.penalty * shortfall));
+  return {
+    assignments,
+    summary: {
+      pilots: inst.pilots.length,
+      slots: inst.slots.length,
+      pairs: inst.edges.length,
+      matched: assignments.length,
+      objective,
+      greedyObjective,
+      upperBound,
+      gap: upperBound === null ? null : upperBound === 0 ? 0 : round6((upperBound - objective) / upperBound),
+      gainOverGreedy: round6(objective - greedyObjective),
+      method: options.method,
+      solver: { name: 'highs', status, timeLimitSeconds: options.timeLimitSeconds, timedOut, fallback, note },
+      minShare: shares,
+      durationMs: Math.round(performance.now() - started),
+    },
+  };
+}

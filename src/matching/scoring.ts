@@ -1,0 +1,234 @@
+/**
+ * Candidate scoring: pure functions, no database. A slot is first checked against the pilot's hard
+ * requirements (unsuitable → not a candidate at all), then scored in [0, 1] as a weighted mean of documented
+ * factors. Every candidate carries its breakdown (each factor's value and weight) so the ranking can be
+ * explained, and reasons a person can read, in Korean or English.
+ *
+ * Factors (weights are renormalised over the factors that apply; location applies only when the pilot gave one):
+ *   capabilityFit 0.35 — 1, minus 0.3 for every scarce capability the testbed has that the pilot did not ask for
+ *                        (the one large simulator should go to those who need it), minus 0.05 for every other
+ *                        capability not asked for; floored at 0.
+ *   timeFit       0.30 — 1 when the slot starts at earliestStart, falling linearly to 0 at the last start that
+ *                        still fits durationHours before latestEnd.
+ *   location      0.15 — 1 / (1 + km / 25) from the pilot's location to the testbed (25 km scores 0.5).
+ *   loadBalance   0.20 — 1 − the testbed's utilisation (booked / offered unit-hours of its slots starting in
+ *                        the pilot's window), so less-used testbeds come first.
+ * Ties: higher score, then earlier start, then testbed id, then slot id — a total order, so the same inputs
+ * always rank the same way.
+ */
+export type Lang = 'ko' | 'en';
+
+export interface PilotNeeds {
+  domain: string;
+  capabilities: readonly string[];
+  units: number;
+  durationHours: number;
+  earliestStart: Date;
+  latestEnd: Date;
+  location?: { lat: number; lng: number } | undefined;
+}
+
+export interface SlotOffer {
+  slotId: string;
+  testbedId: string;
+  testbedName: string;
+  start: Date;
+  end: Date;
+  capacity: number;
+  bookedUnits: number;
+  testbed: {
+    status: string;
+    domains: readonly string[];
+    capabilities: readonly string[];
+    lat: number;
+    lng: number;
+  };
+  /** Booked / offered unit-hours of the testbed's slots starting in the pilot's window, in [0, 1]. */
+  utilization: number;
+}
+
+export const WEIGHTS = { capabilityFit: 0.35, timeFit: 0.3, location: 0.15, loadBalance: 0.2 } as const;
+export type Factor = keyof typeof WEIGHTS;
+
+export interface FactorValue {
+  value: number | null;
+  weight: number;
+}
+
+export interface Breakdown {
+  capabilityFit: FactorValue & { unusedScarce: string[]; unusedOther: string[] };
+  timeFit: FactorValue & { hoursAfterEarliestStart: number };
+  location: FactorValue & { distanceKm: number | null };
+  loadBalance: FactorValue & { utilization: number };
+}
+
+export interface Scored {
+  offer: SlotOffer;
+  score: number;
+  breakdown: Breakdown;
+}
+
+/** Why a slot cannot serve a pilot at all. */
+export type Unsuitability =
+  | { code: 'testbed-inactive' }
+  | { code: 'domain'; domain: string }
+  | { code: 'capabilities'; missing: string[] }
+  | { code: 'window' }
+  | { code: 'duration'; hours: number; needed: number }
+  | { code: 'units'; available: number; needed: number };
+
+const HOUR = 3_600_000;
+const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
+
+/** Every hard requirement the slot fails; empty when it is a candidate. `units` defaults to the pilot's. */
+export function unsuitability(pilot: PilotNeeds, offer: SlotOffer, units = pilot.units): Unsuitability[] {
+  const out: Unsuitability[] = [];
+  if (offer.testbed.status !== 'active') out.push({ code: 'testbed-inactive' });
+  if (!offer.testbed.domains.includes(pilot.domain)) out.push({ code: 'domain', domain: pilot.domain });
+  const missing = pilot.capabilities.filter((c) => !offer.testbed.capabilities.includes(c));
+  if (missing.length) out.push({ code: 'capabilities', missing });
+  if (offer.start.getTime() < pilot.earliestStart.getTime() || offer.end.getTime() > pilot.latestEnd.getTime()) {
+    out.push({ code: 'window' });
+  }
+  const hours = (offer.end.getTime() - offer.start.getTime()) / HOUR;
+  if (hours < pilot.durationHours) out.push({ code: 'duration', hours, needed: pilot.durationHours });
+  const available = offer.capacity - offer.bookedUnits;
+  if (available < units) out.push({ code: 'units', available, needed: units });
+  return out;
+}
+
+/** Great-circle distance in kilometres. */
+export function haversineKm(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLng = (b.lng - a.lng) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) ** 2;
+  return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+export function scoreOffer(pilot: PilotNeeds, offer: SlotOffer, scarce: ReadonlySet<string>): Scored {
+  const asked = new Set(pilot.capabilities);
+  const unused = offer.testbed.capabilities.filter((c) => !asked.has(c)).slice().sort();
+  const unusedScarce = unused.filter((c) => scarce.has(c));
+  const unusedOther = unused.filter((c) => !scarce.has(c));
+  const capabilityFit = clamp01(1 - 0.3 * unusedScarce.length - 0.05 * unusedOther.length);
+
+  const lastStart = pilot.latestEnd.getTime() - pilot.durationHours * HOUR;
+  const slack = lastStart - pilot.earliestStart.getTime();
+  const after = offer.start.getTime() - pilot.earliestStart.getTime();
+  const timeFit = slack <= 0 ? 1 : clamp01(1 - after / slack);
+
+  const distanceKm = pilot.location ? haversineKm(pilot.location, offer.testbed) : null;
+  const location = distanceKm === null ? null : 1 / (1 + distanceKm / 25);
+
+  const utilization = clamp01(offer.utilization);
+  const loadBalance = 1 - utilization;
+
+  const values: Record<Factor, number | null> = { capabilityFit, timeFit, location, loadBalance };
+  let total = 0;
+  let weights = 0;
+  for (const f of Object.keys(WEIGHTS) as Factor[]) {
+    const v = values[f];
+    if (v === null) continue;
+    total += WEIGHTS[f] * v;
+    weights += WEIGHTS[f];
+  }
+  const score = round6(weights ? total / weights : 0);
+  return {
+    offer,
+    score,
+    breakdown: {
+      capabilityFit: { value: round6(capabilityFit), weight: WEIGHTS.capabilityFit, unusedScarce, unusedOther },
+      timeFit: { value: round6(timeFit), weight: WEIGHTS.timeFit, hoursAfterEarliestStart: round6(Math.max(0, after) / HOUR) },
+      location: {
+        value: location === null ? null : round6(location),
+        weight: location === null ? 0 : WEIGHTS.location,
+        distanceKm: distanceKm === null ? null : Math.round(distanceKm * 10) / 10,
+      },
+      loadBalance: { value: round6(loadBalance), weight: WEIGHTS.loadBalance, utilization: round6(utilization) },
+    },
+  };
+}
+
+/** The deterministic ranking order: score desc, start asc, testbed id, slot id. */
+export function compareScored(a: Scored, b: Scored): number {
+  if (a.score !== b.score) return b.score - a.score;
+  const t = a.offer.start.getTime() - b.offer.start.getTime();
+  if (t !== 0) return t;
+  if (a.offer.testbedId !== b.offer.testbedId) return a.offer.testbedId < b.offer.testbedId ? -1 : 1;
+  return a.offer.slotId < b.offer.slotId ? -1 : a.offer.slotId > b.offer.slotId ? 1 : 0;
+}
+
+/** Scores the suitable offers and ranks them; unsuitable ones are dropped. */
+export function rankOffers(pilot: PilotNeeds, offers: readonly SlotOffer[], scarce: ReadonlySet<string>, units = pilot.units): Scored[] {
+  return offers
+    .filter((o) => unsuitability(pilot, o, units).length === 0)
+    .map((o) => scoreOffer(pilot, o, scarce))
+    .sort(compareScored);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reasons a person can read
+// ---------------------------------------------------------------------------------------------------------
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+export function reasonsFor(s: Scored, lang: Lang): string[] {
+  const b = s.breakdown;
+  const out: string[] = [];
+  const ko = lang === 'ko';
+  if (b.capabilityFit.unusedScarce.length === 0 && b.capabilityFit.unusedOther.length === 0) {
+    out.push(ko ? '요청한 장비·역량과 정확히 일치합니다.' : 'Offers exactly the capabilities asked for.');
+  } else if (b.capabilityFit.unusedScarce.length) {
+    const list = b.capabilityFit.unusedScarce.join(', ');
+    out.push(
+      ko
+        ? `요청하지 않은 희소 자원(${list})을 점유하므로 감점되었습니다.`
+        : `Would tie up scarce capabilities not asked for (${list}), so it scores lower.`,
+    );
+  } else {
+    out.push(
+      ko
+        ? `요청한 역량을 모두 갖추었고 추가 역량 ${b.capabilityFit.unusedOther.length}개가 있습니다.`
+        : `Has every capability asked for, plus ${b.capabilityFit.unusedOther.length} more.`,
+    );
+  }
+  const h = b.timeFit.hoursAfterEarliestStart;
+  if (h === 0) out.push(ko ? '희망 기간의 가장 이른 시점에 시작합니다.' : 'Starts at the earliest time of the window.');
+  else {
+    const days = Math.round((h / 24) * 10) / 10;
+    out.push(ko ? `희망 시작 시점보다 ${days}일 늦게 시작합니다.` : `Starts ${days} day(s) after the earliest start.`);
+  }
+  if (b.location.distanceKm !== null) {
+    out.push(ko ? `요청 위치에서 약 ${b.location.distanceKm}km 떨어져 있습니다.` : `About ${b.location.distanceKm} km from the pilot's location.`);
+  }
+  out.push(
+    ko
+      ? `이 테스트베드의 해당 기간 가동률은 ${pct(b.loadBalance.utilization)}입니다.`
+      : `The testbed is ${pct(b.loadBalance.utilization)} utilised in the pilot's window.`,
+  );
+  return out;
+}
+
+export function unsuitabilityText(u: Unsuitability, lang: Lang): string {
+  const ko = lang === 'ko';
+  switch (u.code) {
+    case 'testbed-inactive':
+      return ko ? '테스트베드가 운영 중이 아닙니다.' : 'The testbed is not active.';
+    case 'domain':
+      return ko ? `테스트베드가 ${u.domain} 분야를 지원하지 않습니다.` : `The testbed does not serve the ${u.domain} domain.`;
+    case 'capabilities':
+      return ko ? `필요한 역량이 없습니다: ${u.missing.join(', ')}.` : `Missing capabilities: ${u.missing.join(', ')}.`;
+    case 'window':
+      return ko ? '슬롯이 파일럿의 희망 기간을 벗어납니다.' : "The slot lies outside the pilot's window.";
+    case 'duration':
+      return ko
+        ? `슬롯 길이(${u.hours}시간)가 필요한 ${u.needed}시간보다 짧습니다.`
+        : `The slot lasts ${u.hours} h, shorter than the ${u.needed} h needed.`;
+    case 'units':
+      return ko
+        ? `남은 단위가 ${u.available}개로, 필요한 ${u.needed}개보다 적습니다.`
+        : `Only ${u.available} unit(s) left, ${u.needed} needed.`;
+  }
+}
