@@ -1,0 +1,40 @@
+/**
+ * The small storage interface datasets are kept behind. Writes always go to a temporary object first and are
+ * moved into place under their final key only when complete and checked, so a reader never sees a partial
+ * object and a crash leaves at worst a temporary that the start-up sweep removes. The local directory is the
+ * default (a shared volume in a cluster); an S3-compatible store fits the same shape (multipart upload as the
+ * temporary, CompleteMultipartUpload as the commit, AbortMultipartUpload as the discard).
+ */
+import type { Readable, Writable } from 'node:stream';
+
+export interface TempObject {
+  readonly id: string;
+  /** Where the bytes go. Ends (or errors) like any Writable; sync() makes the written bytes durable. */
+  readonly stream: Writable;
+  /** Makes the written bytes durable; call after the stream finished and before commit. */
+  sync(): Promise<void>;
+}
+
+export interface ByteRange {
+  /** Inclusive, as in HTTP Range. */
+  start: number;
+  end: number;
+}
+
+export interface BlobStore {
+  /** A new temporary object to stream into. */
+  createTemp(): Promise<TempObject>;
+  /** Atomically moves a finished temporary object into place under key. */
+  commit(temp: TempObject, key: string): Promise<void>;
+  /** Removes a temporary object (idempotent). */
+  discard(temp: TempObject): Promise<void>;
+  /** Streams an object, or a byte range of it. */
+  read(key: string, range?: ByteRange): Readable;
+  exists(key: string): Promise<boolean>;
+  /** Removes an object (idempotent). */
+  remove(key: string): Promise<void>;
+  /** Removes temporary objects older than minAgeMs (left by crashed processes); returns how many. */
+  sweepTemp(minAgeMs: number): Promise<number>;
+  /** Keys of the objects last written more than minAgeMs ago. */
+  listKeys(minAgeMs: number): AsyncIterable<string>;
+}
