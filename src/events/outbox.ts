@@ -1,9 +1,16 @@
 /**
  * Records an event inside the caller's transaction (the transactional outbox). If the transaction rolls
  * back, the event never existed; if it commits, delivery workers and GET /v1/events will see it.
+ *
+ * Fan-out happens here too: one pending delivery per enabled endpoint that subscribes to the type and whose
+ * organisation may see the event now. Deliveries therefore commit or vanish with the change itself, and no
+ * dispatcher has to find events after the fact (identity values do not commit in order, so a "last seq seen"
+ * dispatcher could miss one). Visibility is checked again when each delivery is attempted.
  */
+import type { OrgKind } from '../auth/principal.js';
 import type { Queryable } from '../db/client.js';
 import type { EventType, EventVisibility } from './catalog.js';
+import { eventVisibility } from './visibility.js';
 
 export interface EventInput {
   type: EventType;
@@ -14,19 +21,63 @@ export interface EventInput {
   pilotId?: string;
   testbedId?: string;
   datasetId?: string;
+  /** Deliver to this endpoint only, whatever it subscribes to (test pings). */
+  onlyEndpointId?: string;
 }
 
 export interface RecordedEvent {
   id: string;
   seq: number;
   created_at: Date;
+  /** Deliveries created for it. */
+  deliveries: number;
+}
+
+interface Candidate {
+  id: string;
+  organization_id: string;
+  kind: OrgKind;
 }
 
 export async function recordEvent(tx: Queryable, e: EventInput): Promise<RecordedEvent> {
-  const { rows } = await tx.query<RecordedEvent>(
+  const { rows } = await tx.query<Omit<RecordedEvent, 'deliveries'>>(
     `INSERT INTO events (type, data, visibility, organization_id, pilot_id, testbed_id, dataset_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, seq, created_at`,
     [e.type, JSON.stringify(e.data), e.visibility, e.organizationId ?? null, e.pilotId ?? null, e.testbedId ?? null, e.datasetId ?? null],
   );
-  return rows[0]!;
+  const event = rows[0]!;
+  return { ...event, deliveries: await fanOut(tx, event, e) };
+}
+
+async function fanOut(tx: Queryable, event: { id: string; seq: number }, e: EventInput): Promise<number> {
+  if (e.visibility === 'public' && !e.onlyEndpointId) {
+    // The common case needs no per-organisation check: one statement.
+    const r = await tx.query(
+      `INSERT INTO webhook_deliveries (endpoint_id, event_id, event_seq)
+       SELECT w.id, $1, $2 FROM webhook_endpoints w
+        WHERE w.status = 'enabled' AND (w.event_types && ARRAY['*', $3::text])`,
+      [event.id, event.seq, e.type],
+    );
+    return r.rowCount;
+  }
+  const { rows: candidates } = await tx.query<Candidate>(
+    `SELECT w.id, w.organization_id, o.kind FROM webhook_endpoints w JOIN organizations o ON o.id = w.organization_id
+      WHERE w.status = 'enabled' AND ${e.onlyEndpointId ? 'w.id = $1' : `(w.event_types && ARRAY['*', $1::text])`}`,
+    [e.onlyEndpointId ?? e.type],
+  );
+  if (!candidates.length) return 0;
+  const allowed: string[] = [];
+  const byOrg = new Map<string, Candidate[]>();
+  for (const c of candidates) byOrg.set(c.organization_id, [...(byOrg.get(c.organization_id) ?? []), c]);
+  for (const [orgId, group] of byOrg) {
+    const audience = { organizationId: orgId, orgKind: group[0]!.kind };
+    const seen = await tx.query(`SELECT 1 FROM events ev WHERE ev.id = $1 AND ${eventVisibility(audience, 2)}`, [event.id, orgId]);
+    if (seen.rows.length) allowed.push(...group.map((c) => c.id));
+  }
+  if (!allowed.length) return 0;
+  const r = await tx.query(
+    `INSERT INTO webhook_deliveries (endpoint_id, event_id, event_seq) SELECT unnest($3::uuid[]), $1, $2`,
+    [event.id, event.seq, allowed],
+  );
+  return r.rowCount;
 }

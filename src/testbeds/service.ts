@@ -9,6 +9,7 @@ import type {
 import { forbidden, notFound } from '../http/errors.js';
 import { assertIfMatch, etagOf } from '../http/etag.js';
 import { decodeCursor, toPage } from '../http/pagination.js';
+import { recordEvent } from '../events/outbox.js';
 import { canManageTestbed, canPublishTestbeds } from './access.js';
 import { TESTBED_COLUMNS, toTestbedDto, type TestbedRow } from './presenter.js';
 
@@ -26,13 +27,21 @@ function fieldParams(f: TestbedFields): unknown[] {
 export async function createTestbed(db: Db, principal: Principal, input: TestbedCreate, options: { demo?: boolean } = {}) {
   if (!canPublishTestbeds(principal)) throw forbidden('Only operator and partner organisations publish testbeds.');
   const fields: TestbedFields = { description: '', capabilities: [], ...input, status: 'active' };
-  const { rows } = await db.query<TestbedRow>(
-    `INSERT INTO testbeds (name, description, domains, capabilities, capacity, address, lat, lng, status, organization_id, demo)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-     RETURNING ${TESTBED_COLUMNS}`,
-    [...fieldParams(fields), principal.organizationId, options.demo ?? false],
-  );
-  return rows[0]!;
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<TestbedRow>(
+      `INSERT INTO testbeds (name, description, domains, capabilities, capacity, address, lat, lng, status, organization_id, demo)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       RETURNING ${TESTBED_COLUMNS}`,
+      [...fieldParams(fields), principal.organizationId, options.demo ?? false],
+    );
+    await recordTestbedEvent(tx, 'testbed.created', rows[0]!);
+    return rows[0]!;
+  });
+}
+
+/** Testbeds are read by every signed-in organisation, and so are their events. */
+export function recordTestbedEvent(tx: Queryable, type: 'testbed.created' | 'testbed.updated', row: TestbedRow) {
+  return recordEvent(tx, { type, data: toTestbedDto(row), visibility: 'public', organizationId: row.organization_id, testbedId: row.id });
 }
 
 /** Any signed-in caller reads any testbed; 404 only when there is none. */
@@ -102,6 +111,7 @@ export async function updateTestbed(db: Db, principal: Principal, id: string, pa
         WHERE id = $10 RETURNING ${TESTBED_COLUMNS}`,
       [...fieldParams(mergeTestbed(row, patch)), id],
     );
+    await recordTestbedEvent(tx, 'testbed.updated', rows[0]!);
     return rows[0]!;
   });
 }

@@ -11,6 +11,7 @@ import type { SlotCreate, SlotListQuery as SlotListQueryParams, SlotPatch } from
 import { conflict, forbidden, notFound, validationFailed, type FieldError } from '../http/errors.js';
 import { assertIfMatch, etagOf } from '../http/etag.js';
 import { decodeCursor, toPage } from '../http/pagination.js';
+import { recordEvent } from '../events/outbox.js';
 import { canManageTestbed } from './access.js';
 import { SLOT_COLUMNS, slotColumns, toSlotDto, type SlotRow } from './presenter.js';
 import { getManagedTestbed, getTestbed } from './service.js';
@@ -81,6 +82,9 @@ export async function createSlots(db: Db, principal: Principal, testbedId: strin
          RETURNING ${SLOT_COLUMNS}`,
         [testbedId, seriesId, intervals.map((i) => i.start.toISOString()), intervals.map((i) => i.end.toISOString()), input.capacity],
       );
+      for (const slot of rows) {
+        await recordEvent(tx, { type: 'slot.created', data: toSlotDto(slot), visibility: 'public', organizationId: testbed.organization_id, testbedId });
+      }
       return rows.sort((a, b) => a.start_at.getTime() - b.start_at.getTime());
     });
     return seriesId ? { kind: 'series', seriesId, slots: rows } : { kind: 'single', slot: rows[0]! };
