@@ -1,0 +1,241 @@
+/** Queue: pilots by domain and status (GET /v1/pilots), with requirements, filters, search and candidates. */
+import { Fragment } from 'preact';
+import { useMemo, useState } from 'preact/hooks';
+import { get, getAll } from '../api.js';
+import { capabilityLabel, domainLabel, rememberPilots, subdomainLabel, useCatalog } from '../catalog.js';
+import { useI18n, tKey } from '../i18n.js';
+import { formatDate, formatDateTime, formatNumber } from '../time.js';
+import type { Candidate, Me, Pilot } from '../types.js';
+import { AsyncView, Badge, Empty, ErrorBox, Loading, TableWrap, useAsync } from '../ui.js';
+import { BreakdownList, Reasons, ScoreValue } from './score.js';
+
+const STATUSES = ['submitted', 'matched', 'booked', 'active', 'completed', 'withdrawn', 'draft'];
+
+export function Queue({ me }: { me: Me }) {
+  const { t, lang } = useI18n();
+  const catalog = useCatalog();
+  const [status, setStatus] = useState('submitted');
+  const [domain, setDomain] = useState('');
+  const [search, setSearch] = useState('');
+  const [open, setOpen] = useState<string | null>(null);
+
+  const [pilots, reload] = useAsync(
+    async (signal) => {
+      const list = await getAll<Pilot>('/v1/pilots', { status: status || undefined, domain: domain || undefined }, 1000, signal);
+      rememberPilots(list);
+      return list;
+    },
+    [status, domain],
+  );
+
+  const needle = search.trim().toLowerCase();
+  const visible = useMemo(() => {
+    const list = pilots.data ?? [];
+    if (!needle) return list;
+    return list.filter((p) => {
+      const caps = (p.requirements.capabilities ?? []).map((c) => `${c} ${capabilityLabel(catalog, c, lang)}`).join(' ');
+      return `${p.title} ${p.summary ?? ''} ${caps} ${domainLabel(catalog, p.domain, lang)}`.toLowerCase().includes(needle);
+    });
+  }, [pilots.data, needle, catalog, lang]);
+
+  const byDomain = useMemo(() => {
+    const counts = new Map<string, number>();
+    for (const p of visible) counts.set(p.domain, (counts.get(p.domain) ?? 0) + 1);
+    return counts;
+  }, [visible]);
+
+  return (
+    <section aria-labelledby="queue-h">
+      <div class="page-head">
+        <h1 id="queue-h" tabIndex={-1}>
+          {t('queueTitle')}
+        </h1>
+        <p class="lead">{t('queueLead')}</p>
+      </div>
+
+      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label class="field">
+          <span>{t('filterDomain')}</span>
+          <select value={domain} onChange={(e) => setDomain(e.currentTarget.value)} name="domain">
+            <option value="">{t('all')}</option>
+            {catalog.domains.map((d) => (
+              <option key={d.code} value={d.code}>
+                {d.label[lang]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label class="field">
+          <span>{t('filterStatus')}</span>
+          <select value={status} onChange={(e) => setStatus(e.currentTarget.value)} name="status">
+            <option value="">{t('all')}</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {tKey(t, 'pilot', s)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label class="field field-grow">
+          <span>{t('search')}</span>
+          <input type="search" name="q" value={search} placeholder={t('searchPlaceholder')} onInput={(e) => setSearch(e.currentTarget.value)} />
+        </label>
+        <button type="button" class="btn btn-secondary" onClick={reload}>
+          {t('refresh')}
+        </button>
+      </form>
+
+      <AsyncView value={pilots} onRetry={reload}>
+        {() => (
+          <>
+            <div class="chips" aria-label={t('queueByDomain')} role="group">
+              <span class="chip chip-total">{t('queueCount', { n: visible.length })}</span>
+              {catalog.domains.map((d) => (
+                <button
+                  type="button"
+                  key={d.code}
+                  class={`chip domain-${d.code}`}
+                  aria-pressed={domain === d.code}
+                  onClick={() => setDomain(domain === d.code ? '' : d.code)}
+                >
+                  {d.label[lang]} <strong>{byDomain.get(d.code) ?? 0}</strong>
+                </button>
+              ))}
+            </div>
+            {visible.length === 0 ? (
+              <Empty />
+            ) : (
+              <TableWrap label={t('queueTitle')}>
+                <table class="table">
+                  <thead>
+                    <tr>
+                      <th scope="col">{t('colTitle')}</th>
+                      <th scope="col">{t('colDomain')}</th>
+                      <th scope="col">{t('colStatus')}</th>
+                      <th scope="col">{t('colRequirements')}</th>
+                      <th scope="col">{t('colWindow')}</th>
+                      <th scope="col">{t('colSubmitted')}</th>
+                      {me.role === 'operator' ? (
+                        <th scope="col">
+                          <span class="sr-only">{t('colActions')}</span>
+                        </th>
+                      ) : null}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {visible.map((p) => (
+                      <Fragment key={p.id}>
+                        <tr data-pilot-id={p.id}>
+                          <th scope="row" class="cell-title">
+                            <span class="pilot-title">{p.title}</span>
+                            {p.summary ? <span class="cell-sub">{p.summary}</span> : null}
+                          </th>
+                          <td>
+                            <span class={`domain-dot domain-${p.domain}`} aria-hidden="true" />
+                            <span class="domain-name">{domainLabel(catalog, p.domain, lang)}</span>
+                            {p.subdomain ? <span class="cell-sub">{subdomainLabel(catalog, p.domain, p.subdomain, lang)}</span> : null}
+                          </td>
+                          <td>
+                            <Badge kind={p.status}>{tKey(t, 'pilot', p.status)}</Badge>
+                          </td>
+                          <td>
+                            <Requirements pilot={p} />
+                          </td>
+                          <td>
+                            {p.requirements.earliestStart && p.requirements.latestEnd ? (
+                              <>
+                                <span class="nowrap">{formatDateTime(p.requirements.earliestStart, lang)} –</span>
+                                <span class="cell-sub nowrap">{formatDateTime(p.requirements.latestEnd, lang)}</span>
+                              </>
+                            ) : (
+                              '–'
+                            )}
+                          </td>
+                          <td class="nowrap">{p.submittedAt ? formatDate(p.submittedAt, lang) : '–'}</td>
+                          {me.role === 'operator' ? (
+                            <td>
+                              <button
+                                type="button"
+                                class="btn btn-small btn-secondary"
+                                aria-expanded={open === p.id}
+                                aria-controls={`cand-${p.id}`}
+                                onClick={() => setOpen(open === p.id ? null : p.id)}
+                              >
+                                {open === p.id ? t('hideCandidates') : t('showCandidates')}
+                              </button>
+                            </td>
+                          ) : null}
+                        </tr>
+                        {open === p.id ? (
+                          <tr class="row-detail" id={`cand-${p.id}`}>
+                            <td colSpan={7}>
+                              <Candidates pilot={p} />
+                            </td>
+                          </tr>
+                        ) : null}
+                      </Fragment>
+                    ))}
+                  </tbody>
+                </table>
+              </TableWrap>
+            )}
+          </>
+        )}
+      </AsyncView>
+    </section>
+  );
+}
+
+function Requirements({ pilot }: { pilot: Pilot }) {
+  const { t, lang } = useI18n();
+  const catalog = useCatalog();
+  const r = pilot.requirements;
+  return (
+    <div class="reqs">
+      <ul class="tags">
+        {(r.capabilities ?? []).map((c) => (
+          <li key={c} class="tag">
+            {capabilityLabel(catalog, c, lang)}
+          </li>
+        ))}
+      </ul>
+      <span class="cell-sub">
+        {r.units !== undefined ? t('units', { n: r.units }) : ''}
+        {r.durationHours !== undefined ? ` · ${t('hours', { n: formatNumber(r.durationHours, lang, 1) })}` : ''}
+        {r.location?.address ? ` · ${r.location.address}` : ''}
+      </span>
+    </div>
+  );
+}
+
+function Candidates({ pilot }: { pilot: Pilot }) {
+  const { t, lang } = useI18n();
+  const [cands, reload] = useAsync((signal) => get<{ data: Candidate[] }>(`/v1/pilots/${pilot.id}/candidates`, { limit: 5 }, signal), [pilot.id, lang]);
+  if (cands.state === 'error') return <ErrorBox error={cands.error} onRetry={reload} compact />;
+  if (!cands.data) return <Loading />;
+  const list = cands.data.data ?? [];
+  return (
+    <div class="candidates">
+      <h2 class="h3">{t('candidatesTitle', { title: pilot.title })}</h2>
+      {list.length === 0 ? (
+        <Empty>{t('noCandidates')}</Empty>
+      ) : (
+        <ol class="cand-list">
+          {list.map((c) => (
+            <li key={c.slotId} class="cand">
+              <div class="cand-head">
+                <strong>{c.testbedName ?? c.testbedId}</strong>
+                <span>{formatDateTime(c.start, lang)}</span>
+                <span>
+                  {t('colScore')} <ScoreValue score={c.score} />
+                </span>
+              </div>
+              <BreakdownList breakdown={c.breakdown} />
+              <Reasons reasons={c.reasons} />
+            </li>
+          ))}
+        </ol>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,356 @@
+/**
+ * Testbeds: a week or month calendar per testbed (slots with booked/available units, bookings with their
+ * pilots, utilisation for the period) and, for operators, utilisation by domain over a chosen range.
+ */
+import { useState } from 'preact/hooks';
+import { getAll } from '../api.js';
+import { allTestbeds, capabilityLabel, domainLabel, pilotById, useCatalog } from '../catalog.js';
+import { useI18n, tKey } from '../i18n.js';
+import {
+  addDays,
+  formatDay,
+  formatMonth,
+  formatPercent,
+  formatRange,
+  formatTime,
+  hoursBetween,
+  kstDayStart,
+  kstMonthAdd,
+  kstMonthStart,
+  kstParts,
+  kstWeekStart,
+} from '../time.js';
+import type { Booking, Me, Pilot, Slot, Testbed } from '../types.js';
+import { AsyncView, Badge, ErrorBox, Loading, TableWrap, useAsync } from '../ui.js';
+import { UtilizationOverview } from './utilization.js';
+
+export function Testbeds({ me, testbedId }: { me: Me; testbedId?: string }) {
+  const { t, lang } = useI18n();
+  const catalog = useCatalog();
+  const [testbeds, reload] = useAsync(() => allTestbeds(true), []);
+  const list = testbeds.data ?? [];
+  const selected = list.find((tb) => tb.id === testbedId) ?? list[0];
+
+  return (
+    <section aria-labelledby="tb-h">
+      <div class="page-head">
+        <h1 id="tb-h" tabIndex={-1}>
+          {t('testbedsTitle')}
+        </h1>
+        <p class="lead">{t('testbedsLead')}</p>
+      </div>
+      <AsyncView value={testbeds} onRetry={reload} isEmpty={(d) => d.length === 0} empty={t('noTestbeds')}>
+        {() => (
+          <>
+            <div class="filters">
+              <label class="field field-grow">
+                <span>{t('chooseTestbed')}</span>
+                <select
+                  name="testbed"
+                  value={selected?.id ?? ''}
+                  onChange={(e) => {
+                    location.hash = `#/testbeds/${e.currentTarget.value}`;
+                  }}
+                >
+                  {list.map((tb) => (
+                    <option key={tb.id} value={tb.id}>
+                      {tb.name}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            </div>
+            {selected ? (
+              <>
+                <p class="testbed-meta">
+                  {(selected.domains ?? []).map((d) => (
+                    <span key={d} class={`tag domain-${d}`}>
+                      {domainLabel(catalog, d, lang)}
+                    </span>
+                  ))}
+                  {(selected.capabilities ?? []).map((c) => (
+                    <span key={c} class="tag">
+                      {capabilityLabel(catalog, c, lang)}
+                    </span>
+                  ))}
+                  {selected.capacity !== undefined ? <span class="cell-sub">{t('capacity', { n: selected.capacity })}</span> : null}
+                  {selected.location?.address ? <span class="cell-sub">{selected.location.address}</span> : null}
+                </p>
+                <Calendar testbed={selected} key={selected.id} />
+              </>
+            ) : null}
+          </>
+        )}
+      </AsyncView>
+      {me.role === 'operator' ? <UtilizationOverview /> : null}
+    </section>
+  );
+}
+
+type Mode = 'week' | 'month';
+
+interface CalendarData {
+  slots: Slot[];
+  bookings: Booking[];
+  pilots: Map<string, Pilot | null>;
+}
+
+/** Booked unit-hours / offered unit-hours of the slots' parts inside [from, to). */
+function utilisation(slots: Slot[], from: Date, to: Date): number | null {
+  let offered = 0;
+  let booked = 0;
+  for (const s of slots) {
+    const start = Math.max(new Date(s.start).getTime(), from.getTime());
+    const end = Math.min(new Date(s.end).getTime(), to.getTime());
+    if (end <= start) continue;
+    const h = (end - start) / 3_600_000;
+    offered += s.capacity * h;
+    booked += (s.bookedUnits ?? s.capacity - (s.availableUnits ?? s.capacity)) * h;
+  }
+  return offered > 0 ? booked / offered : null;
+}
+
+function Calendar({ testbed }: { testbed: Testbed }) {
+  const { t, lang } = useI18n();
+  const [mode, setMode] = useState<Mode>('week');
+  const [anchor, setAnchor] = useState(() => new Date());
+
+  const from = mode === 'week' ? kstWeekStart(anchor) : kstMonthStart(anchor);
+  const to = mode === 'week' ? addDays(from, 7) : kstMonthAdd(from, 1);
+  const fromIso = from.toISOString();
+  const toIso = to.toISOString();
+
+  const [data, reload] = useAsync<CalendarData>(
+    async (signal) => {
+      const [slots, bookings] = await Promise.all([
+        getAll<Slot>(`/v1/testbeds/${testbed.id}/slots`, { from: fromIso, to: toIso }, 2000, signal),
+        getAll<Booking>('/v1/bookings', { testbedId: testbed.id, from: fromIso, to: toIso }, 2000, signal),
+      ]);
+      const live = bookings.filter((b) => b.status !== 'cancelled');
+      const ids = [...new Set(live.map((b) => b.pilotId))];
+      const pilots = new Map<string, Pilot | null>(await Promise.all(ids.map(async (id) => [id, await pilotById(id)] as const)));
+      return { slots: slots.sort((a, b) => a.start.localeCompare(b.start)), bookings: live, pilots };
+    },
+    [testbed.id, fromIso, toIso],
+  );
+
+  const step = (dir: -1 | 1) => setAnchor(mode === 'week' ? addDays(from, 7 * dir) : kstMonthAdd(from, dir));
+  const title = mode === 'week' ? `${formatDay(from, lang)} – ${formatDay(addDays(to, -1), lang)}` : formatMonth(from, lang);
+  const util = data.data ? utilisation(data.data.slots, from, to) : null;
+
+  return (
+    <section class="calendar card" aria-labelledby="cal-h">
+      <div class="cal-toolbar">
+        <h2 id="cal-h" class="h2">
+          <span class="sr-only">{t('calendarOf', { name: testbed.name })}: </span>
+          <span class="cal-range" aria-live="polite">
+            {title}
+          </span>
+        </h2>
+        <div class="btn-group" role="group" aria-label={t('viewMode')}>
+          <button type="button" class="btn btn-secondary" aria-pressed={mode === 'week'} onClick={() => setMode('week')}>
+            {t('week')}
+          </button>
+          <button type="button" class="btn btn-secondary" aria-pressed={mode === 'month'} onClick={() => setMode('month')}>
+            {t('month')}
+          </button>
+        </div>
+        <div class="btn-group">
+          <button type="button" class="btn btn-secondary" onClick={() => step(-1)} aria-label={t('previous')}>
+            ‹ <span class="hide-narrow">{t('previous')}</span>
+          </button>
+          <button type="button" class="btn btn-secondary" onClick={() => setAnchor(new Date())}>
+            {t('today')}
+          </button>
+          <button type="button" class="btn btn-secondary cal-next" onClick={() => step(1)} aria-label={t('next')}>
+            <span class="hide-narrow">{t('next')}</span> ›
+          </button>
+        </div>
+      </div>
+
+      {data.data ? (
+        <p class="cal-stats">
+          <span class="stat">{t('periodUtilization', { pct: formatPercent(util, lang) })}</span>
+          <span class="stat">{t('slotsCount', { n: data.data.slots.length })}</span>
+          <span class="stat">{t('bookingsCount', { n: data.data.bookings.length })}</span>
+          <Meter ratio={util} />
+        </p>
+      ) : null}
+
+      {data.state === 'error' ? (
+        <ErrorBox error={data.error} onRetry={reload} />
+      ) : !data.data ? (
+        <Loading />
+      ) : mode === 'week' ? (
+        <WeekGrid from={from} data={data.data} busy={data.state === 'loading'} />
+      ) : (
+        <MonthGrid
+          from={from}
+          to={to}
+          data={data.data}
+          busy={data.state === 'loading'}
+          onPick={(day) => {
+            setAnchor(day);
+            setMode('week');
+          }}
+        />
+      )}
+      {data.data && data.data.bookings.length ? <BookingTable data={data.data} /> : null}
+    </section>
+  );
+}
+
+function Meter({ ratio }: { ratio: number | null }) {
+  const pct = Math.round(Math.min(1, Math.max(0, ratio ?? 0)) * 100);
+  const level = pct >= 85 ? 'high' : pct >= 50 ? 'mid' : 'low';
+  return (
+    <span class={`meter meter-${level}`} aria-hidden="true">
+      <span style={{ width: `${pct}%` }} />
+    </span>
+  );
+}
+
+function WeekGrid({ from, data, busy }: { from: Date; data: CalendarData; busy: boolean }) {
+  const { t, lang } = useI18n();
+  const days = Array.from({ length: 7 }, (_, i) => addDays(from, i));
+  const today = kstDayStart(new Date()).getTime();
+  return (
+    <div class="week" aria-busy={busy ? 'true' : 'false'}>
+      {days.map((day) => {
+        const end = addDays(day, 1);
+        const slots = data.slots.filter((s) => {
+          const st = new Date(s.start).getTime();
+          return st >= day.getTime() && st < end.getTime();
+        });
+        const label = formatDay(day, lang);
+        return (
+          <section class={day.getTime() === today ? 'day day-today' : 'day'} key={day.toISOString()} aria-label={label}>
+            <h3 class="day-head">{label}</h3>
+            {slots.length === 0 ? <p class="day-empty muted">–</p> : null}
+            <ul class="slot-list">
+              {slots.map((s) => {
+                const booked = s.bookedUnits ?? 0;
+                const bookings = data.bookings.filter((b) => b.slotId === s.id);
+                const ratio = s.capacity ? booked / s.capacity : 0;
+                return (
+                  <li key={s.id} class={`slot ${booked >= s.capacity ? 'slot-full' : booked > 0 ? 'slot-part' : 'slot-free'}`} data-slot-id={s.id}>
+                    <span class="slot-time">
+                      {formatTime(s.start, lang)}–{formatTime(s.end, lang)}
+                      {hoursBetween(s.start, s.end) > 24 ? ` (${formatDay(s.end, lang)})` : ''}
+                    </span>
+                    <span class="slot-units">{t('slotUnits', { booked, capacity: s.capacity })}</span>
+                    <Meter ratio={ratio} />
+                    {bookings.length ? (
+                      <ul class="booking-list">
+                        {bookings.map((b) => (
+                          <li key={b.id} class="booking" data-booking-id={b.id}>
+                            <span class="booking-label">{t('booking')}</span> {data.pilots.get(b.pilotId)?.title ?? b.pilotId.slice(0, 8)}
+                            <span class="cell-sub">{t('units', { n: b.units })}</span>
+                          </li>
+                        ))}
+                      </ul>
+                    ) : null}
+                  </li>
+                );
+              })}
+            </ul>
+          </section>
+        );
+      })}
+    </div>
+  );
+}
+
+function MonthGrid({ from, to, data, busy, onPick }: { from: Date; to: Date; data: CalendarData; busy: boolean; onPick: (day: Date) => void }) {
+  const { t, lang } = useI18n();
+  const start = kstWeekStart(from);
+  const weeks = Math.ceil((to.getTime() - start.getTime()) / (7 * 86_400_000));
+  const month = kstParts(from).month;
+  const weekdayNames = Array.from({ length: 7 }, (_, i) =>
+    new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB', { weekday: 'short', timeZone: 'Asia/Seoul' }).format(addDays(start, i)),
+  );
+  const today = kstDayStart(new Date()).getTime();
+  return (
+    <table class="month" aria-busy={busy ? 'true' : 'false'}>
+      <caption class="sr-only">{formatMonth(from, lang)}</caption>
+      <thead>
+        <tr>
+          {weekdayNames.map((n) => (
+            <th scope="col" key={n}>
+              {n}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {Array.from({ length: weeks }, (_, w) => (
+          <tr key={w}>
+            {Array.from({ length: 7 }, (_, d) => {
+              const day = addDays(start, w * 7 + d);
+              const end = addDays(day, 1);
+              const inMonth = kstParts(day).month === month;
+              const slots = data.slots.filter((s) => new Date(s.start) < end && new Date(s.end) > day);
+              const bookings = data.bookings.filter((b) => new Date(b.start) < end && new Date(b.end) > day);
+              const util = utilisation(slots, day, end);
+              return (
+                <td key={d} class={`${inMonth ? '' : 'out'} ${day.getTime() === today ? 'day-today' : ''}`}>
+                  {inMonth ? (
+                    <button type="button" class="month-day" onClick={() => onPick(day)}>
+                      <span class="sr-only">{formatDay(day, lang)}</span>
+                      <span class="month-date" aria-hidden="true">
+                        {kstParts(day).day}
+                      </span>
+                      {slots.length ? (
+                        <>
+                          <span class="month-line">{t('slotsCount', { n: slots.length })}</span>
+                          {bookings.length ? <span class="month-line month-bookings">{t('bookingsCount', { n: bookings.length })}</span> : null}
+                          <span class="month-line">
+                            {t('utilization')} {formatPercent(util, lang)}
+                          </span>
+                          <Meter ratio={util} />
+                        </>
+                      ) : null}
+                    </button>
+                  ) : (
+                    <span class="month-date muted">{kstParts(day).day}</span>
+                  )}
+                </td>
+              );
+            })}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function BookingTable({ data }: { data: CalendarData }) {
+  const { t, lang } = useI18n();
+  return (
+    <TableWrap label={t('bookingsCount', { n: data.bookings.length })}>
+      <table class="table table-compact">
+        <caption>{t('bookingsCount', { n: data.bookings.length })}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('colPilot')}</th>
+            <th scope="col">{t('colTime')}</th>
+            <th scope="col">{t('colUnits')}</th>
+            <th scope="col">{t('colStatus')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.bookings.map((b) => (
+            <tr key={b.id}>
+              <th scope="row">{data.pilots.get(b.pilotId)?.title ?? b.pilotId}</th>
+              <td class="nowrap">{formatRange(b.start, b.end, lang)}</td>
+              <td>{b.units}</td>
+              <td>
+                <Badge kind={b.status ?? 'confirmed'}>{tKey(t, 'booking', b.status ?? 'confirmed')}</Badge>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableWrap>
+  );
+}

@@ -1,0 +1,145 @@
+/** Utilisation by domain over a chosen range (GET /v1/reports/utilization), as an SVG bar chart and a table. */
+import { useState } from 'preact/hooks';
+import { get } from '../api.js';
+import { domainLabel, useCatalog } from '../catalog.js';
+import { useI18n } from '../i18n.js';
+import { addDays, formatNumber, formatPercent, fromDateInput, kstWeekStart, toDateInput } from '../time.js';
+import type { UtilizationRow } from '../types.js';
+import { AsyncView, TableWrap, useAsync } from '../ui.js';
+
+export function UtilizationOverview() {
+  const { t, lang } = useI18n();
+  const catalog = useCatalog();
+  const start = kstWeekStart(new Date());
+  const [fromValue, setFromValue] = useState(toDateInput(start));
+  const [toValue, setToValue] = useState(toDateInput(addDays(start, 27)));
+  const [range, setRange] = useState({ from: fromValue, to: toValue });
+  const [formError, setFormError] = useState<string | null>(null);
+
+  const [report, reload] = useAsync(
+    async (signal) => {
+      const from = fromDateInput(range.from)!;
+      const to = addDays(fromDateInput(range.to)!, 1);
+      return get<{ data: UtilizationRow[] }>('/v1/reports/utilization', { from: from.toISOString(), to: to.toISOString(), groupBy: 'domain', limit: 200 }, signal);
+    },
+    [range.from, range.to],
+  );
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const from = fromDateInput(fromValue);
+    const to = fromDateInput(toValue);
+    if (!from || !to || to < from) {
+      setFormError(t('invalidRange'));
+      return;
+    }
+    setFormError(null);
+    setRange({ from: fromValue, to: toValue });
+  };
+
+  return (
+    <section class="card" aria-labelledby="util-h">
+      <h2 id="util-h" class="h2">
+        {t('utilTitle')}
+      </h2>
+      <p class="lead">{t('utilLead')}</p>
+      <form class="filters" onSubmit={submit}>
+        <label class="field">
+          <span>{t('from')}</span>
+          <input type="date" name="from" value={fromValue} required onInput={(e) => setFromValue(e.currentTarget.value)} />
+        </label>
+        <label class="field">
+          <span>{t('to')}</span>
+          <input type="date" name="to" value={toValue} required onInput={(e) => setToValue(e.currentTarget.value)} />
+        </label>
+        <button type="submit" class="btn btn-secondary">
+          {t('show')}
+        </button>
+        {formError ? (
+          <p class="field-error" role="alert">
+            {formError}
+          </p>
+        ) : null}
+      </form>
+      <AsyncView value={report} onRetry={reload} isEmpty={(r) => !r.data?.length}>
+        {(r) => {
+          const rows = r.data.map((row) => ({ ...row, name: domainLabel(catalog, row.key, lang) || row.label || row.key }));
+          return (
+            <div class="util">
+              <BarChart rows={rows.map((row) => ({ key: row.key, name: row.name, ratio: row.utilization }))} title={t('chartLabel')} />
+              <TableWrap label={t('utilTitle')}>
+                <table class="table table-compact">
+                  <thead>
+                    <tr>
+                      <th scope="col">{t('colDomain')}</th>
+                      <th scope="col" class="num">{t('colUtilization')}</th>
+                      <th scope="col" class="num">{t('colBooked')}</th>
+                      <th scope="col" class="num">{t('colOffered')}</th>
+                      <th scope="col" class="num">{t('colSlots')}</th>
+                      <th scope="col" class="num">{t('colBookings')}</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {rows.map((row) => (
+                      <tr key={row.key}>
+                        <th scope="row">{row.name}</th>
+                        <td class="num">{formatPercent(row.utilization, lang)}</td>
+                        <td class="num">{formatNumber(row.bookedUnitHours, lang, 1)}</td>
+                        <td class="num">{formatNumber(row.offeredUnitHours, lang, 1)}</td>
+                        <td class="num">{row.slots ?? '–'}</td>
+                        <td class="num">{row.bookings ?? '–'}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </TableWrap>
+            </div>
+          );
+        }}
+      </AsyncView>
+    </section>
+  );
+}
+
+/** Horizontal bars, 0–100 %, drawn as SVG (no chart library: five bars do not need one). */
+function BarChart({ rows, title }: { rows: { key: string; name: string; ratio: number | null }[]; title: string }) {
+  const { lang } = useI18n();
+  const rowH = 34;
+  const labelW = 150;
+  const barW = 420;
+  const valueW = 70;
+  const width = labelW + barW + valueW;
+  const height = rows.length * rowH + 24;
+  const ticks = [0, 0.25, 0.5, 0.75, 1];
+  const summary = rows.map((r) => `${r.name} ${formatPercent(r.ratio, lang)}`).join(', ');
+  return (
+    <figure class="chart">
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${title}: ${summary}`} preserveAspectRatio="xMinYMin meet">
+        {ticks.map((tk) => (
+          <g key={tk}>
+            <line x1={labelW + tk * barW} x2={labelW + tk * barW} y1={0} y2={rows.length * rowH} class="chart-grid" />
+            <text x={labelW + tk * barW} y={rows.length * rowH + 16} class="chart-tick" text-anchor="middle">
+              {Math.round(tk * 100)}%
+            </text>
+          </g>
+        ))}
+        {rows.map((r, i) => {
+          const y = i * rowH;
+          const w = Math.max(0, Math.min(1, r.ratio ?? 0)) * barW;
+          return (
+            <g key={r.key} class={`chart-row domain-${r.key}`}>
+              <text x={labelW - 8} y={y + rowH / 2 + 5} text-anchor="end" class="chart-label">
+                {r.name}
+              </text>
+              <rect x={labelW} y={y + 7} width={barW} height={rowH - 14} class="chart-track" rx="3" />
+              <rect x={labelW} y={y + 7} width={w} height={rowH - 14} class="chart-bar" rx="3" />
+              <text x={labelW + barW + 8} y={y + rowH / 2 + 5} class="chart-value">
+                {formatPercent(r.ratio, lang)}
+              </text>
+            </g>
+          );
+        })}
+      </svg>
+    </figure>
+  );
+}

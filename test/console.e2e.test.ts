@@ -1,0 +1,284 @@
+/**
+ * The operator console end to end, in Debian's headless Chromium driven by playwright-core, against a real
+ * server on an ephemeral port over the shared test database: sign in, find a submitted pilot, run an
+ * allocation, approve a proposal (after the startup accepts it), see the booking on the testbed's calendar;
+ * switch language; no serious or critical axe-core violations. Screenshots go to test/artifacts/.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import type { Page } from 'playwright-core';
+import supertest from 'supertest';
+import { ctx } from './support/context.js';
+import { ensureConsoleBuilt, launchChromium, screenshot, type LaunchedBrowser } from './support/console-browser.js';
+import { PASSWORD, seedConsole, type ConsoleSeed } from './support/console-seed.js';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/** axe-core evaluated in the page (not as a <script>: the console's CSP allows only its own scripts). */
+async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> } }).axe;
+    return axe.run(document, { resultTypes: ['violations'] });
+  });
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+function describeViolations(screen: string, violations: AxeViolation[]): string {
+  return violations.map((v) => `${screen}: [${v.impact}] ${v.id} — ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`).join('\n');
+}
+
+/** A pattern matching `text` literally, anywhere in an accessible name. */
+const literal = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+
+/** The console fresh: Korean (the default), signed out, whatever an earlier test left in this profile. */
+async function openConsole(page: Page, base: string): Promise<void> {
+  await page.goto(base);
+  await page.evaluate(() => {
+    localStorage.clear();
+    sessionStorage.clear();
+  });
+  await page.reload();
+}
+
+async function signIn(page: Page, base: string, email: string): Promise<void> {
+  await openConsole(page, base);
+  await page.getByLabel('이메일').fill(email);
+  await page.getByLabel('비밀번호').fill(PASSWORD);
+  await page.getByRole('button', { name: '로그인', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: '접수 대기열' }).waitFor();
+}
+
+describe('Operator console in headless Chromium', function () {
+  this.timeout(120_000);
+  let server: http.Server;
+  let base: string;
+  let chromium: LaunchedBrowser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  before(async function () {
+    this.timeout(180_000);
+    ensureConsoleBuilt();
+    server = http.createServer(ctx().app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/console/`;
+    chromium = await launchChromium();
+  });
+
+  beforeEach(async () => {
+    page = await chromium.context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => {
+      // A refused request shows up as a console error too; only script errors matter here.
+      if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) pageErrors.push(msg.text());
+    });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await screenshot(page, `failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+    await page?.close();
+    assert.deepEqual(pageErrors.splice(0), [], 'no script errors in the page');
+  });
+
+  after(async () => {
+    await chromium?.close();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it('serves the page no-cache and the hashed assets as immutable, under the CSP', async () => {
+    const api = supertest(ctx().app);
+    const index = await api.get('/console/');
+    assert.equal(index.status, 200);
+    assert.match(String(index.headers['content-type']), /text\/html/);
+    assert.equal(index.headers['cache-control'], 'no-cache');
+    assert.ok(index.headers.etag, 'index.html has an ETag to revalidate against');
+    assert.match(String(index.headers['content-security-policy']), /script-src 'self'/);
+    const assets = [...index.text.matchAll(/\/console\/assets\/[\w.-]+\.(?:js|css)/g)].map((m) => m[0]);
+    assert.ok(assets.length >= 2, 'index.html names its script and stylesheet');
+    for (const asset of assets) {
+      const res = await api.get(asset);
+      assert.equal(res.status, 200, asset);
+      assert.equal(res.headers['cache-control'], 'public, max-age=31536000, immutable', asset);
+    }
+    assert.equal((await api.get('/console')).status, 200);
+    const missing = await api.get('/console/assets/missing-0000.js');
+    assert.equal(missing.status, 404);
+    assert.match(String(missing.headers['content-type']), /application\/problem\+json/);
+  });
+
+  it('signs in, finds a submitted pilot, runs an allocation, approves a proposal and shows the booking on the calendar', async () => {
+    const seed = await seedConsole();
+    await signIn(page, base, seed.op.email);
+
+    // Queue: the submitted pilots, searchable; the draft is not among them.
+    await page.getByRole('row', { name: literal(seed.pilot.title) }).waitFor();
+    await page.getByRole('row', { name: literal(seed.otherPilot.title) }).waitFor();
+    assert.equal(await page.getByText('작성 중인 파일럿 (E2E)').count(), 0);
+    await screenshot(page, '01-queue');
+    await page.getByRole('searchbox', { name: '검색' }).fill('콕핏');
+    await page.getByRole('row', { name: literal(seed.otherPilot.title) }).waitFor({ state: 'detached' });
+    await page.getByRole('row', { name: literal(seed.pilot.title) }).getByRole('button', { name: '후보 슬롯' }).click();
+    await page.getByRole('heading', { name: `${seed.pilot.title} — 후보 슬롯` }).waitFor();
+    await page.locator('.cand').first().waitFor();
+    await screenshot(page, '02-queue-candidates');
+
+    // Matching: run an allocation for the transport & safety domain.
+    await page.getByRole('link', { name: '매칭' }).click();
+    await page.getByRole('heading', { level: 1, name: '매칭' }).waitFor();
+    // A scope with nothing to allocate: the problem+json comes back readable, in Korean.
+    await page.getByLabel('분야').selectOption('culture');
+    await page.getByRole('button', { name: '배정 실행' }).click();
+    await page.getByRole('alert').filter({ hasText: '배정할 파일럿이나 빈 슬롯이 없습니다' }).waitFor();
+    await page.getByLabel('분야').selectOption('transport-safety');
+    await page.getByRole('button', { name: '배정 실행' }).click();
+    await page.getByRole('heading', { name: '실행 요약' }).waitFor();
+    const proposal = page.locator('tr[data-match-id]', { hasText: seed.pilot.title });
+    await proposal.waitFor();
+    assert.equal(await proposal.getAttribute('data-status'), 'proposed');
+    assert.ok(await proposal.getByRole('button', { name: `승인: ${seed.pilot.title}` }).isDisabled(), 'a proposal waits for the startup');
+    await screenshot(page, '03-matching-run');
+
+    // The startup accepts the proposal through the API; the operator refreshes and approves it.
+    const matchId = await proposal.getAttribute('data-match-id');
+    const accepted = await supertest(ctx().app).post(`/v1/matches/${matchId}/accept`).set(seed.startup.auth);
+    assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+    await page.getByRole('region', { name: '제안' }).waitFor().catch(() => undefined);
+    await page.locator('section[aria-labelledby="prop-h"]').getByRole('button', { name: '새로 고침' }).click();
+    await page.locator(`tr[data-match-id="${matchId}"][data-status="accepted"]`).first().waitFor();
+    await page.locator(`section[aria-labelledby="prop-h"] tr[data-match-id="${matchId}"]`).getByRole('button', { name: `승인: ${seed.pilot.title}` }).click();
+    await page.locator(`section[aria-labelledby="prop-h"] tr[data-match-id="${matchId}"][data-status="approved"]`).waitFor();
+    await page.getByText('승인했습니다.').waitFor();
+    await screenshot(page, '04-matching-approved');
+
+    // Testbeds: the booking sits on next week's calendar of the simulator.
+    await page.getByRole('link', { name: literal(`예약 생성됨 → ${seed.testbed.name}`) }).click();
+    await page.getByRole('heading', { level: 1, name: '테스트베드' }).waitFor();
+    assert.equal(await page.getByLabel('테스트베드 선택').inputValue(), seed.testbed.id);
+    await page.getByRole('button', { name: '다음' }).click();
+    const booking = page.locator('.week .booking', { hasText: seed.pilot.title });
+    await booking.waitFor();
+    await page.locator('.slot', { hasText: '1/2 단위 예약' }).first().waitFor();
+    await page.getByRole('img', { name: /분야별 가동률 막대 그래프/ }).waitFor();
+    await screenshot(page, '05-testbeds-week');
+    await page.getByRole('button', { name: '월', exact: true }).click();
+    await page.locator('.month .month-bookings').first().waitFor();
+    await screenshot(page, '06-testbeds-month');
+  });
+
+  it('switches to English with domain labels from /v1/domains, and passes axe on every screen', async () => {
+    const seed = await seedConsole();
+    // A webhook endpoint with one delivery (the test ping; no worker runs here, so nothing leaves the machine).
+    const api = supertest(ctx().app);
+    const endpoint = await api
+      .post('/v1/webhook-endpoints')
+      .set(seed.op.auth)
+      .send({ url: 'https://hooks.example.kr/ax-registry', eventTypes: ['booking.confirmed', 'match.proposed'], description: '프로그램 사무국 알림' });
+    assert.equal(endpoint.status, 201, JSON.stringify(endpoint.body));
+    const ping = await api.post(`/v1/webhook-endpoints/${endpoint.body.id}/test`).set(seed.op.auth);
+    assert.ok(ping.status < 300, JSON.stringify(ping.body));
+
+    await signIn(page, base, seed.op.email);
+    const violations: string[] = [];
+    const scan = async (screen: string) => {
+      const found = await axeViolations(page);
+      if (found.length) violations.push(describeViolations(screen, found));
+    };
+
+    await page.getByRole('row', { name: literal(seed.pilot.title) }).waitFor();
+    await scan('queue (ko)');
+
+    // Keyboard: the first Tab reaches the skip link, which moves focus to the main content.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), '본문으로 건너뛰기');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+
+    await page.getByRole('button', { name: 'English', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Queue' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    await page.getByRole('row', { name: literal(seed.pilot.title) }).getByText('Transport & safety').waitFor();
+    await page.getByRole('button', { name: /^Health/ }).waitFor();
+    await screenshot(page, '07-queue-en');
+    await scan('queue (en)');
+
+    await page.getByRole('link', { name: 'Testbeds' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Testbeds' }).waitFor();
+    await page.locator('.week').waitFor();
+    await page.getByRole('img', { name: /Bar chart of utilisation by domain/ }).waitFor();
+    await scan('testbeds');
+    await page.getByRole('button', { name: 'Month' }).click();
+    await page.locator('table.month').waitFor();
+    await scan('testbeds (month)');
+
+    await page.getByRole('link', { name: 'Matching' }).click();
+    await page.getByRole('button', { name: 'Run allocation' }).click();
+    await page.locator('tr[data-match-id]').first().waitFor();
+    await scan('matching');
+    // Bulk: both domains' proposals selected at once and rejected in one go.
+    const proposals = page.locator('section[aria-labelledby="prop-h"]');
+    await proposals.locator('tr[data-match-id]').nth(1).waitFor();
+    await proposals.getByRole('checkbox', { name: 'Select all' }).check();
+    await proposals.getByRole('button', { name: 'Reject selected (2)' }).click();
+    await proposals.getByText('2 done, 0 failed').waitFor();
+    await proposals.locator('tr[data-status="rejected"]').nth(1).waitFor();
+
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Webhooks' }).waitFor();
+    await page.locator('tr[data-delivery-id]').first().waitFor();
+    await screenshot(page, '08-webhooks-en');
+    await scan('webhooks');
+    const before = await page.locator('tr[data-delivery-id]').count();
+    await page.getByRole('button', { name: 'Redeliver: webhook.test' }).first().click();
+    await page.getByText('Redelivery scheduled.').waitFor();
+    await page.waitForFunction((n) => document.querySelectorAll('tr[data-delivery-id]').length === n + 1, before);
+
+    // Back to Korean; the choice survives a reload, and so does the session (sessionStorage).
+    await page.getByRole('button', { name: '한국어', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: '웹훅' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: '웹훅' }).waitFor();
+
+    // Tablet width: the screens still lay out (no horizontal scroll of the page itself).
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await page.getByRole('link', { name: '테스트베드' }).click();
+    await page.locator('.week').waitFor();
+    await screenshot(page, '09-testbeds-tablet');
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no page-wide horizontal scroll at tablet width');
+    await scan('testbeds (tablet)');
+
+    // Sign out: back to the sign-in form, the token gone.
+    await page.getByRole('button', { name: '로그아웃' }).click();
+    await page.getByRole('heading', { name: '로그인' }).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('ax-console.token')), null);
+    await screenshot(page, '00-sign-in');
+    await scan('sign-in');
+
+    assert.equal(violations.join('\n'), '', 'no serious or critical axe violations');
+  });
+
+  it('shows a problem+json error readably when sign-in fails', async () => {
+    await openConsole(page, base);
+    await page.getByLabel('이메일').fill('nobody@example.kr');
+    await page.getByLabel('비밀번호').fill('wrong password');
+    await page.getByRole('button', { name: '로그인', exact: true }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    const text = await alert.innerText();
+    assert.match(text, /이메일 또는 비밀번호가 올바르지 않습니다/);
+    assert.match(text, /HTTP 401/);
+    assert.match(text, /Email or password is wrong/, "the server's detail is shown too");
+    await screenshot(page, '10-sign-in-error');
+  });
+});
