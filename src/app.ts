@@ -14,6 +14,7 @@ import { datasetRoutes } from './datasets/routes.js';
 import { createPassport } from './auth/passport.js';
 import { PrincipalCache } from './auth/principal-cache.js';
 import { authRoutes } from './auth/routes.js';
+import { serveConsole } from './console/serve.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { domainRoutes } from './domains/routes.js';
@@ -139,6 +140,8 @@ export function createApp(deps: AppDeps): App {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+
+  serveConsole(app);
 
   const knownPaths = api.operations.map((o) => ({ re: new RegExp('^' + o.path.replace(/\{\w+\}/g, '[^/]+') + '/?$'), method: o.method }));
   app.use((req, res, next) => {

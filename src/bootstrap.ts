@@ -4,12 +4,17 @@ import { ensureOperator } from './auth/service.js';
 import type { Config } from './config.js';
 import { openDb, type Db } from './db/client.js';
 import { migrate } from './db/migrate.js';
+import { sweepUploads } from './datasets/service.js';
+import { blobStoreFor } from './storage/index.js';
 import { loadDemoData } from './demo/seed.js';
 
 export async function bootstrap(config: Config, logger: Logger): Promise<Db> {
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const applied = await migrate(db);
   logger.info({ engine: db.engine, applied }, 'database ready');
+  // Temporaries a crashed upload left, and bytes no dataset version references any more.
+  const swept = await sweepUploads(db, blobStoreFor(config), config.uploadTempMaxAgeSeconds);
+  if (swept.temporaries || swept.blobs || swept.orphans) logger.info(swept, 'upload storage swept');
   if (config.adminEmail && config.adminPassword) {
     const op = await ensureOperator(db, config.adminEmail, config.adminPassword);
     logger.info({ email: config.adminEmail, created: op.created }, 'operator user ensured from ADMIN_EMAIL');

@@ -4,6 +4,7 @@ import { createApp } from './app.js';
 import { bootstrap } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './observability/logger.js';
+import { DeliveryWorker, workerSettings } from './webhooks/worker.js';
 
 async function main(): Promise<void> {
   let config;
@@ -23,6 +24,9 @@ async function main(): Promise<void> {
   const server = createServer(app);
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // large dataset uploads may take long; idle sockets are still reaped by keepAliveTimeout
+  // Webhook deliveries run in this process unless WEBHOOK_WORKER=false (then run npm run worker beside it).
+  const worker = config.webhookWorker ? new DeliveryWorker(db, workerSettings(config), logger) : undefined;
+  worker?.start();
   server.listen(config.port, () => {
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -35,13 +39,17 @@ async function main(): Promise<void> {
     stopping = true;
     readiness.shuttingDown = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    // The worker stops claiming now; deliveries in flight get the grace period, and whatever is cut short falls
+    // due again (in another process, or after a restart) when its lease runs out.
+    const workerStopped = worker?.stop(config.shutdownGraceSeconds * 1000);
     const force = setTimeout(() => {
       logger.warn('grace period over; closing remaining connections');
       server.closeAllConnections();
     }, config.shutdownGraceSeconds * 1000);
     force.unref();
     server.close(() => {
-      db.close()
+      Promise.resolve(workerStopped)
+        .then(() => db.close())
         .catch((err: unknown) => logger.error({ err }, 'closing the database failed'))
         .finally(() => {
           logger.info('stopped');

@@ -47,6 +47,14 @@ export interface OperationSpec {
   success: ResponseSpec;
   /** Error statuses beyond those implied by the flags above. */
   errors?: number[];
+  /** Further non-error responses (206 Partial Content, 304 Not Modified). */
+  otherResponses?: ResponseSpec[];
+  /**
+   * A multipart/form-data body. The route only checks the media type: the handler streams the parts itself
+   * (multer) and validates the text fields against the `fields` schema. The document shows the fields plus
+   * a binary part named `file`.
+   */
+  multipart?: { fields: string; file: string; fileDescription?: string };
 }
 
 export interface Ctx<B, Q> {
@@ -98,6 +106,11 @@ export class ApiRouter {
 
   constructor(private readonly deps: RouteDeps) {}
 
+  /** For handlers that validate parts of a request themselves (multipart fields). */
+  get validator(): Validator {
+    return this.deps.validator;
+  }
+
   add<B = unknown, Q = Record<string, unknown>>(spec: OperationSpec, handler: Handler<B, Q>): void {
     this.operations.push(spec);
     const { validator } = this.deps;
@@ -121,6 +134,9 @@ export class ApiRouter {
         ? validator.check<Q>('query', spec.query, { ...(req.query as Record<string, unknown>) })
         : rejectUnknownQuery<Q>(req);
       let body: unknown = undefined;
+      if (spec.multipart && !req.is('multipart/form-data')) {
+        throw new AppError(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as multipart/form-data.');
+      }
       if (spec.body) {
         if (hasBody(req) && !req.is(['application/json', 'application/*+json'])) {
           throw new AppError(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json.');

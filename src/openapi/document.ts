@@ -16,8 +16,9 @@ const STATUS_TEXT: Record<number, string> = {
   409: 'The change conflicts with the current state.',
   412: 'If-Match does not match the current ETag.',
   413: 'The request body is too large.',
-  415: 'The request body is not JSON.',
-  422: 'The Idempotency-Key was used with a different request.',
+  415: 'The request body is not of a supported media type.',
+  416: 'The Range cannot be satisfied.',
+  422: 'Well-formed but refused: see `code` (e.g. an Idempotency-Key reused with a different request, a digest mismatch).',
   428: 'If-Match is required.',
   429: 'Too many attempts; see Retry-After.',
 };
@@ -51,7 +52,7 @@ function errorStatuses(op: OperationSpec): number[] {
   const s = new Set<number>([400, ...(op.errors ?? [])]);
   if (op.auth !== 'public') [401, 403].forEach((c) => s.add(c));
   if (op.path.includes('{')) s.add(404);
-  if (op.body) [413, 415].forEach((c) => s.add(c));
+  if (op.body || op.multipart) [413, 415].forEach((c) => s.add(c));
   if (op.idempotent) [409, 422].forEach((c) => s.add(c));
   if (op.ifMatch) [412, 428].forEach((c) => s.add(c));
   if (op.rateLimited) s.add(429);
@@ -89,6 +90,29 @@ function reachableSchemas(components: Json, rest: Json): Json {
   return Object.fromEntries(Object.entries(components).filter(([name]) => seen.has(name)));
 }
 
+/** The fields schema spelled out inline, plus the binary part: fields and file travel side by side. */
+function multipartBody(mp: NonNullable<OperationSpec['multipart']>, schemas: JsonSchema[], nameOf: (file: string) => string): Json {
+  const fields = schemas.find((s) => s.$id === mp.fields) as Json | undefined;
+  if (!fields) throw new Error(`schemas/${mp.fields} is missing`);
+  const properties = toComponent(fields.properties ?? {}, nameOf) as Json;
+  return {
+    required: true,
+    content: {
+      'multipart/form-data': {
+        schema: {
+          type: 'object',
+          ...(typeof fields.description === 'string' ? { description: fields.description } : {}),
+          required: [...((fields.required as string[] | undefined) ?? []), mp.file],
+          properties: {
+            ...properties,
+            [mp.file]: { type: 'string', contentMediaType: 'application/octet-stream', description: mp.fileDescription ?? 'The file.' },
+          },
+        },
+      },
+    },
+  };
+}
+
 export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[], version: string): Json {
   const nameOf = (file: string) => schemaName(schemas, file);
   const ref = (file: string) => ({ $ref: `#/components/schemas/${nameOf(file)}` });
@@ -123,12 +147,22 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
 
     const success: Json = { description: op.success.description };
     if (op.success.schema) success.content = { 'application/json': { schema: ref(op.success.schema) } };
-    if (op.success.mediaType) success.content = { [op.success.mediaType]: { schema: { type: 'string' } } };
+    // A media type beside a schema is an alternative representation (CSV of a JSON report); alone it is the only one.
+    if (op.success.mediaType) success.content = { ...((success.content as Json | undefined) ?? {}), [op.success.mediaType]: { schema: { type: 'string' } } };
     const headers: Json = {};
     for (const h of op.success.headers ?? []) headers[h] = { $ref: `#/components/headers/${h}` };
     if (Object.keys(headers).length) success.headers = headers;
 
     const responses: Json = { [String(op.success.status)]: success };
+    for (const other of op.otherResponses ?? []) {
+      const r: Json = { description: other.description };
+      if (other.mediaType) r.content = { [other.mediaType]: { schema: { type: 'string' } } };
+      if (other.schema) r.content = { 'application/json': { schema: ref(other.schema) } };
+      const h: Json = {};
+      for (const name of other.headers ?? []) h[name] = { $ref: `#/components/headers/${name}` };
+      if (Object.keys(h).length) r.headers = h;
+      responses[String(other.status)] = r;
+    }
     for (const status of errorStatuses(op)) {
       responses[String(status)] = {
         description: STATUS_TEXT[status] ?? 'Error.',
@@ -144,11 +178,13 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
       ...(op.auth !== 'public' && op.auth !== 'user' ? { 'x-required-scope': op.auth } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
+      ...(op.multipart ? { requestBody: multipartBody(op.multipart, schemas, nameOf) } : {}),
       responses,
     };
     (paths[op.path] ??= {})[op.method] = operation;
   }
 
+  const webhooks = webhookSection(schemas);
   const tags = [...new Set(operations.map((o) => o.tag))].map((name) => ({ name, description: TAG_TEXT[name] ?? name }));
 
   const doc: Json = {
@@ -175,6 +211,7 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
     servers: [{ url: '/', description: 'This server' }],
     tags,
     paths,
+    webhooks,
     components: {
       schemas: components,
       securitySchemes: {
@@ -203,12 +240,51 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
       headers: {
         ETag: { description: 'Entity tag of the returned resource version.', schema: { type: 'string' } },
         Location: { description: 'URL of the created resource.', schema: { type: 'string' } },
+        'Content-Range': { description: 'The byte range sent (RFC 9110).', schema: { type: 'string' } },
+        'Content-Disposition': { description: 'attachment, with the file name per RFC 6266/5987.', schema: { type: 'string' } },
+        'Accept-Ranges': { description: 'bytes: Range requests are honoured.', schema: { type: 'string' } },
+        'Content-Language': { description: 'The language of human-readable text in the body (ko or en, from Accept-Language).', schema: { type: 'string' } },
+        Link: { description: 'RFC 8288 links; rel="next" names the next page of a CSV report.', schema: { type: 'string' } },
       },
     },
   };
   const { schemas: all, ...rest } = doc.components as Json;
   doc.components = { schemas: reachableSchemas(all as Json, { ...doc, components: rest }), ...rest };
   return doc;
+}
+
+/**
+ * The OpenAPI 3.1 `webhooks` section: one entry per event type, its payload from schemas/event-<type>.json, and
+ * the Standard Webhooks headers every delivery carries.
+ */
+function webhookSection(schemas: JsonSchema[]): Json {
+  const out: Json = {};
+  const header = (description: string) => ({ in: 'header', required: true, description, schema: { type: 'string' } });
+  for (const s of schemas) {
+    const m = /^event-(.+)\.json$/.exec(s.$id ?? '');
+    if (!m || !m[1]!.includes('.')) continue;
+    const type = m[1]!;
+    out[type] = {
+      post: {
+        operationId: `webhook-${type.replace(/[._]/g, '-')}`,
+        summary: `${type}`,
+        description: typeof s.description === 'string' ? s.description : type,
+        tags: ['Webhooks'],
+        security: [],
+        parameters: [
+          { name: 'webhook-id', ...header('The event id; the same on every attempt, so de-duplicate by it.') },
+          { name: 'webhook-timestamp', ...header('Seconds since the Unix epoch when this attempt was signed.') },
+          { name: 'webhook-signature', ...header('Space-separated v1,<base64 HMAC-SHA256 of "id.timestamp.body"> (two during a secret rotation).') },
+        ],
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName(schemas, s.$id!)}` } } } },
+        responses: {
+          '200': { description: 'Any 2xx acknowledges the event. Anything else, or no answer in time, is retried.' },
+          '410': { description: 'Gone: the endpoint is disabled at once.' },
+        },
+      },
+    };
+  }
+  return out;
 }
 
 const TAG_TEXT: Record<string, string> = {
@@ -218,4 +294,9 @@ const TAG_TEXT: Record<string, string> = {
   Pilots: 'Pilot projects and their status lifecycle.',
   Testbeds: 'Testbeds published by operators and partners.',
   Slots: 'Bookable time on a testbed, with capacity in units.',
+  Webhooks: 'Signed event delivery to your endpoints (Standard Webhooks), the delivery log, and the event feed.',
+  Datasets: 'Streaming dataset uploads with integrity checks, profiles, versions and audited access.',
+  Matching: 'Ranked candidates with explanations, match requests and proposals, and optimal allocation runs.',
+  Bookings: 'Capacity-safe bookings, their cancellation, and testbed calendars (iCalendar, secret feed URLs).',
+  Reports: 'Utilisation and pilot pipeline reports for operators, as JSON or CSV.',
 };

@@ -2,6 +2,9 @@
  * One database per test run, shared by every test: embedded PGlite in memory by default, the PostgreSQL
  * server when DATABASE_URL is set. The schema is built from empty by the real migrations; tests reset rows.
  */
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import supertest from 'supertest';
 import { createApp, type App } from '../../src/app.js';
@@ -18,9 +21,40 @@ export interface TestContext {
 
 let current: TestContext | undefined;
 
+/**
+ * Dataset uploads of a test process go to a throw-away directory named after its pid, removed when it exits;
+ * directories of processes that died by a signal are removed by the next one.
+ */
+const UPLOADS_ROOT = join(tmpdir(), 'ax-test-uploads');
+let uploadsDir: string | undefined;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // a probe: sends nothing
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function testUploadsDir(): string {
+  if (!uploadsDir) {
+    mkdirSync(UPLOADS_ROOT, { recursive: true });
+    for (const name of readdirSync(UPLOADS_ROOT)) {
+      if (/^\d+$/.test(name) && !alive(Number(name))) rmSync(join(UPLOADS_ROOT, name), { recursive: true, force: true });
+    }
+    const dir = join(UPLOADS_ROOT, String(process.pid));
+    mkdirSync(dir, { recursive: true });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    uploadsDir = dir;
+  }
+  return uploadsDir;
+}
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     DATABASE_URL: process.env.DATABASE_URL,
+    UPLOADS_DIR: overrides.UPLOADS_DIR ?? testUploadsDir(),
     DEMO_DATA: 'false',
     LOG_LEVEL: 'silent',
     AUTH_RATE_LIMIT: '100000',
