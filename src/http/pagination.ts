@@ -55,3 +55,9 @@ export function toPage<R, T>(list: string, rows: R[], limit: number, keyOf: (row
     nextCursor: more && last !== undefined ? encodeCursor(list, keyOf(last)) : null,
   };
 }
+
+/** A page whose items PostgreSQL already rendered as JSON text: the reply is assembled without re-parsing them. */
+export function toJsonPage<R extends { json: string }>(list: string, rows: R[], limit: number, keyOf: (row: R) => CursorKey): string {
+  const page = toPage(list, rows, limit, keyOf, (r) => r.json);
+  return `{"data":[${page.data.join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
+}

@@ -1,4 +1,5 @@
 /** Rows as the database returns them, and the whitelists of what leaves the process. */
+import { presentRow, timestamp, type Shape } from '../db/json-shape.js';
 import type { CapabilityCode, DomainCode, Slot, Testbed, TestbedStatus } from '../generated/schema-types.js';
 
 export interface TestbedRow {
@@ -22,20 +23,23 @@ export interface TestbedRow {
 export const TESTBED_COLUMNS = `id, organization_id, name, description, domains, capabilities, capacity, address, lat, lng, status,
   version, demo, created_at, updated_at`;
 
-export const toTestbedDto = (row: TestbedRow): Testbed => ({
-  id: row.id,
-  organizationId: row.organization_id,
-  name: row.name,
-  description: row.description,
-  domains: row.domains,
-  capabilities: row.capabilities,
-  capacity: row.capacity,
-  location: { address: row.address, lat: row.lat, lng: row.lng },
-  status: row.status,
-  createdAt: row.created_at.toISOString(),
-  updatedAt: row.updated_at.toISOString(),
-  demo: row.demo,
-});
+/** What a testbed looks like on the wire; presentRow and jsonObjectSql both follow it. */
+export const TESTBED_SHAPE: Shape = {
+  id: 'id',
+  organizationId: 'organization_id',
+  name: 'name',
+  description: 'description',
+  domains: 'domains',
+  capabilities: 'capabilities',
+  capacity: 'capacity',
+  location: { address: 'address', lat: 'lat', lng: 'lng' },
+  status: 'status',
+  createdAt: timestamp('created_at'),
+  updatedAt: timestamp('updated_at'),
+  demo: 'demo',
+};
+
+export const toTestbedDto = (row: TestbedRow): Testbed => presentRow<Testbed>(TESTBED_SHAPE, row as unknown as Record<string, unknown>);
 
 export interface SlotRow {
   id: string;

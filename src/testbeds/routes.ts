@@ -46,7 +46,7 @@ export function testbedRoutes(api: ApiRouter, db: Db): void {
       success: { status: 200, description: 'A page of testbeds.', schema: 'testbed-list.json' },
     },
     async ({ query, res }) => {
-      res.json(await listTestbeds(db, query));
+      res.type('application/json').send(await listTestbeds(db, query));
     },
   );
 

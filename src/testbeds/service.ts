@@ -8,10 +8,11 @@ import type {
 } from '../generated/schema-types.js';
 import { forbidden, notFound } from '../http/errors.js';
 import { assertIfMatch, etagOf } from '../http/etag.js';
-import { decodeCursor, toPage } from '../http/pagination.js';
+import { decodeCursor, toJsonPage } from '../http/pagination.js';
 import { recordEvent } from '../events/outbox.js';
 import { canManageTestbed, canPublishTestbeds } from './access.js';
-import { TESTBED_COLUMNS, toTestbedDto, type TestbedRow } from './presenter.js';
+import { TESTBED_COLUMNS, TESTBED_SHAPE, toTestbedDto, type TestbedRow } from './presenter.js';
+import { isoSql, jsonObjectSql } from '../db/json-shape.js';
 
 export type TestbedListQuery = TestbedListQueryParams & { limit: number };
 
@@ -64,10 +65,12 @@ export async function getManagedTestbed(tx: Queryable, principal: Principal, id:
   return row;
 }
 
-export async function listTestbeds(db: Db, q: TestbedListQuery) {
+/** A page of testbeds as JSON text, rendered by PostgreSQL from TESTBED_SHAPE (the busiest read of the API). */
+export async function listTestbeds(db: Db, q: TestbedListQuery): Promise<string> {
   const after = decodeCursor('testbeds', q.cursor, 2);
-  const { rows } = await db.query<TestbedRow>(
-    `SELECT ${TESTBED_COLUMNS} FROM testbeds t
+  const { rows } = await db.query<{ json: string; cursor_at: string; id: string }>(
+    `SELECT ${jsonObjectSql(TESTBED_SHAPE, 't')}::text AS json, ${isoSql('t.created_at')} AS cursor_at, t.id
+       FROM testbeds t
       WHERE ($1::text IS NULL OR t.domains @> ARRAY[$1::text])
         AND ($2::text[] IS NULL OR t.capabilities @> $2::text[])
         AND ($3::text IS NULL OR t.status = $3)
@@ -85,7 +88,7 @@ export async function listTestbeds(db: Db, q: TestbedListQuery) {
       q.limit + 1,
     ],
   );
-  return toPage('testbeds', rows, q.limit, (r) => [r.created_at.toISOString(), r.id], toTestbedDto);
+  return toJsonPage('testbeds', rows, q.limit, (r) => [r.cursor_at, r.id]);
 }
 
 /** Applies a JSON merge patch: scalars and arrays replace, location merges field by field. */
