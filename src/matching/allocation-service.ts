@@ -10,7 +10,8 @@ import type { AllocationRun, AllocationRunCreate } from '../generated/schema-typ
 import { forbidden, notFound, unprocessable, validationFailed } from '../http/errors.js';
 import { PILOT_COLUMNS, type PilotRow } from '../pilots/presenter.js';
 import { transitionPilot } from '../pilots/service.js';
-import { allocate, type AllocationSummary } from './allocation.js';
+import type { AllocationSummary } from './allocation.js';
+import { allocateOffThread } from './allocate-off-thread.js';
 import { buildInstance } from './allocation-instance.js';
 import { needsOf, SCARCE, toOffer } from './candidates.js';
 import { MATCH_SELECT, toMatchDto, type MatchRow } from './presenter.js';
@@ -96,7 +97,7 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
     SCARCE,
     body.minShare ? Object.fromEntries(Object.entries(body.minShare).filter((e): e is [string, number] => e[1] !== undefined)) : undefined,
   );
-  const result = await allocate(instance, { method, timeLimitSeconds });
+  const result = await allocateOffThread(instance, { method, timeLimitSeconds });
 
   const params: AllocationRunCreate = { ...body, method, timeLimitSeconds, from: from.toISOString(), to: to.toISOString() };
   return db.transaction(async (tx) => {
