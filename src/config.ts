@@ -116,6 +116,17 @@ function databaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+/** For process entries: the configuration, or exit code 2 with a message naming the bad setting. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`Configuration error: ${err.message}\n`);
+    process.exit(2);
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dbUrl = databaseUrl(env);
   const logLevel = (env.LOG_LEVEL?.trim() || 'info').toLowerCase();

@@ -4,21 +4,12 @@
  * through SELECT … FOR UPDATE SKIP LOCKED (see src/webhooks/worker.ts).
  */
 import { bootstrap } from './bootstrap.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { createLogger } from './observability/logger.js';
 import { DeliveryWorker, workerSettings } from './webhooks/worker.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
   // The API process seeds demo data and the operator; a worker only needs the schema.
   const db = await bootstrap({ ...config, demoData: false, adminEmail: undefined, adminPassword: undefined }, logger);

@@ -11,5 +11,3 @@ export interface Principal {
   via: 'session' | 'api-key';
   credentialId: string;
 }
-
-export const isOperator = (p: Principal) => p.orgKind === 'operator';

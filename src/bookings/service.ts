@@ -5,8 +5,9 @@
 import type { Principal } from '../auth/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import type { BookingListQuery as BookingListQueryParams } from '../generated/schema-types.js';
-import { AppError, notFound, validationFailed } from '../http/errors.js';
+import { AppError, notFound } from '../http/errors.js';
 import { decodeCursor, toPage } from '../http/pagination.js';
+import { queryWindow } from '../http/query-window.js';
 import { MATCH_SELECT, partiesVisibility, toMatchDto, type MatchRow } from '../matching/presenter.js';
 import { recordPartiesEvent, settlePilot } from '../matching/service.js';
 import { canManageTestbed } from '../testbeds/access.js';
@@ -17,9 +18,7 @@ import { BOOKING_SELECT, toBookingDto, type BookingRow } from './presenter.js';
 export type BookingListQuery = BookingListQueryParams & { limit: number };
 
 export async function listBookings(db: Db, principal: Principal, q: BookingListQuery) {
-  if (q.from && q.to && Date.parse(q.from) >= Date.parse(q.to)) {
-    throw validationFailed([{ pointer: '/query/to', message: 'must be later than from' }], 'The time window is empty.');
-  }
+  queryWindow(q.from, q.to);
   const after = decodeCursor('bookings', q.cursor, 2);
   const { rows } = await db.query<BookingRow>(
     `${BOOKING_SELECT}

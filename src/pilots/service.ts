@@ -40,10 +40,10 @@ export async function createPilot(db: Db, principal: Principal, input: PilotFiel
   assertValidPilot(input);
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<PilotRow>(
-    `INSERT INTO pilots (title, summary, domain, subdomain, capabilities, units, duration_hours, earliest_start,
-                         latest_end, location_address, location_lat, location_lng, organization_id, demo)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-     RETURNING ${PILOT_COLUMNS}`,
+      `INSERT INTO pilots (title, summary, domain, subdomain, capabilities, units, duration_hours, earliest_start,
+                           latest_end, location_address, location_lat, location_lng, organization_id, demo)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       RETURNING ${PILOT_COLUMNS}`,
       [...fieldParams(input), principal.organizationId, options.demo ?? false],
     );
     const row = rows[0]!;

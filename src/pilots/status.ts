@@ -1,6 +1,6 @@
 /**
  * The pilot lifecycle: draft → submitted → matched → booked → active → completed, and withdrawn from any state
- * before completed. Pure: services ask it whether a move is legal and apply the move in one UPDATE.
+ * before completed. Pure data: services check a move against it and apply the move in one UPDATE.
  */
 export const PILOT_STATUSES = ['draft', 'submitted', 'matched', 'booked', 'active', 'completed', 'withdrawn'] as const;
 export type PilotStatus = (typeof PILOT_STATUSES)[number];
@@ -15,11 +15,5 @@ export const TRANSITIONS: Record<PilotAction, { from: readonly PilotStatus[]; to
   complete: { from: ['active'], to: 'completed' },
   withdraw: { from: ['draft', 'submitted', 'matched', 'booked', 'active'], to: 'withdrawn' },
 };
-
-/** The status after action, or undefined when the action is not allowed from current. */
-export function nextStatus(current: PilotStatus, action: PilotAction): PilotStatus | undefined {
-  const t = TRANSITIONS[action];
-  return t.from.includes(current) ? t.to : undefined;
-}
 
 export const isEditable = (status: PilotStatus) => status === 'draft';

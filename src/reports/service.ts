@@ -7,25 +7,12 @@
 import type { Db } from '../db/client.js';
 import { DOMAINS } from '../domains/catalog.js';
 import type { PilotReport, PilotReportQuery, UtilizationQuery, UtilizationReport } from '../generated/schema-types.js';
-import { validationFailed } from '../http/errors.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
+import { queryWindow } from '../http/query-window.js';
 import { PILOT_STATUSES } from '../pilots/status.js';
 
-const DAY = 86_400_000;
-export const MAX_REPORT_DAYS = 731;
-
-function window(from: string | undefined, to: string | undefined, required: boolean): { from: Date | null; to: Date | null } {
-  const f = from ? new Date(from) : null;
-  const t = to ? new Date(to) : null;
-  if (required && (!f || !t)) throw validationFailed([{ pointer: f ? '/query/to' : '/query/from', message: 'is required' }]);
-  if (f && t && t.getTime() <= f.getTime()) {
-    throw validationFailed([{ pointer: '/query/to', message: 'must be later than from' }], 'The range is empty.');
-  }
-  if (f && t && t.getTime() - f.getTime() > MAX_REPORT_DAYS * DAY) {
-    throw validationFailed([{ pointer: '/query/to', message: 'must be at most two years after from' }], 'The range is too long; ask for it in parts.');
-  }
-  return { from: f, to: t };
-}
+/** Reports span at most this many years; longer ones are asked for in parts. */
+const MAX_REPORT_YEARS = 2;
 
 interface TestbedUse {
   key: string;
@@ -63,7 +50,7 @@ async function testbedUse(db: Db, from: Date, to: Date, after: string | null, li
 }
 
 export async function utilizationReport(db: Db, q: UtilizationQuery & { limit: number }): Promise<UtilizationReport> {
-  const w = window(q.from, q.to, true);
+  const w = queryWindow(q.from, q.to, { required: true, maxYears: MAX_REPORT_YEARS });
   const from = w.from!;
   const to = w.to!;
   const groupBy = q.groupBy ?? 'domain';
@@ -108,7 +95,7 @@ export async function utilizationReport(db: Db, q: UtilizationQuery & { limit: n
 }
 
 export async function pilotReport(db: Db, q: PilotReportQuery): Promise<PilotReport> {
-  const w = window(q.from, q.to, false);
+  const w = queryWindow(q.from, q.to, { maxYears: MAX_REPORT_YEARS });
   const params = [w.from?.toISOString() ?? null, w.to?.toISOString() ?? null];
   const scope = `($1::timestamptz IS NULL OR p.created_at >= $1) AND ($2::timestamptz IS NULL OR p.created_at < $2)`;
   const counts = (await db.query<{ domain: string; status: string; n: number }>(

@@ -15,7 +15,8 @@ import { recordEvent } from '../events/outbox.js';
 import { canManageTestbed } from './access.js';
 import { SLOT_COLUMNS, slotColumns, toSlotDto, type SlotRow } from './presenter.js';
 import { getManagedTestbed, getTestbed } from './service.js';
-import { capacityErrors, listWindow, slotTimes } from './slot-rules.js';
+import { queryWindow } from '../http/query-window.js';
+import { MAX_WINDOW_YEARS, capacityErrors, slotTimes } from './slot-rules.js';
 import { expandWeeklySeries, type Interval } from './weekly-series.js';
 
 export type SlotListQuery = SlotListQueryParams & { limit: number };
@@ -95,8 +96,7 @@ export async function createSlots(db: Db, principal: Principal, testbedId: strin
 }
 
 export async function listSlots(db: Db, testbedId: string, q: SlotListQuery) {
-  const window = listWindow(q.from, q.to);
-  assertNoErrors(window.errors, 'The time window is not valid.');
+  const window = queryWindow(q.from, q.to, { maxYears: MAX_WINDOW_YEARS });
   const list = `slots:${testbedId}`;
   const after = decodeCursor(list, q.cursor, 2);
   await getTestbed(db, testbedId);
