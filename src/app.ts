@@ -18,6 +18,7 @@ import { serveConsole } from './console/serve.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { domainRoutes } from './domains/routes.js';
+import { landingRoutes } from './landing/routes.js';
 import { AppError, PROBLEM_CODES, errorHandler } from './http/errors.js';
 import { authRateLimiter } from './http/rate-limit.js';
 import { ApiRouter } from './http/route.js';
@@ -98,6 +99,7 @@ export function createApp(deps: AppDeps): App {
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
     authRateLimiter: authRateLimiter(db, config.authRateLimit, config.authRateWindowSeconds),
   });
+  landingRoutes(api);
   authRoutes(api, db, config, passport, principals);
   apiKeyRoutes(api, db, principals);
   domainRoutes(api);

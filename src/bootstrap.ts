@@ -21,7 +21,9 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Db> {
   }
   if (config.demoData) {
     const summary = await loadDemoData(db);
-    logger.info(summary, 'demo data loaded');
+    // A restart finds the catalogue in place; saying "loaded" with every count at 0 would read as a failure.
+    const added = Object.values(summary).some((n) => n > 0);
+    logger.info(summary, added ? 'demo data loaded' : 'demo data already present; nothing added');
   }
   return db;
 }

@@ -276,5 +276,19 @@ describe('demo data', () => {
         await on.close();
       }
     });
+
+    it('says the catalogue was already present on a restart instead of "loaded" with every count at 0', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'ax-demo-'));
+      const lines: { msg: string; testbeds?: number }[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+      for (let start = 0; start < 2; start++) {
+        const db = await bootstrap(testConfig({ DATA_DIR: dir, DEMO_DATA: 'true' }), logger);
+        await db.close();
+      }
+      const demo = lines.filter((l) => /^demo data/.test(l.msg));
+      assert.deepEqual(demo.map((l) => l.msg), ['demo data loaded', 'demo data already present; nothing added']);
+      assert.ok(demo[0]!.testbeds! >= 8, 'the first start reports what it added');
+      assert.equal(demo[1]!.testbeds, 0);
+    });
   });
 });

@@ -23,7 +23,9 @@ export function serveConsole(app: Express, dir: string = consoleDistDir): void {
       res.status(503).set('Cache-Control', 'no-store').type('html').send(NOT_BUILT);
       return;
     }
-    res.sendFile(index, { headers: { 'Cache-Control': 'no-cache' }, cacheControl: false }, (err) => {
+    // Relative to `root`: send refuses dot segments only in the part it resolves itself, so an installation
+    // under ~/.local/… or /srv/.apps/… still serves the page (an absolute path there would be a 404).
+    res.sendFile('index.html', { root: dir, headers: { 'Cache-Control': 'no-cache' }, cacheControl: false }, (err) => {
       if (err) next(err);
     });
   };

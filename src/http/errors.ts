@@ -3,6 +3,7 @@
  * the end of the chain turns it (and anything else) into RFC 9457 problem+json. Unknown errors become a
  * generic 500 whose detail never carries a message or stack.
  */
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { DbError } from '../db/errors.js';
@@ -83,7 +84,9 @@ function fromHttpError(err: HttpishError, limitBytes: number): AppError | undefi
     case 'request.aborted':
       return new AppError(400, 'request-aborted', 'Request aborted', 'The client closed the request before the body arrived.');
     default:
-      return new AppError(status, 'bad-request', 'Bad request', 'The request could not be read.');
+      // send/serve-static report a missing file as a 404 without a type: it is a missing resource, not a bad request.
+      if (status === 404) return new AppError(404, 'not-found', 'Not found', 'No such file.');
+      return new AppError(status, 'bad-request', STATUS_CODES[status] ?? 'Bad request', 'The request could not be read.');
   }
 }
 

@@ -288,6 +288,7 @@ function webhookSection(schemas: JsonSchema[]): Json {
 }
 
 const TAG_TEXT: Record<string, string> = {
+  Service: 'Where to start: links to the docs, the OpenAPI document and the console.',
   Auth: 'Sign-up, login and the current user.',
   'API keys': 'Scoped, revocable keys for scripts and CI.',
   Catalogue: 'Domains and the capability vocabulary.',
