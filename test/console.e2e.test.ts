@@ -14,6 +14,7 @@ import supertest from 'supertest';
 import { ctx } from './support/context.js';
 import { ensureConsoleBuilt, launchChromium, screenshot, type LaunchedBrowser } from './support/console-browser.js';
 import { PASSWORD, seedConsole, type ConsoleSeed } from './support/console-seed.js';
+import { createPilot, createSlot, createTestbed, DAY, signup } from './support/factories.js';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -40,6 +41,28 @@ function describeViolations(screen: string, violations: AxeViolation[]): string 
 
 /** A pattern matching `text` literally, anywhere in an accessible name. */
 const literal = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+
+const TEXT = {
+  ko: { domain: '분야', run: '배정 실행', zeroMatch: '매칭된 파일럿이 없습니다', oneProposal: '배정 실행 완료: 제안 1건', approve: '승인', reject: '거절' },
+  en: { domain: 'Domain', run: 'Run allocation', zeroMatch: 'No pilot was matched', oneProposal: 'Allocation finished: 1 proposal', approve: 'Approve', reject: 'Reject' },
+};
+
+/** Nothing wider than its box: the page, every card and every scrollable table region (scroll vs client width). */
+async function assertFits(page: Page, where: string): Promise<void> {
+  const overflowing = await page.evaluate(() => {
+    const out: string[] = [];
+    const root = document.documentElement;
+    if (root.scrollWidth > root.clientWidth + 1) out.push(`page ${root.scrollWidth} > ${root.clientWidth}`);
+    for (const el of document.querySelectorAll<HTMLElement>('.card, .table-wrap')) {
+      if (el.scrollWidth > el.clientWidth + 1) {
+        const label = el.getAttribute('aria-label') ?? el.querySelector('h2')?.textContent ?? el.className;
+        out.push(`${label}: ${el.scrollWidth} > ${el.clientWidth}`);
+      }
+    }
+    return out;
+  });
+  assert.deepEqual(overflowing, [], `overflow in ${where}`);
+}
 
 /** The console fresh: Korean (the default), signed out, whatever an earlier test left in this profile. */
 async function openConsole(page: Page, base: string): Promise<void> {
@@ -162,18 +185,18 @@ describe('Operator console in headless Chromium', function () {
     await page.getByText('승인했습니다.').waitFor();
     await screenshot(page, '04-matching-approved');
 
-    // Testbeds: the booking sits on next week's calendar of the simulator.
+    // Testbeds: the calendar opens on the week of the simulator's next booking (next week), no paging needed.
     await page.getByRole('link', { name: literal(`예약 생성됨 → ${seed.testbed.name}`) }).click();
     await page.getByRole('heading', { level: 1, name: '테스트베드' }).waitFor();
     assert.equal(await page.getByLabel('테스트베드 선택').inputValue(), seed.testbed.id);
-    await page.getByRole('button', { name: '다음' }).click();
     const booking = page.locator('.week .booking', { hasText: seed.pilot.title });
     await booking.waitFor();
     await page.locator('.slot', { hasText: '1/2 단위 예약' }).first().waitFor();
     await page.getByRole('img', { name: /분야별 가동률 막대 그래프/ }).waitFor();
     await screenshot(page, '05-testbeds-week');
     await page.getByRole('button', { name: '월', exact: true }).click();
-    await page.locator('.month .month-bookings').first().waitFor();
+    // The month names the booked pilot, not just a count.
+    await page.locator('.month .month-bookings', { hasText: seed.pilot.title }).first().waitFor();
     await screenshot(page, '06-testbeds-month');
   });
 
@@ -266,6 +289,147 @@ describe('Operator console in headless Chromium', function () {
     await scan('sign-in');
 
     assert.equal(violations.join('\n'), '', 'no serious or critical axe violations');
+  });
+
+  it('fits its tables at 1400 and 1280 px in both languages, explains empty results, and says "1 unit"', async () => {
+    const seed = await seedConsole();
+    const api = supertest(ctx().app);
+    // The simulator's first slot booked (so the calendar and the utilisation table have something to show).
+    const slots = await api.get(`/v1/testbeds/${seed.testbed.id}/slots`).set(seed.op.auth);
+    const requested = await api.post(`/v1/pilots/${seed.pilot.id}/matches`).set(seed.startup.auth).send({ slotId: slots.body.data[0].id });
+    assert.equal(requested.status, 201, JSON.stringify(requested.body));
+    assert.equal((await api.post(`/v1/matches/${requested.body.id}/approve`).set(seed.op.auth)).status, 200);
+    // A public-administration testbed with slots, and a pilot needing a capability it lacks: no candidate,
+    // and an allocation over that domain matches nobody.
+    const sandbox = await createTestbed(seed.op, {
+      name: '민원 문서 샌드박스 (E2E)',
+      domains: ['public-admin'],
+      capabilities: ['document-corpus'],
+      capacity: 1,
+    });
+    for (let d = 0; d < 2; d++) {
+      const start = new Date(seed.slotStart.getTime() + d * DAY);
+      await createSlot(seed.op, sandbox.id, start.toISOString(), new Date(start.getTime() + 8 * 3_600_000).toISOString(), 1);
+    }
+    const orphan = await createPilot(seed.startup, { title: '라이다 민원 파일럿 (E2E)', domain: 'public-admin', subdomain: undefined }, {
+      capabilities: ['lidar'],
+      durationHours: 4,
+      earliestStart: new Date(Date.now() + 3_600_000).toISOString(),
+      latestEnd: new Date(Date.now() + 30 * DAY).toISOString(),
+    });
+    assert.equal((await api.post(`/v1/pilots/${orphan.id}/submit`).set(seed.startup.auth)).status, 200);
+    // The newest testbed has no slot at all: the calendar must not open on it.
+    const bare = await createTestbed(seed.op, { name: '슬롯 없는 새 테스트베드 (E2E)' });
+
+    await signIn(page, base, seed.op.email);
+    for (const lang of ['ko', 'en'] as const) {
+      if (lang === 'en') {
+        await page.getByRole('button', { name: 'English', exact: true }).click();
+        await page.waitForFunction(() => document.documentElement.lang === 'en');
+      }
+      const text = TEXT[lang];
+      for (const width of [1400, 1280]) {
+        await page.setViewportSize({ width, height: 900 });
+        const where = `${lang} at ${width} px`;
+
+        await page.goto(`${base}#/queue`);
+        await page.getByRole('row', { name: literal(orphan.title as string) }).waitFor();
+        await assertFits(page, `queue, ${where}`);
+
+        await page.goto(`${base}#/testbeds`);
+        await page.locator('.week').waitFor();
+        assert.notEqual(await page.locator('select[name="testbed"]').inputValue(), bare.id, `the calendar opened on a testbed without slots (${where})`);
+        await page.locator('.week .booking', { hasText: seed.pilot.title }).waitFor();
+        await page.locator('.util table').waitFor();
+        await assertFits(page, `testbeds, ${where}`);
+        const cut = await page.evaluate(() =>
+          [...document.querySelectorAll<SVGTextElement>('.chart-label')].filter((l) => l.getBBox().x < 0).map((l) => l.textContent),
+        );
+        assert.deepEqual(cut, [], `chart labels cut off (${where})`);
+
+        await page.goto(`${base}#/matching`);
+        await page.getByLabel(text.domain).selectOption('public-admin');
+        await page.getByRole('button', { name: text.run }).click();
+        await page.locator('.zero-match', { hasText: text.zeroMatch }).waitFor();
+        await page.getByLabel(text.domain).selectOption('');
+        await page.getByRole('button', { name: text.run }).click();
+        await page.getByText(text.oneProposal, { exact: true }).waitFor();
+        const proposal = page.locator('section[aria-labelledby="prop-h"] tr[data-match-id]', { hasText: seed.otherPilot.title });
+        await proposal.waitFor();
+        await assertFits(page, `matching, ${where}`);
+        const card = await page.locator('section[aria-labelledby="prop-h"]').boundingBox();
+        for (const name of [text.approve, text.reject]) {
+          const button = await proposal.getByRole('button', { name: `${name}: ${seed.otherPilot.title}` }).boundingBox();
+          assert.ok(card && button && button.x + button.width <= card.x + card.width, `${name} lies outside the proposals card (${where})`);
+        }
+        await screenshot(page, `11-matching-${lang}-${width}`);
+        // Rejected, the pilot is free again for the next round's run.
+        const id = await proposal.getAttribute('data-match-id');
+        assert.equal((await api.post(`/v1/matches/${id}/reject`).set(seed.op.auth)).status, 200);
+      }
+    }
+
+    // English: plural forms, explanations of empty results, and a factor that does not apply said in words.
+    await page.goto(`${base}#/queue`);
+    const orphanRow = page.getByRole('row', { name: literal(orphan.title as string) });
+    await orphanRow.getByRole('button', { name: 'Candidates' }).click();
+    const why = page.locator('.no-candidates');
+    await why.getByText('A candidate slot must meet all of these:').waitFor();
+    assert.match(await why.innerText(), /has every capability: .+/);
+    assert.match(await why.innerText(), /at least 1 unit free/);
+    await orphanRow.getByRole('button', { name: 'Hide candidates' }).click();
+    await page.getByRole('row', { name: literal(seed.otherPilot.title) }).getByRole('button', { name: 'Candidates' }).click();
+    await page.locator('.cand').first().waitFor();
+    const candidates = await page.locator('.candidates').innerText();
+    assert.match(candidates, /not scored \(the pilot gave no location\)/);
+    assert.doesNotMatch(candidates, /–\s*×/, 'no cryptic "– × 0" factor row');
+    await screenshot(page, '12-queue-no-candidates-en');
+    const body = await page.locator('main').innerText();
+    assert.match(body, /\b1 unit\b/);
+    await page.goto(`${base}#/testbeds/${seed.testbed.id}`);
+    await page.locator('.week .booking').first().waitFor();
+    const calendar = await page.locator('main').innerText();
+    assert.match(calendar, /\b1 booking\b/);
+    for (const bad of [/\b1 units\b/, /\b1 bookings\b/, /\b1 proposals\b/, /\b1 slots\b/]) {
+      assert.doesNotMatch(body + calendar, bad);
+    }
+  });
+
+  it("gives a partner its own view: testbeds, and a webhook endpoint it adds itself with the secret shown once", async () => {
+    const seed = await seedConsole();
+    const partner = await signup('partner', { name: '무등 클라우드 (E2E)' });
+    const owned = await createTestbed(partner, { name: '파트너 GPU 클러스터 (E2E)', domains: ['transport-safety'], capabilities: ['gpu-cluster'], capacity: 4 });
+    await createSlot(partner, owned.id, seed.slotStart.toISOString(), new Date(seed.slotStart.getTime() + 8 * 3_600_000).toISOString(), 4);
+
+    await signIn(page, base, partner.email);
+    await page.getByRole('button', { name: 'English', exact: true }).click();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.getByRole('link', { name: 'Testbeds' }).click();
+    await page.locator('.week').waitFor();
+    // Partners do not get the operators' utilisation report.
+    assert.equal(await page.locator('#util-h').count(), 0);
+    await page.goto(`${base}#/testbeds/${owned.id}`);
+    await page.locator('.slot', { hasText: '0/4 units booked' }).first().waitFor();
+    await assertFits(page, 'partner testbeds');
+
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByText('No endpoints registered.').waitFor();
+    const form = page.locator('form.new-endpoint');
+    await form.getByLabel('URL').fill('https://hooks.example.kr/partner');
+    await form.getByLabel('match.requested').check();
+    await form.getByRole('button', { name: 'Add', exact: true }).click();
+    const secret = await form.locator('code.secret').innerText();
+    assert.match(secret, /^whsec_/);
+    await page.locator('.endpoint', { hasText: 'https://hooks.example.kr/partner' }).waitFor();
+    const endpoints = await supertest(ctx().app).get('/v1/webhook-endpoints').set(partner.auth);
+    assert.deepEqual(endpoints.body.data.map((e: { eventTypes: string[] }) => [...e.eventTypes].sort()), [['booking.confirmed', 'match.requested']]);
+    // A refused URL comes back as a readable problem, and nothing is added.
+    await form.getByLabel('URL').fill('http://127.0.0.1/hook');
+    await form.getByRole('button', { name: 'Add', exact: true }).click();
+    await form.getByRole('alert').waitFor();
+    assert.equal((await supertest(ctx().app).get('/v1/webhook-endpoints').set(partner.auth)).body.data.length, 1);
+    await assertFits(page, 'partner webhooks');
+    await screenshot(page, '13-partner-webhooks-en');
   });
 
   it('shows a problem+json error readably when sign-in fails', async () => {

@@ -69,6 +69,13 @@ const ko = {
   hideCandidates: '후보 닫기',
   candidatesTitle: '{title} — 후보 슬롯',
   noCandidates: '조건에 맞는 슬롯이 없습니다.',
+  candidateRules: '후보 슬롯은 다음을 모두 충족해야 합니다:',
+  ruleCapabilities: '테스트베드가 다음 기능을 모두 갖춤: {caps}',
+  ruleWindow: '희망 기간 {window} 안에 있음',
+  ruleLength: '한 슬롯의 길이가 {hours} 이상',
+  ruleUnits: '남은 단위가 {units} 이상',
+  unmetStage: '{stage}: {reason}',
+  unmetExcluded: '검토한 슬롯 {n}개 중 제외: {list}',
   location: '위치',
 
   'pilot.draft': '작성 중',
@@ -161,6 +168,11 @@ const ko = {
   queueApprovalTitle: '승인 대기 (수락·요청된 매칭)',
   noProposals: '제안이 없습니다.',
   noRunYet: '아직 실행한 배정이 없습니다.',
+  zeroMatchTitle: '매칭된 파일럿이 없습니다',
+  zeroMatchWhy: '범위 안의 파일럿 {pilots}건과 슬롯 {slots}개 중, 어떤 파일럿의 요구 사항(기능, 남은 단위, 길이, 희망 기간)도 모두 충족하는 슬롯이 없었습니다. 접수 대기열에서 파일럿의 후보 슬롯을 열면 조건을 볼 수 있습니다.',
+  factorNoLocation: '반영 안 함 (파일럿 위치 없음)',
+  factorNotScored: '반영 안 함',
+  factorDistance: '{km} km',
   bookingCreated: '예약 생성됨',
   'factor.capabilityFit': '기능 적합',
   'factor.timeFit': '시기 적합',
@@ -195,6 +207,15 @@ const ko = {
   redelivered: '다시 보내기를 예약했습니다.',
   attemptsDetail: '시도 내역',
   viewDeliveries: '전송 내역 보기',
+  newEndpointTitle: '엔드포인트 추가',
+  endpointUrl: 'URL',
+  endpointDescription: '설명 (선택)',
+  eventTypes: '받을 이벤트',
+  addEndpoint: '추가',
+  adding: '추가 중…',
+  chooseEvents: '이벤트를 하나 이상 고르세요.',
+  endpointCreated: '엔드포인트를 추가했습니다. 서명 비밀 키는 지금 한 번만 표시됩니다. 복사해 두세요.',
+  signingSecret: '서명 비밀 키',
   'endpoint.enabled': '사용',
   'endpoint.disabled': '중지',
   'delivery.pending': '대기',
@@ -205,7 +226,22 @@ const ko = {
 
 export type MessageKey = keyof typeof ko;
 
-const en: Record<MessageKey, string> = {
+/**
+ * A message that depends on a count: one form per CLDR plural category of the language (Intl.PluralRules),
+ * chosen by the variable `by` (default `n`). Korean has one form; English needs "1 unit" but "2 units".
+ */
+export interface PluralMessage {
+  by?: string;
+  zero?: string;
+  one?: string;
+  two?: string;
+  few?: string;
+  many?: string;
+  other: string;
+}
+type Message = string | PluralMessage;
+
+const en: Record<MessageKey, Message> = {
   appTitle: 'AX Demonstration Valley — operator console',
   appShort: 'AX console',
   skipToMain: 'Skip to main content',
@@ -245,7 +281,7 @@ const en: Record<MessageKey, string> = {
   fieldErrors: 'Field errors',
   operatorOnly: 'Only operators can see this.',
   unknown: 'Unknown',
-  units: '{n} units',
+  units: { one: '{n} unit', other: '{n} units' },
   hours: '{n} h',
   none: 'None',
 
@@ -255,7 +291,7 @@ const en: Record<MessageKey, string> = {
   filterStatus: 'Status',
   search: 'Search',
   searchPlaceholder: 'Title, summary, capability',
-  queueCount: '{n} pilots',
+  queueCount: { one: '{n} pilot', other: '{n} pilots' },
   queueByDomain: 'Pilots by domain',
   colTitle: 'Pilot',
   colDomain: 'Domain',
@@ -267,6 +303,13 @@ const en: Record<MessageKey, string> = {
   hideCandidates: 'Hide candidates',
   candidatesTitle: '{title} — candidate slots',
   noCandidates: 'No slot meets the requirements.',
+  candidateRules: 'A candidate slot must meet all of these:',
+  ruleCapabilities: 'its testbed has every capability: {caps}',
+  ruleWindow: 'it lies inside the window {window}',
+  ruleLength: 'it lasts at least {hours} in one slot',
+  ruleUnits: 'it has at least {units} free',
+  unmetStage: '{stage}: {reason}',
+  unmetExcluded: { one: 'Of {n} slot considered, excluded by: {list}', other: 'Of {n} slots considered, excluded by: {list}' },
   location: 'Location',
 
   'pilot.draft': 'Draft',
@@ -288,11 +331,11 @@ const en: Record<MessageKey, string> = {
   next: 'Next',
   today: 'Today',
   capacity: 'capacity {n}',
-  slotUnits: '{booked}/{capacity} units booked',
+  slotUnits: { by: 'capacity', one: '{booked}/{capacity} unit booked', other: '{booked}/{capacity} units booked' },
   utilization: 'Utilisation',
   periodUtilization: 'Utilisation in period {pct}',
-  slotsCount: '{n} slots',
-  bookingsCount: '{n} bookings',
+  slotsCount: { one: '{n} slot', other: '{n} slots' },
+  bookingsCount: { one: '{n} booking', other: '{n} bookings' },
   noSlots: 'No slots in this period.',
   booking: 'Booking',
   calendarOf: 'Calendar of {name}',
@@ -322,7 +365,7 @@ const en: Record<MessageKey, string> = {
   anyDomain: 'All domains',
   runAllocation: 'Run allocation',
   running: 'Running…',
-  runDone: 'Allocation finished: {n} proposals',
+  runDone: { one: 'Allocation finished: {n} proposal', other: 'Allocation finished: {n} proposals' },
   summaryTitle: 'Run summary',
   sumPilots: 'Pilots in scope',
   sumSlots: 'Slots in scope',
@@ -359,6 +402,11 @@ const en: Record<MessageKey, string> = {
   queueApprovalTitle: 'Awaiting approval (accepted or requested)',
   noProposals: 'No proposals.',
   noRunYet: 'No allocation run yet.',
+  zeroMatchTitle: 'No pilot was matched',
+  zeroMatchWhy: "Pilots in scope: {pilots}; slots in scope: {slots}. No slot meets every requirement of any of these pilots (capabilities, free units, length, window). Open a pilot's candidates in the Queue to see what it needs.",
+  factorNoLocation: 'not scored (the pilot gave no location)',
+  factorNotScored: 'not scored',
+  factorDistance: '{km} km',
   bookingCreated: 'Booking created',
   'factor.capabilityFit': 'Capability fit',
   'factor.timeFit': 'Time fit',
@@ -393,6 +441,15 @@ const en: Record<MessageKey, string> = {
   redelivered: 'Redelivery scheduled.',
   attemptsDetail: 'Attempts',
   viewDeliveries: 'Show deliveries',
+  newEndpointTitle: 'Add an endpoint',
+  endpointUrl: 'URL',
+  endpointDescription: 'Description (optional)',
+  eventTypes: 'Events to receive',
+  addEndpoint: 'Add',
+  adding: 'Adding…',
+  chooseEvents: 'Choose at least one event.',
+  endpointCreated: 'Endpoint added. Its signing secret is shown only now: copy it.',
+  signingSecret: 'Signing secret',
   'endpoint.enabled': 'Enabled',
   'endpoint.disabled': 'Disabled',
   'delivery.pending': 'Pending',
@@ -401,14 +458,21 @@ const en: Record<MessageKey, string> = {
   'delivery.skipped': 'Skipped',
 };
 
-const dictionaries: Record<Lang, Record<MessageKey, string>> = { ko, en };
+const dictionaries: Record<Lang, Record<MessageKey, Message>> = { ko, en };
 
 export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
 export function translator(lang: Lang): Translate {
   const dict = dictionaries[lang];
+  const rules = new Intl.PluralRules(lang === 'ko' ? 'ko-KR' : 'en-GB');
   return (key, vars) => {
-    const text = dict[key] ?? key;
+    const message = dict[key] ?? key;
+    let text: string;
+    if (typeof message === 'string') text = message;
+    else {
+      const count = vars?.[message.by ?? 'n'];
+      text = typeof count === 'number' ? (message[rules.select(count)] ?? message.other) : message.other;
+    }
     return vars ? text.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m)) : text;
   };
 }

@@ -146,6 +146,14 @@ export interface Candidate {
   reasons?: string[];
 }
 
+/** Why a stage of a pilot has no candidate (sent with an empty candidate list once plans exist). */
+export interface Unmet {
+  stage: string;
+  reason: string;
+  slotsConsidered?: number;
+  excluded?: Record<string, number>;
+}
+
 export interface UtilizationRow {
   key: string;
   label?: string;

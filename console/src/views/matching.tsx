@@ -158,12 +158,27 @@ function RunView({ runId, tick, onChanged }: { runId: string; tick: number; onCh
         {run.data ? (
           list.length ? (
             <MatchTable matches={list} onChanged={onChanged} label={t('proposalsTitle')} />
+          ) : run.data.summary?.matched === 0 ? (
+            <ZeroMatch summary={run.data.summary} />
           ) : (
             <Empty>{t('noProposals')}</Empty>
           )
         ) : null}
       </section>
     </>
+  );
+}
+
+/** A run that matched nobody says why, instead of an empty table. */
+function ZeroMatch({ summary: s }: { summary: RunSummary }) {
+  const { t, lang } = useI18n();
+  return (
+    <div class="state state-empty zero-match" role="status">
+      <p>
+        <strong>{t('zeroMatchTitle')}</strong>
+      </p>
+      <p>{t('zeroMatchWhy', { pilots: formatNumber(s.pilots, lang, 0), slots: formatNumber(s.slots, lang, 0) })}</p>
+    </div>
   );
 }
 
@@ -365,10 +380,7 @@ function MatchTable({ matches, onChanged, label }: { matches: Match[]; onChanged
                 />
               </th>
               <th scope="col">{t('colPilot')}</th>
-              <th scope="col">{t('colTestbed')}</th>
-              <th scope="col">{t('colTime')}</th>
-              <th scope="col" class="num">{t('colScore')}</th>
-              <th scope="col">{t('colBreakdown')}</th>
+              <th scope="col">{t('colScore')}</th>
               <th scope="col">{t('colReasons')}</th>
               <th scope="col">{t('colStatus')}</th>
               <th scope="col">{t('colActions')}</th>
@@ -390,18 +402,18 @@ function MatchTable({ matches, onChanged, label }: { matches: Match[]; onChanged
                       onChange={() => toggle(m.id)}
                     />
                   </td>
+                  {/* Testbed, time and units sit under the title: a column each made the table wider than
+                      its card at 1400 px, hiding Approve and Reject. */}
                   <th scope="row" class="cell-title">
                     {title}
+                    <span class="cell-sub">{testbeds.get(m.testbedId)?.name ?? m.testbedId.slice(0, 8)}</span>
+                    <span class="cell-sub">
+                      {m.start && m.end ? formatRange(m.start, m.end, lang) : '–'}
+                      {m.units ? ` · ${t('units', { n: m.units })}` : null}
+                    </span>
                   </th>
-                  <td>{testbeds.get(m.testbedId)?.name ?? m.testbedId.slice(0, 8)}</td>
-                  <td class="nowrap">
-                    {m.start && m.end ? formatRange(m.start, m.end, lang) : '–'}
-                    {m.units ? <span class="cell-sub">{t('units', { n: m.units })}</span> : null}
-                  </td>
-                  <td class="num">
-                    <ScoreValue score={m.score} />
-                  </td>
                   <td>
+                    <ScoreValue score={m.score} />
                     <BreakdownList breakdown={m.breakdown} />
                   </td>
                   <td>

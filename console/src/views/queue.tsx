@@ -4,8 +4,8 @@ import { useMemo, useState } from 'preact/hooks';
 import { get, getAll } from '../api.js';
 import { capabilityLabel, domainLabel, rememberPilots, subdomainLabel, useCatalog } from '../catalog.js';
 import { useI18n, tKey } from '../i18n.js';
-import { formatDate, formatDateTime, formatNumber } from '../time.js';
-import type { Candidate, Me, Pilot } from '../types.js';
+import { formatDate, formatDateTime, formatNumber, formatRange } from '../time.js';
+import type { Candidate, Me, Pilot, Unmet } from '../types.js';
 import { AsyncView, Badge, Empty, ErrorBox, Loading, TableWrap, useAsync } from '../ui.js';
 import { BreakdownList, Reasons, ScoreValue } from './score.js';
 
@@ -210,7 +210,7 @@ function Requirements({ pilot }: { pilot: Pilot }) {
 
 function Candidates({ pilot }: { pilot: Pilot }) {
   const { t, lang } = useI18n();
-  const [cands, reload] = useAsync((signal) => get<{ data: Candidate[] }>(`/v1/pilots/${pilot.id}/candidates`, { limit: 5 }, signal), [pilot.id, lang]);
+  const [cands, reload] = useAsync((signal) => get<{ data: Candidate[]; unmet?: Unmet[] }>(`/v1/pilots/${pilot.id}/candidates`, { limit: 5 }, signal), [pilot.id, lang]);
   if (cands.state === 'error') return <ErrorBox error={cands.error} onRetry={reload} compact />;
   if (!cands.data) return <Loading />;
   const list = cands.data.data ?? [];
@@ -218,7 +218,7 @@ function Candidates({ pilot }: { pilot: Pilot }) {
     <div class="candidates">
       <h2 class="h3">{t('candidatesTitle', { title: pilot.title })}</h2>
       {list.length === 0 ? (
-        <Empty>{t('noCandidates')}</Empty>
+        <NoCandidates pilot={pilot} unmet={cands.data.unmet} />
       ) : (
         <ol class="cand-list">
           {list.map((c) => (
@@ -235,6 +235,54 @@ function Candidates({ pilot }: { pilot: Pilot }) {
             </li>
           ))}
         </ol>
+      )}
+    </div>
+  );
+}
+
+/**
+ * Why the list is empty: the server's per-stage `unmet` explanation when it sends one (counts of slots each
+ * hard filter removed), else the hard requirements a candidate slot has to meet, read from the pilot itself.
+ */
+function NoCandidates({ pilot, unmet }: { pilot: Pilot; unmet: Unmet[] | undefined }) {
+  const { t, lang } = useI18n();
+  const catalog = useCatalog();
+  const r = pilot.requirements;
+  const rules: string[] = [];
+  if (r.capabilities?.length) rules.push(t('ruleCapabilities', { caps: r.capabilities.map((c) => capabilityLabel(catalog, c, lang)).join(', ') }));
+  if (r.earliestStart && r.latestEnd) rules.push(t('ruleWindow', { window: formatRange(r.earliestStart, r.latestEnd, lang) }));
+  if (r.durationHours !== undefined) rules.push(t('ruleLength', { hours: t('hours', { n: formatNumber(r.durationHours, lang, 1) }) }));
+  if (r.units !== undefined) rules.push(t('ruleUnits', { units: t('units', { n: r.units }) }));
+  return (
+    <div class="state state-empty no-candidates" role="status">
+      <p>
+        <strong>{t('noCandidates')}</strong>
+      </p>
+      {unmet?.length ? (
+        <ul>
+          {unmet.map((u) => {
+            const excluded = Object.entries(u.excluded ?? {}).filter(([, n]) => n > 0);
+            return (
+              <li key={u.stage}>
+                {t('unmetStage', { stage: u.stage, reason: u.reason })}
+                {excluded.length ? (
+                  <span class="cell-sub">
+                    {t('unmetExcluded', { n: u.slotsConsidered ?? 0, list: excluded.map(([k, n]) => `${k} ${n}`).join(', ') })}
+                  </span>
+                ) : null}
+              </li>
+            );
+          })}
+        </ul>
+      ) : (
+        <>
+          <p>{t('candidateRules')}</p>
+          <ul>
+            {rules.map((rule) => (
+              <li key={rule}>{rule}</li>
+            ))}
+          </ul>
+        </>
       )}
     </div>
   );

@@ -29,7 +29,11 @@ export function BreakdownList({ breakdown }: { breakdown: Breakdown | null | und
                 <span style={{ width: `${Math.round((value ?? 0) * 100)}%` }} />
               </span>
               <span class="factor-num">
-                {value === null ? '–' : formatNumber(value, lang, 2)} × {formatNumber(weight, lang, 2)}
+                {value === null || weight === 0
+                  ? // A factor that does not apply (no pilot location) says so, instead of "– × 0".
+                    t(k === 'location' ? 'factorNoLocation' : 'factorNotScored')
+                  : `${formatNumber(value, lang, 2)} × ${formatNumber(weight, lang, 2)}`}
+                {k === 'location' && typeof f.distanceKm === 'number' ? ` · ${t('factorDistance', { km: formatNumber(f.distanceKm, lang, 1) })}` : ''}
               </span>
             </dd>
           </div>

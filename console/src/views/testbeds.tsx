@@ -3,7 +3,7 @@
  * pilots, utilisation for the period) and, for operators, utilisation by domain over a chosen range.
  */
 import { useState } from 'preact/hooks';
-import { getAll } from '../api.js';
+import { get, getAll, type Page } from '../api.js';
 import { allTestbeds, capabilityLabel, domainLabel, pilotById, useCatalog } from '../catalog.js';
 import { useI18n, tKey } from '../i18n.js';
 import {
@@ -27,9 +27,12 @@ import { UtilizationOverview } from './utilization.js';
 export function Testbeds({ me, testbedId }: { me: Me; testbedId?: string }) {
   const { t, lang } = useI18n();
   const catalog = useCatalog();
-  const [testbeds, reload] = useAsync(() => allTestbeds(true), []);
-  const list = testbeds.data ?? [];
-  const selected = list.find((tb) => tb.id === testbedId) ?? list[0];
+  const [testbeds, reload] = useAsync(async (signal) => {
+    const list = await allTestbeds(true);
+    return { list, preferred: testbedId ? undefined : await preferredTestbed(list, signal) };
+  }, []);
+  const list = testbeds.data?.list ?? [];
+  const selected = list.find((tb) => tb.id === testbedId) ?? list.find((tb) => tb.id === testbeds.data?.preferred) ?? list[0];
 
   return (
     <section aria-labelledby="tb-h">
@@ -39,7 +42,7 @@ export function Testbeds({ me, testbedId }: { me: Me; testbedId?: string }) {
         </h1>
         <p class="lead">{t('testbedsLead')}</p>
       </div>
-      <AsyncView value={testbeds} onRetry={reload} isEmpty={(d) => d.length === 0} empty={t('noTestbeds')}>
+      <AsyncView value={testbeds} onRetry={reload} isEmpty={(d) => d.list.length === 0} empty={t('noTestbeds')}>
         {() => (
           <>
             <div class="filters">
@@ -76,7 +79,7 @@ export function Testbeds({ me, testbedId }: { me: Me; testbedId?: string }) {
                   {selected.capacity !== undefined ? <span class="cell-sub">{t('capacity', { n: selected.capacity })}</span> : null}
                   {selected.location?.address ? <span class="cell-sub">{selected.location.address}</span> : null}
                 </p>
-                <Calendar testbed={selected} key={selected.id} />
+                <CalendarAtNext testbed={selected} key={selected.id} />
               </>
             ) : null}
           </>
@@ -85,6 +88,44 @@ export function Testbeds({ me, testbedId }: { me: Me; testbedId?: string }) {
       {me.role === 'operator' ? <UtilizationOverview /> : null}
     </section>
   );
+}
+
+const HORIZON_DAYS = 366;
+
+/**
+ * The testbed to open when none is named: the one with the next booking, else the first (newest) with an open
+ * slot ahead, else the newest. The newest alone was often a testbed without a single slot yet.
+ */
+async function preferredTestbed(list: Testbed[], signal: AbortSignal): Promise<string | undefined> {
+  const from = new Date();
+  const window = { from: from.toISOString(), to: addDays(from, HORIZON_DAYS).toISOString() };
+  const bookings = await getAll<Booking>('/v1/bookings', window, 1000, signal);
+  const next = bookings.filter((b) => b.status !== 'cancelled' && list.some((tb) => tb.id === b.testbedId)).sort((a, b) => a.start.localeCompare(b.start))[0];
+  if (next) return next.testbedId;
+  for (const tb of list) {
+    const slots = await get<Page<Slot>>(`/v1/testbeds/${tb.id}/slots`, { ...window, limit: 1 }, signal);
+    if (slots.data.length) return tb.id;
+  }
+  return list[0]?.id;
+}
+
+/** The day a testbed's calendar opens on: its next booking, else its next slot, else today. */
+async function firstDay(testbedId: string, signal: AbortSignal): Promise<Date> {
+  const from = new Date();
+  const window = { from: from.toISOString(), to: addDays(from, HORIZON_DAYS).toISOString() };
+  const bookings = await getAll<Booking>('/v1/bookings', { ...window, testbedId }, 1000, signal);
+  const next = bookings.filter((b) => b.status !== 'cancelled').sort((a, b) => a.start.localeCompare(b.start))[0];
+  if (next) return new Date(Math.max(from.getTime(), new Date(next.start).getTime()));
+  const slots = await get<Page<Slot>>(`/v1/testbeds/${testbedId}/slots`, { ...window, limit: 1 }, signal);
+  const slot = slots.data[0];
+  return slot ? new Date(Math.max(from.getTime(), new Date(slot.start).getTime())) : from;
+}
+
+function CalendarAtNext({ testbed }: { testbed: Testbed }) {
+  const [first, reload] = useAsync((signal) => firstDay(testbed.id, signal), [testbed.id]);
+  if (first.state === 'error') return <ErrorBox error={first.error} onRetry={reload} />;
+  if (!first.data) return <Loading />;
+  return <Calendar testbed={testbed} initial={first.data} />;
 }
 
 type Mode = 'week' | 'month';
@@ -110,10 +151,10 @@ function utilisation(slots: Slot[], from: Date, to: Date): number | null {
   return offered > 0 ? booked / offered : null;
 }
 
-function Calendar({ testbed }: { testbed: Testbed }) {
+function Calendar({ testbed, initial }: { testbed: Testbed; initial: Date }) {
   const { t, lang } = useI18n();
   const [mode, setMode] = useState<Mode>('week');
-  const [anchor, setAnchor] = useState(() => new Date());
+  const [anchor, setAnchor] = useState(initial);
 
   const from = mode === 'week' ? kstWeekStart(anchor) : kstMonthStart(anchor);
   const to = mode === 'week' ? addDays(from, 7) : kstMonthAdd(from, 1);
@@ -303,7 +344,13 @@ function MonthGrid({ from, to, data, busy, onPick }: { from: Date; to: Date; dat
                       {slots.length ? (
                         <>
                           <span class="month-line">{t('slotsCount', { n: slots.length })}</span>
-                          {bookings.length ? <span class="month-line month-bookings">{t('bookingsCount', { n: bookings.length })}</span> : null}
+                          {bookings.length ? (
+                            // The booking itself, not just a count: the month view is where one looks for it.
+                            <span class="month-line month-bookings" title={bookings.map((b) => data.pilots.get(b.pilotId)?.title ?? '').join('\n')}>
+                              {data.pilots.get(bookings[0]!.pilotId)?.title ?? t('bookingsCount', { n: bookings.length })}
+                              {bookings.length > 1 ? ` ${t('moreItems', { n: bookings.length - 1 })}` : ''}
+                            </span>
+                          ) : null}
                           <span class="month-line">
                             {t('utilization')} {formatPercent(util, lang)}
                           </span>

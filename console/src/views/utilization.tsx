@@ -105,7 +105,8 @@ export function UtilizationOverview() {
 function BarChart({ rows, title }: { rows: { key: string; name: string; ratio: number | null }[]; title: string }) {
   const { lang } = useI18n();
   const rowH = 34;
-  const labelW = 150;
+  // Wide enough for the longest label at 12px ("Living & environment" was cut at a fixed 150).
+  const labelW = Math.max(80, ...rows.map((r) => textWidth(r.name))) + 16;
   const barW = 420;
   const valueW = 70;
   const width = labelW + barW + valueW;
@@ -142,4 +143,11 @@ function BarChart({ rows, title }: { rows: { key: string; name: string; ratio: n
       </svg>
     </figure>
   );
+}
+
+/** A generous estimate of a label's width at the chart's 12px font: CJK and Hangul take a full em. */
+export function textWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) w += /[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]/.test(ch) ? 12.5 : 7.5;
+  return Math.ceil(w);
 }

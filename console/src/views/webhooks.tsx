@@ -72,7 +72,101 @@ export function Webhooks({ me: _me }: { me: Me }) {
           }}
         </AsyncView>
       </section>
+      <NewEndpoint onCreated={reload} />
     </section>
+  );
+}
+
+/** Used when the OpenAPI document cannot be read; the document's EventType enum is the full list. */
+const COMMON_EVENTS = ['booking.confirmed', 'booking.cancelled', 'match.proposed', 'match.requested', 'match.accepted', 'match.rejected'];
+
+/** The event types an endpoint may subscribe to, from the service's own OpenAPI document (never a copy kept here). */
+async function eventTypes(signal: AbortSignal): Promise<string[]> {
+  const doc = await get<{ components?: { schemas?: Record<string, { enum?: string[] }> } }>('/openapi.json', undefined, signal);
+  const all = doc.components?.schemas?.EventType?.enum ?? COMMON_EVENTS;
+  return all.filter((e) => e !== 'webhook.test'); // sent only by a test ping, whatever an endpoint subscribes to
+}
+
+/** POST /v1/webhook-endpoints for operators and partners alike; the signing secret is shown once, here. */
+function NewEndpoint({ onCreated }: { onCreated: () => void }) {
+  const { t } = useI18n();
+  const [types] = useAsync((signal) => eventTypes(signal), []);
+  const [url, setUrl] = useState('');
+  const [description, setDescription] = useState('');
+  const [chosen, setChosen] = useState<Set<string>>(new Set(['booking.confirmed']));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [created, setCreated] = useState<{ url: string; secret: string } | null>(null);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setCreated(null);
+    if (!chosen.size) {
+      setError(new Error(t('chooseEvents')));
+      return;
+    }
+    setBusy(true);
+    try {
+      const body = { url: url.trim(), eventTypes: [...chosen], ...(description.trim() ? { description: description.trim() } : {}) };
+      const ep = await post<WebhookEndpoint & { secret: string }>('/v1/webhook-endpoints', body, { idempotencyKey: newIdempotencyKey() });
+      setCreated({ url: ep.url, secret: ep.secret });
+      setUrl('');
+      setDescription('');
+      onCreated();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="card new-endpoint" onSubmit={submit} aria-labelledby="new-ep-h">
+      <h2 id="new-ep-h" class="h2">
+        {t('newEndpointTitle')}
+      </h2>
+      <div class="filters">
+        <label class="field field-grow">
+          <span>{t('endpointUrl')}</span>
+          <input type="url" name="url" required placeholder="https://" value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
+        </label>
+        <label class="field field-grow">
+          <span>{t('endpointDescription')}</span>
+          <input type="text" name="description" maxLength={500} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+        </label>
+      </div>
+      <fieldset class="event-types">
+        <legend>{t('eventTypes')}</legend>
+        {(types.data ?? COMMON_EVENTS).map((type) => (
+          <label key={type} class="field-inline event-type">
+            <input
+              type="checkbox"
+              checked={chosen.has(type)}
+              onChange={() => {
+                const next = new Set(chosen);
+                if (next.has(type)) next.delete(type);
+                else next.add(type);
+                setChosen(next);
+              }}
+            />
+            <code>{type}</code>
+          </label>
+        ))}
+      </fieldset>
+      <button type="submit" class="btn btn-primary" disabled={busy}>
+        {busy ? t('adding') : t('addEndpoint')}
+      </button>
+      {error ? <ErrorBox error={error} compact /> : null}
+      {created ? (
+        <div class="notice notice-ok" role="status">
+          <p>{t('endpointCreated')}</p>
+          <p>
+            {t('signingSecret')} ({created.url}): <code class="secret">{created.secret}</code>
+          </p>
+        </div>
+      ) : null}
+    </form>
   );
 }
 
