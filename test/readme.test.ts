@@ -58,13 +58,25 @@ function startServer(env: Record<string, string>): Promise<Running> {
   });
 }
 
+/**
+ * The script in its own process group, so that whatever it left running (the webhook receiver, when a step
+ * fails before `kill $RECEIVER`) is ended with it.
+ */
 function runBash(script: string, cwd: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', script], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', script], { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    // A background job left behind keeps the pipes open: end the group when bash exits, then read to the end.
+    child.once('exit', () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // the group is already gone
+      }
+    });
     child.once('close', (code) => resolve({ code, out, err }));
   });
 }
