@@ -43,8 +43,22 @@ function describeViolations(screen: string, violations: AxeViolation[]): string 
 const literal = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 
 const TEXT = {
-  ko: { domain: '분야', run: '배정 실행', zeroMatch: '매칭된 파일럿이 없습니다', oneProposal: '배정 실행 완료: 제안 1건', approve: '승인', reject: '거절' },
-  en: { domain: 'Domain', run: 'Run allocation', zeroMatch: 'No pilot was matched', oneProposal: 'Allocation finished: 1 proposal', approve: 'Approve', reject: 'Reject' },
+  ko: {
+    domain: '분야',
+    run: '배정 실행',
+    zeroMatch: '매칭된 파일럿이 없습니다',
+    oneProposal: '배정 실행 완료: 제안 1건',
+    approve: '승인',
+    reject: '거절',
+  },
+  en: {
+    domain: 'Domain',
+    run: 'Run allocation',
+    zeroMatch: 'No pilot was matched',
+    oneProposal: 'Allocation finished: 1 proposal',
+    approve: 'Approve',
+    reject: 'Reject',
+  },
 };
 
 /** Nothing wider than its box: the page, every card and every scrollable table region (scroll vs client width). */
@@ -296,7 +310,10 @@ describe('Operator console in headless Chromium', function () {
     const api = supertest(ctx().app);
     // The simulator's first slot booked (so the calendar and the utilisation table have something to show).
     const slots = await api.get(`/v1/testbeds/${seed.testbed.id}/slots`).set(seed.op.auth);
-    const requested = await api.post(`/v1/pilots/${seed.pilot.id}/matches`).set(seed.startup.auth).send({ slotId: slots.body.data[0].id });
+    const requested = await api
+      .post(`/v1/pilots/${seed.pilot.id}/matches`)
+      .set(seed.startup.auth)
+      .send({ slotId: slots.body.data[0].id });
     assert.equal(requested.status, 201, JSON.stringify(requested.body));
     assert.equal((await api.post(`/v1/matches/${requested.body.id}/approve`).set(seed.op.auth)).status, 200);
     // A public-administration testbed with slots, and a pilot needing a capability it lacks: no candidate,
@@ -309,9 +326,11 @@ describe('Operator console in headless Chromium', function () {
     });
     for (let d = 0; d < 2; d++) {
       const start = new Date(seed.slotStart.getTime() + d * DAY);
-      await createSlot(seed.op, sandbox.id, start.toISOString(), new Date(start.getTime() + 8 * 3_600_000).toISOString(), 1);
+      const end = new Date(start.getTime() + 8 * 3_600_000);
+      await createSlot(seed.op, sandbox.id, start.toISOString(), end.toISOString(), 1);
     }
-    const orphan = await createPilot(seed.startup, { title: '라이다 민원 파일럿 (E2E)', domain: 'public-admin', subdomain: undefined }, {
+    const orphanPilot = { title: '라이다 민원 파일럿 (E2E)', domain: 'public-admin', subdomain: undefined };
+    const orphan = await createPilot(seed.startup, orphanPilot, {
       capabilities: ['lidar'],
       durationHours: 4,
       earliestStart: new Date(Date.now() + 3_600_000).toISOString(),
@@ -338,12 +357,15 @@ describe('Operator console in headless Chromium', function () {
 
         await page.goto(`${base}#/testbeds`);
         await page.locator('.week').waitFor();
-        assert.notEqual(await page.locator('select[name="testbed"]').inputValue(), bare.id, `the calendar opened on a testbed without slots (${where})`);
+        const opened = await page.locator('select[name="testbed"]').inputValue();
+        assert.notEqual(opened, bare.id, `the calendar opened on a testbed without slots (${where})`);
         await page.locator('.week .booking', { hasText: seed.pilot.title }).waitFor();
         await page.locator('.util table').waitFor();
         await assertFits(page, `testbeds, ${where}`);
         const cut = await page.evaluate(() =>
-          [...document.querySelectorAll<SVGTextElement>('.chart-label')].filter((l) => l.getBBox().x < 0).map((l) => l.textContent),
+          [...document.querySelectorAll<SVGTextElement>('.chart-label')]
+            .filter((l) => l.getBBox().x < 0)
+            .map((l) => l.textContent),
         );
         assert.deepEqual(cut, [], `chart labels cut off (${where})`);
 
@@ -354,13 +376,16 @@ describe('Operator console in headless Chromium', function () {
         await page.getByLabel(text.domain).selectOption('');
         await page.getByRole('button', { name: text.run }).click();
         await page.getByText(text.oneProposal, { exact: true }).waitFor();
-        const proposal = page.locator('section[aria-labelledby="prop-h"] tr[data-match-id]', { hasText: seed.otherPilot.title });
+        const rows = page.locator('section[aria-labelledby="prop-h"] tr[data-match-id]');
+        const proposal = rows.filter({ hasText: seed.otherPilot.title });
         await proposal.waitFor();
         await assertFits(page, `matching, ${where}`);
         const card = await page.locator('section[aria-labelledby="prop-h"]').boundingBox();
         for (const name of [text.approve, text.reject]) {
-          const button = await proposal.getByRole('button', { name: `${name}: ${seed.otherPilot.title}` }).boundingBox();
-          assert.ok(card && button && button.x + button.width <= card.x + card.width, `${name} lies outside the proposals card (${where})`);
+          const label = `${name}: ${seed.otherPilot.title}`;
+          const button = await proposal.getByRole('button', { name: label }).boundingBox();
+          const inside = card && button && button.x + button.width <= card.x + card.width;
+          assert.ok(inside, `${name} lies outside the proposals card (${where})`);
         }
         await screenshot(page, `11-matching-${lang}-${width}`);
         // Rejected, the pilot is free again for the next round's run.
@@ -378,7 +403,8 @@ describe('Operator console in headless Chromium', function () {
     assert.match(await why.innerText(), /has every capability: .+/);
     assert.match(await why.innerText(), /at least 1 unit free/);
     await orphanRow.getByRole('button', { name: 'Hide candidates' }).click();
-    await page.getByRole('row', { name: literal(seed.otherPilot.title) }).getByRole('button', { name: 'Candidates' }).click();
+    const otherRow = page.getByRole('row', { name: literal(seed.otherPilot.title) });
+    await otherRow.getByRole('button', { name: 'Candidates' }).click();
     await page.locator('.cand').first().waitFor();
     const candidates = await page.locator('.candidates').innerText();
     assert.match(candidates, /not scored \(the pilot gave no location\)/);
@@ -395,11 +421,17 @@ describe('Operator console in headless Chromium', function () {
     }
   });
 
-  it("gives a partner its own view: testbeds, and a webhook endpoint it adds itself with the secret shown once", async () => {
+  it('gives a partner its own view: testbeds, and a webhook endpoint added with its secret shown once', async () => {
     const seed = await seedConsole();
     const partner = await signup('partner', { name: '무등 클라우드 (E2E)' });
-    const owned = await createTestbed(partner, { name: '파트너 GPU 클러스터 (E2E)', domains: ['transport-safety'], capabilities: ['gpu-cluster'], capacity: 4 });
-    await createSlot(partner, owned.id, seed.slotStart.toISOString(), new Date(seed.slotStart.getTime() + 8 * 3_600_000).toISOString(), 4);
+    const owned = await createTestbed(partner, {
+      name: '파트너 GPU 클러스터 (E2E)',
+      domains: ['transport-safety'],
+      capabilities: ['gpu-cluster'],
+      capacity: 4,
+    });
+    const end = new Date(seed.slotStart.getTime() + 8 * 3_600_000);
+    await createSlot(partner, owned.id, seed.slotStart.toISOString(), end.toISOString(), 4);
 
     await signIn(page, base, partner.email);
     await page.getByRole('button', { name: 'English', exact: true }).click();
@@ -422,7 +454,8 @@ describe('Operator console in headless Chromium', function () {
     assert.match(secret, /^whsec_/);
     await page.locator('.endpoint', { hasText: 'https://hooks.example.kr/partner' }).waitFor();
     const endpoints = await supertest(ctx().app).get('/v1/webhook-endpoints').set(partner.auth);
-    assert.deepEqual(endpoints.body.data.map((e: { eventTypes: string[] }) => [...e.eventTypes].sort()), [['booking.confirmed', 'match.requested']]);
+    const subscribed = endpoints.body.data.map((e: { eventTypes: string[] }) => [...e.eventTypes].sort());
+    assert.deepEqual(subscribed, [['booking.confirmed', 'match.requested']]);
     // A refused URL comes back as a readable problem, and nothing is added.
     await form.getByLabel('URL').fill('http://127.0.0.1/hook');
     await form.getByRole('button', { name: 'Add', exact: true }).click();

@@ -25,7 +25,8 @@ describe('GET /', () => {
       { docs: '/docs', openapi: '/openapi.json', console: '/console/' },
     );
     for (const link of Object.values(res.body.links as Record<string, string>)) {
-      if (link === '/v1' || link === res.body.links.console) continue; // /v1 is a prefix; the console may be unbuilt here
+      // /v1 is a prefix, and the console may not be built where this runs.
+      if (link === '/v1' || link === res.body.links.console) continue;
       const followed = await ctx().api().get(link).redirects(1);
       assert.equal(followed.status, 200, link);
     }
@@ -44,7 +45,8 @@ describe('the console installed under a dot-directory', () => {
     root = mkdtempSync(join(tmpdir(), 'ax-dot-'));
     const dist = join(root, '.apps', 'registry', 'console', 'dist');
     mkdirSync(join(dist, 'assets'), { recursive: true });
-    writeFileSync(join(dist, 'index.html'), '<!doctype html><title>console</title><script src="/console/assets/app-1.js"></script>');
+    const page = '<!doctype html><title>console</title><script src="/console/assets/app-1.js"></script>';
+    writeFileSync(join(dist, 'index.html'), page);
     writeFileSync(join(dist, 'assets', 'app-1.js'), 'console.log(1)');
     writeFileSync(join(dist, 'icon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
     app = express();
@@ -81,7 +83,9 @@ describe('npm start compiles only a stale build (scripts/build-if-stale.mjs)', (
   let root: string;
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'ax-build-'));
-    for (const dir of ['src/generated', 'schemas', 'console/src', 'console/dist', 'dist']) mkdirSync(join(root, dir), { recursive: true });
+    for (const dir of ['src/generated', 'schemas', 'console/src', 'console/dist', 'dist']) {
+      mkdirSync(join(root, dir), { recursive: true });
+    }
     writeFileSync(join(root, 'package.json'), '{}');
     writeFileSync(join(root, 'src/server.ts'), 'export {};');
     writeFileSync(join(root, 'schemas/a.json'), '{}');

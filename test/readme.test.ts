@@ -44,7 +44,11 @@ function startServer(env: Record<string, string>): Promise<Running> {
   const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env };
   delete childEnv.DATABASE_URL; // the first hour is the embedded default
   delete childEnv.DEMO_DATA;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: projectRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: projectRoot,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   return new Promise((resolve, reject) => {
@@ -113,7 +117,9 @@ describe('the README, run as written', function () {
     const shown = fencedBlocks(readme, 'shell').filter((b) => b.includes('curl'));
     assert.deepEqual(shown, [], 'curl examples belong in ```sh blocks, which this test runs');
     assert.ok(fencedBlocks(readme, 'sh').length >= 5);
-    for (const block of fencedBlocks(readme, 'sh')) assert.doesNotMatch(block, /\bjq\b|sha256sum/, 'only bash, curl and node are assumed');
+    for (const block of fencedBlocks(readme, 'sh')) {
+      assert.doesNotMatch(block, /\bjq\b|sha256sum/, 'only bash, curl and node are assumed');
+    }
     assert.match(readme, /WEBHOOK_ALLOW_NETWORKS=127\.0\.0\.0\/8,::1\/128 npm start/);
   });
 
@@ -122,7 +128,9 @@ describe('the README, run as written', function () {
     const script = [
       'set -euo pipefail',
       ...fencedBlocks(readme, 'sh').map((b) =>
-        b.replaceAll('localhost:3000', `127.0.0.1:${server!.port}`).replaceAll('HOOK_PORT=4000', `HOOK_PORT=${hookPort}`),
+        b
+          .replaceAll('localhost:3000', `127.0.0.1:${server!.port}`)
+          .replaceAll('HOOK_PORT=4000', `HOOK_PORT=${hookPort}`),
       ),
     ].join('\n');
     for (const pass of [1, 2]) {
@@ -130,7 +138,7 @@ describe('the README, run as written', function () {
       const report = `pass ${pass}, exit ${code}\n--- stdout\n${out}\n--- stderr\n${err}`;
       assert.equal(code, 0, report);
       const lines = out.split('\n');
-      for (const expected of ['빛고을 모빌리티', 'submitted', 'approved', 'confirmed', 'verified webhook.test']) {
+      for (const expected of ['빛고을 모빌리티', 'submitted', 'approved', 'confirmed', 'pending', 'verified webhook.test']) {
         assert.ok(lines.includes(expected), `${expected} missing from\n${report}`);
       }
       assert.match(out, /^HTTP\/1\.1 206 Partial Content/m, report);

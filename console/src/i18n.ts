@@ -169,7 +169,9 @@ const ko = {
   noProposals: '제안이 없습니다.',
   noRunYet: '아직 실행한 배정이 없습니다.',
   zeroMatchTitle: '매칭된 파일럿이 없습니다',
-  zeroMatchWhy: '범위 안의 파일럿 {pilots}건과 슬롯 {slots}개 중, 어떤 파일럿의 요구 사항(기능, 남은 단위, 길이, 희망 기간)도 모두 충족하는 슬롯이 없었습니다. 접수 대기열에서 파일럿의 후보 슬롯을 열면 조건을 볼 수 있습니다.',
+  zeroMatchWhy:
+    '범위 안의 파일럿 {pilots}건과 슬롯 {slots}개 중, 어떤 파일럿의 요구 사항(기능, 남은 단위, 길이, 희망 기간)도 ' +
+    '모두 충족하는 슬롯이 없었습니다. 접수 대기열에서 파일럿의 후보 슬롯을 열면 조건을 볼 수 있습니다.',
   factorNoLocation: '반영 안 함 (파일럿 위치 없음)',
   factorNotScored: '반영 안 함',
   factorDistance: '{km} km',
@@ -309,7 +311,10 @@ const en: Record<MessageKey, Message> = {
   ruleLength: 'it lasts at least {hours} in one slot',
   ruleUnits: 'it has at least {units} free',
   unmetStage: '{stage}: {reason}',
-  unmetExcluded: { one: 'Of {n} slot considered, excluded by: {list}', other: 'Of {n} slots considered, excluded by: {list}' },
+  unmetExcluded: {
+    one: 'Of {n} slot considered, excluded by: {list}',
+    other: 'Of {n} slots considered, excluded by: {list}',
+  },
   location: 'Location',
 
   'pilot.draft': 'Draft',
@@ -403,7 +408,9 @@ const en: Record<MessageKey, Message> = {
   noProposals: 'No proposals.',
   noRunYet: 'No allocation run yet.',
   zeroMatchTitle: 'No pilot was matched',
-  zeroMatchWhy: "Pilots in scope: {pilots}; slots in scope: {slots}. No slot meets every requirement of any of these pilots (capabilities, free units, length, window). Open a pilot's candidates in the Queue to see what it needs.",
+  zeroMatchWhy:
+    'Pilots in scope: {pilots}; slots in scope: {slots}. No slot meets every requirement of any of these pilots ' +
+    "(capabilities, free units, length, window). Open a pilot's candidates in the Queue to see what it needs.",
   factorNoLocation: 'not scored (the pilot gave no location)',
   factorNotScored: 'not scored',
   factorDistance: '{km} km',

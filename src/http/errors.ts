@@ -86,7 +86,12 @@ function fromHttpError(err: HttpishError, limitBytes: number): AppError | undefi
     default:
       // send/serve-static report a missing file as a 404 without a type: it is a missing resource, not a bad request.
       if (status === 404) return new AppError(404, 'not-found', 'Not found', 'No such file.');
-      return new AppError(status, 'bad-request', STATUS_CODES[status] ?? 'Bad request', 'The request could not be read.');
+      return new AppError(
+        status,
+        'bad-request',
+        STATUS_CODES[status] ?? 'Bad request',
+        'The request could not be read.',
+      );
   }
 }
 

@@ -27,7 +27,11 @@ export function landingRoutes(api: ApiRouter): void {
       summary: 'Where to go from here: docs, OpenAPI document, console',
       tag: 'Service',
       auth: 'public',
-      success: { status: 200, description: 'Links to the documentation, the OpenAPI document and the console.', schema: 'service-index.json' },
+      success: {
+        status: 200,
+        description: 'Links to the documentation, the OpenAPI document and the console.',
+        schema: 'service-index.json',
+      },
     },
     ({ res }) => {
       res.json(SERVICE_INDEX);

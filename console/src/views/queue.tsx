@@ -210,7 +210,10 @@ function Requirements({ pilot }: { pilot: Pilot }) {
 
 function Candidates({ pilot }: { pilot: Pilot }) {
   const { t, lang } = useI18n();
-  const [cands, reload] = useAsync((signal) => get<{ data: Candidate[]; unmet?: Unmet[] }>(`/v1/pilots/${pilot.id}/candidates`, { limit: 5 }, signal), [pilot.id, lang]);
+  const [cands, reload] = useAsync(
+    (signal) => get<{ data: Candidate[]; unmet?: Unmet[] }>(`/v1/pilots/${pilot.id}/candidates`, { limit: 5 }, signal),
+    [pilot.id, lang],
+  );
   if (cands.state === 'error') return <ErrorBox error={cands.error} onRetry={reload} compact />;
   if (!cands.data) return <Loading />;
   const list = cands.data.data ?? [];
@@ -249,9 +252,16 @@ function NoCandidates({ pilot, unmet }: { pilot: Pilot; unmet: Unmet[] | undefin
   const catalog = useCatalog();
   const r = pilot.requirements;
   const rules: string[] = [];
-  if (r.capabilities?.length) rules.push(t('ruleCapabilities', { caps: r.capabilities.map((c) => capabilityLabel(catalog, c, lang)).join(', ') }));
-  if (r.earliestStart && r.latestEnd) rules.push(t('ruleWindow', { window: formatRange(r.earliestStart, r.latestEnd, lang) }));
-  if (r.durationHours !== undefined) rules.push(t('ruleLength', { hours: t('hours', { n: formatNumber(r.durationHours, lang, 1) }) }));
+  if (r.capabilities?.length) {
+    const caps = r.capabilities.map((c) => capabilityLabel(catalog, c, lang)).join(', ');
+    rules.push(t('ruleCapabilities', { caps }));
+  }
+  if (r.earliestStart && r.latestEnd) {
+    rules.push(t('ruleWindow', { window: formatRange(r.earliestStart, r.latestEnd, lang) }));
+  }
+  if (r.durationHours !== undefined) {
+    rules.push(t('ruleLength', { hours: t('hours', { n: formatNumber(r.durationHours, lang, 1) }) }));
+  }
   if (r.units !== undefined) rules.push(t('ruleUnits', { units: t('units', { n: r.units }) }));
   return (
     <div class="state state-empty no-candidates" role="status">
@@ -262,12 +272,13 @@ function NoCandidates({ pilot, unmet }: { pilot: Pilot; unmet: Unmet[] | undefin
         <ul>
           {unmet.map((u) => {
             const excluded = Object.entries(u.excluded ?? {}).filter(([, n]) => n > 0);
+            const list = excluded.map(([k, n]) => `${k} ${n}`).join(', ');
             return (
               <li key={u.stage}>
                 {t('unmetStage', { stage: u.stage, reason: u.reason })}
                 {excluded.length ? (
                   <span class="cell-sub">
-                    {t('unmetExcluded', { n: u.slotsConsidered ?? 0, list: excluded.map(([k, n]) => `${k} ${n}`).join(', ') })}
+                    {t('unmetExcluded', { n: u.slotsConsidered ?? 0, list })}
                   </span>
                 ) : null}
               </li>

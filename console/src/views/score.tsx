@@ -33,7 +33,9 @@ export function BreakdownList({ breakdown }: { breakdown: Breakdown | null | und
                   ? // A factor that does not apply (no pilot location) says so, instead of "– × 0".
                     t(k === 'location' ? 'factorNoLocation' : 'factorNotScored')
                   : `${formatNumber(value, lang, 2)} × ${formatNumber(weight, lang, 2)}`}
-                {k === 'location' && typeof f.distanceKm === 'number' ? ` · ${t('factorDistance', { km: formatNumber(f.distanceKm, lang, 1) })}` : ''}
+                {k === 'location' && typeof f.distanceKm === 'number'
+                  ? ` · ${t('factorDistance', { km: formatNumber(f.distanceKm, lang, 1) })}`
+                  : ''}
               </span>
             </dd>
           </div>

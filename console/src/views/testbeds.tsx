@@ -32,7 +32,8 @@ export function Testbeds({ me, testbedId }: { me: Me; testbedId?: string }) {
     return { list, preferred: testbedId ? undefined : await preferredTestbed(list, signal) };
   }, []);
   const list = testbeds.data?.list ?? [];
-  const selected = list.find((tb) => tb.id === testbedId) ?? list.find((tb) => tb.id === testbeds.data?.preferred) ?? list[0];
+  const preferred = testbeds.data?.preferred;
+  const selected = list.find((tb) => tb.id === testbedId) ?? list.find((tb) => tb.id === preferred) ?? list[0];
 
   return (
     <section aria-labelledby="tb-h">
@@ -100,7 +101,9 @@ async function preferredTestbed(list: Testbed[], signal: AbortSignal): Promise<s
   const from = new Date();
   const window = { from: from.toISOString(), to: addDays(from, HORIZON_DAYS).toISOString() };
   const bookings = await getAll<Booking>('/v1/bookings', window, 1000, signal);
-  const next = bookings.filter((b) => b.status !== 'cancelled' && list.some((tb) => tb.id === b.testbedId)).sort((a, b) => a.start.localeCompare(b.start))[0];
+  const next = bookings
+    .filter((b) => b.status !== 'cancelled' && list.some((tb) => tb.id === b.testbedId))
+    .sort((a, b) => a.start.localeCompare(b.start))[0];
   if (next) return next.testbedId;
   for (const tb of list) {
     const slots = await get<Page<Slot>>(`/v1/testbeds/${tb.id}/slots`, { ...window, limit: 1 }, signal);
@@ -311,6 +314,7 @@ function MonthGrid({ from, to, data, busy, onPick }: { from: Date; to: Date; dat
     new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB', { weekday: 'short', timeZone: 'Asia/Seoul' }).format(addDays(start, i)),
   );
   const today = kstDayStart(new Date()).getTime();
+  const titleOf = (b: Booking) => data.pilots.get(b.pilotId)?.title ?? '';
   return (
     <table class="month" aria-busy={busy ? 'true' : 'false'}>
       <caption class="sr-only">{formatMonth(from, lang)}</caption>
@@ -346,8 +350,8 @@ function MonthGrid({ from, to, data, busy, onPick }: { from: Date; to: Date; dat
                           <span class="month-line">{t('slotsCount', { n: slots.length })}</span>
                           {bookings.length ? (
                             // The booking itself, not just a count: the month view is where one looks for it.
-                            <span class="month-line month-bookings" title={bookings.map((b) => data.pilots.get(b.pilotId)?.title ?? '').join('\n')}>
-                              {data.pilots.get(bookings[0]!.pilotId)?.title ?? t('bookingsCount', { n: bookings.length })}
+                            <span class="month-line month-bookings" title={bookings.map((b) => titleOf(b)).join('\n')}>
+                              {titleOf(bookings[0]!) || t('bookingsCount', { n: bookings.length })}
                               {bookings.length > 1 ? ` ${t('moreItems', { n: bookings.length - 1 })}` : ''}
                             </span>
                           ) : null}

@@ -78,11 +78,19 @@ export function Webhooks({ me: _me }: { me: Me }) {
 }
 
 /** Used when the OpenAPI document cannot be read; the document's EventType enum is the full list. */
-const COMMON_EVENTS = ['booking.confirmed', 'booking.cancelled', 'match.proposed', 'match.requested', 'match.accepted', 'match.rejected'];
+const COMMON_EVENTS = [
+  'booking.confirmed',
+  'booking.cancelled',
+  'match.proposed',
+  'match.requested',
+  'match.accepted',
+  'match.rejected',
+];
 
 /** The event types an endpoint may subscribe to, from the service's own OpenAPI document (never a copy kept here). */
 async function eventTypes(signal: AbortSignal): Promise<string[]> {
-  const doc = await get<{ components?: { schemas?: Record<string, { enum?: string[] }> } }>('/openapi.json', undefined, signal);
+  type Doc = { components?: { schemas?: Record<string, { enum?: string[] }> } };
+  const doc = await get<Doc>('/openapi.json', undefined, signal);
   const all = doc.components?.schemas?.EventType?.enum ?? COMMON_EVENTS;
   return all.filter((e) => e !== 'webhook.test'); // sent only by a test ping, whatever an endpoint subscribes to
 }
@@ -108,8 +116,10 @@ function NewEndpoint({ onCreated }: { onCreated: () => void }) {
     }
     setBusy(true);
     try {
-      const body = { url: url.trim(), eventTypes: [...chosen], ...(description.trim() ? { description: description.trim() } : {}) };
-      const ep = await post<WebhookEndpoint & { secret: string }>('/v1/webhook-endpoints', body, { idempotencyKey: newIdempotencyKey() });
+      const text = description.trim();
+      const body = { url: url.trim(), eventTypes: [...chosen], ...(text ? { description: text } : {}) };
+      const idempotencyKey = newIdempotencyKey();
+      const ep = await post<WebhookEndpoint & { secret: string }>('/v1/webhook-endpoints', body, { idempotencyKey });
       setCreated({ url: ep.url, secret: ep.secret });
       setUrl('');
       setDescription('');
@@ -129,11 +139,24 @@ function NewEndpoint({ onCreated }: { onCreated: () => void }) {
       <div class="filters">
         <label class="field field-grow">
           <span>{t('endpointUrl')}</span>
-          <input type="url" name="url" required placeholder="https://" value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
+          <input
+            type="url"
+            name="url"
+            required
+            placeholder="https://"
+            value={url}
+            onInput={(e) => setUrl(e.currentTarget.value)}
+          />
         </label>
         <label class="field field-grow">
           <span>{t('endpointDescription')}</span>
-          <input type="text" name="description" maxLength={500} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+          <input
+            type="text"
+            name="description"
+            maxLength={500}
+            value={description}
+            onInput={(e) => setDescription(e.currentTarget.value)}
+          />
         </label>
       </div>
       <fieldset class="event-types">
