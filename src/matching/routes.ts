@@ -1,12 +1,12 @@
 import type { Db } from '../db/client.js';
 import type { AllocationRunCreate, CandidateListQuery, MatchRequest } from '../generated/schema-types.js';
-import { AppError, forbidden } from '../http/errors.js';
+import { AppError, forbidden, validationFailed } from '../http/errors.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import type { ApiRouter } from '../http/route.js';
 import { getVisiblePilot } from '../pilots/service.js';
 import { ownsPilot } from '../pilots/visibility.js';
 import { getRun, runAllocation, toRunDto } from './allocation-service.js';
-import { rankedCandidates, toCandidateDto } from './candidates.js';
+import { rankedCandidates, stageOf, toCandidateDto } from './candidates.js';
 import { languageOf } from './language.js';
 import { toMatchDto } from './presenter.js';
 import { acceptMatch, approveMatch, getMatchRow, listMatches, matchPage, rejectMatch, requestMatch, type MatchListQuery } from './service.js';
@@ -25,8 +25,9 @@ export function matchingRoutes(api: ApiRouter, db: Db): void {
       operationId: 'listCandidates',
       summary: 'Rank the slots that meet every requirement of a pilot, best first, with reasons',
       description:
-        'Hard filters: an active testbed serving the pilot\'s domain with every required capability; a slot inside ' +
-        '[earliestStart, latestEnd], at least durationHours long, with enough units left, not overlapping a booking the ' +
+        'Hard filters, per stage (`?stage=` keeps one; by default every stage, merged by score): an active testbed serving ' +
+        'the pilot\'s domain with every capability of the stage; a slot inside [earliestStart, latestEnd], its length within ' +
+        'sessionHours (a first-release pilot: at least durationHours), with enough units left, not overlapping a booking the ' +
         'pilot holds. Score in [0, 1]: capability fit 0.35, time fit 0.30, location 0.15 (when the pilot gives one), load ' +
         'balance 0.20; ties by earlier start, then testbed id, then slot id. `reasons` follow Accept-Language (ko or en). ' +
         'The pilot owner and operators.',
@@ -40,14 +41,16 @@ export function matchingRoutes(api: ApiRouter, db: Db): void {
       if (principal.orgKind !== 'operator' && !ownsPilot(principal, pilot)) {
         throw forbidden("Only the pilot's organisation and operators see its candidates.");
       }
-      const list = `candidates:${pilot.id}`;
+      const stage = query.stage === undefined ? undefined : stageOf(pilot, query.stage);
+      if (query.stage !== undefined && !stage) throw validationFailed([{ pointer: '/query/stage', message: 'names no stage of the pilot' }]);
+      const list = query.stage ? `candidates:${pilot.id}:${query.stage}` : `candidates:${pilot.id}`;
       const offset = decodeCursor(list, query.cursor, 1)?.[0] ?? 0;
       // The cursor is the rank offset; a forged one must not reach SQL as a negative or absurd LIMIT.
       if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > MAX_CANDIDATE_OFFSET) {
         throw new AppError(400, 'invalid-cursor', 'Invalid cursor', 'The cursor is not one this list issued; start again without it.');
       }
       const lang = languageOf(req, res);
-      const ranked = await rankedCandidates(db, pilot, offset, query.limit);
+      const ranked = await rankedCandidates(db, pilot, offset, query.limit, stage ? { stage } : {});
       const more = ranked.length > query.limit;
       res.json({
         data: ranked.slice(0, query.limit).map((s) => toCandidateDto(s, lang)),

@@ -15,13 +15,14 @@ import { isDbError } from '../db/errors.js';
 import { recordEvent } from '../events/outbox.js';
 import type { EventType } from '../events/catalog.js';
 import type { MatchListQuery as MatchListQueryParams, MatchRequest } from '../generated/schema-types.js';
-import { AppError, conflict, forbidden, notFound } from '../http/errors.js';
+import { AppError, conflict, forbidden, notFound, validationFailed } from '../http/errors.js';
 import { decodeCursor, toPage } from '../http/pagination.js';
 import { getBookingRow, toBookingDto } from '../bookings/presenter.js';
-import { PILOT_COLUMNS, type PilotRow } from '../pilots/presenter.js';
+import { PILOT_COLUMNS, stagesOf, type PilotRow } from '../pilots/presenter.js';
+import type { PilotStage } from '../generated/schema-types.js';
 import { getVisiblePilot, transitionPilot } from '../pilots/service.js';
 import { ownsPilot } from '../pilots/visibility.js';
-import { alternatives, needsOf, SCARCE, toOffer } from './candidates.js';
+import { alternatives, needsOf, SCARCE, stageOf, toOffer } from './candidates.js';
 import { EFFECTIVE_STATUS, LIVE, MATCH_SELECT, partiesVisibility, toMatchDto, type MatchRow } from './presenter.js';
 import { reasonsFor, scoreOffer, unsuitability, unsuitabilityText, type Lang, type SlotOffer, type Unsuitability } from './scoring.js';
 
@@ -39,13 +40,14 @@ class Refusal extends Error {
     readonly slotId: string,
     readonly units: number,
     readonly problems: Unsuitability[],
+    readonly stage?: PilotStage,
   ) {
     super(kind);
   }
 }
 
 async function refusalProblem(db: Queryable, r: Refusal, lang: Lang): Promise<AppError> {
-  const alts = await alternatives(db, r.pilot, lang, r.slotId, r.units);
+  const alts = await alternatives(db, r.pilot, lang, r.slotId, r.units, r.stage);
   const reasons = r.problems.map((u) => unsuitabilityText(u, lang));
   return r.kind === 'full'
     ? conflict('slot-full', `The slot has too few units left. ${reasons.join(' ')}`.trim(), { slotId: r.slotId, reasons, alternatives: alts })
@@ -53,13 +55,19 @@ async function refusalProblem(db: Queryable, r: Refusal, lang: Lang): Promise<Ap
 }
 
 /** Maps what PostgreSQL refused (and in-transaction refusals) to problems a client can act on. */
-async function bookingProblem(db: Queryable, err: unknown, ctx: { pilot?: PilotRow; slotId?: string; units?: number; lang: Lang }): Promise<unknown> {
+async function bookingProblem(
+  db: Queryable,
+  err: unknown,
+  ctx: { pilot?: PilotRow; slotId?: string; units?: number; stage?: PilotStage; lang: Lang },
+): Promise<unknown> {
   if (err instanceof Refusal) return refusalProblem(db, err, ctx.lang);
+  if (isDbError(err, 'check_violation', 'pilot_budgets_committed_check') && ctx.pilot) return budgetProblem(db, ctx.pilot.id);
   if (isDbError(err, 'check_violation', 'slots_booked_units_check') && ctx.pilot && ctx.slotId) {
     const { rows } = await db.query<{ capacity: number; booked_units: number }>('SELECT capacity, booked_units FROM slots WHERE id = $1', [ctx.slotId]);
     const s = rows[0];
     const units = ctx.units ?? ctx.pilot.units;
-    return refusalProblem(db, new Refusal('full', ctx.pilot, ctx.slotId, units, [{ code: 'units', available: s ? s.capacity - s.booked_units : 0, needed: units }]), ctx.lang);
+    const problems: Unsuitability[] = [{ code: 'units', available: s ? s.capacity - s.booked_units : 0, needed: units }];
+    return refusalProblem(db, new Refusal('full', ctx.pilot, ctx.slotId, units, problems, ctx.stage), ctx.lang);
   }
   if (isDbError(err, 'exclusion_violation', 'bookings_pilot_no_overlap')) {
     return conflict('booking-overlap', 'The pilot already holds a confirmed booking that overlaps this slot; nothing was booked.');
@@ -68,6 +76,36 @@ async function bookingProblem(db: Queryable, err: unknown, ctx: { pilot?: PilotR
     return conflict('match-exists', 'The pilot already has a live match for this slot.');
   }
   return err;
+}
+
+/** 409 budget-exceeded with the budget as it stands after the rollback. */
+async function budgetProblem(db: Queryable, pilotId: string): Promise<AppError> {
+  const { rows } = await db.query<{ credits: string; committed: string }>('SELECT credits, committed FROM pilot_budgets WHERE pilot_id = $1', [pilotId]);
+  const b = rows[0];
+  const budget = b ? { credits: Number(b.credits), committed: Number(b.committed), remaining: Number(b.credits) - Number(b.committed) } : null;
+  return conflict('budget-exceeded', "Confirming this would take the pilot's committed credits past its budget; nothing was booked.", { budget });
+}
+
+/**
+ * Books units of a slot for a match inside tx (the caller holds the match, pilot and slot locks, in that order):
+ * raises booked_units (the CHECK refuses over-booking), inserts the booking with its credits fixed now — units ×
+ * hours × the testbed's creditRate, rounded up — and spends them from the pilot's budget, whose CHECK refuses
+ * going past the credits. Returns the booking id.
+ */
+export async function bookMatch(tx: Queryable, m: { id: string; pilot_id: string; slot_id: string; testbed_id: string; units: number }, offer: SlotOffer): Promise<string> {
+  await tx.query('UPDATE slots SET booked_units = booked_units + $2, version = version + 1, updated_at = now() WHERE id = $1', [m.slot_id, m.units]);
+  const { rows } = await tx.query<{ id: string; credits: string }>(
+    `INSERT INTO bookings (match_id, pilot_id, slot_id, testbed_id, units, start_at, end_at, credits)
+     SELECT $1::uuid, $2::uuid, $3::uuid, t.id, $5::int, $6::timestamptz, $7::timestamptz,
+            ceil($5::int * extract(epoch FROM $7::timestamptz - $6::timestamptz) / 3600 * t.credit_rate)::bigint
+       FROM testbeds t WHERE t.id = $4::uuid
+     RETURNING id, credits`,
+    [m.id, m.pilot_id, m.slot_id, m.testbed_id, m.units, offer.start.toISOString(), offer.end.toISOString()],
+  );
+  const booking = rows[0]!;
+  // No TypeScript budget check either: pilot_budgets_committed_check decides. A pilot without a row is not limited.
+  await tx.query('UPDATE pilot_budgets SET committed = committed + $2, updated_at = now() WHERE pilot_id = $1', [m.pilot_id, booking.credits]);
+  return booking.id;
 }
 
 /** The slot as an offer (testbed facts and utilisation in the pilot's window), optionally locked. */
@@ -159,17 +197,33 @@ async function lockPilot(tx: Queryable, id: string): Promise<PilotRow> {
   return rows[0]!;
 }
 
+/** The stage a request names (400 when the pilot has none of that key), or the first stage the slot suits. */
+function requestedStage(pilot: PilotRow, body: MatchRequest, offer: SlotOffer): PilotStage {
+  if (body.stage) {
+    const stage = stageOf(pilot, body.stage);
+    if (!stage) throw validationFailed([{ pointer: '/body/stage', message: 'names no stage of the pilot' }]);
+    return stage;
+  }
+  const stages = stagesOf(pilot);
+  return stages.find((s) => unsuitability(needsOf(pilot, s), offer, body.units ?? s.units).length === 0) ?? stages[0]!;
+}
+
 export async function requestMatch(db: Db, principal: Principal, pilotId: string, body: MatchRequest, lang: Lang): Promise<MatchRow> {
   let pilot: PilotRow | undefined;
-  const units = () => body.units ?? pilot?.units ?? 1;
+  let stage: PilotStage | undefined;
+  const units = () => body.units ?? stage?.units ?? pilot?.units ?? 1;
   try {
     return await db.transaction(async (tx) => {
       pilot = await getVisiblePilot(tx, principal, pilotId, true);
       if (!ownsPilot(principal, pilot)) throw forbidden('Only the organisation that registered this pilot may ask for slots.');
       assertRequestable(pilot);
       const offer = await loadOffer(tx, body.slotId, pilot, false);
-      const problems = unsuitability(needsOf(pilot), offer, units());
-      if (problems.length) throw new Refusal(problems.every((p) => p.code === 'units') ? 'full' : 'unsuitable', pilot, body.slotId, units(), problems);
+      stage = requestedStage(pilot, body, offer);
+      const needs = needsOf(pilot, stage);
+      const problems = unsuitability(needs, offer, units());
+      if (problems.length) {
+        throw new Refusal(problems.every((p) => p.code === 'units') ? 'full' : 'unsuitable', pilot, body.slotId, units(), problems, stage);
+      }
       const overlap = await tx.query(
         `SELECT 1 FROM bookings WHERE pilot_id = $1 AND status = 'confirmed' AND start_at < $3 AND end_at > $2 LIMIT 1`,
         [pilot.id, offer.start.toISOString(), offer.end.toISOString()],
@@ -180,13 +234,13 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
         `UPDATE matches SET status = 'expired', updated_at = now() WHERE pilot_id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()`,
         [pilot.id],
       );
-      const scored = scoreOffer(needsOf(pilot), offer, SCARCE);
+      const scored = scoreOffer(needs, offer, SCARCE);
       const expires = new Date(Math.min(offer.start.getTime(), Date.now() + REQUEST_TTL_MS));
       const { rows } = await tx.query<{ id: string }>(
-        `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, score, breakdown, reasons, expires_at)
-         VALUES ($1, $2, $3, $4, 'requested', 'request', $5, $6, $7, $8) RETURNING id`,
+        `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, score, breakdown, reasons, expires_at, stage)
+         VALUES ($1, $2, $3, $4, 'requested', 'request', $5, $6, $7, $8, $9) RETURNING id`,
         [pilot.id, offer.slotId, offer.testbedId, units(), scored.score, JSON.stringify(scored.breakdown),
-          JSON.stringify({ ko: reasonsFor(scored, 'ko'), en: reasonsFor(scored, 'en') }), expires.toISOString()],
+          JSON.stringify({ ko: reasonsFor(scored, 'ko'), en: reasonsFor(scored, 'en') }), expires.toISOString(), stage.key],
       );
       if (pilot.status === 'submitted') await transitionPilot(tx, pilot, 'match');
       const row = await getMatchRow(tx, principal, rows[0]!.id);
@@ -194,7 +248,7 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
       return row;
     });
   } catch (err) {
-    throw await bookingProblem(db, err, { pilot, slotId: body.slotId, units: units(), lang });
+    throw await bookingProblem(db, err, { pilot, slotId: body.slotId, units: units(), ...(stage ? { stage } : {}), lang });
   }
 }
 
@@ -235,6 +289,7 @@ export async function approveMatch(db: Db, principal: Principal, id: string, lan
   let pilot: PilotRow | undefined;
   let slotId: string | undefined;
   let units: number | undefined;
+  let stage: PilotStage | undefined;
   try {
     return await db.transaction(async (tx) => {
       const row = await getMatchRow(tx, principal, id, true);
@@ -249,27 +304,22 @@ export async function approveMatch(db: Db, principal: Principal, id: string, lan
       assertRequestable(pilot);
       // The slot is locked from here to commit: booked units are raised under its row lock.
       const offer = await loadOffer(tx, row.slot_id, pilot, true);
-      const problems = unsuitability(needsOf(pilot), offer, row.units).filter((u) => u.code !== 'units');
-      if (problems.length) throw new Refusal('unsuitable', pilot, row.slot_id, row.units, problems);
+      stage = stageOf(pilot, row.stage) ?? stagesOf(pilot)[0]!;
+      const problems = unsuitability(needsOf(pilot, stage), offer, row.units).filter((u) => u.code !== 'units');
+      if (problems.length) throw new Refusal('unsuitable', pilot, row.slot_id, row.units, problems, stage);
       // No TypeScript capacity check: the CHECK on slots.booked_units decides, under the lock.
-      await tx.query('UPDATE slots SET booked_units = booked_units + $2, version = version + 1, updated_at = now() WHERE id = $1', [row.slot_id, row.units]);
-      const { rows } = await tx.query<{ id: string }>(
-        `INSERT INTO bookings (match_id, pilot_id, slot_id, testbed_id, units, start_at, end_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-        [row.id, row.pilot_id, row.slot_id, row.testbed_id, row.units, offer.start.toISOString(), offer.end.toISOString()],
-      );
+      const bookingId = await bookMatch(tx, row, offer);
       await tx.query(
         `UPDATE matches SET status = 'approved', decided_at = now(), decided_by = $2, updated_at = now(), version = version + 1 WHERE id = $1`,
         [row.id, principal.userId],
       );
       if (pilot.status === 'submitted' || pilot.status === 'matched') await transitionPilot(tx, pilot, 'book');
       const match = await getMatchRow(tx, principal, id);
-      const bookingId = rows[0]!.id;
       const booking = await getBookingRow(tx, bookingId);
       await recordPartiesEvent(tx, 'booking.confirmed', { booking: toBookingDto(booking), match: toMatchDto(match) }, match.pilot_id, match.testbed_id, match.pilot_org);
       return { match, bookingId };
     });
   } catch (err) {
-    throw await bookingProblem(db, err, { pilot, slotId, units, lang });
+    throw await bookingProblem(db, err, { pilot, slotId, units, ...(stage ? { stage } : {}), lang });
   }
 }
