@@ -1,7 +1,7 @@
 /** Multi-stage requirements: normalisation, validation with pointers, candidates per stage, requests per stage. */
 import assert from 'node:assert/strict';
 import { ctx } from './support/context.js';
-import { countRows, createPilot, createTestbed, pointers, signup, type Actor } from './support/factories.js';
+import { countRows, createPilot, createTestbed, operator, pointers, signup, type Actor } from './support/factories.js';
 import { at, requestSlot, slotOn } from './support/matching-factories.js';
 import { envelopeOf, requirementErrors, stageErrors } from '../src/pilots/stages.js';
 import type { PilotStage } from '../src/generated/schema-types.js';
@@ -172,5 +172,61 @@ describe('candidates and requests per stage', () => {
     const tooLong = await requestSlot(owner, pilotId, sim8.id);
     assert.equal(tooLong.status, 409);
     assert.equal(tooLong.body.code, 'slot-unsuitable');
+  });
+});
+
+describe('GET /v1/pilots/:id/plans', () => {
+  async function cockpit() {
+    const partner = await signup('partner');
+    const op = await operator();
+    const owner = await signup();
+    const sim = await createTestbed(partner, { capabilities: ['driving-simulator'] });
+    const road = await createTestbed(partner, { capabilities: ['test-road'] });
+    const sims = [];
+    for (let d = 1; d <= 7; d++) sims.push(await slotOn(partner, sim.id, d, 1, 4));
+    const early = await slotOn(partner, road.id, 3, 1, 8);
+    const late = await slotOn(partner, road.id, 10, 1, 8);
+    const created = await api().post('/v1/pilots').set(owner.auth).send(stagedBody(cockpitStages()));
+    await submit(owner, created.body.id);
+    return { op, owner, pilotId: created.body.id as string, sims, early, late };
+  }
+
+  it('ranks complete plans: six 4-hour simulator sessions, then the road at least a day after the last', async () => {
+    const { owner, pilotId, sims, late } = await cockpit();
+    const res = await api().get(`/v1/pilots/${pilotId}/plans?limit=5`).set(owner.auth);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body.unmet, []);
+    assert.ok(res.body.data.length >= 1);
+    const simIds = new Set(sims.map((s) => s.id));
+    for (const plan of res.body.data) {
+      const s = plan.sessions as { stage: string; slotId: string; start: string; end: string }[];
+      assert.equal(s.filter((x) => x.stage === 'simulator').length, 6);
+      assert.ok(s.filter((x) => x.stage === 'simulator').every((x) => simIds.has(x.slotId)));
+      const road = s.filter((x) => x.stage === 'road');
+      assert.deepEqual(road.map((x) => x.slotId), [late.id], 'the early road slot is before the simulator ends');
+      assert.deepEqual([...s].sort((a, b) => a.start.localeCompare(b.start)), s, 'sessions in start order');
+      assert.equal(plan.credits, 32);
+    }
+    const scores = res.body.data.map((p: { score: number }) => p.score);
+    assert.deepEqual([...scores].sort((a, b) => b - a), scores);
+  });
+
+  it('explains per stage when the budget cannot pay for any plan, and when candidates are empty', async () => {
+    const { op, owner, pilotId } = await cockpit();
+    assert.equal((await api().put(`/v1/pilots/${pilotId}/budget`).set(op.auth).send({ credits: 31 })).status, 200);
+    const res = await api().get(`/v1/pilots/${pilotId}/plans`).set(owner.auth);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.data, []);
+    assert.deepEqual(res.body.unmet.map((u: { stage: string }) => u.stage), ['simulator', 'road']);
+    const road = res.body.unmet[1];
+    assert.equal(road.excluded.order, 1, 'the road slot before the simulator stage is out of order');
+    assert.equal(road.excluded.capability, 7, 'the simulator slots lack the test road');
+
+    const lonely = await api().post('/v1/pilots').set(owner.auth).send(stagedBody([stage('xr', { capabilities: ['xr-stage'], hours: 4 })]));
+    await submit(owner, lonely.body.id);
+    const cands = await api().get(`/v1/pilots/${lonely.body.id}/candidates`).set(owner.auth);
+    assert.deepEqual(cands.body.data, []);
+    assert.equal(cands.body.unmet[0].reason, 'no-suitable-slot');
+    assert.equal(cands.body.unmet[0].excluded.capability, cands.body.unmet[0].slotsConsidered);
   });
 });

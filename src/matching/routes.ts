@@ -1,11 +1,12 @@
 import type { Db } from '../db/client.js';
-import type { AllocationRunCreate, CandidateListQuery, MatchRequest } from '../generated/schema-types.js';
+import type { AllocationRunCreate, CandidateListQuery, MatchRequest, PlanListQuery } from '../generated/schema-types.js';
 import { AppError, forbidden, validationFailed } from '../http/errors.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import type { ApiRouter } from '../http/route.js';
 import { getVisiblePilot } from '../pilots/service.js';
 import { ownsPilot } from '../pilots/visibility.js';
 import { getRun, runAllocation, toRunDto } from './allocation-service.js';
+import { plansFor, unmetFor } from './plan-service.js';
 import { rankedCandidates, stageOf, toCandidateDto } from './candidates.js';
 import { languageOf } from './language.js';
 import { toMatchDto } from './presenter.js';
@@ -55,7 +56,37 @@ export function matchingRoutes(api: ApiRouter, db: Db): void {
       res.json({
         data: ranked.slice(0, query.limit).map((s) => toCandidateDto(s, lang)),
         nextCursor: more ? encodeCursor(list, [offset + query.limit]) : null,
+        // An empty first page says why, per stage (the order filter needs a plan search, so it counts nothing here).
+        ...(ranked.length === 0 && offset === 0
+          ? { unmet: (await unmetFor(db, pilot, lang)).filter((u) => !stage || u.stage === stage.key) }
+          : {}),
       });
+    },
+  );
+
+  api.add<unknown, PlanListQuery & { limit: number }>(
+    {
+      method: 'get',
+      path: '/v1/pilots/{id}/plans',
+      operationId: 'listPlans',
+      summary: 'Rank complete feasible plans for a pilot: whole slots for every stage, in order, within the budget',
+      description:
+        'Each stage is met by whole slots that pass its candidate filters, whose lengths sum to at least its hours but less ' +
+        'than hours plus the shortest chosen slot; stages with `after` start every session no earlier than the end of that ' +
+        'stage plus minGapHours, the first no later than that end plus maxGapHours; no two sessions overlap; the credits ' +
+        '(at today\'s rates) fit in what remains of the budget. Score: the sessions\' candidate scores weighted by hours. ' +
+        'When no plan exists, `unmet` says per stage how many slots each hard filter removed. The pilot owner and operators.',
+      tag: 'Matching',
+      auth: 'matching:read',
+      query: 'plan-list-query.json',
+      success: { status: 200, description: 'Plans, best first, or why there is none.', schema: 'plan-list.json', headers: ['Content-Language'] },
+    },
+    async ({ principal, params, query, req, res }) => {
+      const pilot = await getVisiblePilot(db, principal, params.id!);
+      if (principal.orgKind !== 'operator' && !ownsPilot(principal, pilot)) {
+        throw forbidden("Only the pilot's organisation and operators see its plans.");
+      }
+      res.json(await plansFor(db, pilot, query.limit, languageOf(req, res)));
     },
   );
 
