@@ -156,5 +156,4 @@ export const PROBLEM_CODES: Record<string, string> = {
   internal: 'An unexpected error on the server.',
   'budget-exceeded': "Confirming this would take the pilot's committed credits past its budget; nothing was booked.",
   'credits-below-committed': 'A budget cannot be lowered below the credits its confirmed bookings already commit.',
-  'group-failed': 'A session of the group could not be booked; no session of the group was booked.',
 };

@@ -10,7 +10,17 @@ import { plansFor, unmetFor } from './plan-service.js';
 import { rankedCandidates, stageOf, toCandidateDto } from './candidates.js';
 import { languageOf } from './language.js';
 import { toMatchDto } from './presenter.js';
-import { acceptMatch, approveMatch, getMatchRow, listMatches, matchPage, rejectMatch, requestMatch, type MatchListQuery } from './service.js';
+import {
+  acceptMatch,
+  approveMatch,
+  getMatchRow,
+  listMatches,
+  matchPage,
+  rejectMatch,
+  requestGroup,
+  requestMatch,
+  type MatchListQuery,
+} from './service.js';
 
 /** Candidates are for choosing, not for crawling: ten thousand places deep is plenty. */
 const MAX_CANDIDATE_OFFSET = 10_000;
@@ -95,20 +105,27 @@ export function matchingRoutes(api: ApiRouter, db: Db): void {
       method: 'post',
       path: '/v1/pilots/{id}/matches',
       operationId: 'requestMatch',
-      summary: 'Ask for a slot for a pilot (the startup)',
+      summary: 'Ask for a slot, or a group of sessions, for a pilot (the startup)',
       description:
         'Creates a `requested` match for the testbed owner or an operator to approve; nothing is booked yet. A slot that ' +
         'is full (`slot-full`) or does not meet the requirements (`slot-unsuitable`) is a 409 carrying `reasons` and up to ' +
-        'three `alternatives` (candidates).',
+        'three `alternatives` (candidates). `{sessions: [{slotId, stage}]}` asks for a group: one match per session sharing ' +
+        'a `groupId`, all created or none, answered as `{groupId, data}`; accept, approve and reject on any match of the ' +
+        'group act on the whole group.',
       tag: 'Matching',
       auth: 'matching:write',
       body: 'match-request.json',
       idempotent: true,
-      success: { ...ONE_MATCH, status: 201, description: 'The requested match.', headers: ['Location'] },
+      success: { status: 201, description: 'The requested match, or the group.', schema: 'match-request-result.json', headers: ['Location'] },
       errors: [409],
     },
     async ({ principal, params, body, req, res }) => {
       const lang = languageOf(req, res);
+      if (body.sessions) {
+        const group = await requestGroup(db, principal, params.id!, body, lang);
+        res.status(201).location(`/v1/matches?pilotId=${params.id!}`).json({ groupId: group.groupId, data: group.data.map((m) => toMatchDto(m, lang)) });
+        return;
+      }
       const row = await requestMatch(db, principal, params.id!, body, lang);
       res.status(201).location(`/v1/matches/${row.id}`).json(toMatchDto(row, lang));
     },
@@ -140,15 +157,22 @@ export function matchingRoutes(api: ApiRouter, db: Db): void {
   );
 
   const actions = [
-    ['accept', 'acceptMatch', 'Accept a proposal (the startup that owns the pilot)', 'Only `proposed` matches; 409 otherwise (`match-expired` past expiry).'],
+    [
+      'accept',
+      'acceptMatch',
+      'Accept a proposal (the startup that owns the pilot)',
+      'Only `proposed` matches; 409 otherwise (`match-expired` past expiry). A match of a group accepts the whole group.',
+    ],
     [
       'approve',
       'approveMatch',
       'Approve a requested or accepted match, booking the slot (testbed owner or operator)',
       'Books the slot in the same transaction. A full or no longer suitable slot is a 409 with `alternatives`; a booking ' +
-        'overlapping another of the pilot is 409 `booking-overlap`; approving twice, or a rejected or expired match, is 409.',
+        'overlapping another of the pilot is 409 `booking-overlap`; approving twice, or a rejected or expired match, is 409. ' +
+        'Credits (units × hours × creditRate) are spent from the pilot\'s budget: 409 `budget-exceeded` when they do not fit. ' +
+        'A match of a group approves the whole group in one transaction, all bookings or none; a failure names `failedSession`.',
     ],
-    ['reject', 'rejectMatch', 'Reject or decline a live match (either party, or an operator)', 'The pilot returns to `submitted` when nothing else is live.'],
+    ['reject', 'rejectMatch', 'Reject or decline a live match (either party, or an operator)', 'The pilot returns to `submitted` when nothing else is live. A match of a group rejects the whole group.'],
   ] as const;
   for (const [action, operationId, summary, description] of actions) {
     api.add(
