@@ -59,8 +59,9 @@ if (wants('webhooks')) {
 
 if (wants('matching')) {
   // Its own database, like the webhooks suite: the target server drops and rebuilds the schema.
-  const url = new URL(SERVER_URL);
-  url.pathname = '/ax_bench_matching';
+  // BENCH_MATCHING_DATABASE_URL names another database for it (its schema is dropped and rebuilt too).
+  const url = new URL(process.env.BENCH_MATCHING_DATABASE_URL ?? SERVER_URL);
+  if (!process.env.BENCH_MATCHING_DATABASE_URL) url.pathname = '/ax_bench_matching';
   const matchingServer = (await serverAvailable(url.toString())) ? url.toString() : undefined;
   put('matching', matchingSection(await runMatchingSuite(matchingServer, seconds)));
 }

@@ -27,6 +27,7 @@ import { Validator } from './http/validation.js';
 import { createMetrics } from './observability/metrics.js';
 import { buildOpenApi } from './openapi/document.js';
 import { pilotRoutes } from './pilots/routes.js';
+import { creditRoutes } from './credits/routes.js';
 import { reportRoutes } from './reports/routes.js';
 import { slotRoutes } from './testbeds/slot-routes.js';
 import { testbedRoutes } from './testbeds/routes.js';
@@ -104,6 +105,7 @@ export function createApp(deps: AppDeps): App {
   apiKeyRoutes(api, db, principals);
   domainRoutes(api);
   pilotRoutes(api, db);
+  creditRoutes(api, db);
   testbedRoutes(api, db);
   slotRoutes(api, db);
   matchingRoutes(api, db);

@@ -124,6 +124,7 @@ describe('demo data', () => {
         submitted_at: Date | null;
         withdrawn_at: Date | null;
         org_kind: string;
+        stages: { capabilities: string[]; units: number; sessionHours?: { min?: number }; earliestStart: string; latestEnd: string }[] | null;
       }>(`SELECT p.*, o.kind AS org_kind FROM pilots p JOIN organizations o ON o.id = p.organization_id`);
       assert.equal(rows.length, counts.pilots);
       assert.deepEqual([...new Set(rows.map((p) => p.domain))].sort(), DOMAINS.map((d) => d.code).sort());
@@ -140,15 +141,21 @@ describe('demo data', () => {
         assert.ok(p.earliest_start.getTime() > Date.now(), `${p.title} window starts in the past`);
         assert.equal(p.submitted_at !== null, p.status !== 'draft', p.title);
         assert.equal(p.withdrawn_at !== null, p.status === 'withdrawn', p.title);
-        // Some active testbed offers every capability, the units, and one slot long enough inside the window.
-        const host = await ctx().db.query(
-          `SELECT 1 FROM testbeds t JOIN slots s ON s.testbed_id = t.id
-            WHERE t.capabilities @> $1::text[] AND $2 = ANY (t.domains) AND s.capacity >= $3
-              AND s.end_at - s.start_at >= make_interval(secs => $4 * 3600)
-              AND s.start_at >= $5 AND s.end_at <= $6 LIMIT 1`,
-          [p.capabilities, p.domain, p.units, p.duration_hours, p.earliest_start, p.latest_end],
-        );
-        assert.equal(host.rows.length, 1, `no demo slot could host "${p.title}"`);
+        // Some active testbed offers every capability, the units, and one slot long enough inside the window
+        // (for a multi-stage pilot: for every stage, a slot as long as its shortest session).
+        const needs = p.stages
+          ? p.stages.map((s) => [s.capabilities, s.units, s.sessionHours?.min ?? 0, s.earliestStart, s.latestEnd] as const)
+          : [[p.capabilities, p.units, p.duration_hours, p.earliest_start, p.latest_end] as const];
+        for (const [caps, units, hours, start, end] of needs) {
+          const host = await ctx().db.query(
+            `SELECT 1 FROM testbeds t JOIN slots s ON s.testbed_id = t.id
+              WHERE t.capabilities @> $1::text[] AND $2 = ANY (t.domains) AND s.capacity >= $3
+                AND s.end_at - s.start_at >= make_interval(secs => $4 * 3600)
+                AND s.start_at >= $5 AND s.end_at <= $6 LIMIT 1`,
+            [caps, p.domain, units, hours, start, end],
+          );
+          assert.equal(host.rows.length, 1, `no demo slot could host "${p.title}"`);
+        }
       }
     });
 
@@ -289,6 +296,52 @@ describe('demo data', () => {
       assert.deepEqual(demo.map((l) => l.msg), ['demo data loaded', 'demo data already present; nothing added']);
       assert.ok(demo[0]!.testbeds! >= 8, 'the first start reports what it added');
       assert.equal(demo[1]!.testbeds, 0);
+    });
+  });
+
+  describe('plans on the demo data', () => {
+    it("gives the README's example pilot (8 simulator hours in 4-hour sessions) candidates and plans", async () => {
+      await loadDemoData(ctx().db);
+      const signup = await ctx().api().post('/v1/auth/signup').send({
+        organization: { name: '빛고을 모빌리티', kind: 'startup', businessNumber: '124-81-00998' },
+        user: { email: 'dev@example.kr', password: 'a long passphrase', name: 'Kim' },
+      });
+      assert.equal(signup.status, 201, JSON.stringify(signup.body));
+      const auth = { Authorization: `Bearer ${signup.body.token}` };
+      // The README computes the same window with date(1): from a week to five weeks from now, whole days in UTC.
+      const day = (d: number) => `${new Date(Date.now() + d * DAY_MS).toISOString().slice(0, 10)}T00:00:00Z`;
+      const created = await ctx().api().post('/v1/pilots').set(auth).send({
+        title: 'Space-aware AI cockpit field study',
+        summary: 'Driver attention on the large simulator.',
+        domain: 'transport-safety',
+        subdomain: 'ai-cockpit',
+        requirements: {
+          stages: [{ key: 'simulator', capabilities: ['driving-simulator'], units: 1, hours: 8, sessionHours: { max: 4 }, earliestStart: day(7), latestEnd: day(35) }],
+        },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal((await ctx().api().post(`/v1/pilots/${created.body.id}/submit`).set(auth)).status, 200);
+      const candidates = await ctx().api().get(`/v1/pilots/${created.body.id}/candidates`).set(auth);
+      assert.ok(candidates.body.data.length > 0, JSON.stringify(candidates.body));
+      const plans = await ctx().api().get(`/v1/pilots/${created.body.id}/plans`).set(auth);
+      assert.ok(plans.body.data.length > 0, JSON.stringify(plans.body));
+      assert.equal(plans.body.data[0].sessions.length, 2, 'two 4-hour sessions');
+    });
+
+    it('gives the multi-stage demo pilots plans within their budgets', async () => {
+      await loadDemoData(ctx().db);
+      await ensureOperator(ctx().db, 'ops-demo@gwangju.go.kr', 'a long passphrase');
+      const login = await ctx().api().post('/v1/auth/login').send({ email: 'ops-demo@gwangju.go.kr', password: 'a long passphrase' });
+      const auth = { Authorization: `Bearer ${login.body.token}` };
+      for (const p of DEMO_PILOTS.filter((x) => x.stages && x.status === 'submitted')) {
+        const res = await ctx().api().get(`/v1/pilots/${p.id}/plans`).set(auth);
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.ok(res.body.data.length > 0, `${p.title}: ${JSON.stringify(res.body.unmet)}`);
+        assert.deepEqual([...new Set(res.body.data[0].sessions.map((s: { stage: string }) => s.stage))], p.stages!.map((s) => s.key));
+        assert.ok(res.body.data[0].credits <= p.budget!.credits);
+        const pilot = await ctx().api().get(`/v1/pilots/${p.id}`).set(auth);
+        assert.equal(pilot.body.budget.credits, p.budget!.credits);
+      }
     });
   });
 });

@@ -22,7 +22,15 @@ describe('POST /v1/pilots', () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.status, 'draft');
     assert.equal(res.body.organizationId, s.orgId);
-    assert.deepEqual(res.body.requirements, body.requirements);
+    // The first-release fields come back as sent, with the normalised stages beside them (one stage `main`).
+    const { stages, ...firstRelease } = res.body.requirements as Record<string, unknown>;
+    assert.deepEqual(firstRelease, body.requirements);
+    const r = body.requirements as Record<string, unknown>;
+    assert.deepEqual(stages, [
+      { key: 'main', capabilities: r.capabilities, units: r.units, hours: r.durationHours, earliestStart: r.earliestStart,
+        latestEnd: r.latestEnd, location: r.location, sessionHours: { min: r.durationHours } },
+    ]);
+    assert.equal(res.body.budget, null);
     assert.equal(res.headers.location, `/v1/pilots/${res.body.id}`);
     assert.match(String(res.headers.etag), /^"[^"]+"$/);
   });

@@ -5,6 +5,8 @@
  *  2. Allocation of 2,000 pilots × 5,000 slots: the pure function (instance build + MIP + LP bound + greedy)
  *     in this process, and the whole POST /v1/allocation-runs on the server (reads, solve, 1,800-odd proposals
  *     and their events written in one transaction). Target < 10 s, gap to the LP bound ≤ 0.5 %.
+ *  3. Plans for one pilot with 3 stages among the same 100,000 slots, GET /v1/pilots/:id/plans on the server:
+ *     p50 latency, one connection. Target < 100 ms.
  */
 import pg from 'pg';
 import { openDb } from '../../src/db/client.js';
@@ -17,6 +19,7 @@ import { generateScene } from './matching-instance.js';
 
 export interface MatchingResults {
   candidates?: { slots: number; suitable: number; latency: LoadResult; loaded: LoadResult };
+  plans?: { latency: LoadResult; plans: number; sessions: number };
   allocation: { buildMs: number; solveMs: number; summary: Awaited<ReturnType<typeof allocate>>['summary'] };
   allocationApi?: { ms: number; summary: Record<string, unknown> };
 }
@@ -42,7 +45,7 @@ async function signupOrg(base: string, kind: 'startup' | 'partner', i: number) {
   ).body as { token: string; organization: { id: string } };
 }
 
-async function candidatesOnServer(url: string, seconds: number): Promise<MatchingResults['candidates']> {
+async function candidatesOnServer(url: string, seconds: number): Promise<NonNullable<MatchingResults['candidates']> & { plans: MatchingResults['plans'] }> {
   const t = await startTarget(url);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -93,7 +96,37 @@ async function candidatesOnServer(url: string, seconds: number): Promise<Matchin
     await load({ url: url1, headers: auth, seconds: 2, connections: 1 });
     const latency = await load({ url: url1, headers: auth, seconds, connections: 1 });
     const loaded = await load({ url: url1, headers: auth, seconds, connections: 10 });
-    return { slots, suitable, latency, loaded };
+    // Three stages in order: two 8-hour GPU days, a day with V2X at least a day later (within ten), two edge days.
+    const staged = (
+      await json(`${t.base}/v1/pilots`, {
+        method: 'POST',
+        headers: auth,
+        body: {
+          title: 'Bench plan pilot',
+          summary: 'Generated for the benchmark.',
+          domain: 'transport-safety',
+          requirements: {
+            stages: [
+              { key: 'train', capabilities: ['gpu-cluster'], units: 1, hours: 16, earliestStart: '2027-03-01T00:00:00Z', latestEnd: '2027-06-01T00:00:00Z' },
+              {
+                key: 'road', capabilities: ['v2x'], units: 1, hours: 8, earliestStart: '2027-03-01T00:00:00Z', latestEnd: '2027-06-01T00:00:00Z',
+                after: { stage: 'train', minGapHours: 24, maxGapHours: 240 },
+              },
+              {
+                key: 'edge', capabilities: ['edge-compute'], units: 1, hours: 16, earliestStart: '2027-03-01T00:00:00Z', latestEnd: '2027-06-01T00:00:00Z',
+                after: { stage: 'road' },
+              },
+            ],
+          },
+        },
+      })
+    ).body as { id: string };
+    await json(`${t.base}/v1/pilots/${staged.id}/submit`, { method: 'POST', headers: auth });
+    const url2 = `${t.base}/v1/pilots/${staged.id}/plans?limit=5`;
+    const sample = (await json(url2, { headers: auth })).body as { data: { sessions: unknown[] }[] };
+    await load({ url: url2, headers: auth, seconds: 2, connections: 1 });
+    const plansLatency = await load({ url: url2, headers: auth, seconds, connections: 1 });
+    return { slots, suitable, latency, loaded, plans: { latency: plansLatency, plans: sample.data.length, sessions: sample.data[0]?.sessions.length ?? 0 } };
   } finally {
     await client.end();
     await t.stop();
@@ -178,7 +211,9 @@ export async function runMatchingSuite(serverUrl: string | undefined, seconds: n
   const out: MatchingResults = { allocation: { buildMs: t1 - t0, solveMs: t2 - t1, summary: result.summary } };
   if (serverUrl) {
     console.log('matching suite: candidates among 100,000 slots on the PostgreSQL server…');
-    out.candidates = await candidatesOnServer(serverUrl, seconds);
+    const { plans, ...candidates } = await candidatesOnServer(serverUrl, seconds);
+    out.candidates = candidates;
+    out.plans = plans;
     console.log('matching suite: POST /v1/allocation-runs 2,000 × 5,000 on the PostgreSQL server…');
     out.allocationApi = await allocationOnServer(serverUrl);
   }
@@ -202,6 +237,19 @@ export function matchingSection(r: MatchingResults): string {
       `| 10 | ${fmt(c.loaded.rps)} | ${fmt(c.loaded.p50, 1)} | ${fmt(c.loaded.p99, 1)} | ${c.loaded.errors + c.loaded.non2xx} |`,
       '',
     );
+    if (r.plans) {
+      const p = r.plans.latency;
+      lines.push(
+        'Plans for one pilot with 3 stages in order (2 × 8 h GPU, then 8 h V2X one to ten days later, then 2 × 8 h edge) among ' +
+          `the same slots, \`GET /v1/pilots/:id/plans?limit=5\` on the PostgreSQL server, one connection (${r.plans.plans} plans of ` +
+          `${r.plans.sessions} sessions). Target: p50 < 100 ms.`,
+        '',
+        '| connections | req/s | p50 ms | p99 ms | errors |',
+        '|---:|---:|---:|---:|---:|',
+        `| 1 | ${fmt(p.rps)} | **${fmt(p.p50, 1)}** | ${fmt(p.p99, 1)} | ${p.errors + p.non2xx} |`,
+        '',
+      );
+    }
   } else {
     lines.push('Candidates: no PostgreSQL server answered; not measured.', '');
   }

@@ -19,10 +19,12 @@ export interface BookingRow {
   pilot_org: string;
   testbed_org: string;
   pilot_title: string;
+  /** bigint: a string from node-postgres. */
+  credits: string | number;
 }
 
 export const BOOKING_SELECT = `SELECT b.id, b.match_id, b.pilot_id, b.slot_id, b.testbed_id, b.units, b.start_at, b.end_at, b.status,
-    b.created_at, b.cancelled_at, b.cancel_reason, p.organization_id AS pilot_org, t.organization_id AS testbed_org,
+    b.created_at, b.cancelled_at, b.cancel_reason, b.credits, p.organization_id AS pilot_org, t.organization_id AS testbed_org,
     p.title AS pilot_title
   FROM bookings b
   JOIN pilots p ON p.id = b.pilot_id
@@ -48,4 +50,5 @@ export const toBookingDto = (r: BookingRow): Booking => ({
   createdAt: r.created_at.toISOString(),
   cancelledAt: r.cancelled_at ? r.cancelled_at.toISOString() : null,
   cancelReason: r.cancel_reason,
+  credits: Number(r.credits),
 });

@@ -62,12 +62,25 @@ export async function cancelBooking(db: Db, principal: Principal, id: string): P
     await tx.query('SELECT id FROM slots WHERE id = $1 FOR NO KEY UPDATE', [b.slot_id]);
     await tx.query('UPDATE slots SET booked_units = booked_units - $2, version = version + 1, updated_at = now() WHERE id = $1', [b.slot_id, b.units]);
     await tx.query(`UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2 WHERE id = $1`, [id, principal.userId]);
+    await refundCredits(tx, id);
     await tx.query(`UPDATE matches SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = $1`, [b.match_id]);
     await settlePilot(tx, b.pilot_id);
     const updated = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [id])).rows[0]!;
     await recordPartiesEvent(tx, 'booking.cancelled', toBookingDto(updated), b.pilot_id, b.testbed_id, b.pilot_org);
     return updated;
   });
+}
+
+/**
+ * Returns a just-cancelled booking's credits to its pilot's budget when it had not started yet; once started,
+ * the time was held from others and stays spent. The caller holds the pilot's row lock.
+ */
+async function refundCredits(tx: Queryable, bookingId: string): Promise<void> {
+  await tx.query(
+    `WITH r AS (UPDATE bookings SET refunded = true WHERE id = $1 AND start_at > now() AND credits > 0 RETURNING pilot_id, credits)
+     UPDATE pilot_budgets pb SET committed = pb.committed - r.credits, updated_at = now() FROM r WHERE pb.pilot_id = r.pilot_id`,
+    [bookingId],
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -150,6 +163,7 @@ export async function releasePilotHoldings(tx: Queryable, pilotId: string, userI
     await tx.query('SELECT id FROM slots WHERE id = $1 FOR NO KEY UPDATE', [b.slot_id]);
     await tx.query('UPDATE slots SET booked_units = booked_units - $2, version = version + 1, updated_at = now() WHERE id = $1', [b.slot_id, b.units]);
     await tx.query(`UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2, cancel_reason = $3 WHERE id = $1`, [b.id, userId, reason]);
+    await refundCredits(tx, b.id);
     await tx.query(`UPDATE matches SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = $1`, [b.match_id]);
     const updated = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [b.id])).rows[0]!;
     await recordPartiesEvent(tx, 'booking.cancelled', toBookingDto(updated), b.pilot_id, b.testbed_id, b.pilot_org);

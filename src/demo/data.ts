@@ -91,6 +91,23 @@ export interface DemoPilot {
   window: { fromDay: number; toDay: number };
   location?: { address: string; lat: number; lng: number };
   status: DemoPilotStatus;
+  /**
+   * A multi-stage plan, windows in days like `window`; when present the columns above are replaced by the
+   * stages' envelope at loading (capabilities, units, durationHours and window above then only describe it).
+   */
+  stages?: DemoStage[];
+  /** A funded budget (credits at creditRate 1 = unit-hours). */
+  budget?: { credits: number; fundingLine: 'national' | 'city' | 'private'; note: string };
+}
+
+export interface DemoStage {
+  key: string;
+  capabilities: string[];
+  units: number;
+  hours: number;
+  window: { fromDay: number; toDay: number };
+  sessionHours?: { min?: number; max?: number };
+  after?: { stage: string; minGapHours?: number; maxGapHours?: number };
 }
 
 const ORG = {
@@ -331,6 +348,7 @@ export const DEMO_PILOTS: DemoPilot[] = [
     durationHours: 4,
     window: { fromDay: 7, toDay: 35 },
     status: 'submitted',
+    budget: { credits: 40, fundingLine: 'city', note: 'Demo: city AI fund, simulator time.' },
   },
   {
     id: 'de000d00-0000-4000-8000-000000000002',
@@ -343,11 +361,25 @@ export const DEMO_PILOTS: DemoPilot[] = [
       FICTIONAL_PILOT,
     domain: 'transport-safety',
     subdomain: 'ai-cockpit',
-    capabilities: ['driving-simulator', 'cockpit-rig'],
+    capabilities: ['driving-simulator', 'cockpit-rig', 'test-road', 'v2x'],
     units: 1,
-    durationHours: 4,
-    window: { fromDay: 7, toDay: 28 },
+    durationHours: 30,
+    window: { fromDay: 7, toDay: 42 },
     status: 'submitted',
+    // Six 4-hour simulator sessions, then a 6-hour day on the test road one day to two weeks later.
+    stages: [
+      { key: 'simulator', capabilities: ['driving-simulator', 'cockpit-rig'], units: 1, hours: 24, window: { fromDay: 7, toDay: 28 }, sessionHours: { min: 4, max: 4 } },
+      {
+        key: 'road',
+        capabilities: ['test-road', 'v2x'],
+        units: 1,
+        hours: 6,
+        window: { fromDay: 7, toDay: 42 },
+        sessionHours: { min: 6 },
+        after: { stage: 'simulator', minGapHours: 24, maxGapHours: 336 },
+      },
+    ],
+    budget: { credits: 60, fundingLine: 'national', note: 'Demo: future-car core technology line.' },
   },
   {
     id: 'de000d00-0000-4000-8000-000000000003',
@@ -393,12 +425,26 @@ export const DEMO_PILOTS: DemoPilot[] = [
       FICTIONAL_PILOT,
     domain: 'health',
     subdomain: 'mental-health',
-    capabilities: ['care-facility', 'clinical-irb'],
-    units: 2,
-    durationHours: 6,
-    window: { fromDay: 7, toDay: 35 },
+    capabilities: ['gpu-cluster', 'care-facility', 'clinical-irb'],
+    units: 4,
+    durationHours: 78,
+    window: { fromDay: 7, toDay: 42 },
     location: { address: '광주광역시 남구 봉선동 일원', lat: 35.1268, lng: 126.9133 },
     status: 'submitted',
+    // Two days of GPU time to generate the videos, then five 6-hour days at the care centre within a week.
+    stages: [
+      { key: 'generate', capabilities: ['gpu-cluster'], units: 4, hours: 48, window: { fromDay: 7, toDay: 21 }, sessionHours: { min: 24, max: 24 } },
+      {
+        key: 'care-centre',
+        capabilities: ['care-facility', 'clinical-irb'],
+        units: 2,
+        hours: 30,
+        window: { fromDay: 7, toDay: 42 },
+        sessionHours: { min: 6, max: 6 },
+        after: { stage: 'generate', maxGapHours: 168 },
+      },
+    ],
+    budget: { credits: 300, fundingLine: 'national', note: 'Demo: "AI for everyone" line.' },
   },
   {
     id: 'de000d00-0000-4000-8000-000000000006',

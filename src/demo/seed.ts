@@ -22,6 +22,8 @@ import {
   type DemoUser,
 } from './data.js';
 import { planSlots, weekStart } from './schedule.js';
+import { envelopeOf, normaliseStages } from '../pilots/stages.js';
+import type { CapabilityCode } from '../generated/schema-types.js';
 
 /** The advisory lock ensureOperator takes: demo loading and operator creation never interleave. */
 
@@ -137,15 +139,28 @@ export async function loadDemoData(db: Db, options: DemoLoadOptions = {}): Promi
 
     for (const p of DEMO_PILOTS) {
       if (!orgs.has(p.organizationId)) continue;
-      const earliest = from.plus({ days: p.window.fromDay }).toJSDate();
-      const latest = from.plus({ days: p.window.toDay }).toJSDate();
+      const day = (d: number) => from.plus({ days: d }).toJSDate().toISOString();
+      const stages = p.stages
+        ? normaliseStages(
+            p.stages.map(({ window, ...s }) => ({
+              ...s,
+              capabilities: s.capabilities as CapabilityCode[],
+              earliestStart: day(window.fromDay),
+              latestEnd: day(window.toDay),
+              ...(p.location ? { location: p.location } : {}),
+            })),
+          )
+        : null;
+      const env = stages
+        ? envelopeOf(stages)
+        : { capabilities: p.capabilities, units: p.units, durationHours: p.durationHours, earliestStart: day(p.window.fromDay), latestEnd: day(p.window.toDay) };
       const { rows } = await tx.query(
         `INSERT INTO pilots (id, organization_id, title, summary, domain, subdomain, capabilities, units, duration_hours,
                              earliest_start, latest_end, location_address, location_lat, location_lng, status, demo,
-                             submitted_at, withdrawn_at)
+                             submitted_at, withdrawn_at, stages)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, true,
                  CASE WHEN $15 IN ('submitted', 'withdrawn') THEN now() END,
-                 CASE WHEN $15 = 'withdrawn' THEN now() END)
+                 CASE WHEN $15 = 'withdrawn' THEN now() END, $16)
          ON CONFLICT DO NOTHING RETURNING id`,
         [
           p.id,
@@ -154,18 +169,25 @@ export async function loadDemoData(db: Db, options: DemoLoadOptions = {}): Promi
           p.summary,
           p.domain,
           p.subdomain,
-          p.capabilities,
-          p.units,
-          p.durationHours,
-          earliest,
-          latest,
+          env.capabilities,
+          env.units,
+          env.durationHours,
+          env.earliestStart,
+          env.latestEnd,
           p.location?.address ?? null,
           p.location?.lat ?? null,
           p.location?.lng ?? null,
           p.status,
+          stages ? JSON.stringify(stages) : null,
         ],
       );
       counts.pilots += rows.length;
+      if (rows.length && p.budget) {
+        await tx.query(
+          `INSERT INTO pilot_budgets (pilot_id, credits, funding_line, note) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+          [p.id, p.budget.credits, p.budget.fundingLine, p.budget.note],
+        );
+      }
     }
   });
   return { ...counts };

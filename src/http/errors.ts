@@ -162,4 +162,6 @@ export const PROBLEM_CODES: Record<string, string> = {
   'request-aborted': 'The client closed the request before the body arrived; nothing was kept.',
   'range-not-satisfiable': 'No requested byte range lies within the file.',
   internal: 'An unexpected error on the server.',
+  'budget-exceeded': "Confirming this would take the pilot's committed credits past its budget; nothing was booked.",
+  'credits-below-committed': 'A budget cannot be lowered below the credits its confirmed bookings already commit.',
 };

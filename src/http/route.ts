@@ -14,7 +14,7 @@ import { AppError, forbidden } from './errors.js';
 import { idempotency } from './idempotency.js';
 import type { Validator } from './validation.js';
 
-export type Method = 'get' | 'post' | 'patch' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface ResponseSpec {
   status: number;

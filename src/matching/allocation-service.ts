@@ -61,7 +61,7 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
   const pilots = (
     await db.query<PilotRow>(
       `SELECT ${PILOT_COLUMNS} FROM pilots p
-        WHERE ${FREE_PILOT} AND ($1::text IS NULL OR p.domain = $1) AND p.latest_end > $2 AND p.earliest_start < $3
+        WHERE ${FREE_PILOT} AND p.stages IS NULL AND ($1::text IS NULL OR p.domain = $1) AND p.latest_end > $2 AND p.earliest_start < $3
         ORDER BY p.submitted_at NULLS LAST, p.id LIMIT ${MAX_PILOTS}`,
       [domain, from.toISOString(), to.toISOString()],
     )

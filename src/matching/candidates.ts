@@ -9,23 +9,28 @@
  */
 import type { Queryable } from '../db/client.js';
 import { CAPABILITIES } from '../domains/catalog.js';
-import type { PilotRow } from '../pilots/presenter.js';
-import type { Candidate } from '../generated/schema-types.js';
-import { rankOffers, reasonsFor, type Lang, type PilotNeeds, type Scored, type SlotOffer } from './scoring.js';
+import { stagesOf, type PilotRow } from '../pilots/presenter.js';
+import type { Candidate, PilotStage } from '../generated/schema-types.js';
+import { compareScored, rankOffers, reasonsFor, type Lang, type PilotNeeds, type Scored, type SlotOffer } from './scoring.js';
 
 export const SCARCE: ReadonlySet<string> = new Set(CAPABILITIES.filter((c) => c.scarce).map((c) => c.code));
 
-export function needsOf(p: PilotRow): PilotNeeds {
+/** What one stage of the pilot needs of a single slot (the first stage by default: `main` of a first-release pilot). */
+export function needsOf(p: PilotRow, stage: PilotStage = stagesOf(p)[0]!): PilotNeeds {
   return {
     domain: p.domain,
-    capabilities: p.capabilities,
-    units: p.units,
-    durationHours: p.duration_hours,
-    earliestStart: p.earliest_start,
-    latestEnd: p.latest_end,
-    location: p.location_lat !== null && p.location_lng !== null ? { lat: p.location_lat, lng: p.location_lng } : undefined,
+    capabilities: stage.capabilities,
+    units: stage.units,
+    durationHours: stage.sessionHours?.min ?? 0,
+    maxSessionHours: stage.sessionHours?.max,
+    earliestStart: new Date(stage.earliestStart),
+    latestEnd: new Date(stage.latestEnd),
+    location: stage.location ? { lat: stage.location.lat, lng: stage.location.lng } : undefined,
   };
 }
+
+/** The named stage of the pilot, or undefined. */
+export const stageOf = (p: PilotRow, key: string): PilotStage | undefined => stagesOf(p).find((s) => s.key === key);
 
 interface OfferRow {
   slot_id: string;
@@ -66,10 +71,16 @@ export interface CandidateOptions {
   depth: number;
   units?: number;
   excludeSlotId?: string;
+  /** The stage served (default: the first). */
+  stage?: PilotStage;
 }
+
+/** A ranked candidate and the stage it would serve. */
+export type StagedScored = Scored & { stage: string };
 
 /** Suitable offers for the pilot (every hard filter applied in SQL), unranked. */
 export async function suitableOffers(db: Queryable, pilot: PilotRow, o: CandidateOptions): Promise<SlotOffer[]> {
+  const needs = needsOf(pilot, o.stage);
   const { rows } = await db.query<OfferRow>(
     `WITH tb AS (
        SELECT t.id, t.name, t.status, t.domains, t.capabilities, t.lat, t.lng, u.utilization
@@ -85,6 +96,7 @@ export async function suitableOffers(db: Queryable, pilot: PilotRow, o: Candidat
            FROM slots s
           WHERE s.testbed_id = tb.id AND s.start_at >= $3 AND s.end_at <= $4
             AND s.end_at - s.start_at >= make_interval(secs => $5::float8 * 3600)
+            AND ($10::float8 IS NULL OR s.end_at - s.start_at <= make_interval(secs => $10::float8 * 3600))
             AND s.capacity - s.booked_units >= $6
             AND ($8::uuid IS NULL OR s.id <> $8)
             AND NOT EXISTS (SELECT 1 FROM bookings b
@@ -95,26 +107,42 @@ export async function suitableOffers(db: Queryable, pilot: PilotRow, o: Candidat
        ) s`,
     [
       pilot.domain,
-      pilot.capabilities,
-      pilot.earliest_start.toISOString(),
-      pilot.latest_end.toISOString(),
-      pilot.duration_hours,
-      o.units ?? pilot.units,
+      needs.capabilities,
+      needs.earliestStart.toISOString(),
+      needs.latestEnd.toISOString(),
+      needs.durationHours,
+      o.units ?? needs.units,
       o.depth,
       o.excludeSlotId ?? null,
       pilot.id,
+      needs.maxSessionHours ?? null,
     ],
   );
   return rows.map(toOffer);
 }
 
-/** The ranked candidates, best first; `offset + limit` places are exact. */
-export async function rankedCandidates(db: Queryable, pilot: PilotRow, offset: number, limit: number, o: Omit<CandidateOptions, 'depth'> = {}) {
-  const offers = await suitableOffers(db, pilot, { ...o, depth: offset + limit + 1 });
-  return rankOffers(needsOf(pilot), offers, SCARCE, o.units ?? pilot.units).slice(offset, offset + limit + 1);
+/**
+ * The ranked candidates of one stage (o.stage) or, without one, of every stage merged by score; best first;
+ * `offset + limit` places are exact (each stage is ranked that deep before the merge).
+ */
+export async function rankedCandidates(
+  db: Queryable,
+  pilot: PilotRow,
+  offset: number,
+  limit: number,
+  o: Omit<CandidateOptions, 'depth'> = {},
+): Promise<StagedScored[]> {
+  const stages = o.stage ? [o.stage] : stagesOf(pilot);
+  const all: StagedScored[] = [];
+  for (const stage of stages) {
+    const offers = await suitableOffers(db, pilot, { ...o, stage, depth: offset + limit + 1 });
+    const ranked = rankOffers(needsOf(pilot, stage), offers, SCARCE, o.units ?? stage.units);
+    all.push(...ranked.slice(0, offset + limit + 1).map((s) => ({ ...s, stage: stage.key })));
+  }
+  return all.sort((a, b) => compareScored(a, b) || (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : 0)).slice(offset, offset + limit + 1);
 }
 
-export const toCandidateDto = (s: Scored, lang: Lang): Candidate => ({
+export const toCandidateDto = (s: StagedScored, lang: Lang): Candidate => ({
   slotId: s.offer.slotId,
   testbedId: s.offer.testbedId,
   testbedName: s.offer.testbedName,
@@ -124,12 +152,20 @@ export const toCandidateDto = (s: Scored, lang: Lang): Candidate => ({
   score: s.score,
   breakdown: s.breakdown,
   reasons: reasonsFor(s, lang),
+  stage: s.stage,
 });
 
 /** Up to three counter-offers for a refused request, never failing the refusal itself. */
-export async function alternatives(db: Queryable, pilot: PilotRow, lang: Lang, excludeSlotId: string, units?: number): Promise<Candidate[]> {
+export async function alternatives(
+  db: Queryable,
+  pilot: PilotRow,
+  lang: Lang,
+  excludeSlotId: string,
+  units?: number,
+  stage?: PilotStage,
+): Promise<Candidate[]> {
   try {
-    const ranked = await rankedCandidates(db, pilot, 0, 3, { excludeSlotId, ...(units ? { units } : {}) });
+    const ranked = await rankedCandidates(db, pilot, 0, 3, { excludeSlotId, ...(units ? { units } : {}), ...(stage ? { stage } : {}) });
     return ranked.slice(0, 3).map((s) => toCandidateDto(s, lang));
   } catch {
     return [];

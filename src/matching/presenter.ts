@@ -29,6 +29,8 @@ export interface MatchRow {
   booking_id: string | null;
   pilot_org: string;
   testbed_org: string;
+  stage: string;
+  group_id: string | null;
 }
 
 /** Live matches past their expiry read as expired everywhere, without a sweeper. */
@@ -37,7 +39,7 @@ export const EFFECTIVE_STATUS = `CASE WHEN m.status IN ('requested', 'proposed',
 
 export const MATCH_SELECT = `SELECT m.id, m.pilot_id, m.slot_id, m.testbed_id, m.units, ${EFFECTIVE_STATUS} AS status, m.origin,
     m.allocation_run_id, m.score, m.breakdown, m.reasons, m.created_at, m.updated_at, m.expires_at, m.accepted_at,
-    m.decided_at, s.start_at, s.end_at, b.id AS booking_id, p.organization_id AS pilot_org, t.organization_id AS testbed_org
+    m.decided_at, m.stage, m.group_id, s.start_at, s.end_at, b.id AS booking_id, p.organization_id AS pilot_org, t.organization_id AS testbed_org
   FROM matches m
   JOIN slots s ON s.id = m.slot_id
   JOIN pilots p ON p.id = m.pilot_id
@@ -72,4 +74,6 @@ export const toMatchDto = (r: MatchRow, lang: Lang = 'en'): Match => ({
   expiresAt: iso(r.expires_at),
   acceptedAt: iso(r.accepted_at),
   decidedAt: iso(r.decided_at),
+  stage: r.stage,
+  groupId: r.group_id,
 });

@@ -1,15 +1,26 @@
 import type { Db } from '../db/client.js';
-import type { AllocationRunCreate, CandidateListQuery, MatchRequest } from '../generated/schema-types.js';
-import { AppError, forbidden } from '../http/errors.js';
+import type { AllocationRunCreate, CandidateListQuery, MatchRequest, PlanListQuery } from '../generated/schema-types.js';
+import { AppError, forbidden, validationFailed } from '../http/errors.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import type { ApiRouter } from '../http/route.js';
 import { getVisiblePilot } from '../pilots/service.js';
 import { ownsPilot } from '../pilots/visibility.js';
 import { getRun, runAllocation, toRunDto } from './allocation-service.js';
-import { rankedCandidates, toCandidateDto } from './candidates.js';
+import { plansFor, unmetFor } from './plan-service.js';
+import { rankedCandidates, stageOf, toCandidateDto } from './candidates.js';
 import { languageOf } from './language.js';
 import { toMatchDto } from './presenter.js';
-import { acceptMatch, approveMatch, getMatchRow, listMatches, matchPage, rejectMatch, requestMatch, type MatchListQuery } from './service.js';
+import {
+  acceptMatch,
+  approveMatch,
+  getMatchRow,
+  listMatches,
+  matchPage,
+  rejectMatch,
+  requestGroup,
+  requestMatch,
+  type MatchListQuery,
+} from './service.js';
 
 /** Candidates are for choosing, not for crawling: ten thousand places deep is plenty. */
 const MAX_CANDIDATE_OFFSET = 10_000;
@@ -25,8 +36,9 @@ export function matchingRoutes(api: ApiRouter, db: Db): void {
       operationId: 'listCandidates',
       summary: 'Rank the slots that meet every requirement of a pilot, best first, with reasons',
       description:
-        'Hard filters: an active testbed serving the pilot\'s domain with every required capability; a slot inside ' +
-        '[earliestStart, latestEnd], at least durationHours long, with enough units left, not overlapping a booking the ' +
+        'Hard filters, per stage (`?stage=` keeps one; by default every stage, merged by score): an active testbed serving ' +
+        'the pilot\'s domain with every capability of the stage; a slot inside [earliestStart, latestEnd], its length within ' +
+        'sessionHours (a first-release pilot: at least durationHours), with enough units left, not overlapping a booking the ' +
         'pilot holds. Score in [0, 1]: capability fit 0.35, time fit 0.30, location 0.15 (when the pilot gives one), load ' +
         'balance 0.20; ties by earlier start, then testbed id, then slot id. `reasons` follow Accept-Language (ko or en). ' +
         'The pilot owner and operators.',
@@ -40,19 +52,51 @@ export function matchingRoutes(api: ApiRouter, db: Db): void {
       if (principal.orgKind !== 'operator' && !ownsPilot(principal, pilot)) {
         throw forbidden("Only the pilot's organisation and operators see its candidates.");
       }
-      const list = `candidates:${pilot.id}`;
+      const stage = query.stage === undefined ? undefined : stageOf(pilot, query.stage);
+      if (query.stage !== undefined && !stage) throw validationFailed([{ pointer: '/query/stage', message: 'names no stage of the pilot' }]);
+      const list = query.stage ? `candidates:${pilot.id}:${query.stage}` : `candidates:${pilot.id}`;
       const offset = decodeCursor(list, query.cursor, 1)?.[0] ?? 0;
       // The cursor is the rank offset; a forged one must not reach SQL as a negative or absurd LIMIT.
       if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > MAX_CANDIDATE_OFFSET) {
         throw new AppError(400, 'invalid-cursor', 'Invalid cursor', 'The cursor is not one this list issued; start again without it.');
       }
       const lang = languageOf(req, res);
-      const ranked = await rankedCandidates(db, pilot, offset, query.limit);
+      const ranked = await rankedCandidates(db, pilot, offset, query.limit, stage ? { stage } : {});
       const more = ranked.length > query.limit;
       res.json({
         data: ranked.slice(0, query.limit).map((s) => toCandidateDto(s, lang)),
         nextCursor: more ? encodeCursor(list, [offset + query.limit]) : null,
+        // An empty first page says why, per stage (the order filter needs a plan search, so it counts nothing here).
+        ...(ranked.length === 0 && offset === 0
+          ? { unmet: (await unmetFor(db, pilot, lang)).filter((u) => !stage || u.stage === stage.key) }
+          : {}),
       });
+    },
+  );
+
+  api.add<unknown, PlanListQuery & { limit: number }>(
+    {
+      method: 'get',
+      path: '/v1/pilots/{id}/plans',
+      operationId: 'listPlans',
+      summary: 'Rank complete feasible plans for a pilot: whole slots for every stage, in order, within the budget',
+      description:
+        'Each stage is met by whole slots that pass its candidate filters, whose lengths sum to at least its hours but less ' +
+        'than hours plus the shortest chosen slot; stages with `after` start every session no earlier than the end of that ' +
+        'stage plus minGapHours, the first no later than that end plus maxGapHours; no two sessions overlap; the credits ' +
+        '(at today\'s rates) fit in what remains of the budget. Score: the sessions\' candidate scores weighted by hours. ' +
+        'When no plan exists, `unmet` says per stage how many slots each hard filter removed. The pilot owner and operators.',
+      tag: 'Matching',
+      auth: 'matching:read',
+      query: 'plan-list-query.json',
+      success: { status: 200, description: 'Plans, best first, or why there is none.', schema: 'plan-list.json', headers: ['Content-Language'] },
+    },
+    async ({ principal, params, query, req, res }) => {
+      const pilot = await getVisiblePilot(db, principal, params.id!);
+      if (principal.orgKind !== 'operator' && !ownsPilot(principal, pilot)) {
+        throw forbidden("Only the pilot's organisation and operators see its plans.");
+      }
+      res.json(await plansFor(db, pilot, query.limit, languageOf(req, res)));
     },
   );
 
@@ -61,20 +105,27 @@ export function matchingRoutes(api: ApiRouter, db: Db): void {
       method: 'post',
       path: '/v1/pilots/{id}/matches',
       operationId: 'requestMatch',
-      summary: 'Ask for a slot for a pilot (the startup)',
+      summary: 'Ask for a slot, or a group of sessions, for a pilot (the startup)',
       description:
         'Creates a `requested` match for the testbed owner or an operator to approve; nothing is booked yet. A slot that ' +
         'is full (`slot-full`) or does not meet the requirements (`slot-unsuitable`) is a 409 carrying `reasons` and up to ' +
-        'three `alternatives` (candidates).',
+        'three `alternatives` (candidates). `{sessions: [{slotId, stage}]}` asks for a group: one match per session sharing ' +
+        'a `groupId`, all created or none, answered as `{groupId, data}`; accept, approve and reject on any match of the ' +
+        'group act on the whole group.',
       tag: 'Matching',
       auth: 'matching:write',
       body: 'match-request.json',
       idempotent: true,
-      success: { ...ONE_MATCH, status: 201, description: 'The requested match.', headers: ['Location'] },
+      success: { status: 201, description: 'The requested match, or the group.', schema: 'match-request-result.json', headers: ['Location'] },
       errors: [409],
     },
     async ({ principal, params, body, req, res }) => {
       const lang = languageOf(req, res);
+      if (body.sessions) {
+        const group = await requestGroup(db, principal, params.id!, body, lang);
+        res.status(201).location(`/v1/matches?pilotId=${params.id!}`).json({ groupId: group.groupId, data: group.data.map((m) => toMatchDto(m, lang)) });
+        return;
+      }
       const row = await requestMatch(db, principal, params.id!, body, lang);
       res.status(201).location(`/v1/matches/${row.id}`).json(toMatchDto(row, lang));
     },
@@ -106,15 +157,22 @@ export function matchingRoutes(api: ApiRouter, db: Db): void {
   );
 
   const actions = [
-    ['accept', 'acceptMatch', 'Accept a proposal (the startup that owns the pilot)', 'Only `proposed` matches; 409 otherwise (`match-expired` past expiry).'],
+    [
+      'accept',
+      'acceptMatch',
+      'Accept a proposal (the startup that owns the pilot)',
+      'Only `proposed` matches; 409 otherwise (`match-expired` past expiry). A match of a group accepts the whole group.',
+    ],
     [
       'approve',
       'approveMatch',
       'Approve a requested or accepted match, booking the slot (testbed owner or operator)',
       'Books the slot in the same transaction. A full or no longer suitable slot is a 409 with `alternatives`; a booking ' +
-        'overlapping another of the pilot is 409 `booking-overlap`; approving twice, or a rejected or expired match, is 409.',
+        'overlapping another of the pilot is 409 `booking-overlap`; approving twice, or a rejected or expired match, is 409. ' +
+        'Credits (units × hours × creditRate) are spent from the pilot\'s budget: 409 `budget-exceeded` when they do not fit. ' +
+        'A match of a group approves the whole group in one transaction, all bookings or none; a failure names `failedSession`.',
     ],
-    ['reject', 'rejectMatch', 'Reject or decline a live match (either party, or an operator)', 'The pilot returns to `submitted` when nothing else is live.'],
+    ['reject', 'rejectMatch', 'Reject or decline a live match (either party, or an operator)', 'The pilot returns to `submitted` when nothing else is live. A match of a group rejects the whole group.'],
   ] as const;
   for (const [action, operationId, summary, description] of actions) {
     api.add(

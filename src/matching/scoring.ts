@@ -22,7 +22,10 @@ export interface PilotNeeds {
   domain: string;
   capabilities: readonly string[];
   units: number;
+  /** The shortest session that serves (a first-release pilot's durationHours; a stage's sessionHours.min or 0). */
   durationHours: number;
+  /** The longest session that serves (a stage's sessionHours.max); none when absent. */
+  maxSessionHours?: number | undefined;
   earliestStart: Date;
   latestEnd: Date;
   location?: { lat: number; lng: number } | undefined;
@@ -75,6 +78,7 @@ export type Unsuitability =
   | { code: 'capabilities'; missing: string[] }
   | { code: 'window' }
   | { code: 'duration'; hours: number; needed: number }
+  | { code: 'session-length'; hours: number; max: number }
   | { code: 'units'; available: number; needed: number };
 
 const HOUR = 3_600_000;
@@ -93,6 +97,7 @@ export function unsuitability(pilot: PilotNeeds, offer: SlotOffer, units = pilot
   }
   const hours = (offer.end.getTime() - offer.start.getTime()) / HOUR;
   if (hours < pilot.durationHours) out.push({ code: 'duration', hours, needed: pilot.durationHours });
+  if (pilot.maxSessionHours !== undefined && hours > pilot.maxSessionHours) out.push({ code: 'session-length', hours, max: pilot.maxSessionHours });
   const available = offer.capacity - offer.bookedUnits;
   if (available < units) out.push({ code: 'units', available, needed: units });
   return out;
@@ -226,6 +231,10 @@ export function unsuitabilityText(u: Unsuitability, lang: Lang): string {
       return ko
         ? `슬롯 길이(${u.hours}시간)가 필요한 ${u.needed}시간보다 짧습니다.`
         : `The slot lasts ${u.hours} h, shorter than the ${u.needed} h needed.`;
+    case 'session-length':
+      return ko
+        ? `슬롯 길이(${u.hours}시간)가 세션 최대 ${u.max}시간보다 깁니다.`
+        : `The slot lasts ${u.hours} h, longer than the ${u.max} h a session may last.`;
     case 'units':
       return ko
         ? `남은 단위가 ${u.available}개로, 필요한 ${u.needed}개보다 적습니다.`

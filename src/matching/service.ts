@@ -15,13 +15,14 @@ import { isDbError } from '../db/errors.js';
 import { recordEvent } from '../events/outbox.js';
 import type { EventType } from '../events/catalog.js';
 import type { MatchListQuery as MatchListQueryParams, MatchRequest } from '../generated/schema-types.js';
-import { AppError, conflict, forbidden, notFound } from '../http/errors.js';
+import { AppError, conflict, forbidden, notFound, validationFailed, type FieldError } from '../http/errors.js';
 import { decodeCursor, toPage } from '../http/pagination.js';
 import { getBookingRow, toBookingDto } from '../bookings/presenter.js';
-import { PILOT_COLUMNS, type PilotRow } from '../pilots/presenter.js';
+import { PILOT_COLUMNS, stagesOf, type PilotRow } from '../pilots/presenter.js';
+import type { PilotStage } from '../generated/schema-types.js';
 import { getVisiblePilot, transitionPilot } from '../pilots/service.js';
 import { ownsPilot } from '../pilots/visibility.js';
-import { alternatives, needsOf, SCARCE, toOffer } from './candidates.js';
+import { alternatives, needsOf, SCARCE, stageOf, toOffer } from './candidates.js';
 import { EFFECTIVE_STATUS, LIVE, MATCH_SELECT, partiesVisibility, toMatchDto, type MatchRow } from './presenter.js';
 import { reasonsFor, scoreOffer, unsuitability, unsuitabilityText, type Lang, type SlotOffer, type Unsuitability } from './scoring.js';
 
@@ -39,13 +40,14 @@ class Refusal extends Error {
     readonly slotId: string,
     readonly units: number,
     readonly problems: Unsuitability[],
+    readonly stage?: PilotStage,
   ) {
     super(kind);
   }
 }
 
 async function refusalProblem(db: Queryable, r: Refusal, lang: Lang): Promise<AppError> {
-  const alts = await alternatives(db, r.pilot, lang, r.slotId, r.units);
+  const alts = await alternatives(db, r.pilot, lang, r.slotId, r.units, r.stage);
   const reasons = r.problems.map((u) => unsuitabilityText(u, lang));
   return r.kind === 'full'
     ? conflict('slot-full', `The slot has too few units left. ${reasons.join(' ')}`.trim(), { slotId: r.slotId, reasons, alternatives: alts })
@@ -53,13 +55,19 @@ async function refusalProblem(db: Queryable, r: Refusal, lang: Lang): Promise<Ap
 }
 
 /** Maps what PostgreSQL refused (and in-transaction refusals) to problems a client can act on. */
-async function bookingProblem(db: Queryable, err: unknown, ctx: { pilot?: PilotRow; slotId?: string; units?: number; lang: Lang }): Promise<unknown> {
+async function bookingProblem(
+  db: Queryable,
+  err: unknown,
+  ctx: { pilot?: PilotRow; slotId?: string; units?: number; stage?: PilotStage; lang: Lang },
+): Promise<unknown> {
   if (err instanceof Refusal) return refusalProblem(db, err, ctx.lang);
+  if (isDbError(err, 'check_violation', 'pilot_budgets_committed_check') && ctx.pilot) return budgetProblem(db, ctx.pilot.id);
   if (isDbError(err, 'check_violation', 'slots_booked_units_check') && ctx.pilot && ctx.slotId) {
     const { rows } = await db.query<{ capacity: number; booked_units: number }>('SELECT capacity, booked_units FROM slots WHERE id = $1', [ctx.slotId]);
     const s = rows[0];
     const units = ctx.units ?? ctx.pilot.units;
-    return refusalProblem(db, new Refusal('full', ctx.pilot, ctx.slotId, units, [{ code: 'units', available: s ? s.capacity - s.booked_units : 0, needed: units }]), ctx.lang);
+    const problems: Unsuitability[] = [{ code: 'units', available: s ? s.capacity - s.booked_units : 0, needed: units }];
+    return refusalProblem(db, new Refusal('full', ctx.pilot, ctx.slotId, units, problems, ctx.stage), ctx.lang);
   }
   if (isDbError(err, 'exclusion_violation', 'bookings_pilot_no_overlap')) {
     return conflict('booking-overlap', 'The pilot already holds a confirmed booking that overlaps this slot; nothing was booked.');
@@ -68,6 +76,36 @@ async function bookingProblem(db: Queryable, err: unknown, ctx: { pilot?: PilotR
     return conflict('match-exists', 'The pilot already has a live match for this slot.');
   }
   return err;
+}
+
+/** 409 budget-exceeded with the budget as it stands after the rollback. */
+async function budgetProblem(db: Queryable, pilotId: string): Promise<AppError> {
+  const { rows } = await db.query<{ credits: string; committed: string }>('SELECT credits, committed FROM pilot_budgets WHERE pilot_id = $1', [pilotId]);
+  const b = rows[0];
+  const budget = b ? { credits: Number(b.credits), committed: Number(b.committed), remaining: Number(b.credits) - Number(b.committed) } : null;
+  return conflict('budget-exceeded', "Confirming this would take the pilot's committed credits past its budget; nothing was booked.", { budget });
+}
+
+/**
+ * Books units of a slot for a match inside tx (the caller holds the match, pilot and slot locks, in that order):
+ * raises booked_units (the CHECK refuses over-booking), inserts the booking with its credits fixed now — units ×
+ * hours × the testbed's creditRate, rounded up — and spends them from the pilot's budget, whose CHECK refuses
+ * going past the credits. Returns the booking id.
+ */
+export async function bookMatch(tx: Queryable, m: { id: string; pilot_id: string; slot_id: string; testbed_id: string; units: number }, offer: SlotOffer): Promise<string> {
+  await tx.query('UPDATE slots SET booked_units = booked_units + $2, version = version + 1, updated_at = now() WHERE id = $1', [m.slot_id, m.units]);
+  const { rows } = await tx.query<{ id: string; credits: string }>(
+    `INSERT INTO bookings (match_id, pilot_id, slot_id, testbed_id, units, start_at, end_at, credits)
+     SELECT $1::uuid, $2::uuid, $3::uuid, t.id, $5::int, $6::timestamptz, $7::timestamptz,
+            ceil($5::int * extract(epoch FROM $7::timestamptz - $6::timestamptz) / 3600 * t.credit_rate)::bigint
+       FROM testbeds t WHERE t.id = $4::uuid
+     RETURNING id, credits`,
+    [m.id, m.pilot_id, m.slot_id, m.testbed_id, m.units, offer.start.toISOString(), offer.end.toISOString()],
+  );
+  const booking = rows[0]!;
+  // No TypeScript budget check either: pilot_budgets_committed_check decides. A pilot without a row is not limited.
+  await tx.query('UPDATE pilot_budgets SET committed = committed + $2, updated_at = now() WHERE pilot_id = $1', [m.pilot_id, booking.credits]);
+  return booking.id;
 }
 
 /** The slot as an offer (testbed facts and utilisation in the pilot's window), optionally locked. */
@@ -159,17 +197,35 @@ async function lockPilot(tx: Queryable, id: string): Promise<PilotRow> {
   return rows[0]!;
 }
 
+/** The stage a request names (400 when the pilot has none of that key), or the first stage the slot suits. */
+function requestedStage(pilot: PilotRow, body: MatchRequest, offer: SlotOffer): PilotStage {
+  if (body.stage) {
+    const stage = stageOf(pilot, body.stage);
+    if (!stage) throw validationFailed([{ pointer: '/body/stage', message: 'names no stage of the pilot' }]);
+    return stage;
+  }
+  const stages = stagesOf(pilot);
+  return stages.find((s) => unsuitability(needsOf(pilot, s), offer, body.units ?? s.units).length === 0) ?? stages[0]!;
+}
+
 export async function requestMatch(db: Db, principal: Principal, pilotId: string, body: MatchRequest, lang: Lang): Promise<MatchRow> {
   let pilot: PilotRow | undefined;
-  const units = () => body.units ?? pilot?.units ?? 1;
+  let stage: PilotStage | undefined;
+  const units = () => body.units ?? stage?.units ?? pilot?.units ?? 1;
+  if (body.slotId === undefined) throw validationFailed([{ pointer: '/body/slotId', message: 'is required (or give sessions)' }]);
+  const slotId = body.slotId;
   try {
     return await db.transaction(async (tx) => {
       pilot = await getVisiblePilot(tx, principal, pilotId, true);
       if (!ownsPilot(principal, pilot)) throw forbidden('Only the organisation that registered this pilot may ask for slots.');
       assertRequestable(pilot);
-      const offer = await loadOffer(tx, body.slotId, pilot, false);
-      const problems = unsuitability(needsOf(pilot), offer, units());
-      if (problems.length) throw new Refusal(problems.every((p) => p.code === 'units') ? 'full' : 'unsuitable', pilot, body.slotId, units(), problems);
+      const offer = await loadOffer(tx, slotId, pilot, false);
+      stage = requestedStage(pilot, body, offer);
+      const needs = needsOf(pilot, stage);
+      const problems = unsuitability(needs, offer, units());
+      if (problems.length) {
+        throw new Refusal(problems.every((p) => p.code === 'units') ? 'full' : 'unsuitable', pilot, slotId, units(), problems, stage);
+      }
       const overlap = await tx.query(
         `SELECT 1 FROM bookings WHERE pilot_id = $1 AND status = 'confirmed' AND start_at < $3 AND end_at > $2 LIMIT 1`,
         [pilot.id, offer.start.toISOString(), offer.end.toISOString()],
@@ -180,13 +236,13 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
         `UPDATE matches SET status = 'expired', updated_at = now() WHERE pilot_id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()`,
         [pilot.id],
       );
-      const scored = scoreOffer(needsOf(pilot), offer, SCARCE);
+      const scored = scoreOffer(needs, offer, SCARCE);
       const expires = new Date(Math.min(offer.start.getTime(), Date.now() + REQUEST_TTL_MS));
       const { rows } = await tx.query<{ id: string }>(
-        `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, score, breakdown, reasons, expires_at)
-         VALUES ($1, $2, $3, $4, 'requested', 'request', $5, $6, $7, $8) RETURNING id`,
+        `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, score, breakdown, reasons, expires_at, stage)
+         VALUES ($1, $2, $3, $4, 'requested', 'request', $5, $6, $7, $8, $9) RETURNING id`,
         [pilot.id, offer.slotId, offer.testbedId, units(), scored.score, JSON.stringify(scored.breakdown),
-          JSON.stringify({ ko: reasonsFor(scored, 'ko'), en: reasonsFor(scored, 'en') }), expires.toISOString()],
+          JSON.stringify({ ko: reasonsFor(scored, 'ko'), en: reasonsFor(scored, 'en') }), expires.toISOString(), stage.key],
       );
       if (pilot.status === 'submitted') await transitionPilot(tx, pilot, 'match');
       const row = await getMatchRow(tx, principal, rows[0]!.id);
@@ -194,7 +250,7 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
       return row;
     });
   } catch (err) {
-    throw await bookingProblem(db, err, { pilot, slotId: body.slotId, units: units(), lang });
+    throw await bookingProblem(db, err, { pilot, slotId: slotId, units: units(), ...(stage ? { stage } : {}), lang });
   }
 }
 
@@ -203,73 +259,205 @@ function closedProblem(row: MatchRow, action: string): AppError {
   return new AppError(409, 'invalid-transition', 'Conflict', `A ${row.status} match cannot ${action}.`, { status: row.status });
 }
 
+/**
+ * The matches a decision acts on, locked: the whole group when the match belongs to one (locked in id order
+ * before anything else, so two decisions on one group never deadlock), else the match alone. 404 when the caller
+ * may not see the match.
+ */
+async function lockMembers(tx: Queryable, principal: Principal, id: string): Promise<{ row: MatchRow; members: MatchRow[] }> {
+  const group = (await tx.query<{ group_id: string | null }>('SELECT group_id FROM matches WHERE id = $1', [id])).rows[0]?.group_id ?? null;
+  if (group) await tx.query('SELECT id FROM matches WHERE group_id = $1 ORDER BY id FOR UPDATE', [group]);
+  const row = await getMatchRow(tx, principal, id, true);
+  const members = group ? (await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.group_id = $1 ORDER BY m.id`, [group])).rows : [row];
+  return { row, members };
+}
+
 export async function acceptMatch(db: Db, principal: Principal, id: string): Promise<MatchRow> {
   return db.transaction(async (tx) => {
-    const row = await getMatchRow(tx, principal, id, true);
+    const { row, members } = await lockMembers(tx, principal, id);
     if (row.pilot_org !== principal.organizationId) throw forbidden('Only the organisation that registered the pilot accepts a proposal.');
-    if (row.status !== 'proposed') throw closedProblem(row, 'be accepted (only proposals are accepted)');
-    await tx.query(`UPDATE matches SET status = 'accepted', accepted_at = now(), updated_at = now(), version = version + 1 WHERE id = $1`, [id]);
-    const updated = await getMatchRow(tx, principal, id);
-    await recordPartiesEvent(tx, 'match.accepted', toMatchDto(updated), updated.pilot_id, updated.testbed_id, updated.pilot_org);
-    return updated;
+    for (const m of members) if (m.status !== 'proposed') throw closedProblem(m, 'be accepted (only proposals are accepted)');
+    for (const m of members) {
+      await tx.query(`UPDATE matches SET status = 'accepted', accepted_at = now(), updated_at = now(), version = version + 1 WHERE id = $1`, [m.id]);
+      const updated = await getMatchRow(tx, principal, m.id);
+      await recordPartiesEvent(tx, 'match.accepted', toMatchDto(updated), updated.pilot_id, updated.testbed_id, updated.pilot_org);
+    }
+    return getMatchRow(tx, principal, id);
   });
 }
 
 export async function rejectMatch(db: Db, principal: Principal, id: string): Promise<MatchRow> {
   return db.transaction(async (tx) => {
-    const row = await getMatchRow(tx, principal, id, true);
+    const { row, members } = await lockMembers(tx, principal, id);
     if (!LIVE.includes(row.status)) throw closedProblem(row, 'be rejected');
-    await tx.query(
-      `UPDATE matches SET status = 'rejected', decided_at = now(), decided_by = $2, updated_at = now(), version = version + 1 WHERE id = $1`,
-      [id, principal.userId],
-    );
+    const live = members.filter((m) => LIVE.includes(m.status));
+    for (const m of live) {
+      await tx.query(
+        `UPDATE matches SET status = 'rejected', decided_at = now(), decided_by = $2, updated_at = now(), version = version + 1 WHERE id = $1`,
+        [m.id, principal.userId],
+      );
+    }
     await lockPilot(tx, row.pilot_id);
     await settlePilot(tx, row.pilot_id);
-    const updated = await getMatchRow(tx, principal, id);
-    await recordPartiesEvent(tx, 'match.rejected', toMatchDto(updated), updated.pilot_id, updated.testbed_id, updated.pilot_org);
-    return updated;
+    for (const m of live) {
+      const updated = await getMatchRow(tx, principal, m.id);
+      await recordPartiesEvent(tx, 'match.rejected', toMatchDto(updated), updated.pilot_id, updated.testbed_id, updated.pilot_org);
+    }
+    return getMatchRow(tx, principal, id);
   });
 }
 
+/** A session of a group that could not be booked; every booking of the group is rolled back with it. */
+class SessionFailure extends Error {
+  constructor(
+    readonly member: MatchRow,
+    readonly reason: unknown,
+  ) {
+    super('session failed');
+  }
+}
+
+/**
+ * Approves a match, or every match of its group in one transaction: all bookings are confirmed, or none (a
+ * failure names the session and offers alternatives for its stage; no booking and no credit is left behind).
+ * Lock order: the group's matches (id order), the pilot, the slots (id order).
+ */
 export async function approveMatch(db: Db, principal: Principal, id: string, lang: Lang): Promise<{ match: MatchRow; bookingId: string }> {
   let pilot: PilotRow | undefined;
-  let slotId: string | undefined;
-  let units: number | undefined;
+  let grouped = false;
   try {
     return await db.transaction(async (tx) => {
-      const row = await getMatchRow(tx, principal, id, true);
-      if (principal.orgKind !== 'operator' && row.testbed_org !== principal.organizationId) {
-        throw forbidden('Only the organisation that owns the testbed, or a programme operator, approves a match.');
+      const { row, members } = await lockMembers(tx, principal, id);
+      grouped = row.group_id !== null;
+      if (principal.orgKind !== 'operator' && members.some((m) => m.testbed_org !== principal.organizationId)) {
+        throw forbidden(
+          grouped
+            ? 'Only a programme operator, or the organisation that owns every testbed of the group, approves a group.'
+            : 'Only the organisation that owns the testbed, or a programme operator, approves a match.',
+        );
       }
-      if (row.status === 'proposed') throw closedProblem(row, 'be approved before the startup accepts it');
-      if (row.status !== 'requested' && row.status !== 'accepted') throw closedProblem(row, 'be approved');
+      for (const m of members) {
+        if (m.status === 'proposed') throw closedProblem(m, 'be approved before the startup accepts it');
+        if (m.status !== 'requested' && m.status !== 'accepted') throw closedProblem(m, 'be approved');
+      }
       pilot = await lockPilot(tx, row.pilot_id);
-      slotId = row.slot_id;
-      units = row.units;
       assertRequestable(pilot);
-      // The slot is locked from here to commit: booked units are raised under its row lock.
-      const offer = await loadOffer(tx, row.slot_id, pilot, true);
-      const problems = unsuitability(needsOf(pilot), offer, row.units).filter((u) => u.code !== 'units');
-      if (problems.length) throw new Refusal('unsuitable', pilot, row.slot_id, row.units, problems);
-      // No TypeScript capacity check: the CHECK on slots.booked_units decides, under the lock.
-      await tx.query('UPDATE slots SET booked_units = booked_units + $2, version = version + 1, updated_at = now() WHERE id = $1', [row.slot_id, row.units]);
-      const { rows } = await tx.query<{ id: string }>(
-        `INSERT INTO bookings (match_id, pilot_id, slot_id, testbed_id, units, start_at, end_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-        [row.id, row.pilot_id, row.slot_id, row.testbed_id, row.units, offer.start.toISOString(), offer.end.toISOString()],
-      );
+      const p = pilot;
+      const bookings = new Map<string, string>();
+      for (const m of [...members].sort((a, b) => (a.slot_id < b.slot_id ? -1 : a.slot_id > b.slot_id ? 1 : 0))) {
+        try {
+          // The slot is locked from here to commit: booked units are raised under its row lock.
+          const offer = await loadOffer(tx, m.slot_id, p, true);
+          const stage = stageOf(p, m.stage) ?? stagesOf(p)[0]!;
+          const problems = unsuitability(needsOf(p, stage), offer, m.units).filter((u) => u.code !== 'units');
+          if (problems.length) throw new Refusal('unsuitable', p, m.slot_id, m.units, problems, stage);
+          // No TypeScript capacity or budget check: the CHECKs decide, under the locks.
+          bookings.set(m.id, await bookMatch(tx, m, offer));
+        } catch (err) {
+          throw new SessionFailure(m, err);
+        }
+      }
       await tx.query(
-        `UPDATE matches SET status = 'approved', decided_at = now(), decided_by = $2, updated_at = now(), version = version + 1 WHERE id = $1`,
-        [row.id, principal.userId],
+        `UPDATE matches SET status = 'approved', decided_at = now(), decided_by = $2, updated_at = now(), version = version + 1 WHERE id = ANY($1::uuid[])`,
+        [members.map((m) => m.id), principal.userId],
       );
-      if (pilot.status === 'submitted' || pilot.status === 'matched') await transitionPilot(tx, pilot, 'book');
-      const match = await getMatchRow(tx, principal, id);
-      const bookingId = rows[0]!.id;
-      const booking = await getBookingRow(tx, bookingId);
-      await recordPartiesEvent(tx, 'booking.confirmed', { booking: toBookingDto(booking), match: toMatchDto(match) }, match.pilot_id, match.testbed_id, match.pilot_org);
-      return { match, bookingId };
+      if (p.status === 'submitted' || p.status === 'matched') await transitionPilot(tx, p, 'book');
+      for (const m of members) {
+        const match = await getMatchRow(tx, principal, m.id);
+        const booking = await getBookingRow(tx, bookings.get(m.id)!);
+        await recordPartiesEvent(tx, 'booking.confirmed', { booking: toBookingDto(booking), match: toMatchDto(match) }, match.pilot_id, match.testbed_id, match.pilot_org);
+      }
+      return { match: await getMatchRow(tx, principal, id), bookingId: bookings.get(id)! };
     });
   } catch (err) {
-    throw await bookingProblem(db, err, { pilot, slotId, units, lang });
+    if (!(err instanceof SessionFailure)) throw await bookingProblem(db, err, { pilot, lang });
+    const m = err.member;
+    const stage = pilot ? (stageOf(pilot, m.stage) ?? undefined) : undefined;
+    const problem = await bookingProblem(db, err.reason, { pilot, slotId: m.slot_id, units: m.units, ...(stage ? { stage } : {}), lang });
+    if (!grouped || !(problem instanceof AppError)) return Promise.reject(problem);
+    throw new AppError(problem.status, problem.code, problem.title, `Session ${m.stage} on slot ${m.slot_id} failed: ${problem.detail} No session of the group was booked.`, {
+      ...problem.extra,
+      failedSession: { matchId: m.id, slotId: m.slot_id, stage: m.stage },
+    });
+  }
+}
+
+/** Why a group request is malformed: no sessions and slotId together, no slot twice, stages of the pilot. */
+function groupFieldErrors(pilot: PilotRow, body: MatchRequest): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const f of ['slotId', 'units', 'stage'] as const) {
+    if (body[f] !== undefined) errors.push({ pointer: `/body/${f}`, message: 'is not allowed together with sessions' });
+  }
+  const seen = new Map<string, number>();
+  body.sessions!.forEach((s, i) => {
+    const first = seen.get(s.slotId);
+    if (first !== undefined) errors.push({ pointer: `/body/sessions/${i}/slotId`, message: `repeats the slot of session ${first}` });
+    else seen.set(s.slotId, i);
+    if (!stageOf(pilot, s.stage)) errors.push({ pointer: `/body/sessions/${i}/stage`, message: 'names no stage of the pilot' });
+  });
+  return errors;
+}
+
+/**
+ * A group request: one `requested` match per session, sharing a groupId, all or none. Each session must suit
+ * its stage and not overlap another session of the group or a booking the pilot holds. Credits are checked at
+ * approval, not here.
+ */
+export async function requestGroup(db: Db, principal: Principal, pilotId: string, body: MatchRequest, lang: Lang): Promise<{ groupId: string; data: MatchRow[] }> {
+  let pilot: PilotRow | undefined;
+  let failed: { slotId: string; units: number; stage: PilotStage } | undefined;
+  try {
+    return await db.transaction(async (tx) => {
+      pilot = await getVisiblePilot(tx, principal, pilotId, true);
+      if (!ownsPilot(principal, pilot)) throw forbidden('Only the organisation that registered this pilot may ask for slots.');
+      const errors = groupFieldErrors(pilot, body);
+      if (errors.length) throw validationFailed(errors, 'The group request is not valid.');
+      assertRequestable(pilot);
+      await tx.query(
+        `UPDATE matches SET status = 'expired', updated_at = now() WHERE pilot_id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()`,
+        [pilot.id],
+      );
+      const groupId = (await tx.query<{ id: string }>('SELECT gen_random_uuid() AS id')).rows[0]!.id;
+      const offers: SlotOffer[] = [];
+      const ids: string[] = [];
+      for (const [i, s] of body.sessions!.entries()) {
+        const stage = stageOf(pilot, s.stage)!;
+        failed = { slotId: s.slotId, units: stage.units, stage };
+        const offer = await loadOffer(tx, s.slotId, pilot, false);
+        const needs = needsOf(pilot, stage);
+        const problems = unsuitability(needs, offer, stage.units);
+        if (problems.length) {
+          throw new Refusal(problems.every((p) => p.code === 'units') ? 'full' : 'unsuitable', pilot, s.slotId, stage.units, problems, stage);
+        }
+        const clash = offers.findIndex((o) => o.start < offer.end && offer.start < o.end);
+        if (clash >= 0) throw conflict('booking-overlap', `Session ${i} overlaps session ${clash} of the same group; a pilot is never in two places at once.`);
+        const overlap = await tx.query(
+          `SELECT 1 FROM bookings WHERE pilot_id = $1 AND status = 'confirmed' AND start_at < $3 AND end_at > $2 LIMIT 1`,
+          [pilot.id, offer.start.toISOString(), offer.end.toISOString()],
+        );
+        if (overlap.rowCount) throw conflict('booking-overlap', `Session ${i} overlaps a confirmed booking of the pilot.`);
+        offers.push(offer);
+        const scored = scoreOffer(needs, offer, SCARCE);
+        const expires = new Date(Math.min(offer.start.getTime(), Date.now() + REQUEST_TTL_MS));
+        const { rows } = await tx.query<{ id: string }>(
+          `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, score, breakdown, reasons, expires_at, stage, group_id)
+           VALUES ($1, $2, $3, $4, 'requested', 'request', $5, $6, $7, $8, $9, $10) RETURNING id`,
+          [pilot.id, offer.slotId, offer.testbedId, stage.units, scored.score, JSON.stringify(scored.breakdown),
+            JSON.stringify({ ko: reasonsFor(scored, 'ko'), en: reasonsFor(scored, 'en') }), expires.toISOString(), stage.key, groupId],
+        );
+        ids.push(rows[0]!.id);
+      }
+      failed = undefined;
+      if (pilot.status === 'submitted') await transitionPilot(tx, pilot, 'match');
+      const data: MatchRow[] = [];
+      for (const mid of ids) {
+        const row = await getMatchRow(tx, principal, mid);
+        await recordPartiesEvent(tx, 'match.requested', toMatchDto(row), row.pilot_id, row.testbed_id, row.pilot_org);
+        data.push(row);
+      }
+      return { groupId, data };
+    });
+  } catch (err) {
+    throw await bookingProblem(db, err, { pilot, ...(failed ?? {}), lang });
   }
 }

@@ -1,4 +1,5 @@
-import type { CapabilityCode, DomainCode, Location, Pilot, PilotRequirements } from '../generated/schema-types.js';
+import type { CapabilityCode, DomainCode, Location, Pilot, PilotBudget, PilotRequirements, PilotStage } from '../generated/schema-types.js';
+import { mainStage } from './stages.js';
 import type { PilotStatus } from './status.js';
 
 export interface PilotRow {
@@ -23,11 +24,16 @@ export interface PilotRow {
   updated_at: Date;
   submitted_at: Date | null;
   withdrawn_at: Date | null;
+  /** Normalised stages of a pilot created with stages; null for the first-release shape. */
+  stages: PilotStage[] | null;
+  budget: { credits: number; committed: number; fundingLine: PilotBudget['fundingLine']; note: string | null } | null;
 }
 
 export const PILOT_COLUMNS = `id, organization_id, title, summary, domain, subdomain, capabilities, units, duration_hours,
   earliest_start, latest_end, location_address, location_lat, location_lng, status, version, demo, created_at,
-  updated_at, submitted_at, withdrawn_at`;
+  updated_at, submitted_at, withdrawn_at, stages,
+  (SELECT json_build_object('credits', pb.credits, 'committed', pb.committed, 'fundingLine', pb.funding_line, 'note', pb.note)
+     FROM pilot_budgets pb WHERE pb.pilot_id = id) AS budget`;
 
 
 export function locationOf(row: PilotRow): Location | undefined {
@@ -39,7 +45,8 @@ export function locationOf(row: PilotRow): Location | undefined {
   };
 }
 
-export function requirementsOf(row: PilotRow): PilotRequirements {
+/** The first-release fields (an envelope for a multi-stage pilot), without stages. */
+export function firstReleaseOf(row: PilotRow): Omit<PilotRequirements, 'stages'> {
   const location = locationOf(row);
   return {
     capabilities: row.capabilities,
@@ -49,6 +56,21 @@ export function requirementsOf(row: PilotRow): PilotRequirements {
     latestEnd: row.latest_end.toISOString(),
     ...(location ? { location } : {}),
   };
+}
+
+/** The pilot's stages: as given, or the one stage `main` of a first-release requirement. */
+export function stagesOf(row: PilotRow): PilotStage[] {
+  return row.stages ?? [mainStage(firstReleaseOf(row))];
+}
+
+export function requirementsOf(row: PilotRow): PilotRequirements {
+  return { ...firstReleaseOf(row), stages: stagesOf(row) as PilotRequirements['stages'] };
+}
+
+export function budgetOf(row: PilotRow): PilotBudget | null {
+  const b = row.budget;
+  if (!b) return null;
+  return { credits: Number(b.credits), committed: Number(b.committed), remaining: Number(b.credits) - Number(b.committed), fundingLine: b.fundingLine, note: b.note };
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -67,4 +89,5 @@ export const toPilotDto = (row: PilotRow): Pilot => ({
   submittedAt: iso(row.submitted_at),
   withdrawnAt: iso(row.withdrawn_at),
   demo: row.demo,
+  budget: budgetOf(row),
 });

@@ -7,8 +7,9 @@ import { decodeCursor, toPage } from '../http/pagination.js';
 import type { EventType } from '../events/catalog.js';
 import { recordEvent } from '../events/outbox.js';
 import { releasePilotHoldings } from '../bookings/service.js';
-import type { PilotListQuery as PilotListQueryParams, PilotPatch, PilotRequirements } from '../generated/schema-types.js';
-import { PILOT_COLUMNS, requirementsOf, toPilotDto, type PilotRow } from './presenter.js';
+import type { PilotListQuery as PilotListQueryParams, PilotPatch, PilotRequirementsInput } from '../generated/schema-types.js';
+import { PILOT_COLUMNS, firstReleaseOf, toPilotDto, type PilotRow } from './presenter.js';
+import { envelopeOf, normaliseStages, type Envelope } from './stages.js';
 import { assertValidPilot, type PilotFields } from './rules.js';
 import { TRANSITIONS, isEditable, type PilotAction, type PilotStatus } from './status.js';
 import { ownsPilot, pilotVisibility } from './visibility.js';
@@ -17,8 +18,10 @@ export type PilotListQuery = PilotListQueryParams & { limit: number };
 
 export const pilotEtag = (row: PilotRow) => etagOf(row.id, row.version);
 
+/** The columns of a valid pilot: a multi-stage one keeps its stages and their envelope. */
 function fieldParams(p: PilotFields): unknown[] {
-  const r = p.requirements;
+  const stages = p.requirements.stages ? normaliseStages(p.requirements.stages) : null;
+  const r: Envelope = stages ? envelopeOf(stages) : (p.requirements as Envelope);
   return [
     p.title.trim(),
     p.summary.trim(),
@@ -32,6 +35,7 @@ function fieldParams(p: PilotFields): unknown[] {
     r.location?.address ?? null,
     r.location?.lat ?? null,
     r.location?.lng ?? null,
+    stages ? JSON.stringify(stages) : null,
   ];
 }
 
@@ -41,8 +45,8 @@ export async function createPilot(db: Db, principal: Principal, input: PilotFiel
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<PilotRow>(
       `INSERT INTO pilots (title, summary, domain, subdomain, capabilities, units, duration_hours, earliest_start,
-                           latest_end, location_address, location_lat, location_lng, organization_id, demo)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                           latest_end, location_address, location_lat, location_lng, stages, organization_id, demo)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
        RETURNING ${PILOT_COLUMNS}`,
       [...fieldParams(input), principal.organizationId, options.demo ?? false],
     );
@@ -89,13 +93,20 @@ export async function listPilots(db: Db, principal: Principal, q: PilotListQuery
   return toPage('pilots', rows, q.limit, (r) => [r.created_at.toISOString(), r.id], toPilotDto);
 }
 
-/** Applies a JSON merge patch to a draft pilot, re-checking the whole result. */
+/**
+ * Applies a JSON merge patch to a draft pilot, re-checking the whole result. `stages` replaces every stage; a
+ * multi-stage pilot is edited through its stages only (first-release fields beside them are refused by the rules).
+ */
 export function mergePilot(row: PilotRow, patch: PilotPatch): PilotFields {
-  const current = requirementsOf(row);
-  const { location, ...reqPatch } = patch.requirements ?? {};
-  const requirements: PilotRequirements = { ...current, ...reqPatch };
-  if (location === null) delete requirements.location;
-  else if (location !== undefined) requirements.location = location;
+  const { location, stages, ...reqPatch } = patch.requirements ?? {};
+  let requirements: PilotRequirementsInput;
+  if (stages || row.stages) {
+    requirements = { ...reqPatch, ...(location ? { location } : {}), stages: stages ?? (row.stages as PilotRequirementsInput['stages'])! };
+  } else {
+    requirements = { ...firstReleaseOf(row), ...reqPatch };
+    if (location === null) delete requirements.location;
+    else if (location !== undefined) requirements.location = location;
+  }
   return {
     title: patch.title ?? row.title,
     summary: patch.summary ?? row.summary,
@@ -118,8 +129,8 @@ export async function updatePilot(db: Db, principal: Principal, id: string, patc
     const { rows } = await tx.query<PilotRow>(
       `UPDATE pilots SET title = $1, summary = $2, domain = $3, subdomain = $4, capabilities = $5, units = $6,
               duration_hours = $7, earliest_start = $8, latest_end = $9, location_address = $10, location_lat = $11,
-              location_lng = $12, version = version + 1, updated_at = now()
-        WHERE id = $13 RETURNING ${PILOT_COLUMNS}`,
+              location_lng = $12, stages = $13, version = version + 1, updated_at = now()
+        WHERE id = $14 RETURNING ${PILOT_COLUMNS}`,
       [...fieldParams(merged), id],
     );
     const updated = rows[0]!;

@@ -1,11 +1,11 @@
 import type { Request, Response } from 'express';
 import type { Db } from '../db/client.js';
-import type { PilotReportQuery, UtilizationQuery } from '../generated/schema-types.js';
+import type { CreditReportQuery, PilotReportQuery, UtilizationQuery } from '../generated/schema-types.js';
 import { forbidden } from '../http/errors.js';
 import type { ApiRouter } from '../http/route.js';
 import type { Principal } from '../auth/principal.js';
-import { pilotCsv, utilizationCsv } from './csv.js';
-import { pilotReport, utilizationReport } from './service.js';
+import { creditCsv, pilotCsv, utilizationCsv } from './csv.js';
+import { creditReport, pilotReport, utilizationReport } from './service.js';
 
 const wantsCsv = (req: Request) => req.accepts(['application/json', 'text/csv']) === 'text/csv';
 
@@ -64,6 +64,29 @@ export function reportRoutes(api: ApiRouter, db: Db): void {
       const report = await pilotReport(db, query);
       if (!wantsCsv(req)) return void res.vary('Accept').json(report);
       sendCsv(res, 'pilots', pilotCsv(report));
+    },
+  );
+
+  api.add<unknown, CreditReportQuery>(
+    {
+      method: 'get',
+      path: '/v1/reports/credits',
+      operationId: 'getCreditReport',
+      summary: 'Credits by domain, funding line or organisation: budgets and booked credits (operators; JSON or CSV)',
+      description:
+        'Budgets as they stand now (credits, committed, remaining) of pilots with a budget, and the credits of confirmed bookings ' +
+        'starting in [from, to) (all of them without a window). Pilots without a budget or funding line count under `none` ' +
+        'when grouped by fundingLine.',
+      tag: 'Reports',
+      auth: 'reports:read',
+      query: 'credit-report-query.json',
+      success: { status: 200, description: 'The report.', schema: 'credit-report.json', mediaType: 'text/csv' },
+    },
+    async ({ principal, query, req, res }) => {
+      operatorOnly(principal);
+      const report = await creditReport(db, query);
+      if (!wantsCsv(req)) return void res.vary('Accept').json(report);
+      sendCsv(res, `credits-${report.groupBy}`, creditCsv(report));
     },
   );
 }

@@ -2,11 +2,18 @@
  * Operator reports. Utilisation: booked unit-hours (confirmed bookings) against offered unit-hours (slot
  * capacity) of the parts of slots and bookings inside [from, to), by domain or by testbed; a testbed serving
  * several domains counts fully in each. Pilots: counts by domain and status, and the wait from submission to a
- * pilot's first booking.
+ * pilot's first booking. Credits: budgets and the credits of confirmed bookings.
  */
 import type { Db } from '../db/client.js';
 import { DOMAINS } from '../domains/catalog.js';
-import type { PilotReport, PilotReportQuery, UtilizationQuery, UtilizationReport } from '../generated/schema-types.js';
+import type {
+  CreditReport,
+  CreditReportQuery,
+  PilotReport,
+  PilotReportQuery,
+  UtilizationQuery,
+  UtilizationReport,
+} from '../generated/schema-types.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import { queryWindow } from '../http/query-window.js';
 import { PILOT_STATUSES } from '../pilots/status.js';
@@ -142,3 +149,57 @@ export async function pilotReport(db: Db, q: PilotReportQuery): Promise<PilotRep
     nextCursor: null,
   };
 }
+
+const FUNDING_LABELS: Record<string, string> = { national: 'National', city: 'City', private: 'Private', none: 'No funding line' };
+
+/**
+ * Credits: budgets as they stand now, and credits of confirmed bookings starting in [from, to) (every booking
+ * when no window is given), per pilot in SQL, then summed by the chosen key.
+ */
+export async function creditReport(db: Db, q: CreditReportQuery): Promise<CreditReport> {
+  const w = queryWindow(q.from, q.to, { maxYears: MAX_REPORT_YEARS });
+  const groupBy = q.groupBy ?? 'domain';
+  const { rows } = await db.query<{
+    domain: string; org_id: string; org_name: string; funding_line: string | null;
+    credits: string | null; committed: string | null; booked: string; bookings: number;
+  }>(
+    `SELECT p.domain, o.id AS org_id, o.name AS org_name, pb.funding_line, pb.credits, pb.committed,
+            COALESCE(bk.booked, 0) AS booked, COALESCE(bk.bookings, 0)::int AS bookings
+       FROM pilots p
+       JOIN organizations o ON o.id = p.organization_id
+       LEFT JOIN pilot_budgets pb ON pb.pilot_id = p.id
+       LEFT JOIN LATERAL (
+         SELECT sum(b.credits) AS booked, count(*) AS bookings FROM bookings b
+          WHERE b.pilot_id = p.id AND b.status = 'confirmed'
+            AND ($1::timestamptz IS NULL OR b.start_at >= $1) AND ($2::timestamptz IS NULL OR b.start_at < $2)
+       ) bk ON true
+      WHERE pb.pilot_id IS NOT NULL OR bk.bookings > 0`,
+    [w.from?.toISOString() ?? null, w.to?.toISOString() ?? null],
+  );
+  const groups = new Map<string, CreditReport['data'][number]>();
+  if (groupBy === 'domain') {
+    for (const d of DOMAINS) groups.set(d.code, emptyCredits(d.code, d.label.en));
+  } else if (groupBy === 'fundingLine') {
+    for (const k of ['national', 'city', 'private', 'none']) groups.set(k, emptyCredits(k, FUNDING_LABELS[k]!));
+  }
+  for (const r of rows) {
+    const key = groupBy === 'domain' ? r.domain : groupBy === 'fundingLine' ? (r.funding_line ?? 'none') : r.org_id;
+    const g = groups.get(key) ?? groups.set(key, emptyCredits(key, r.org_name)).get(key)!;
+    g.pilots += 1;
+    g.budgetedCredits += Number(r.credits ?? 0);
+    g.committedCredits += Number(r.committed ?? 0);
+    g.remainingCredits += Number(r.credits ?? 0) - Number(r.committed ?? 0);
+    g.bookedCredits += Number(r.booked);
+    g.bookings += r.bookings;
+  }
+  return {
+    from: w.from?.toISOString() ?? null,
+    to: w.to?.toISOString() ?? null,
+    groupBy,
+    data: [...groups.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+  };
+}
+
+const emptyCredits = (key: string, label: string): CreditReport['data'][number] => ({
+  key, label, pilots: 0, budgetedCredits: 0, committedCredits: 0, remainingCredits: 0, bookedCredits: 0, bookings: 0,
+});

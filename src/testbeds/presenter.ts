@@ -18,10 +18,11 @@ export interface TestbedRow {
   demo: boolean;
   created_at: Date;
   updated_at: Date;
+  credit_rate: number;
 }
 
 export const TESTBED_COLUMNS = `id, organization_id, name, description, domains, capabilities, capacity, address, lat, lng, status,
-  version, demo, created_at, updated_at`;
+  version, demo, created_at, updated_at, credit_rate`;
 
 /** What a testbed looks like on the wire; presentRow and jsonObjectSql both follow it. */
 export const TESTBED_SHAPE: Shape = {
@@ -37,6 +38,7 @@ export const TESTBED_SHAPE: Shape = {
   createdAt: timestamp('created_at'),
   updatedAt: timestamp('updated_at'),
   demo: 'demo',
+  creditRate: 'credit_rate',
 };
 
 export const toTestbedDto = (row: TestbedRow): Testbed => presentRow<Testbed>(TESTBED_SHAPE, row as unknown as Record<string, unknown>);

@@ -22,16 +22,19 @@ type TestbedFields = Required<Omit<TestbedCreate, 'domains'>> & { domains: strin
 export const testbedEtag = (row: TestbedRow) => etagOf(row.id, row.version);
 
 function fieldParams(f: TestbedFields): unknown[] {
-  return [f.name.trim(), f.description.trim(), f.domains, f.capabilities, f.capacity, f.location.address.trim(), f.location.lat, f.location.lng, f.status];
+  return [
+    f.name.trim(), f.description.trim(), f.domains, f.capabilities, f.capacity, f.location.address.trim(), f.location.lat, f.location.lng,
+    f.status, f.creditRate,
+  ];
 }
 
 export async function createTestbed(db: Db, principal: Principal, input: TestbedCreate, options: { demo?: boolean } = {}) {
   if (!canPublishTestbeds(principal)) throw forbidden('Only operator and partner organisations publish testbeds.');
-  const fields: TestbedFields = { description: '', capabilities: [], ...input, status: 'active' };
+  const fields: TestbedFields = { description: '', capabilities: [], creditRate: 1, ...input, status: 'active' };
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<TestbedRow>(
-      `INSERT INTO testbeds (name, description, domains, capabilities, capacity, address, lat, lng, status, organization_id, demo)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+      `INSERT INTO testbeds (name, description, domains, capabilities, capacity, address, lat, lng, status, credit_rate, organization_id, demo)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        RETURNING ${TESTBED_COLUMNS}`,
       [...fieldParams(fields), principal.organizationId, options.demo ?? false],
     );
@@ -101,6 +104,7 @@ export function mergeTestbed(row: TestbedRow, patch: TestbedPatch): TestbedField
     capacity: patch.capacity ?? row.capacity,
     location: { address: row.address, lat: row.lat, lng: row.lng, ...patch.location },
     status: patch.status ?? row.status,
+    creditRate: patch.creditRate ?? row.credit_rate,
   };
 }
 
@@ -110,8 +114,8 @@ export async function updateTestbed(db: Db, principal: Principal, id: string, pa
     assertIfMatch(ifMatch, testbedEtag(row));
     const { rows } = await tx.query<TestbedRow>(
       `UPDATE testbeds SET name = $1, description = $2, domains = $3, capabilities = $4, capacity = $5, address = $6,
-              lat = $7, lng = $8, status = $9, version = version + 1, updated_at = now()
-        WHERE id = $10 RETURNING ${TESTBED_COLUMNS}`,
+              lat = $7, lng = $8, status = $9, credit_rate = $10, version = version + 1, updated_at = now()
+        WHERE id = $11 RETURNING ${TESTBED_COLUMNS}`,
       [...fieldParams(mergeTestbed(row, patch)), id],
     );
     await recordTestbedEvent(tx, 'testbed.updated', rows[0]!);
