@@ -16,8 +16,8 @@ export interface ListenOptions {
   client: AxClient;
   forwardTo: string;
   secret: string;
-  /** Where to begin: a saved state, or undefined to start at the current end of the feed. */
-  state: ListenState | undefined;
+  /** Where to begin: a saved state, or endOfFeed() for only what happens from now on. */
+  state: ListenState;
   /** Only forward these types (others are passed over and count as done). */
   types?: Set<string>;
   save: (state: ListenState) => void;
@@ -97,7 +97,7 @@ async function forward(opts: ListenOptions, wh: Webhook, event: FeedEvent): Prom
 
 export async function listen(opts: ListenOptions): Promise<void> {
   const wh = new Webhook(opts.secret);
-  let state = opts.state ?? (await endOfFeed(opts.client));
+  let state = opts.state;
   opts.save(state);
   while (!opts.signal.aborted) {
     const p = await page(opts.client, state.cursor);

@@ -9,7 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { AxClient, ok, ProblemError, downloadDataset, uploadDataset, type components, type Progress } from '../index.js';
 import { configDir, configPath, readConfig, resolveTarget, updateConfig } from './config.js';
-import { listen, newSecret } from './listen.js';
+import { endOfFeed, listen, newSecret } from './listen.js';
 import { languageOf, t, type MessageKey } from './messages.js';
 import { readPassword } from './password.js';
 
@@ -236,8 +236,11 @@ export function buildProgram(): Command {
     .requiredOption('--forward-to <url>', 'your receiver, e.g. http://localhost:4000/webhooks')
     .option('--since <cursor>', 'start after this feed cursor ("beginning" for the oldest event) instead of the saved place')
     .option('--events <types>', 'comma-separated event types to forward (default: all)')
+    .option('--poll-interval <ms>', 'how often to ask for new events', '1000')
     .action(
-      action(async (o: Common & { forwardTo?: string; since?: string; events?: string }) => {
+      action(async (o: Common & { forwardTo?: string; since?: string; events?: string; pollInterval?: string }) => {
+        const pollMs = Number(o.pollInterval);
+        if (!Number.isInteger(pollMs) || pollMs < 50) throw new UsageError('--poll-interval must be a whole number of milliseconds, at least 50');
         let target: URL;
         try {
           target = new URL(o.forwardTo!);
@@ -249,7 +252,8 @@ export function buildProgram(): Command {
         const secret = config.listenSecret ?? newSecret();
         if (!config.listenSecret) updateConfig((x) => (x.listenSecret = secret));
         const saved = config.listen?.[c.baseUrl];
-        const state = o.since === 'beginning' ? { done: [] } : o.since ? { cursor: o.since, done: [] } : saved;
+        // Settled before "ready" is printed: an event that happens after that line is never missed.
+        const state = o.since === 'beginning' ? { done: [] } : o.since ? { cursor: o.since, done: [] } : (saved ?? (await endOfFeed(c)));
         const stop = new AbortController();
         for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
         if (o.json) out(JSON.stringify({ ready: true, forwardTo: target.href, secret }));
@@ -261,6 +265,7 @@ export function buildProgram(): Command {
           state,
           types: o.events ? new Set(o.events.split(',').map((s) => s.trim())) : undefined,
           signal: stop.signal,
+          pollMs,
           save: (s) => updateConfig((x) => (x.listen = { ...x.listen, [c.baseUrl]: s })),
           onForwarded: (ev, status, s) =>
             out(o.json ? JSON.stringify({ forwarded: ev.id, type: ev.type, status, cursor: s.cursor ?? null }) : say('forwarded', ev.createdAt, ev.type, ev.id, status)),
