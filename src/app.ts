@@ -60,16 +60,17 @@ function probeRoutes(api: ApiRouter, db: Db, readiness: { shuttingDown: boolean 
       operationId: 'getReadiness',
       summary: 'Readiness: the database answers and the process is not shutting down',
       success: { status: 200, description: 'Ready for traffic.', schema: 'readiness.json' },
-      otherResponses: [{ status: 503, description: 'Shutting down, or the database does not answer.', schema: 'readiness.json' }],
+      errors: [503],
     },
     async ({ res }) => {
-      if (readiness.shuttingDown) return void res.status(503).json({ status: 'shutting-down' });
+      const notReady = (reason: string, detail: string) => new AppError(503, 'not-ready', 'Not ready', detail, { reason });
+      if (readiness.shuttingDown) throw notReady('shutting-down', 'The process is shutting down.');
       try {
         await db.query('SELECT 1 FROM schema_migrations LIMIT 1');
-        res.json({ status: 'ready', database: db.engine });
       } catch {
-        res.status(503).json({ status: 'database-unavailable' });
+        throw notReady('database-unavailable', 'The database does not answer.');
       }
+      res.json({ status: 'ready', database: db.engine });
     },
   );
   api.add(

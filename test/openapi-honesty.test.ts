@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { pino } from 'pino';
+import supertest from 'supertest';
+import { createApp } from '../src/app.js';
 import { ctx } from './support/context.js';
 import { csv, download, uploadDataset } from './support/dataset-factories.js';
 import { createPilot, etagAt, operator, signup } from './support/factories.js';
@@ -68,6 +71,14 @@ describe('OpenAPI document honesty', () => {
       assert.equal(res.status, 200, path);
       assert.deepEqual(oa.check('get', path, res), [], path);
     }
+    // A process shutting down turns the load balancer away with a 503 problem, as declared.
+    const { db, config } = ctx();
+    const draining = createApp({ db, config, logger: pino({ level: 'silent' }), readiness: { shuttingDown: true } });
+    const res = await supertest(draining).get('/readyz');
+    assert.equal(res.status, 503);
+    assert.equal(res.body.code, 'not-ready');
+    assert.equal(res.body.reason, 'shutting-down');
+    assert.deepEqual(oa.check('get', '/readyz', res), []);
   });
 
   it('the multipart file part is binary, so generated clients type it as a file', async () => {

@@ -178,12 +178,8 @@ export function buildProgram(): Command {
   cmd(program, 'plans', "A pilot's plan: its sessions and how they are met")
     .argument('<pilot>', 'pilot id')
     .action(
-      action(async (id: string, o: Common) => {
-        // Printed as the API answers it, with or without --json: its shape belongs to the plans feature.
-        const plan = await client().request('GET', `/v1/pilots/${encodeURIComponent(id)}/plans`);
-        printJson(plan);
-        void o;
-      }),
+      // Printed as the API answers it, with or without --json: its shape belongs to the plans feature.
+      action(async (id: string, _o: Common) => printJson(await client().request('GET', `/v1/pilots/${encodeURIComponent(id)}/plans`))),
     );
 
   const datasets = program.command('datasets').description('Dataset files of a pilot: upload and download').exitOverride();

@@ -21,6 +21,7 @@ const STATUS_TEXT: Record<number, string> = {
   422: 'Well-formed but refused: see `code` (e.g. an Idempotency-Key reused with a different request, a digest mismatch).',
   428: 'If-Match is required.',
   429: 'Too many attempts; see Retry-After.',
+  503: 'Not ready for traffic, or busy: try again later or elsewhere.',
 };
 
 export function schemaName(schemas: JsonSchema[], file: string): string {
