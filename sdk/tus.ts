@@ -37,7 +37,6 @@ export async function uploadResumable(
 ): Promise<UploadResult> {
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(fields)) if (typeof v === 'string') metadata[k] = v;
-  const { Authorization, 'Accept-Language': _lang, 'User-Agent': _ua, ...rest } = client.headers();
   const FileUrlStorage = (tus as unknown as { FileUrlStorage: UrlStorageCtor }).FileUrlStorage;
   let datasetId: string | undefined;
   let resumed = false;
@@ -47,7 +46,7 @@ export async function uploadResumable(
       metadata,
       uploadSize: size,
       chunkSize: 64 * 1024 * 1024,
-      headers: { ...rest, ...(Authorization ? { Authorization } : {}) },
+      headers: client.headers(),
       retryDelays: [0, 1000, 3000, 5000, 10000],
       ...(opts.resumeStore ? { urlStorage: new FileUrlStorage(opts.resumeStore), storeFingerprintForResuming: true, removeFingerprintOnSuccess: true } : {}),
       onProgress: (bytes, total) => opts.onProgress?.({ bytes, total }),
