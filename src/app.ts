@@ -48,6 +48,45 @@ export interface App extends Express {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
+/** Liveness, readiness and Prometheus metrics, declared like every other operation so the document lists them. */
+function probeRoutes(api: ApiRouter, db: Db, readiness: { shuttingDown: boolean }, metrics: ReturnType<typeof createMetrics>): void {
+  const common = { method: 'get', tag: 'Operations', auth: 'public' } as const;
+  api.add(
+    { ...common, path: '/healthz', operationId: 'getHealth', summary: 'Liveness', success: { status: 200, description: 'The process answers.', schema: 'health.json' } },
+    (c) => void c.res.json({ status: 'ok' }),
+  );
+  api.add(
+    {
+      ...common,
+      path: '/readyz',
+      operationId: 'getReadiness',
+      summary: 'Readiness: the database answers and the process is not shutting down',
+      success: { status: 200, description: 'Ready for traffic.', schema: 'readiness.json' },
+      errors: [503],
+    },
+    async ({ res }) => {
+      const notReady = (reason: string, detail: string) => new AppError(503, 'not-ready', 'Not ready', detail, { reason });
+      if (readiness.shuttingDown) throw notReady('shutting-down', 'The process is shutting down.');
+      try {
+        await db.query('SELECT 1 FROM schema_migrations LIMIT 1');
+      } catch {
+        throw notReady('database-unavailable', 'The database does not answer.');
+      }
+      res.json({ status: 'ready', database: db.engine });
+    },
+  );
+  api.add(
+    {
+      ...common,
+      path: '/metrics',
+      operationId: 'getMetrics',
+      summary: 'Prometheus metrics (text exposition format)',
+      success: { status: 200, description: 'Counters and histograms of this process.', mediaType: 'text/plain' },
+    },
+    async ({ res }) => void res.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+}
+
 export function createApp(deps: AppDeps): App {
   const { db, config, logger } = deps;
   const readiness = deps.readiness ?? { shuttingDown: false };
@@ -113,6 +152,7 @@ export function createApp(deps: AppDeps): App {
   reportRoutes(api, db);
   datasetRoutes(api, db, config);
   webhookRoutes(api, db, config);
+  probeRoutes(api, db, readiness, metrics);
   app.use(api.router);
 
   app.openapi = buildOpenApi(api.operations, validator.schemas, VERSION);
@@ -124,25 +164,6 @@ export function createApp(deps: AppDeps): App {
     const text = PROBLEM_CODES[req.params.code];
     if (!text) return next(new AppError(404, 'not-found', 'Not found', 'No such problem type.'));
     res.json({ code: req.params.code, description: text });
-  });
-
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    if (readiness.shuttingDown) {
-      res.status(503).json({ status: 'shutting-down' });
-      return;
-    }
-    try {
-      await db.query('SELECT 1 FROM schema_migrations LIMIT 1');
-      res.json({ status: 'ready', database: db.engine });
-    } catch {
-      res.status(503).json({ status: 'database-unavailable' });
-    }
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
   serveConsole(app);

@@ -24,6 +24,7 @@ import {
   uploadablePilot,
   type DatasetListQuery,
 } from './service.js';
+import { ALLOWED_MEDIA_TYPES } from './sniff.js';
 import { receiveUpload } from './upload.js';
 
 const TAG = 'Datasets';
@@ -34,6 +35,9 @@ const ONE = { status: 200, description: 'The dataset version.', schema: 'dataset
 const metadataEtag = (row: DatasetRow) => etagOf(row.id, 1);
 /** The content ETag is the content hash: the same bytes have the same tag under every version. */
 const contentEtag = (row: DatasetRow) => `"${row.sha256}"`;
+
+/** What a download may be served as: the type sniffed at upload, or octet-stream when nothing more was known. */
+const CONTENT_TYPES = ['application/octet-stream', ...ALLOWED_MEDIA_TYPES];
 
 const CHARSET: Record<string, string> = { 'utf-8': 'utf-8', cp949: 'euc-kr' };
 
@@ -143,9 +147,19 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
         'Single byte ranges answer 206; several ranges are served as one spanning range. Downloads of personal and sensitive data are written to the access log before the first byte is sent.',
       tag: TAG,
       auth: 'datasets:read',
-      success: { status: 200, description: 'The whole file.', mediaType: 'application/octet-stream', headers: ['ETag', 'Content-Disposition', 'Accept-Ranges'] },
+      success: {
+        status: 200,
+        description: 'The whole file, in the media type sniffed at upload.',
+        mediaTypes: CONTENT_TYPES,
+        headers: ['ETag', 'Repr-Digest', 'Content-Disposition', 'Accept-Ranges'],
+      },
       otherResponses: [
-        { status: 206, description: 'The requested byte range.', mediaType: 'application/octet-stream', headers: ['ETag', 'Content-Range', 'Content-Disposition'] },
+        {
+          status: 206,
+          description: 'The requested byte range; Repr-Digest is the digest of the whole file.',
+          mediaTypes: CONTENT_TYPES,
+          headers: ['ETag', 'Repr-Digest', 'Content-Range', 'Content-Disposition'],
+        },
         { status: 304, description: 'If-None-Match matched: the copy you have is current.', headers: ['ETag'] },
       ],
       errors: [416],
@@ -234,7 +248,9 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
     await audit(partial ? rangeHeader : undefined);
     res.status(partial ? 206 : 200).set('Content-Length', String(end - start + 1));
     if (partial) res.set('Content-Range', `bytes ${start}-${end}/${size}`);
-    else res.set('Repr-Digest', `sha-256=:${Buffer.from(row.sha256, 'hex').toString('base64')}:`);
+    // Repr-Digest is of the representation (the whole file), not of this part (RFC 9530 §3), so it is sent on
+    // 206 too: a client resuming a download checks the reassembled file against it.
+    res.set('Repr-Digest', `sha-256=:${Buffer.from(row.sha256, 'hex').toString('base64')}:`);
     try {
       await pipeline(store.read(key, { start, end }), res);
     } catch (err) {

@@ -153,6 +153,7 @@ export const PROBLEM_CODES: Record<string, string> = {
   'precondition-failed': 'If-Match does not match the current ETag; fetch the resource again.',
   'precondition-required': 'This operation needs an If-Match header with the ETag you last read.',
   'rate-limited': 'Too many attempts; wait for the time in Retry-After.',
+  'not-ready': 'The process is shutting down or its database does not answer; send traffic elsewhere.',
   retry: 'A concurrent change collided with this one; retrying is safe.',
   'file-too-large': 'The uploaded file is larger than UPLOAD_MAX_BYTES; nothing was kept.',
   'storage-quota-exceeded': "The upload does not fit in the organisation's storage quota; nothing was kept.",

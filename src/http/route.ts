@@ -23,6 +23,8 @@ export interface ResponseSpec {
   schema?: string;
   /** Non-JSON bodies (calendars, CSV) name their media type instead. */
   mediaType?: string;
+  /** Raw bytes served under one of these media types (a dataset in the type sniffed at upload). */
+  mediaTypes?: readonly string[];
   headers?: string[];
 }
 

@@ -2,7 +2,7 @@
  * Builds the OpenAPI 3.1 document from the declared operations and the files in schemas/. Schema files refer
  * to each other by file name ($ref: "label.json"); here those become #/components/schemas/<Title>.
  */
-import type { OperationSpec } from '../http/route.js';
+import type { OperationSpec, ResponseSpec } from '../http/route.js';
 import { PROBLEM_CODES } from '../http/errors.js';
 import type { JsonSchema } from '../http/validation.js';
 
@@ -21,6 +21,7 @@ const STATUS_TEXT: Record<number, string> = {
   422: 'Well-formed but refused: see `code` (e.g. an Idempotency-Key reused with a different request, a digest mismatch).',
   428: 'If-Match is required.',
   429: 'Too many attempts; see Retry-After.',
+  503: 'Not ready for traffic, or busy: try again later or elsewhere.',
 };
 
 export function schemaName(schemas: JsonSchema[], file: string): string {
@@ -105,12 +106,42 @@ function multipartBody(mp: NonNullable<OperationSpec['multipart']>, schemas: Jso
           required: [...((fields.required as string[] | undefined) ?? []), mp.file],
           properties: {
             ...properties,
-            [mp.file]: { type: 'string', contentMediaType: 'application/octet-stream', description: mp.fileDescription ?? 'The file.' },
+            // format: binary as well as contentMediaType: generators (openapi-typescript, openapi-generator) read the
+            // former to type the part as a file/Blob rather than a string.
+            [mp.file]: {
+              type: 'string',
+              format: 'binary',
+              contentMediaType: 'application/octet-stream',
+              description: mp.fileDescription ?? 'The file.',
+            },
           },
         },
+        encoding: { [mp.file]: { contentType: 'application/octet-stream' } },
       },
     },
   };
+}
+
+/** Raw bytes as OpenAPI 3.1 says them: no `type`, only the media type the bytes are in. */
+const bytesOf = (mediaType: string): Json => ({ schema: { contentMediaType: mediaType } });
+
+/**
+ * The content map of a non-JSON response: raw bytes in one of several media types (a dataset download is served
+ * under the type sniffed at upload: text/csv, video/mp4, …), or text of one type (a calendar, a CSV report).
+ */
+function rawContent(spec: ResponseSpec): Json {
+  if (spec.mediaTypes) return Object.fromEntries(spec.mediaTypes.map((t) => [t, bytesOf(t)]));
+  return { [spec.mediaType!]: { schema: { type: 'string', contentMediaType: spec.mediaType } } };
+}
+
+/**
+ * A JSON request body. Any application/*+json type is parsed as JSON; PATCH bodies are merge patches (RFC 7396:
+ * a field set to null clears it), so they are also declared as application/merge-patch+json.
+ */
+function jsonBody(op: OperationSpec, schema: Json): Json {
+  const content: Json = { 'application/json': { schema } };
+  if (op.method === 'patch') content['application/merge-patch+json'] = { schema };
+  return { required: true, content };
 }
 
 export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[], version: string): Json {
@@ -142,13 +173,15 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
         });
       }
     }
+    // Operations that answer in the caller's language say so with Content-Language; they read Accept-Language.
+    if (op.success.headers?.includes('Content-Language')) parameters.push({ $ref: '#/components/parameters/AcceptLanguage' });
     if (op.idempotent) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
     if (op.ifMatch) parameters.push({ $ref: '#/components/parameters/IfMatch' });
 
     const success: Json = { description: op.success.description };
     if (op.success.schema) success.content = { 'application/json': { schema: ref(op.success.schema) } };
     // A media type beside a schema is an alternative representation (CSV of a JSON report); alone it is the only one.
-    if (op.success.mediaType) success.content = { ...((success.content as Json | undefined) ?? {}), [op.success.mediaType]: { schema: { type: 'string' } } };
+    if (op.success.mediaType || op.success.mediaTypes) success.content = { ...((success.content as Json | undefined) ?? {}), ...rawContent(op.success) };
     const headers: Json = {};
     for (const h of op.success.headers ?? []) headers[h] = { $ref: `#/components/headers/${h}` };
     if (Object.keys(headers).length) success.headers = headers;
@@ -156,7 +189,7 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
     const responses: Json = { [String(op.success.status)]: success };
     for (const other of op.otherResponses ?? []) {
       const r: Json = { description: other.description };
-      if (other.mediaType) r.content = { [other.mediaType]: { schema: { type: 'string' } } };
+      if (other.mediaType || other.mediaTypes) r.content = rawContent(other);
       if (other.schema) r.content = { 'application/json': { schema: ref(other.schema) } };
       const h: Json = {};
       for (const name of other.headers ?? []) h[name] = { $ref: `#/components/headers/${name}` };
@@ -177,7 +210,7 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
       security: op.auth === 'public' ? [] : [{ bearerAuth: [] }],
       ...(op.auth !== 'public' && op.auth !== 'user' ? { 'x-required-scope': op.auth } : {}),
       ...(parameters.length ? { parameters } : {}),
-      ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
+      ...(op.body ? { requestBody: jsonBody(op, ref(op.body)) } : {}),
       ...(op.multipart ? { requestBody: multipartBody(op.multipart, schemas, nameOf) } : {}),
       responses,
     };
@@ -229,6 +262,13 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
           description: 'Repeat a creating request safely: the same key and body replay the first response for 24 h.',
           schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]{1,255}$' },
         },
+        AcceptLanguage: {
+          name: 'Accept-Language',
+          in: 'header',
+          required: false,
+          description: 'ko for Korean, anything else English; the answer says which in Content-Language.',
+          schema: { type: 'string', examples: ['ko', 'en', 'ko-KR,ko;q=0.9,en;q=0.8'] },
+        },
         IfMatch: {
           name: 'If-Match',
           in: 'header',
@@ -242,6 +282,10 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
         Location: { description: 'URL of the created resource.', schema: { type: 'string' } },
         'Content-Range': { description: 'The byte range sent (RFC 9110).', schema: { type: 'string' } },
         'Content-Disposition': { description: 'attachment, with the file name per RFC 6266/5987.', schema: { type: 'string' } },
+        'Repr-Digest': {
+          description: 'SHA-256 of the whole file (RFC 9530), also on partial answers: check a reassembled download against it.',
+          schema: { type: 'string', examples: ['sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:'] },
+        },
         'Accept-Ranges': { description: 'bytes: Range requests are honoured.', schema: { type: 'string' } },
         'Content-Language': { description: 'The language of human-readable text in the body (ko or en, from Accept-Language).', schema: { type: 'string' } },
         Link: { description: 'RFC 8288 links; rel="next" names the next page of a CSV report.', schema: { type: 'string' } },
@@ -299,5 +343,6 @@ const TAG_TEXT: Record<string, string> = {
   Datasets: 'Streaming dataset uploads with integrity checks, profiles, versions and audited access.',
   Matching: 'Ranked candidates with explanations, match requests and proposals, and optimal allocation runs.',
   Bookings: 'Capacity-safe bookings, their cancellation, and testbed calendars (iCalendar, secret feed URLs).',
+  Operations: 'Liveness, readiness and Prometheus metrics for load balancers and monitoring.',
   Reports: 'Utilisation and pilot pipeline reports for operators, as JSON or CSV.',
 };
