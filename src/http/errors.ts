@@ -6,6 +6,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { DbError } from '../db/errors.js';
+import { TempLostError } from '../storage/store.js';
 
 export interface FieldError {
   pointer: string;
@@ -96,6 +97,10 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorReque
     } else if (err instanceof DbError && (err.kind === 'serialization_failure' || err.kind === 'deadlock')) {
       problem = new AppError(503, 'retry', 'Service busy', 'The request collided with another; retry it.');
       res.setHeader('Retry-After', '1');
+    } else if (err instanceof TempLostError) {
+      // The bytes were lost on our side (the temporary was removed from outside); nothing was committed.
+      problem = new AppError(503, 'upload-interrupted', 'Upload interrupted', 'The upload was lost in storage before it could be kept; send it again.');
+      res.setHeader('Retry-After', '1');
     } else if (err && typeof err === 'object') problem = fromHttpError(err as HttpishError, bodyLimitBytes);
 
     if (!problem) {
@@ -152,6 +157,7 @@ export const PROBLEM_CODES: Record<string, string> = {
   'unsupported-dataset-type': 'The content (sniffed, not the name or Content-Type) is not a type accepted as a dataset.',
   'malformed-multipart': 'The multipart/form-data body is malformed, cut short or has too many parts.',
   'request-aborted': 'The client closed the request before the body arrived; nothing was kept.',
+  'upload-interrupted': 'The upload was lost in storage before it was kept (nothing was committed); send it again.',
   'range-not-satisfiable': 'No requested byte range lies within the file.',
   internal: 'An unexpected error on the server.',
 };

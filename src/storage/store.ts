@@ -7,6 +7,14 @@
  */
 import type { Readable, Writable } from 'node:stream';
 
+/** The temporary object vanished before its commit (removed from outside the process). */
+export class TempLostError extends Error {
+  constructor(readonly tempId: string) {
+    super(`temporary object ${tempId} vanished before its commit`);
+    this.name = 'TempLostError';
+  }
+}
+
 export interface TempObject {
   readonly id: string;
   /** Where the bytes go. Ends (or errors) like any Writable; sync() makes the written bytes durable. */
@@ -33,7 +41,10 @@ export interface BlobStore {
   exists(key: string): Promise<boolean>;
   /** Removes an object (idempotent). */
   remove(key: string): Promise<void>;
-  /** Removes temporary objects older than minAgeMs (left by crashed processes); returns how many. */
+  /**
+   * Removes temporary objects older than minAgeMs that no live process owns (left by crashed processes; a
+   * process sharing the storage keeps its own); returns how many.
+   */
   sweepTemp(minAgeMs: number): Promise<number>;
   /** Keys of the objects last written more than minAgeMs ago. */
   listKeys(minAgeMs: number): AsyncIterable<string>;
