@@ -14,6 +14,10 @@ export interface Config {
   uploadQuotaBytes: number;
   /** Start-up sweep removes temporary upload files older than this (raise it when processes share UPLOADS_DIR). */
   uploadTempMaxAgeSeconds: number;
+  /** tus resumable uploads: an unfinished upload expires this long after its creation. */
+  uploadExpirySeconds: number;
+  /** Largest resumable upload accepted (Upload-Length). */
+  resumableMaxBytes: number;
   adminEmail: string | undefined;
   adminPassword: string | undefined;
   demoData: boolean;
@@ -157,6 +161,8 @@ export function loadConfig(env: Env = process.env): Config {
     uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadQuotaBytes: int(env, 'UPLOAD_QUOTA_BYTES', 100 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadTempMaxAgeSeconds: int(env, 'UPLOAD_TEMP_MAX_AGE_SECONDS', 0, 0, 30 * 24 * 3600),
+    uploadExpirySeconds: int(env, 'UPLOAD_EXPIRY_SECONDS', 86400, 60, 30 * 24 * 3600),
+    resumableMaxBytes: int(env, 'RESUMABLE_MAX_BYTES', 1024 ** 4, 1, Number.MAX_SAFE_INTEGER),
     adminEmail,
     adminPassword,
     demoData: bool(env, 'DEMO_DATA', dbUrl === undefined),

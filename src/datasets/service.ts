@@ -86,6 +86,8 @@ export async function commitUpload(
   fields: DatasetUpload,
   file: ReceivedFile,
   quotaBytes: number,
+  /** Runs inside the committing transaction, after the version row is written (resumable uploads mark theirs). */
+  within?: (tx: Queryable, row: DatasetRow) => Promise<void>,
 ): Promise<DatasetRow> {
   let placed: string | undefined;
   try {
@@ -146,6 +148,7 @@ export async function commitUpload(
       );
       const row = rows[0]!;
       await recordDatasetEvent(tx, 'dataset.uploaded', row);
+      if (within) await within(tx, row);
       return row;
     });
   } catch (err) {

@@ -86,6 +86,28 @@ interface StoredInfo {
   received: ReceivedFile;
 }
 
+/**
+ * Streams a whole file from source through the meter into a new temporary of the store (a finished resumable
+ * upload takes this path, as multipart file parts do); the temporary is discarded if anything fails.
+ */
+export async function receiveStream(
+  store: BlobStore,
+  source: NodeJS.ReadableStream,
+  limit: number,
+  names: { originalName: string; claimedType: string },
+): Promise<ReceivedFile> {
+  const temp = await store.createTemp();
+  const meter = new UploadMeter(limit, () => fileTooLarge(limit));
+  try {
+    await pipeline(source, meter, temp.stream);
+    await temp.sync();
+    return { temp, sha256: meter.hash.digest('hex'), size: meter.size, sniffed: meter.sniffed!, profile: await meter.profile(), ...names };
+  } catch (err) {
+    await store.discard(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
 /** multer StorageEngine writing into temporaries of our BlobStore. */
 export class DatasetStorageEngine implements multer.StorageEngine {
   /** Files still streaming: when multer gives up on a request (malformed or cut-short body), they are stopped. */
