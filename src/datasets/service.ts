@@ -107,16 +107,14 @@ export async function commitUpload(
         const used = await storageUsed(tx, orgId);
         if (used + file.size > quotaBytes) throw quotaExceeded(quotaBytes, used);
         blobId = randomUUID();
-        const key = storageKeyOf(orgId, file.sha256, blobId);
+        placed = await store.commit(file.temp, storageKeyOf(orgId, file.sha256, blobId));
         await tx.query('INSERT INTO dataset_blobs (id, organization_id, sha256, size_bytes, storage_key) VALUES ($1, $2, $3, $4, $5)', [
           blobId,
           orgId,
           file.sha256,
           file.size,
-          key,
+          placed,
         ]);
-        await store.commit(file.temp, key);
-        placed = key;
       }
       const name = fields.name.trim().normalize('NFC');
       const { fileName, extension } = displayFileName(file.originalName);

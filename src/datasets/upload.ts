@@ -95,8 +95,9 @@ export async function receiveStream(
   source: NodeJS.ReadableStream,
   limit: number,
   names: { originalName: string; claimedType: string },
+  sizeHint?: number,
 ): Promise<ReceivedFile> {
-  const temp = await store.createTemp();
+  const temp = await store.createTemp(sizeHint);
   const meter = new UploadMeter(limit, () => fileTooLarge(limit));
   try {
     await pipeline(source, meter, temp.stream);

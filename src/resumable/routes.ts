@@ -1,6 +1,6 @@
 /**
  * tus 1.0 resumable uploads (core, creation, termination, expiration) at /v1/pilots/{id}/uploads, spoken by
- * @tus/server over a @tus/file-store directory under UPLOADS_DIR (shared by the processes that share it).
+ * @tus/server over its file store (UPLOADS_DIR) or S3 store (STORAGE=s3): see store.ts.
  * Before the library sees a request, the route applies the rules of single-request uploads: authentication,
  * the datasets:write scope, the pilot's owner, valid metadata (sensitivity and legal basis), the size limit and
  * the quota, and that the upload URL belongs to the caller. When the last byte arrives, the file is read back
@@ -46,7 +46,8 @@ const TUS_PROBLEMS: Record<number, [string, string]> = {
 
 export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
   const blobs = blobStoreFor(config);
-  const datastore = resumableStore(config);
+  const resumable = resumableStore(config);
+  const { datastore } = resumable;
   const pending = new WeakMap<IncomingMessage, Pending>();
   const nodeReq = (req: unknown) => (req as { node?: { req: IncomingMessage } }).node?.req;
 
@@ -77,7 +78,7 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
   async function finish(ctx: Pending, upload: Upload): Promise<string> {
     const meta = metadataFields(api.validator, upload.metadata ?? {});
     try {
-      const file = await receiveStream(blobs, datastore.read(upload.id), config.resumableMaxBytes, meta);
+      const file = await receiveStream(blobs, await resumable.read(upload.id), config.resumableMaxBytes, meta, upload.size);
       try {
         checkReceived(file, meta.fields);
       } catch (err) {

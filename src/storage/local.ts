@@ -53,7 +53,7 @@ export class LocalBlobStore implements BlobStore {
     return { id, stream, sync: () => closed };
   }
 
-  async commit(temp: TempObject, key: string): Promise<void> {
+  async commit(temp: TempObject, key: string): Promise<string> {
     const target = this.pathOf(key);
     await mkdir(dirname(target), { recursive: true });
     try {
@@ -62,6 +62,7 @@ export class LocalBlobStore implements BlobStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TempLostError(temp.id);
       throw err;
     }
+    return key;
   }
 
   async discard(temp: TempObject): Promise<void> {

@@ -84,3 +84,12 @@ export async function isLive(dir: string, owner: string, now = Date.now()): Prom
   const lease = await stat(join(dir, owner)).catch(() => undefined);
   return lease !== undefined && now - lease.mtimeMs < LEASE_STALE_MS;
 }
+
+/** Whether an owner may still run, judged on this host only (a pid gone); owners on other hosts count as live. */
+export function isLiveOnThisHost(owner: string): boolean {
+  if (owner === processOwner()) return true;
+  const m = OWNER.exec(owner);
+  if (!m || m[1] !== host()) return true;
+  const pid = Number(m[2]);
+  return pid !== process.pid && pidRuns(pid);
+}

@@ -30,10 +30,13 @@ export interface ByteRange {
 }
 
 export interface BlobStore {
-  /** A new temporary object to stream into. */
-  createTemp(): Promise<TempObject>;
-  /** Atomically moves a finished temporary object into place under key. */
-  commit(temp: TempObject, key: string): Promise<void>;
+  /** A new temporary object to stream into; sizeHint (bytes, when known) lets a store size its parts. */
+  createTemp(sizeHint?: number): Promise<TempObject>;
+  /**
+   * Atomically moves a finished temporary object into place under key, or keeps it where it is when the store
+   * writes objects in place (S3); answers the key the object now has, which the caller records.
+   */
+  commit(temp: TempObject, key: string): Promise<string>;
   /** Removes a temporary object (idempotent). */
   discard(temp: TempObject): Promise<void>;
   /** Streams an object, or a byte range of it. */
