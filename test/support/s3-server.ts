@@ -67,7 +67,7 @@ export async function startTestS3(): Promise<TestS3> {
         return;
       }
     }
-    if (bucket === BUCKET && rest.length === 0 && req.method === 'GET' && url.searchParams.has('uploads')) {
+    if (bucket === BUCKET && rest.join('') === '' && req.method === 'GET' && url.searchParams.has('uploads')) {
       const prefix = url.searchParams.get('prefix') ?? '';
       const uploads = (existsSync(uploadsDir) ? readdirSync(uploadsDir) : [])
         .map((id) => ({ id, key: readFileSync(join(uploadsDir, id, 'key'), 'utf8'), at: statSync(join(uploadsDir, id)).birthtime }))
