@@ -119,16 +119,24 @@ function secondsList(env: Env, name: string, fallback: number[]): number[] {
 
 function s3Config(env: Env): S3Config | undefined {
   const storage = (env.STORAGE?.trim() || 'local').toLowerCase();
-  if (storage !== 'local' && storage !== 's3') throw new ConfigError(`STORAGE must be local or s3, got "${env.STORAGE}"`);
+  if (storage !== 'local' && storage !== 's3') {
+    throw new ConfigError(`STORAGE must be local or s3, got "${env.STORAGE}"`);
+  }
   if (storage === 'local') return undefined;
   const bucket = env.S3_BUCKET?.trim();
-  if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('STORAGE=s3 needs S3_BUCKET, a bucket name such as ax-datasets');
+  if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError('STORAGE=s3 needs S3_BUCKET, a bucket name such as ax-datasets');
+  }
   const endpoint = env.S3_ENDPOINT?.trim() || undefined;
-  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) throw new ConfigError('S3_ENDPOINT must be a URL such as https://kr.object.ncloudstorage.com');
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
+    throw new ConfigError('S3_ENDPOINT must be a URL such as https://kr.object.ncloudstorage.com');
+  }
   const accessKeyId = env.S3_ACCESS_KEY_ID?.trim() || undefined;
   const secretAccessKey = env.S3_SECRET_ACCESS_KEY || undefined;
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-    throw new ConfigError('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or neither, for the SDK default credentials)');
+    throw new ConfigError(
+      'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or neither, for the SDK default credentials)',
+    );
   }
   return {
     endpoint,

@@ -12,10 +12,19 @@ import * as tus from 'tus-js-client';
 import { startChild, startupWithPilot, stopChild, type Child } from './support/child-server.js';
 import { sha256 } from './support/dataset-factories.js';
 
-const content = Buffer.from(['ts,lat,lon,speed', ...Array.from({ length: 60_000 }, (_, i) => `${i},35.1${i % 10},126.8${i % 7},${i % 90}`)].join('\n') + '\n');
+const content = Buffer.from(
+  ['ts,lat,lon,speed', ...Array.from({ length: 60_000 }, (_, i) => `${i},35.1${i % 10},126.8${i % 7},${i % 90}`)].join(
+    '\n',
+  ) + '\n',
+);
 const CHUNK = 256 * 1024;
 
-function options(base: string, auth: Record<string, string>, pilotId: string, extra: Partial<tus.UploadOptions>): tus.UploadOptions {
+function options(
+  base: string,
+  auth: Record<string, string>,
+  pilotId: string,
+  extra: Partial<tus.UploadOptions>,
+): tus.UploadOptions {
   return {
     endpoint: `${base}/v1/pilots/${pilotId}/uploads`,
     headers: auth,
@@ -98,7 +107,7 @@ describe('resumable uploads across API processes', function () {
     return env;
   };
 
-  it('a process killed with SIGKILL mid-upload loses no acknowledged byte; the upload resumes after restart', async () => {
+  it('a process killed with SIGKILL mid-upload loses no acknowledged byte; resumed after restart', async () => {
     const env = envOf('db');
     let child = await startChild(env);
     children.push(child);
@@ -112,7 +121,10 @@ describe('resumable uploads across API processes', function () {
     children.push(child);
     const head = await supertest(child.base).head(new URL(url).pathname).set(auth).set('Tus-Resumable', '1.0.0');
     assert.equal(head.status, 200);
-    assert.ok(Number(head.headers['upload-offset']) >= acknowledged, `held ${head.headers['upload-offset']} < acknowledged ${acknowledged}`);
+    assert.ok(
+      Number(head.headers['upload-offset']) >= acknowledged,
+      `held ${head.headers['upload-offset']} < acknowledged ${acknowledged}`,
+    );
     const { datasetId, resumedAt } = await resume(child.base, url, options(child.base, auth, pilotId, {}));
     assert.ok(resumedAt >= acknowledged, 'the upload restarted from zero');
     await checkStored(child.base, auth, datasetId);

@@ -4,6 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as tus from 'tus-js-client';
 import supertest from 'supertest';
+import { Readable } from 'node:stream';
+import { resumableStore } from '../src/resumable/store.js';
 import { ctx } from './support/context.js';
 import { countRows, createPilot, signup, type Actor } from './support/factories.js';
 import { csv, download, sha256 } from './support/dataset-factories.js';
@@ -42,7 +44,7 @@ describe('resumable uploads (tus 1.0)', function () {
     ...extra,
   });
 
-  it('uploads a file with tus-js-client, interrupted after the first chunk and resumed from the stored URL', async () => {
+  it('uploads with tus-js-client, interrupted after the first chunk and resumed from the stored URL', async () => {
     const content = Buffer.from(csv(20_000)); // ~0.5 MB: several 64 KiB chunks
     // First attempt: stop once the first chunk is acknowledged, as a dropped link would.
     let uploadUrl = '';
@@ -91,8 +93,13 @@ describe('resumable uploads (tus 1.0)', function () {
     assert.equal(got.body.fileName, 'drive.csv');
     assert.ok(got.body.profile, 'the CSV was profiled');
     assert.equal(sha256((await download(owner, String(datasetId))).body as Buffer), sha256(content));
-    const events = await ctx().db.query<{ type: string }>(`SELECT type FROM events WHERE data->>'id' = $1`, [datasetId]);
-    assert.deepEqual(events.rows.map((r) => r.type), ['dataset.uploaded']);
+    const events = await ctx().db.query<{ type: string }>(`SELECT type FROM events WHERE data->>'id' = $1`, [
+      datasetId,
+    ]);
+    assert.deepEqual(
+      events.rows.map((r) => r.type),
+      ['dataset.uploaded'],
+    );
     // The finished upload still answers HEAD with its dataset.
     const done = await supertest(base).head(new URL(uploadUrl).pathname).set(owner.auth).set('Tus-Resumable', '1.0.0');
     assert.equal(done.status, 200);
@@ -126,7 +133,10 @@ describe('resumable uploads (tus 1.0)', function () {
 
   it('refuses bad tus requests with the tus status as problem+json, committing nothing', async () => {
     const content = Buffer.from(csv(50));
-    const noVersion = await supertest(base).post(`/v1/pilots/${pilotId}/uploads`).set(owner.auth).set('Upload-Length', '10');
+    const noVersion = await supertest(base)
+      .post(`/v1/pilots/${pilotId}/uploads`)
+      .set(owner.auth)
+      .set('Upload-Length', '10');
     isProblem(noVersion, 412, 'tus-version-unsupported');
     const wrongVersion = await create({ name: 'x', sensitivity: 'public' }, 10).set('Tus-Resumable', '0.2.2');
     isProblem(wrongVersion, 412, 'tus-version-unsupported');
@@ -145,7 +155,11 @@ describe('resumable uploads (tus 1.0)', function () {
     assert.equal(half.status, 204);
     assert.equal(half.headers['upload-offset'], '100');
     // Bytes past the declared length are refused; the bytes held stay as they were.
-    isProblem(await patch(location, 100, Buffer.concat([content.subarray(100), Buffer.from('extra')])), 413, 'file-too-large');
+    isProblem(
+      await patch(location, 100, Buffer.concat([content.subarray(100), Buffer.from('extra')])),
+      413,
+      'file-too-large',
+    );
     const head = await supertest(base).head(location).set(owner.auth).set('Tus-Resumable', '1.0.0');
     assert.equal(head.headers['upload-offset'], '100');
 
@@ -188,6 +202,26 @@ describe('resumable uploads (tus 1.0)', function () {
     isProblem(await patch(location, 0, content), 410, 'upload-expired');
     isProblem(await supertest(base).head(location).set(owner.auth).set('Tus-Resumable', '1.0.0'), 404, 'not-found');
     assert.equal(await countRows('datasets'), 0);
+  });
+
+  it('commits, once, an upload whose last byte arrived but whose process died before committing', async () => {
+    const content = Buffer.from(csv(40));
+    const created = await create({ name: 'orphaned-end', sensitivity: 'public' }, content.length);
+    assert.equal(created.status, 201, created.text);
+    const location = new URL(created.headers.location!, base).pathname;
+    const id = location.split('/').pop()!;
+    // The state a kill -9 between storing the last byte and committing leaves: every byte held, no version.
+    await resumableStore(ctx().config).datastore.write(Readable.from([content]), id, 0);
+    assert.equal(await countRows('datasets'), 0);
+    const heads = await Promise.all(
+      [1, 2].map(() => supertest(base).head(location).set(owner.auth).set('Tus-Resumable', '1.0.0')),
+    );
+    for (const h of heads) assert.equal(h.status, 200);
+    assert.equal(heads[0]!.headers['dataset-id'], heads[1]!.headers['dataset-id'], 'both answers name one version');
+    assert.equal(heads[0]!.headers['upload-offset'], String(content.length));
+    assert.equal(await countRows('datasets'), 1, 'committed exactly once');
+    const got = await supertest(base).get(`/v1/datasets/${heads[0]!.headers['dataset-id']}`).set(owner.auth);
+    assert.equal(got.body.sha256, sha256(content));
   });
 
   it('refuses an upload larger than the quota left before any byte is sent', async () => {

@@ -104,10 +104,16 @@ describe('S3 storage', function () {
         port,
         method: 'POST',
         path: `/v1/pilots/${pilotId}/datasets`,
-        headers: { ...owner.auth, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(256 * 1024 * 1024) },
+        headers: {
+          ...owner.auth,
+          'Content-Type': `multipart/form-data; boundary=${boundary}`,
+          'Content-Length': String(256 * 1024 * 1024),
+        },
       });
       req.on('error', () => undefined);
-      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\ngone\r\n--${boundary}\r\nContent-Disposition: form-data; name="sensitivity"\r\n\r\npublic\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="gone.csv"\r\n\r\na,b\n`);
+      req.write(
+        `--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\ngone\r\n--${boundary}\r\nContent-Disposition: form-data; name="sensitivity"\r\n\r\npublic\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="gone.csv"\r\n\r\na,b\n`,
+      );
       const chunk = Buffer.from('1,2\n'.repeat(256 * 1024)); // 1 MiB
       // Past the first 16 MiB part, so a multipart upload is under way in the bucket.
       for (let i = 0; i < 20; i++) {
@@ -125,10 +131,15 @@ describe('S3 storage', function () {
 
   it('the start-up sweep aborts multipart uploads whose owner process is gone, and keeps live ones', async () => {
     const begin = (owner: string) =>
-      store.client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: `objects/${owner}~${randomUUID()}` }));
+      store.client.send(
+        new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: `objects/${owner}~${randomUUID()}` }),
+      );
     // A process on this host that no longer runs (pid 2^22 + 1 is above Linux's pid_max).
     const { hostname } = await import('node:os');
-    const host = hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63);
+    const host = hostname()
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .slice(0, 63);
     await begin(`${host}.4194305.abc123`);
     await begin(`other-host.42.abc123`); // another machine: cannot be judged yet, kept
     assert.equal(s3PendingUploads(s3).length, 2);

@@ -27,14 +27,22 @@ function halfSentUpload(base: string, path: string, auth: Record<string, string>
     path,
     headers: { ...auth, 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}`, 'Transfer-Encoding': 'chunked' },
   });
-  const answer = new Promise<{ status: number; body: Record<string, unknown>; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') }));
-    });
-    req.on('error', reject);
-  });
+  const answer = new Promise<{ status: number; body: Record<string, unknown>; headers: http.IncomingHttpHeaders }>(
+    (resolve, reject) => {
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            body: JSON.parse(Buffer.concat(chunks).toString() || '{}'),
+          }),
+        );
+      });
+      req.on('error', reject);
+    },
+  );
   req.write(HEAD);
   req.write('1,2\n'.repeat(16 * 1024));
   return {

@@ -102,7 +102,8 @@ export async function receiveStream(
   try {
     await pipeline(source, meter, temp.stream);
     await temp.sync();
-    return { temp, sha256: meter.hash.digest('hex'), size: meter.size, sniffed: meter.sniffed!, profile: await meter.profile(), ...names };
+    const profile = await meter.profile();
+    return { temp, sha256: meter.hash.digest('hex'), size: meter.size, sniffed: meter.sniffed!, profile, ...names };
   } catch (err) {
     await store.discard(temp).catch(() => undefined);
     throw err;

@@ -99,7 +99,8 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorReque
       res.setHeader('Retry-After', '1');
     } else if (err instanceof TempLostError) {
       // The bytes were lost on our side (the temporary was removed from outside); nothing was committed.
-      problem = new AppError(503, 'upload-interrupted', 'Upload interrupted', 'The upload was lost in storage before it could be kept; send it again.');
+      const detail = 'The upload was lost in storage before it could be kept; send it again.';
+      problem = new AppError(503, 'upload-interrupted', 'Upload interrupted', detail);
       res.setHeader('Retry-After', '1');
     } else if (err && typeof err === 'object') problem = fromHttpError(err as HttpishError, bodyLimitBytes);
 
@@ -157,7 +158,7 @@ export const PROBLEM_CODES: Record<string, string> = {
   'unsupported-dataset-type': 'The content (sniffed, not the name or Content-Type) is not a type accepted as a dataset.',
   'malformed-multipart': 'The multipart/form-data body is malformed, cut short or has too many parts.',
   'request-aborted': 'The client closed the request before the body arrived; nothing was kept.',
-  'upload-offset-mismatch': 'tus: Upload-Offset differs from the offset the server holds; HEAD the upload and resume from there.',
+  'upload-offset-mismatch': 'tus: Upload-Offset is not the offset the server holds; HEAD the upload, resume from there.',
   'upload-expired': 'tus: the unfinished upload passed Upload-Expires; its bytes were removed.',
   'upload-finished': 'tus: the upload is finished and became a dataset version.',
   'tus-version-unsupported': 'tus: send Tus-Resumable: 1.0.0.',

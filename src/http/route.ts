@@ -72,6 +72,7 @@ export interface Ctx<B, Q> {
 }
 
 export type Handler<B, Q> = (ctx: Ctx<B, Q>) => Promise<void> | void;
+export type RawHandler = (req: Request, res: Response, params: Record<string, string>) => Promise<void>;
 
 export interface RouteDeps {
   db: Db;
@@ -181,7 +182,7 @@ export class ApiRouter {
    * An operation whose protocol a library speaks (tus): declared like the others (document, 405s) and behind
    * the same authentication, scope and path checks, but the handler reads and answers the raw request.
    */
-  mount(spec: OperationSpec, handler: (req: Request, res: Response, params: Record<string, string>) => Promise<void>): void {
+  mount(spec: OperationSpec, handler: RawHandler): void {
     this.operations.push(spec);
     const names = pathParams(spec.path);
     const chain: RequestHandler[] = [];

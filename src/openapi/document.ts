@@ -115,16 +115,35 @@ function multipartBody(mp: NonNullable<OperationSpec['multipart']>, schemas: Jso
 
 /** Request headers of the tus 1.0 protocol (resumable uploads). */
 const TUS_PARAMETERS: Json = {
-  TusResumable: { name: 'Tus-Resumable', in: 'header', required: true, description: 'The tus protocol version: 1.0.0.', schema: { type: 'string', const: '1.0.0' } },
-  UploadLength: { name: 'Upload-Length', in: 'header', required: true, description: 'The size of the whole file in bytes.', schema: { type: 'string', pattern: '^[0-9]+$' } },
+  TusResumable: {
+    name: 'Tus-Resumable',
+    in: 'header',
+    required: true,
+    description: 'The tus protocol version: 1.0.0.',
+    schema: { type: 'string', const: '1.0.0' },
+  },
+  UploadLength: {
+    name: 'Upload-Length',
+    in: 'header',
+    required: true,
+    description: 'The size of the whole file in bytes.',
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+  },
   UploadMetadata: {
     name: 'Upload-Metadata',
     in: 'header',
     required: true,
-    description: 'Comma-separated `key base64(value)` pairs: name, sensitivity, legalBasis, description, sha256 (and filename, filetype).',
+    description:
+      'Comma-separated `key base64(value)` pairs: name, sensitivity, legalBasis, description, sha256 (and filename, filetype).',
     schema: { type: 'string' },
   },
-  UploadOffset: { name: 'Upload-Offset', in: 'header', required: true, description: 'The offset this chunk starts at; must equal the offset the server holds.', schema: { type: 'string', pattern: '^[0-9]+$' } },
+  UploadOffset: {
+    name: 'Upload-Offset',
+    in: 'header',
+    required: true,
+    description: 'The offset this chunk starts at; must equal the offset the server holds.',
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+  },
 };
 
 /** Response headers of the tus 1.0 protocol, and the committed dataset version of a finished upload. */
@@ -132,8 +151,14 @@ const TUS_HEADERS: Json = {
   'Tus-Resumable': { description: 'The tus protocol version: 1.0.0.', schema: { type: 'string' } },
   'Upload-Offset': { description: 'How many bytes of the upload the server holds.', schema: { type: 'string' } },
   'Upload-Length': { description: 'The size of the whole file in bytes.', schema: { type: 'string' } },
-  'Upload-Expires': { description: 'When an unfinished upload expires and its bytes are removed (RFC 9110 date).', schema: { type: 'string' } },
-  'Dataset-Id': { description: 'The dataset version committed from the finished upload.', schema: { type: 'string', format: 'uuid' } },
+  'Upload-Expires': {
+    description: 'When an unfinished upload expires and its bytes are removed (RFC 9110 date).',
+    schema: { type: 'string' },
+  },
+  'Dataset-Id': {
+    description: 'The dataset version committed from the finished upload.',
+    schema: { type: 'string', format: 'uuid' },
+  },
 };
 
 export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[], version: string): Json {
@@ -204,7 +229,13 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
       ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
       ...(op.multipart ? { requestBody: multipartBody(op.multipart, schemas, nameOf) } : {}),
       ...(op.rawBody
-        ? { requestBody: { required: true, description: op.rawBody.description, content: { [op.rawBody.mediaType]: { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } } }
+        ? {
+            requestBody: {
+              required: true,
+              description: op.rawBody.description,
+              content: { [op.rawBody.mediaType]: { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+            },
+          }
         : {}),
       responses,
     };

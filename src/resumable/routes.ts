@@ -21,7 +21,15 @@ import { AppError, problemType, sendProblem } from '../http/errors.js';
 import type { ApiRouter, OperationSpec } from '../http/route.js';
 import { blobStoreFor } from '../storage/index.js';
 import { resumableStore } from './store.js';
-import { forgetUpload, markCommitted, metadataFields, ownUpload, parseMetadataHeader, recordUpload } from './service.js';
+import {
+  committedDataset,
+  forgetUpload,
+  markCommitted,
+  metadataFields,
+  ownUpload,
+  parseMetadataHeader,
+  recordUpload,
+} from './service.js';
 
 const TAG = 'Datasets';
 const TUS_VERSION = '1.0.0';
@@ -78,19 +86,35 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
   async function finish(ctx: Pending, upload: Upload): Promise<string> {
     const meta = metadataFields(api.validator, upload.metadata ?? {});
     try {
-      const file = await receiveStream(blobs, await resumable.read(upload.id), config.resumableMaxBytes, meta, upload.size);
+      const file = await receiveStream(
+        blobs,
+        await resumable.read(upload.id),
+        config.resumableMaxBytes,
+        meta,
+        upload.size,
+      );
       try {
         checkReceived(file, meta.fields);
       } catch (err) {
         await blobs.discard(file.temp).catch(() => undefined);
         throw err;
       }
-      const row = await commitUpload(db, blobs, ctx.principal, ctx.pilot.id, meta.fields, file, config.uploadQuotaBytes, (tx, r) =>
-        markCommitted(tx, upload.id, r.id),
+      const row = await commitUpload(
+        db,
+        blobs,
+        ctx.principal,
+        ctx.pilot.id,
+        meta.fields,
+        file,
+        config.uploadQuotaBytes,
+        (tx, r) => markCommitted(tx, upload.id, r.id),
       );
       await datastore.remove(upload.id).catch(() => undefined);
       return row.id;
     } catch (err) {
+      // Another request (or process) finished this upload first; its tus copy may be gone under our reader.
+      const committed = await committedDataset(db, upload.id).catch(() => undefined);
+      if (committed) return committed;
       // Whole or nothing: an upload refused at the end (digest, type, quota) is gone, its record with it.
       if (err instanceof AppError && err.status < 500) {
         await datastore.remove(upload.id).catch(() => undefined);
@@ -116,7 +140,9 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
       const { type: _t, title, status: _s, detail, code, ...extra } = body as unknown as Record<string, unknown>;
       problem = new AppError(answer.status, String(code), String(title), String(detail), extra);
     } catch {
-      const [code, title] = TUS_PROBLEMS[answer.status] ?? (answer.status >= 500 ? ['internal', 'Internal server error'] : ['bad-request', 'Bad request']);
+      const [code, title] =
+        TUS_PROBLEMS[answer.status] ??
+        (answer.status >= 500 ? ['internal', 'Internal server error'] : ['bad-request', 'Bad request']);
       problem = new AppError(answer.status, code, title, text.trim() || title);
     }
     if (answer.status === 412) res.setHeader('Tus-Version', TUS_VERSION);
@@ -125,7 +151,9 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
 
   function requireTus(req: Request): void {
     if (req.get('Tus-Resumable') !== TUS_VERSION) {
-      throw new AppError(412, 'tus-version-unsupported', 'Precondition failed', `Send Tus-Resumable: ${TUS_VERSION}.`, { tusVersion: TUS_VERSION });
+      throw new AppError(412, 'tus-version-unsupported', 'Precondition failed', `Send Tus-Resumable: ${TUS_VERSION}.`, {
+        tusVersion: TUS_VERSION,
+      });
     }
   }
 
@@ -140,14 +168,19 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
       operationId: 'createResumableUpload',
       summary: 'Begin a resumable upload (tus 1.0 creation)',
       description: [
-        'tus 1.0 (core, creation, termination, expiration): any tus client (tus-js-client, Uppy) works. Upload-Metadata',
-        'carries the dataset fields of a single-request upload: `name`, `sensitivity`, `legalBasis` (personal and',
-        'sensitive data), `description`, `sha256`, plus the client\'s `filename` and `filetype`. The answer\'s Location is',
-        'the upload URL for HEAD, PATCH and DELETE. Limits: `RESUMABLE_MAX_BYTES` and the organisation\'s quota (413).',
-        'An unfinished upload expires `UPLOAD_EXPIRY_SECONDS` after its creation (`Upload-Expires`).',
+        'tus 1.0 (core, creation, termination, expiration): any tus client (tus-js-client, Uppy) works.',
+        'Upload-Metadata carries the dataset fields of a single-request upload: `name`, `sensitivity`,',
+        "`legalBasis` (personal and sensitive data), `description`, `sha256`, plus the client's `filename` and",
+        "`filetype`. The answer's Location is the upload URL for HEAD, PATCH and DELETE. Limits:",
+        "`RESUMABLE_MAX_BYTES` and the organisation's quota (413). An unfinished upload expires",
+        '`UPLOAD_EXPIRY_SECONDS` after its creation (`Upload-Expires`).',
       ].join(' '),
       headerParams: ['TusResumable', 'UploadLength', 'UploadMetadata'],
-      success: { status: 201, description: 'Created; PATCH the bytes to Location.', headers: ['Location', 'Upload-Expires', ...tusHeaders] },
+      success: {
+        status: 201,
+        description: 'Created; PATCH the bytes to Location.',
+        headers: ['Location', 'Upload-Expires', ...tusHeaders],
+      },
       errors: [412, 413],
     } satisfies OperationSpec,
     async (req, res, params) => {
@@ -155,9 +188,15 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
       requireTus(req);
       const lengthHeader = req.get('Upload-Length');
       if (lengthHeader === undefined || !/^\d{1,16}$/.test(lengthHeader) || Number(lengthHeader) === 0) {
-        throw new AppError(400, 'validation-failed', 'Validation failed', 'Upload-Length must be the size of the file in bytes (deferred lengths are not accepted).', {
-          errors: [{ pointer: '/header/Upload-Length', message: 'must be a positive integer' }],
-        });
+        throw new AppError(
+          400,
+          'validation-failed',
+          'Validation failed',
+          'Upload-Length must be the size of the file in bytes (deferred lengths are not accepted).',
+          {
+            errors: [{ pointer: '/header/Upload-Length', message: 'must be a positive integer' }],
+          },
+        );
       }
       const size = Number(lengthHeader);
       if (size > config.resumableMaxBytes) throw fileTooLarge(config.resumableMaxBytes);
@@ -177,7 +216,12 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
     if (!row.dataset_id && row.expires_at.getTime() < Date.now()) {
       await datastore.remove(row.id).catch(() => undefined);
       await forgetUpload(db, row.id);
-      throw new AppError(410, 'upload-expired', 'Gone', 'The upload expired before it was finished; its bytes were removed.');
+      throw new AppError(
+        410,
+        'upload-expired',
+        'Gone',
+        'The upload expired before it was finished; its bytes were removed.',
+      );
     }
     return { pilot, row };
   }
@@ -191,13 +235,35 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
       summary: 'How many bytes of a resumable upload the server holds (tus HEAD)',
       description: 'A finished upload answers its full length and the `Dataset-Id` of the version it became.',
       headerParams: ['TusResumable'],
-      success: { status: 200, description: 'The offset to resume from.', headers: ['Upload-Offset', 'Upload-Length', 'Upload-Expires', 'Dataset-Id', ...tusHeaders] },
+      success: {
+        status: 200,
+        description: 'The offset to resume from.',
+        headers: ['Upload-Offset', 'Upload-Length', 'Upload-Expires', 'Dataset-Id', ...tusHeaders],
+      },
       errors: [410, 412],
     },
     async (req, res, params) => {
       const { pilot, row } = await addressed(req, params);
-      if (row.dataset_id) {
-        res.status(200).set({ 'Tus-Resumable': TUS_VERSION, 'Upload-Offset': row.size_bytes, 'Upload-Length': row.size_bytes, 'Dataset-Id': row.dataset_id, 'Cache-Control': 'no-store' }).end();
+      let datasetId = row.dataset_id;
+      if (!datasetId) {
+        // Every byte is here but the process that received the last one died before committing: commit now,
+        // so a client that resumes (HEAD, then nothing left to send) still learns its Dataset-Id.
+        const held = await datastore.getUpload(row.id).catch(() => undefined);
+        if (held && held.size !== undefined && held.offset === held.size) {
+          datasetId = await finish({ principal: req.principal!, pilot }, held);
+        }
+      }
+      if (datasetId) {
+        res
+          .status(200)
+          .set({
+            'Tus-Resumable': TUS_VERSION,
+            'Upload-Offset': row.size_bytes,
+            'Upload-Length': row.size_bytes,
+            'Dataset-Id': datasetId,
+            'Cache-Control': 'no-store',
+          })
+          .end();
         return;
       }
       await delegate(req, res, { principal: req.principal!, pilot });
@@ -211,16 +277,30 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
       path: one,
       operationId: 'appendResumableUpload',
       summary: 'Append bytes to a resumable upload at Upload-Offset (tus PATCH)',
-      description: 'The answer to the PATCH that brings the last byte carries `Dataset-Id`, the committed dataset version.',
+      description:
+        'The answer to the PATCH that brings the last byte carries `Dataset-Id`, the committed dataset version.',
       headerParams: ['TusResumable', 'UploadOffset'],
-      rawBody: { mediaType: 'application/offset+octet-stream', description: 'The next bytes of the file, from Upload-Offset.' },
-      success: { status: 204, description: 'Appended; Upload-Offset is the new offset.', headers: ['Upload-Offset', 'Upload-Expires', 'Dataset-Id', ...tusHeaders] },
+      rawBody: {
+        mediaType: 'application/offset+octet-stream',
+        description: 'The next bytes of the file, from Upload-Offset.',
+      },
+      success: {
+        status: 204,
+        description: 'Appended; Upload-Offset is the new offset.',
+        headers: ['Upload-Offset', 'Upload-Expires', 'Dataset-Id', ...tusHeaders],
+      },
       errors: [409, 410, 412, 413, 415, 422],
     },
     async (req, res, params) => {
       const { pilot, row } = await addressed(req, params);
       if (row.dataset_id) {
-        throw new AppError(409, 'upload-offset-mismatch', 'Conflict', 'The upload is finished; nothing more can be appended.', { uploadOffset: Number(row.size_bytes) });
+        throw new AppError(
+          409,
+          'upload-offset-mismatch',
+          'Conflict',
+          'The upload is finished; nothing more can be appended.',
+          { uploadOffset: Number(row.size_bytes) },
+        );
       }
       await delegate(req, res, { principal: req.principal!, pilot });
     },
@@ -240,7 +320,13 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
     async (req, res, params) => {
       const { pilot, row } = await addressed(req, params);
       if (row.dataset_id) {
-        throw new AppError(409, 'upload-finished', 'Conflict', 'The upload is finished and became a dataset version; delete the dataset instead.', { datasetId: row.dataset_id });
+        throw new AppError(
+          409,
+          'upload-finished',
+          'Conflict',
+          'The upload is finished and became a dataset version; delete the dataset instead.',
+          { datasetId: row.dataset_id },
+        );
       }
       await delegate(req, res, { principal: req.principal!, pilot });
       if (res.statusCode === 204) await forgetUpload(db, row.id);
@@ -249,5 +335,12 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
 }
 
 function problemBody(err: AppError) {
-  return { type: problemType(err.code), title: err.title, status: err.status, detail: err.detail, code: err.code, ...err.extra };
+  return {
+    type: problemType(err.code),
+    title: err.title,
+    status: err.status,
+    detail: err.detail,
+    code: err.code,
+    ...err.extra,
+  };
 }

@@ -34,11 +34,21 @@ export function parseMetadataHeader(header: string | undefined): Record<string, 
   for (const pair of header.split(',')) {
     const m = /^\s*([\x21-\x2b\x2d-\x7e]+)(?: ([A-Za-z0-9+/]*={0,2}))?\s*$/.exec(pair);
     if (!m || Object.hasOwn(out, m[1]!)) {
-      throw new AppError(400, 'invalid-upload-metadata', 'Bad request', 'Upload-Metadata must be comma-separated "key base64(value)" pairs, each key once.');
+      throw new AppError(
+        400,
+        'invalid-upload-metadata',
+        'Bad request',
+        'Upload-Metadata must be comma-separated "key base64(value)" pairs, each key once.',
+      );
     }
     const value = Buffer.from(m[2] ?? '', 'base64').toString('utf8');
     if (value.includes('\uFFFD') || value.includes('\u0000')) {
-      throw new AppError(400, 'invalid-upload-metadata', 'Bad request', `The value of "${m[1]!}" in Upload-Metadata is not UTF-8 text.`);
+      throw new AppError(
+        400,
+        'invalid-upload-metadata',
+        'Bad request',
+        `The value of "${m[1]!}" in Upload-Metadata is not UTF-8 text.`,
+      );
     }
     out[m[1]!] = value;
   }
@@ -46,7 +56,10 @@ export function parseMetadataHeader(header: string | undefined): Record<string, 
 }
 
 /** The dataset fields of an upload's metadata, checked against the same schema as single-request uploads. */
-export function metadataFields(validator: Validator, metadata: Record<string, string | null | undefined>): UploadMetadata {
+export function metadataFields(
+  validator: Validator,
+  metadata: Record<string, string | null | undefined>,
+): UploadMetadata {
   const raw: Record<string, string> = {};
   for (const k of FIELD_KEYS) {
     const v = metadata[k];
@@ -72,7 +85,14 @@ export function metadataFields(validator: Validator, metadata: Record<string, st
   };
 }
 
-export async function recordUpload(db: Queryable, id: string, pilot: { id: string; organization_id: string }, principal: Principal, size: number, expirySeconds: number) {
+export async function recordUpload(
+  db: Queryable,
+  id: string,
+  pilot: { id: string; organization_id: string },
+  principal: Principal,
+  size: number,
+  expirySeconds: number,
+) {
   await db.query(
     `INSERT INTO resumable_uploads (id, pilot_id, organization_id, created_by, size_bytes, expires_at)
      VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))`,
@@ -81,19 +101,47 @@ export async function recordUpload(db: Queryable, id: string, pilot: { id: strin
 }
 
 /** The caller's upload on this pilot; someone else's upload URL is as unknown as a made-up one (404). */
-export async function ownUpload(db: Queryable, principal: Principal, pilotId: string, id: string): Promise<ResumableRow> {
+export async function ownUpload(
+  db: Queryable,
+  principal: Principal,
+  pilotId: string,
+  id: string,
+): Promise<ResumableRow> {
   const { rows } = await db.query<ResumableRow>(
     `SELECT id, pilot_id, organization_id, size_bytes::text, expires_at, dataset_id FROM resumable_uploads
       WHERE id = $1 AND pilot_id = $2 AND organization_id = $3`,
     [id, pilotId, principal.organizationId],
   );
   const row = rows[0];
-  if (!row) throw new AppError(404, 'not-found', 'Not found', 'No upload with that id exists on this pilot, or it is not yours.');
+  if (!row)
+    throw new AppError(
+      404,
+      'not-found',
+      'Not found',
+      'No upload with that id exists on this pilot, or it is not yours.',
+    );
   return row;
 }
 
+/** Raised inside the committing transaction when another request committed the same upload first. */
+export class AlreadyCommitted extends Error {
+  constructor(readonly uploadId: string) {
+    super(`upload ${uploadId} was committed by another request`);
+  }
+}
+
+/** Marks the upload committed; exactly once, even when two processes finish the same upload at once. */
 export async function markCommitted(tx: Queryable, id: string, datasetId: string) {
-  await tx.query('UPDATE resumable_uploads SET dataset_id = $2 WHERE id = $1', [id, datasetId]);
+  const res = await tx.query('UPDATE resumable_uploads SET dataset_id = $2 WHERE id = $1 AND dataset_id IS NULL', [
+    id,
+    datasetId,
+  ]);
+  if (res.rowCount !== 1) throw new AlreadyCommitted(id);
+}
+
+export async function committedDataset(db: Queryable, id: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ dataset_id: string | null }>('SELECT dataset_id FROM resumable_uploads WHERE id = $1', [id]);
+  return rows[0]?.dataset_id ?? undefined;
 }
 
 export async function forgetUpload(db: Queryable, id: string) {
@@ -102,6 +150,8 @@ export async function forgetUpload(db: Queryable, id: string) {
 
 /** Unfinished uploads past their expiry: their records go, and the caller removes their bytes. */
 export async function expiredUploads(db: Db): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>('DELETE FROM resumable_uploads WHERE dataset_id IS NULL AND expires_at < now() RETURNING id');
+  const { rows } = await db.query<{ id: string }>(
+    'DELETE FROM resumable_uploads WHERE dataset_id IS NULL AND expires_at < now() RETURNING id',
+  );
   return rows.map((r) => r.id);
 }

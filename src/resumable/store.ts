@@ -36,7 +36,9 @@ export function resumableStore(config: Pick<Config, 'uploadsDir' | 'uploadExpiry
         region: s3.region,
         ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
         forcePathStyle: s3.forcePathStyle,
-        ...(s3.accessKeyId && s3.secretAccessKey ? { credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } : {}),
+        ...(s3.accessKeyId && s3.secretAccessKey
+          ? { credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }
+          : {}),
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
       },
@@ -51,7 +53,10 @@ export function resumableStore(config: Pick<Config, 'uploadsDir' | 'uploadExpiry
 }
 
 /** Removes unfinished uploads past their expiry: their records, and their bytes (also bytes without a record). */
-export async function sweepResumable(db: Db, config: Pick<Config, 'uploadsDir' | 'uploadExpirySeconds' | 's3'>): Promise<number> {
+export async function sweepResumable(
+  db: Db,
+  config: Pick<Config, 'uploadsDir' | 'uploadExpirySeconds' | 's3'>,
+): Promise<number> {
   const { datastore } = resumableStore(config);
   const ids = await expiredUploads(db);
   for (const id of ids) await datastore.remove(id).catch(() => undefined);

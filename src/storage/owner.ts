@@ -16,7 +16,11 @@ import { join } from 'node:path';
 const LEASE_REFRESH_MS = 10_000;
 export const LEASE_STALE_MS = 60_000;
 
-const host = () => hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63) || 'host';
+const host = () =>
+  hostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 63) || 'host';
 const started = Date.now().toString(36);
 let self: string | undefined;
 

@@ -44,7 +44,9 @@ export function s3Client(s: S3Settings): S3Client {
     region: s.region,
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
     forcePathStyle: s.forcePathStyle,
-    ...(s.accessKeyId && s.secretAccessKey ? { credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey } } : {}),
+    ...(s.accessKeyId && s.secretAccessKey
+      ? { credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey } }
+      : {}),
     // S3-compatible stores (NCP, older MinIO, Ceph) refuse the SDK's default streaming CRC32 trailers;
     // integrity is checked end to end with SHA-256 by the service anyway.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -53,7 +55,8 @@ export function s3Client(s: S3Settings): S3Client {
 }
 
 const notFound = (err: unknown) =>
-  err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 404 || err.name === 'NoSuchKey' || err.name === 'NotFound');
+  err instanceof S3ServiceException &&
+  (err.$metadata.httpStatusCode === 404 || err.name === 'NoSuchKey' || err.name === 'NotFound');
 
 export class S3BlobStore implements BlobStore {
   private readonly uploads = new Map<string, { upload: Upload; done: Promise<unknown> }>();
@@ -64,7 +67,10 @@ export class S3BlobStore implements BlobStore {
   ) {}
 
   private objectKey(key: string): string {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._~/-]*$/.test(key) || key.split('/').some((p) => p === '..' || p === '.' || p === '')) {
+    if (
+      !/^[A-Za-z0-9][A-Za-z0-9._~/-]*$/.test(key) ||
+      key.split('/').some((p) => p === '..' || p === '.' || p === '')
+    ) {
       throw new Error(`invalid storage key ${key}`);
     }
     return key.startsWith(PREFIX) ? key : PREFIX + key;
@@ -115,13 +121,21 @@ export class S3BlobStore implements BlobStore {
       await live.upload.abort().catch(() => undefined);
       await live.done.catch(() => undefined);
     }
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: PREFIX + temp.id })).catch(() => undefined);
+    await this.client
+      .send(new DeleteObjectCommand({ Bucket: this.bucket, Key: PREFIX + temp.id }))
+      .catch(() => undefined);
   }
 
   read(key: string, range?: ByteRange): Readable {
     const out = new PassThrough({ highWaterMark: 256 * 1024 });
     this.client
-      .send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }))
+      .send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(key),
+          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+        }),
+      )
       .then(
         (res) => {
           const body = res.Body as Readable;
@@ -152,7 +166,9 @@ export class S3BlobStore implements BlobStore {
     const now = Date.now();
     let token: string | undefined;
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: PREFIX, ContinuationToken: token }));
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: PREFIX, ContinuationToken: token }),
+      );
       for (const o of page.Contents ?? []) {
         if (o.Key && o.LastModified && now - o.LastModified.getTime() >= minAgeMs) yield o.Key;
       }
@@ -173,7 +189,12 @@ export class S3BlobStore implements BlobStore {
     try {
       do {
         const page = await this.client.send(
-          new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: PREFIX, KeyMarker: keyMarker, UploadIdMarker: idMarker }),
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: PREFIX,
+            KeyMarker: keyMarker,
+            UploadIdMarker: idMarker,
+          }),
         );
         for (const u of page.Uploads ?? []) {
           if (!u.Key || !u.UploadId || !u.Initiated) continue;
@@ -183,14 +204,17 @@ export class S3BlobStore implements BlobStore {
           const owner = ownerOf(id);
           const ownerGone = owner !== undefined && owner !== processOwner() && !isLiveOnThisHost(owner);
           if (age < ABANDONED_MS && !(ownerGone && age >= minAgeMs)) continue;
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId })).catch(() => undefined);
+          await this.client
+            .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }))
+            .catch(() => undefined);
           removed++;
         }
         keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
         idMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
       } while (keyMarker);
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NotImplemented' || err.$metadata.httpStatusCode === 501)) return removed;
+      if (err instanceof S3ServiceException && (err.name === 'NotImplemented' || err.$metadata.httpStatusCode === 501))
+        return removed;
       throw err;
     }
     return removed;

@@ -42,7 +42,10 @@ export async function startupWithPilot(base: string): Promise<{ auth: Record<str
   const email = `child-${Date.now()}-${Math.random().toString(36).slice(2)}@example.kr`;
   const signed = await agent()
     .post('/v1/auth/signup')
-    .send({ organization: { name: 'Child test', kind: 'startup', businessNumber: businessNumber() }, user: { email, password: 'correct horse battery staple', name: 'C' } });
+    .send({
+      organization: { name: 'Child test', kind: 'startup', businessNumber: businessNumber() },
+      user: { email, password: 'correct horse battery staple', name: 'C' },
+    });
   if (signed.status !== 201) throw new Error(`signup: ${signed.status} ${JSON.stringify(signed.body)}`);
   const auth = { Authorization: `Bearer ${signed.body.token as string}` };
   const start = new Date(Date.now() + 7 * DAY);
@@ -53,7 +56,13 @@ export async function startupWithPilot(base: string): Promise<{ auth: Record<str
       title: 'Child pilot',
       summary: 'Uploads across processes.',
       domain: 'transport-safety',
-      requirements: { capabilities: ['driving-simulator'], units: 1, durationHours: 8, earliestStart: start.toISOString(), latestEnd: new Date(start.getTime() + 30 * DAY).toISOString() },
+      requirements: {
+        capabilities: ['driving-simulator'],
+        units: 1,
+        durationHours: 8,
+        earliestStart: start.toISOString(),
+        latestEnd: new Date(start.getTime() + 30 * DAY).toISOString(),
+      },
     });
   if (pilot.status !== 201) throw new Error(`pilot: ${pilot.status} ${JSON.stringify(pilot.body)}`);
   return { auth, pilotId: pilot.body.id as string };

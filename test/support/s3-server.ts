@@ -30,7 +30,13 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 export async function startTestS3(): Promise<TestS3> {
   const directory = mkdtempSync(join(tmpdir(), 'ax-s3-'));
-  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: BUCKET, configs: [] }] });
+  const s3rver = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory,
+    configureBuckets: [{ name: BUCKET, configs: [] }],
+  });
   // configureBuckets runs in run(); start it on an ephemeral port and serve its handler from our own server.
   const inner = (await s3rver.run()) as unknown as AddressInfo;
   void inner;
@@ -45,7 +51,8 @@ export async function startTestS3(): Promise<TestS3> {
     if (bucket === BUCKET && uploadId && !url.searchParams.has('partNumber') && /^[0-9a-f]+$/.test(uploadId)) {
       const dir = join(uploadsDir, uploadId);
       if (req.method === 'GET') {
-        if (!existsSync(dir)) return xml(res, 404, `<Error><Code>NoSuchUpload</Code><Message>No such upload</Message></Error>`);
+        if (!existsSync(dir))
+          return xml(res, 404, `<Error><Code>NoSuchUpload</Code><Message>No such upload</Message></Error>`);
         const parts = readdirSync(dir)
           .filter((n) => /^\d+$/.test(n))
           .map(Number)
@@ -70,10 +77,21 @@ export async function startTestS3(): Promise<TestS3> {
     if (bucket === BUCKET && rest.join('') === '' && req.method === 'GET' && url.searchParams.has('uploads')) {
       const prefix = url.searchParams.get('prefix') ?? '';
       const uploads = (existsSync(uploadsDir) ? readdirSync(uploadsDir) : [])
-        .map((id) => ({ id, key: readFileSync(join(uploadsDir, id, 'key'), 'utf8'), at: statSync(join(uploadsDir, id)).birthtime }))
+        .map((id) => ({
+          id,
+          key: readFileSync(join(uploadsDir, id, 'key'), 'utf8'),
+          at: statSync(join(uploadsDir, id)).birthtime,
+        }))
         .filter((u) => u.key.startsWith(prefix))
-        .map((u) => `<Upload><Key>${esc(u.key)}</Key><UploadId>${u.id}</UploadId><Initiated>${u.at.toISOString()}</Initiated></Upload>`);
-      return xml(res, 200, `<ListMultipartUploadsResult><Bucket>${BUCKET}</Bucket><IsTruncated>false</IsTruncated>${uploads.join('')}</ListMultipartUploadsResult>`);
+        .map(
+          (u) =>
+            `<Upload><Key>${esc(u.key)}</Key><UploadId>${u.id}</UploadId><Initiated>${u.at.toISOString()}</Initiated></Upload>`,
+        );
+      return xml(
+        res,
+        200,
+        `<ListMultipartUploadsResult><Bucket>${BUCKET}</Bucket><IsTruncated>false</IsTruncated>${uploads.join('')}</ListMultipartUploadsResult>`,
+      );
     }
     handler(req, res);
   });
