@@ -216,7 +216,7 @@ describe('resumable uploads (tus 1.0)', function () {
     const heads = await Promise.all(
       [1, 2].map(() => supertest(base).head(location).set(owner.auth).set('Tus-Resumable', '1.0.0')),
     );
-    for (const h of heads) assert.equal(h.status, 200);
+    for (const h of heads) assert.equal(h.status, 200, JSON.stringify(h.headers));
     assert.equal(heads[0]!.headers['dataset-id'], heads[1]!.headers['dataset-id'], 'both answers name one version');
     assert.equal(heads[0]!.headers['upload-offset'], String(content.length));
     assert.equal(await countRows('datasets'), 1, 'committed exactly once');

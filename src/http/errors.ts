@@ -44,6 +44,9 @@ export const unprocessable = (code: string, detail: string, extra?: Record<strin
   new AppError(422, code, 'Unprocessable content', detail, extra);
 export const tooManyRequests = (detail: string) => new AppError(429, 'rate-limited', 'Too many requests', detail);
 
+const LOST = 'The upload was lost in storage before it could be kept; send it again.';
+export const uploadInterrupted = () => new AppError(503, 'upload-interrupted', 'Upload interrupted', LOST);
+
 /** Problem type URIs are relative to the service, and GET /problems/{code} describes each. */
 export const problemType = (code: string) => `/problems/${code}`;
 
@@ -99,8 +102,7 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorReque
       res.setHeader('Retry-After', '1');
     } else if (err instanceof TempLostError) {
       // The bytes were lost on our side (the temporary was removed from outside); nothing was committed.
-      const detail = 'The upload was lost in storage before it could be kept; send it again.';
-      problem = new AppError(503, 'upload-interrupted', 'Upload interrupted', detail);
+      problem = uploadInterrupted();
       res.setHeader('Retry-After', '1');
     } else if (err && typeof err === 'object') problem = fromHttpError(err as HttpishError, bodyLimitBytes);
 

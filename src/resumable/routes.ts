@@ -16,10 +16,10 @@ import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { checkReceived, commitUpload, storageUsed, uploadablePilot } from '../datasets/service.js';
-import { fileTooLarge, quotaExceeded, receiveStream } from '../datasets/upload.js';
-import { AppError, problemType, sendProblem } from '../http/errors.js';
+import { fileTooLarge, measureStream, quotaExceeded, receiveStream } from '../datasets/upload.js';
+import { AppError, problemType, sendProblem, uploadInterrupted } from '../http/errors.js';
 import type { ApiRouter, OperationSpec } from '../http/route.js';
-import { blobStoreFor } from '../storage/index.js';
+import { blobStoreFor, TempLostError } from '../storage/index.js';
 import { resumableStore } from './store.js';
 import {
   committedDataset,
@@ -78,21 +78,34 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
     },
     onResponseError: (_req, err) => {
       if (err instanceof AppError) return { status_code: err.status, body: JSON.stringify(problemBody(err)) };
+      if (err instanceof TempLostError)
+        return { status_code: 503, body: JSON.stringify(problemBody(uploadInterrupted())) };
       return undefined;
     },
   });
 
   /** Reads the finished upload through the dataset pipeline and commits it; removes it either way. */
-  async function finish(ctx: Pending, upload: Upload): Promise<string> {
+  const finishing = new Map<string, Promise<string>>();
+  /** One finish per upload in this process: concurrent requests for it share the one commit. */
+  function finish(ctx: Pending, upload: Upload): Promise<string> {
+    let running = finishing.get(upload.id);
+    if (!running) {
+      running = finishOnce(ctx, upload).finally(() => finishing.delete(upload.id));
+      finishing.set(upload.id, running);
+    }
+    return running;
+  }
+
+  async function finishOnce(ctx: Pending, upload: Upload): Promise<string> {
     const meta = metadataFields(api.validator, upload.metadata ?? {});
     try {
-      const file = await receiveStream(
-        blobs,
-        await resumable.read(upload.id),
-        config.resumableMaxBytes,
-        meta,
-        upload.size,
-      );
+      const source = await resumable.read(upload.id);
+      const { localPath } = resumable;
+      // Local storage takes the finished file over by a rename: read once for the digest, never written twice.
+      const file =
+        blobs.adopt && localPath
+          ? await measureStream(source, config.resumableMaxBytes, meta, () => blobs.adopt!(localPath(upload.id)))
+          : await receiveStream(blobs, source, config.resumableMaxBytes, meta, upload.size);
       try {
         checkReceived(file, meta.fields);
       } catch (err) {
@@ -115,6 +128,7 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
       // Another request (or process) finished this upload first; its tus copy may be gone under our reader.
       const committed = await committedDataset(db, upload.id).catch(() => undefined);
       if (committed) return committed;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TempLostError(upload.id);
       // Whole or nothing: an upload refused at the end (digest, type, quota) is gone, its record with it.
       if (err instanceof AppError && err.status < 500) {
         await datastore.remove(upload.id).catch(() => undefined);
@@ -146,6 +160,7 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
       problem = new AppError(answer.status, code, title, text.trim() || title);
     }
     if (answer.status === 412) res.setHeader('Tus-Version', TUS_VERSION);
+    if (answer.status === 503) res.setHeader('Retry-After', '1');
     sendProblem(res, problem, req.id ? `urn:request:${String(req.id)}` : undefined);
   }
 
@@ -248,10 +263,12 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
       if (!datasetId) {
         // Every byte is here but the process that received the last one died before committing: commit now,
         // so a client that resumes (HEAD, then nothing left to send) still learns its Dataset-Id.
-        const held = await datastore.getUpload(row.id).catch(() => undefined);
-        if (held && held.size !== undefined && held.offset === held.size) {
+        const running = finishing.get(row.id);
+        const held = running ? undefined : await datastore.getUpload(row.id).catch(() => undefined);
+        if (running) datasetId = await running;
+        else if (held && held.size !== undefined && held.offset === held.size) {
           datasetId = await finish({ principal: req.principal!, pilot }, held);
-        }
+        } else datasetId = (await committedDataset(db, row.id)) ?? null; // finished meanwhile by another request
       }
       if (datasetId) {
         res

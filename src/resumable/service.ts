@@ -140,7 +140,10 @@ export async function markCommitted(tx: Queryable, id: string, datasetId: string
 }
 
 export async function committedDataset(db: Queryable, id: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ dataset_id: string | null }>('SELECT dataset_id FROM resumable_uploads WHERE id = $1', [id]);
+  const { rows } = await db.query<{ dataset_id: string | null }>(
+    'SELECT dataset_id FROM resumable_uploads WHERE id = $1',
+    [id],
+  );
   return rows[0]?.dataset_id ?? undefined;
 }
 

@@ -15,6 +15,8 @@ import { expiredUploads } from './service.js';
 export interface ResumableStore {
   datastore: DataStore;
   read(id: string): Promise<Readable>;
+  /** Where a file store keeps an upload's bytes (absent on S3). */
+  localPath?(id: string): string;
 }
 
 const stores = new Map<string, ResumableStore>();
@@ -46,7 +48,11 @@ export function resumableStore(config: Pick<Config, 'uploadsDir' | 'uploadExpiry
     store = { datastore, read: (uploadId) => datastore.read(uploadId) };
   } else {
     const datastore = new FileStore({ directory: id, expirationPeriodInMilliseconds });
-    store = { datastore, read: async (uploadId) => datastore.read(uploadId) };
+    store = {
+      datastore,
+      read: async (uploadId) => datastore.read(uploadId),
+      localPath: (uploadId) => join(id, uploadId),
+    };
   }
   stores.set(id, store);
   return store;

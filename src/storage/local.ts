@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { isLive, ownerOf, processOwner, startLease } from './owner.js';
@@ -53,6 +54,28 @@ export class LocalBlobStore implements BlobStore {
     return { id, stream, sync: () => closed };
   }
 
+  async adopt(path: string): Promise<TempObject> {
+    startLease(this.leasesDir);
+    const id = `${processOwner()}~${randomUUID()}`;
+    const target = join(this.tmpDir, id + TEMP_SUFFIX);
+    try {
+      await rename(path, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TempLostError(id);
+      throw err;
+    }
+    // Durable before it is committed, as a streamed temporary is (flush: true).
+    const handle = await open(target, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const stream = new PassThrough();
+    stream.end();
+    return { id, stream, sync: async () => undefined };
+  }
+
   async commit(temp: TempObject, key: string): Promise<string> {
     const target = this.pathOf(key);
     await mkdir(dirname(target), { recursive: true });
@@ -68,7 +91,7 @@ export class LocalBlobStore implements BlobStore {
   async discard(temp: TempObject): Promise<void> {
     // A stream destroyed while its file is still being opened creates the file afterwards: wait for close.
     const stream = temp.stream as WriteStream;
-    if (!stream.closed) {
+    if (!stream.closed && !(temp.stream instanceof PassThrough)) {
       const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
       stream.destroy();
       await closed;

@@ -39,6 +39,11 @@ export interface BlobStore {
   commit(temp: TempObject, key: string): Promise<string>;
   /** Removes a temporary object (idempotent). */
   discard(temp: TempObject): Promise<void>;
+  /**
+   * Takes over a finished file on the same file system as the store's temporaries, without copying it (local
+   * stores only); the file becomes a temporary like any other.
+   */
+  adopt?(path: string): Promise<TempObject>;
   /** Streams an object, or a byte range of it. */
   read(key: string, range?: ByteRange): Readable;
   exists(key: string): Promise<boolean>;
