@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { SERVER_URL, serverAvailable } from './harness.js';
 import { apiTable, runApiSuite, type ApiRow } from './suites/api.js';
+import { resumableTable, runResumableSuite } from './suites/resumable.js';
 import { runUploadSuite, uploadTable } from './suites/uploads.js';
 import { runWebhookSuite, webhookTable } from './suites/webhooks.js';
 import { matchingSection, runMatchingSuite } from './suites/matching.js';
@@ -16,7 +17,7 @@ const only = process.env.BENCH_ONLY?.split(',');
 const wants = (name: string) => !only || only.includes(name);
 
 /** Sections by suite, in report order; a run limited by BENCH_ONLY keeps the others from the last full run. */
-const ORDER = ['api', 'matching', 'webhooks', 'uploads'];
+const ORDER = ['api', 'matching', 'webhooks', 'uploads', 'resumable'];
 const sections = new Map<string, string>();
 const put = (name: string, text: string) => sections.set(name, `<!-- suite:${name} -->\n${text}`);
 const started = new Date();
@@ -77,6 +78,20 @@ if (wants('uploads')) {
       '(streamed through sha256, type sniffing and a temporary file, fsync, rename, row commit), against copying the ' +
       'same file to the same disk with fsync in the benchmark process. RSS sampled every 10 ms from /proc.\n\n' +
       uploadTable(rows),
+  );
+}
+
+if (wants('resumable')) {
+  console.log('resumable and S3 suite on the embedded database…');
+  put(
+    'resumable',
+    '## Resumable uploads and S3 storage\n\n' +
+      'One file (BENCH_UPLOAD_BYTES, default 1 GiB) to the server in a child process. tus uploads use tus-js-client ' +
+      'with 64 MiB chunks; at the last byte the server reads the file back once through the dataset pipeline (the ' +
+      'digest state cannot move between processes) into dataset storage. The S3 server is s3rver (files on the same ' +
+      'disk) started by the benchmark; the SDK baseline writes the same file to it with lib-storage (16 MiB parts, ' +
+      'two in flight), as the server does. RSS sampled every 10 ms from /proc.\n\n' +
+      resumableTable(await runResumableSuite()),
   );
 }
 

@@ -11,6 +11,7 @@ import swaggerUi from 'swagger-ui-express';
 import { apiKeyRoutes } from './api-keys/routes.js';
 import { bookingRoutes } from './bookings/routes.js';
 import { datasetRoutes } from './datasets/routes.js';
+import { resumableRoutes } from './resumable/routes.js';
 import { createPassport } from './auth/passport.js';
 import { PrincipalCache } from './auth/principal-cache.js';
 import { authRoutes } from './auth/routes.js';
@@ -151,6 +152,7 @@ export function createApp(deps: AppDeps): App {
   bookingRoutes(api, db);
   reportRoutes(api, db);
   datasetRoutes(api, db, config);
+  resumableRoutes(api, db, config);
   webhookRoutes(api, db, config);
   probeRoutes(api, db, readiness, metrics);
   app.use(api.router);

@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { openDb, type Db } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { sweepUploads } from './datasets/service.js';
+import { sweepResumable } from './resumable/store.js';
 import { blobStoreFor } from './storage/index.js';
 import { loadDemoData } from './demo/seed.js';
 
@@ -15,6 +16,8 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Db> {
   // Temporaries a crashed upload left, and bytes no dataset version references any more.
   const swept = await sweepUploads(db, blobStoreFor(config), config.uploadTempMaxAgeSeconds);
   if (swept.temporaries || swept.blobs || swept.orphans) logger.info(swept, 'upload storage swept');
+  const expired = await sweepResumable(db, config);
+  if (expired) logger.info({ expired }, 'expired resumable uploads removed');
   if (config.adminEmail && config.adminPassword) {
     const op = await ensureOperator(db, config.adminEmail, config.adminPassword);
     logger.info({ email: config.adminEmail, created: op.created }, 'operator user ensured from ADMIN_EMAIL');

@@ -4,6 +4,15 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 
+export interface S3Config {
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle: boolean;
+}
+
 export interface Config {
   port: number;
   databaseUrl: string | undefined;
@@ -14,6 +23,13 @@ export interface Config {
   uploadQuotaBytes: number;
   /** Start-up sweep removes temporary upload files older than this (raise it when processes share UPLOADS_DIR). */
   uploadTempMaxAgeSeconds: number;
+  /** tus resumable uploads: an unfinished upload expires this long after its creation. */
+  uploadExpirySeconds: number;
+  /** Largest resumable upload accepted (Upload-Length). */
+  resumableMaxBytes: number;
+  /** Where dataset bytes live: the uploads directory, or an S3-compatible bucket. */
+  storage: 'local' | 's3';
+  s3: S3Config | undefined;
   adminEmail: string | undefined;
   adminPassword: string | undefined;
   demoData: boolean;
@@ -101,6 +117,37 @@ function secondsList(env: Env, name: string, fallback: number[]): number[] {
   return parts.map(Number);
 }
 
+function s3Config(env: Env): S3Config | undefined {
+  const storage = (env.STORAGE?.trim() || 'local').toLowerCase();
+  if (storage !== 'local' && storage !== 's3') {
+    throw new ConfigError(`STORAGE must be local or s3, got "${env.STORAGE}"`);
+  }
+  if (storage === 'local') return undefined;
+  const bucket = env.S3_BUCKET?.trim();
+  if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError('STORAGE=s3 needs S3_BUCKET, a bucket name such as ax-datasets');
+  }
+  const endpoint = env.S3_ENDPOINT?.trim() || undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
+    throw new ConfigError('S3_ENDPOINT must be a URL such as https://kr.object.ncloudstorage.com');
+  }
+  const accessKeyId = env.S3_ACCESS_KEY_ID?.trim() || undefined;
+  const secretAccessKey = env.S3_SECRET_ACCESS_KEY || undefined;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError(
+      'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or neither, for the SDK default credentials)',
+    );
+  }
+  return {
+    endpoint,
+    region: env.S3_REGION?.trim() || 'us-east-1',
+    bucket,
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', false),
+  };
+}
+
 function databaseUrl(env: Env): string | undefined {
   const raw = env.DATABASE_URL?.trim();
   if (!raw) return undefined;
@@ -129,6 +176,7 @@ export function loadConfigOrExit(): Config {
 
 export function loadConfig(env: Env = process.env): Config {
   const dbUrl = databaseUrl(env);
+  const s3 = s3Config(env);
   const logLevel = (env.LOG_LEVEL?.trim() || 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
@@ -157,6 +205,10 @@ export function loadConfig(env: Env = process.env): Config {
     uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadQuotaBytes: int(env, 'UPLOAD_QUOTA_BYTES', 100 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadTempMaxAgeSeconds: int(env, 'UPLOAD_TEMP_MAX_AGE_SECONDS', 0, 0, 30 * 24 * 3600),
+    uploadExpirySeconds: int(env, 'UPLOAD_EXPIRY_SECONDS', 86400, 60, 30 * 24 * 3600),
+    resumableMaxBytes: int(env, 'RESUMABLE_MAX_BYTES', 1024 ** 4, 1, Number.MAX_SAFE_INTEGER),
+    storage: s3 ? 's3' : 'local',
+    s3,
     adminEmail,
     adminPassword,
     demoData: bool(env, 'DEMO_DATA', dbUrl === undefined),

@@ -26,7 +26,7 @@ export interface UploadRow {
 const MiB = 1024 * 1024;
 
 /** An MP4-looking file (a CCTV clip, as far as sniffing goes) of random bytes, written in 4 MiB blocks. */
-async function makeFile(path: string, bytes: number): Promise<void> {
+export async function makeFile(path: string, bytes: number): Promise<void> {
   const block = randomBytes(4 * MiB);
   // ISO BMFF: size, "ftyp", major brand "isom".
   block.write('\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41', 0, 'latin1');
@@ -40,12 +40,12 @@ async function makeFile(path: string, bytes: number): Promise<void> {
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
-function rssKiB(pid: number): number {
+export function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
 }
 
-async function upload(base: string, token: string, pilotId: string, path: string): Promise<{ status: number; body: string }> {
+export async function upload(base: string, token: string, pilotId: string, path: string): Promise<{ status: number; body: string }> {
   const boundary = 'axbench' + Date.now();
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\ncctv-bench\r\n` +

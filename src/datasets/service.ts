@@ -86,6 +86,8 @@ export async function commitUpload(
   fields: DatasetUpload,
   file: ReceivedFile,
   quotaBytes: number,
+  /** Runs inside the committing transaction, after the version row is written (resumable uploads mark theirs). */
+  within?: (tx: Queryable, row: DatasetRow) => Promise<void>,
 ): Promise<DatasetRow> {
   let placed: string | undefined;
   try {
@@ -105,16 +107,14 @@ export async function commitUpload(
         const used = await storageUsed(tx, orgId);
         if (used + file.size > quotaBytes) throw quotaExceeded(quotaBytes, used);
         blobId = randomUUID();
-        const key = storageKeyOf(orgId, file.sha256, blobId);
+        placed = await store.commit(file.temp, storageKeyOf(orgId, file.sha256, blobId));
         await tx.query('INSERT INTO dataset_blobs (id, organization_id, sha256, size_bytes, storage_key) VALUES ($1, $2, $3, $4, $5)', [
           blobId,
           orgId,
           file.sha256,
           file.size,
-          key,
+          placed,
         ]);
-        await store.commit(file.temp, key);
-        placed = key;
       }
       const name = fields.name.trim().normalize('NFC');
       const { fileName, extension } = displayFileName(file.originalName);
@@ -146,6 +146,7 @@ export async function commitUpload(
       );
       const row = rows[0]!;
       await recordDatasetEvent(tx, 'dataset.uploaded', row);
+      if (within) await within(tx, row);
       return row;
     });
   } catch (err) {

@@ -5,7 +5,7 @@
  * temporary into place inside the transaction that commits the row, or discards it.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import multer from 'multer';
@@ -84,6 +84,49 @@ class UploadMeter extends Transform {
 
 interface StoredInfo {
   received: ReceivedFile;
+}
+
+/**
+ * Streams a whole file from source through the meter into a new temporary of the store (a finished resumable
+ * upload takes this path, as multipart file parts do); the temporary is discarded if anything fails.
+ */
+export async function receiveStream(
+  store: BlobStore,
+  source: NodeJS.ReadableStream,
+  limit: number,
+  names: { originalName: string; claimedType: string },
+  sizeHint?: number,
+): Promise<ReceivedFile> {
+  const temp = await store.createTemp(sizeHint);
+  const meter = new UploadMeter(limit, () => fileTooLarge(limit));
+  try {
+    await pipeline(source, meter, temp.stream);
+    await temp.sync();
+    const profile = await meter.profile();
+    return { temp, sha256: meter.hash.digest('hex'), size: meter.size, sniffed: meter.sniffed!, profile, ...names };
+  } catch (err) {
+    await store.discard(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Like receiveStream for a file the store can take over without a copy (a finished resumable upload on the
+ * same file system): the bytes are read once through the meter and not written again; adopt() hands the file
+ * to the store as a temporary afterwards.
+ */
+export async function measureStream(
+  source: NodeJS.ReadableStream,
+  limit: number,
+  names: { originalName: string; claimedType: string },
+  adopt: () => Promise<TempObject>,
+): Promise<ReceivedFile> {
+  const meter = new UploadMeter(limit, () => fileTooLarge(limit));
+  const sink = new Writable({ highWaterMark: 1024 * 1024, write: (_chunk, _enc, cb) => cb() });
+  await pipeline(source, meter, sink);
+  const profile = await meter.profile();
+  const temp = await adopt();
+  return { temp, sha256: meter.hash.digest('hex'), size: meter.size, sniffed: meter.sniffed!, profile, ...names };
 }
 
 /** multer StorageEngine writing into temporaries of our BlobStore. */

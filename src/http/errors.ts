@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { DbError } from '../db/errors.js';
+import { TempLostError } from '../storage/store.js';
 
 export interface FieldError {
   pointer: string;
@@ -43,6 +44,9 @@ export const preconditionRequired = (detail: string) =>
 export const unprocessable = (code: string, detail: string, extra?: Record<string, unknown>) =>
   new AppError(422, code, 'Unprocessable content', detail, extra);
 export const tooManyRequests = (detail: string) => new AppError(429, 'rate-limited', 'Too many requests', detail);
+
+const LOST = 'The upload was lost in storage before it could be kept; send it again.';
+export const uploadInterrupted = () => new AppError(503, 'upload-interrupted', 'Upload interrupted', LOST);
 
 /** Problem type URIs are relative to the service, and GET /problems/{code} describes each. */
 export const problemType = (code: string) => `/problems/${code}`;
@@ -104,6 +108,10 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorReque
     } else if (err instanceof DbError && (err.kind === 'serialization_failure' || err.kind === 'deadlock')) {
       problem = new AppError(503, 'retry', 'Service busy', 'The request collided with another; retry it.');
       res.setHeader('Retry-After', '1');
+    } else if (err instanceof TempLostError) {
+      // The bytes were lost on our side (the temporary was removed from outside); nothing was committed.
+      problem = uploadInterrupted();
+      res.setHeader('Retry-After', '1');
     } else if (err && typeof err === 'object') problem = fromHttpError(err as HttpishError, bodyLimitBytes);
 
     if (!problem) {
@@ -161,6 +169,12 @@ export const PROBLEM_CODES: Record<string, string> = {
   'unsupported-dataset-type': 'The content (sniffed, not the name or Content-Type) is not a type accepted as a dataset.',
   'malformed-multipart': 'The multipart/form-data body is malformed, cut short or has too many parts.',
   'request-aborted': 'The client closed the request before the body arrived; nothing was kept.',
+  'upload-offset-mismatch': 'tus: Upload-Offset is not the offset the server holds; HEAD the upload, resume from there.',
+  'upload-expired': 'tus: the unfinished upload passed Upload-Expires; its bytes were removed.',
+  'upload-finished': 'tus: the upload is finished and became a dataset version.',
+  'tus-version-unsupported': 'tus: send Tus-Resumable: 1.0.0.',
+  'invalid-upload-metadata': 'tus: Upload-Metadata is not comma-separated "key base64(value)" pairs of UTF-8 text.',
+  'upload-interrupted': 'The upload was lost in storage before it was kept (nothing was committed); send it again.',
   'range-not-satisfiable': 'No requested byte range lies within the file.',
   internal: 'An unexpected error on the server.',
   'budget-exceeded': "Confirming this would take the pilot's committed credits past its budget; nothing was booked.",

@@ -14,7 +14,7 @@ import { AppError, forbidden } from './errors.js';
 import { idempotency } from './idempotency.js';
 import type { Validator } from './validation.js';
 
-export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type Method = 'get' | 'head' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface ResponseSpec {
   status: number;
@@ -57,6 +57,10 @@ export interface OperationSpec {
    * a binary part named `file`.
    */
   multipart?: { fields: string; file: string; fileDescription?: string };
+  /** Request headers the operation reads, by name in components.parameters of the document. */
+  headerParams?: string[];
+  /** A raw request body (tus PATCH): its media type and what it carries. */
+  rawBody?: { mediaType: string; description: string };
 }
 
 export interface Ctx<B, Q> {
@@ -70,6 +74,7 @@ export interface Ctx<B, Q> {
 }
 
 export type Handler<B, Q> = (ctx: Ctx<B, Q>) => Promise<void> | void;
+export type RawHandler = (req: Request, res: Response, params: Record<string, string>) => Promise<void>;
 
 export interface RouteDeps {
   db: Db;
@@ -173,6 +178,31 @@ export class ApiRouter {
     });
     const expressPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
     this.router[spec.method](expressPath, ...chain);
+  }
+
+  /**
+   * An operation whose protocol a library speaks (tus): declared like the others (document, 405s) and behind
+   * the same authentication, scope and path checks, but the handler reads and answers the raw request.
+   */
+  mount(spec: OperationSpec, handler: RawHandler): void {
+    this.operations.push(spec);
+    const names = pathParams(spec.path);
+    const chain: RequestHandler[] = [];
+    if (spec.auth !== 'public') chain.push(authenticate(this.deps.passport));
+    if (spec.auth !== 'public' && spec.auth !== 'user') {
+      const scope = spec.auth;
+      chain.push((req, _res, next) => {
+        if (!grants(req.principal!.scopes, scope)) {
+          const e = forbidden(`This API key lacks the "${scope}" scope.`);
+          return next(new AppError(403, 'insufficient-scope', e.title, e.detail, { requiredScope: scope }));
+        }
+        next();
+      });
+    }
+    chain.push(async (req: Request, res: Response) => {
+      await handler(req, res, checkPathParams(names, req.params as Record<string, string>));
+    });
+    this.router[spec.method](spec.path.replace(/\{(\w+)\}/g, ':$1'), ...chain);
   }
 }
 

@@ -144,6 +144,54 @@ function jsonBody(op: OperationSpec, schema: Json): Json {
   return { required: true, content };
 }
 
+/** Request headers of the tus 1.0 protocol (resumable uploads). */
+const TUS_PARAMETERS: Json = {
+  TusResumable: {
+    name: 'Tus-Resumable',
+    in: 'header',
+    required: true,
+    description: 'The tus protocol version: 1.0.0.',
+    schema: { type: 'string', const: '1.0.0' },
+  },
+  UploadLength: {
+    name: 'Upload-Length',
+    in: 'header',
+    required: true,
+    description: 'The size of the whole file in bytes.',
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+  },
+  UploadMetadata: {
+    name: 'Upload-Metadata',
+    in: 'header',
+    required: true,
+    description:
+      'Comma-separated `key base64(value)` pairs: name, sensitivity, legalBasis, description, sha256 (and filename, filetype).',
+    schema: { type: 'string' },
+  },
+  UploadOffset: {
+    name: 'Upload-Offset',
+    in: 'header',
+    required: true,
+    description: 'The offset this chunk starts at; must equal the offset the server holds.',
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+  },
+};
+
+/** Response headers of the tus 1.0 protocol, and the committed dataset version of a finished upload. */
+const TUS_HEADERS: Json = {
+  'Tus-Resumable': { description: 'The tus protocol version: 1.0.0.', schema: { type: 'string' } },
+  'Upload-Offset': { description: 'How many bytes of the upload the server holds.', schema: { type: 'string' } },
+  'Upload-Length': { description: 'The size of the whole file in bytes.', schema: { type: 'string' } },
+  'Upload-Expires': {
+    description: 'When an unfinished upload expires and its bytes are removed (RFC 9110 date).',
+    schema: { type: 'string' },
+  },
+  'Dataset-Id': {
+    description: 'The dataset version committed from the finished upload.',
+    schema: { type: 'string', format: 'uuid' },
+  },
+};
+
 export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[], version: string): Json {
   const nameOf = (file: string) => schemaName(schemas, file);
   const ref = (file: string) => ({ $ref: `#/components/schemas/${nameOf(file)}` });
@@ -175,6 +223,8 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
     }
     // Operations that answer in the caller's language say so with Content-Language; they read Accept-Language.
     if (op.success.headers?.includes('Content-Language')) parameters.push({ $ref: '#/components/parameters/AcceptLanguage' });
+
+    for (const h of op.headerParams ?? []) parameters.push({ $ref: `#/components/parameters/${h}` });
     if (op.idempotent) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
     if (op.ifMatch) parameters.push({ $ref: '#/components/parameters/IfMatch' });
 
@@ -212,6 +262,15 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
       ...(parameters.length ? { parameters } : {}),
       ...(op.body ? { requestBody: jsonBody(op, ref(op.body)) } : {}),
       ...(op.multipart ? { requestBody: multipartBody(op.multipart, schemas, nameOf) } : {}),
+      ...(op.rawBody
+        ? {
+            requestBody: {
+              required: true,
+              description: op.rawBody.description,
+              content: { [op.rawBody.mediaType]: { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+            },
+          }
+        : {}),
       responses,
     };
     (paths[op.path] ??= {})[op.method] = operation;
@@ -269,6 +328,8 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
           description: 'ko for Korean, anything else English; the answer says which in Content-Language.',
           schema: { type: 'string', examples: ['ko', 'en', 'ko-KR,ko;q=0.9,en;q=0.8'] },
         },
+
+        ...TUS_PARAMETERS,
         IfMatch: {
           name: 'If-Match',
           in: 'header',
@@ -289,6 +350,7 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
         'Accept-Ranges': { description: 'bytes: Range requests are honoured.', schema: { type: 'string' } },
         'Content-Language': { description: 'The language of human-readable text in the body (ko or en, from Accept-Language).', schema: { type: 'string' } },
         Link: { description: 'RFC 8288 links; rel="next" names the next page of a CSV report.', schema: { type: 'string' } },
+        ...TUS_HEADERS,
       },
     },
   };

@@ -5,10 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobStore, ByteRange, TempObject } from './store.js';
+import { isLive, ownerOf, processOwner, startLease } from './owner.js';
+import { TempLostError, type BlobStore, type ByteRange, type TempObject } from './store.js';
 
 const KEY = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
 const TEMP_SUFFIX = '.part';
@@ -17,11 +19,13 @@ export class LocalBlobStore implements BlobStore {
   private readonly root: string;
   private readonly tmpDir: string;
   private readonly objectsDir: string;
+  private readonly leasesDir: string;
 
   constructor(root: string) {
     this.root = resolve(root);
     this.tmpDir = join(this.root, 'tmp');
     this.objectsDir = join(this.root, 'objects');
+    this.leasesDir = join(this.root, 'owners');
     mkdirSync(this.tmpDir, { recursive: true });
     mkdirSync(this.objectsDir, { recursive: true });
   }
@@ -38,7 +42,9 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async createTemp(): Promise<TempObject> {
-    const id = randomUUID();
+    // The owner in the name lets a sweep in another process sharing this directory leave live files alone.
+    startLease(this.leasesDir);
+    const id = `${processOwner()}~${randomUUID()}`;
     // flush: the descriptor is fsync'ed before it closes, so "closed" means the bytes are on disk.
     const stream = createWriteStream(join(this.tmpDir, id + TEMP_SUFFIX), { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 1024 * 1024 });
     const closed = new Promise<void>((resolve, reject) => {
@@ -48,16 +54,44 @@ export class LocalBlobStore implements BlobStore {
     return { id, stream, sync: () => closed };
   }
 
-  async commit(temp: TempObject, key: string): Promise<void> {
+  async adopt(path: string): Promise<TempObject> {
+    startLease(this.leasesDir);
+    const id = `${processOwner()}~${randomUUID()}`;
+    const target = join(this.tmpDir, id + TEMP_SUFFIX);
+    try {
+      await rename(path, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TempLostError(id);
+      throw err;
+    }
+    // Durable before it is committed, as a streamed temporary is (flush: true).
+    const handle = await open(target, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const stream = new PassThrough();
+    stream.end();
+    return { id, stream, sync: async () => undefined };
+  }
+
+  async commit(temp: TempObject, key: string): Promise<string> {
     const target = this.pathOf(key);
     await mkdir(dirname(target), { recursive: true });
-    await rename(this.tempPath(temp), target);
+    try {
+      await rename(this.tempPath(temp), target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TempLostError(temp.id);
+      throw err;
+    }
+    return key;
   }
 
   async discard(temp: TempObject): Promise<void> {
     // A stream destroyed while its file is still being opened creates the file afterwards: wait for close.
     const stream = temp.stream as WriteStream;
-    if (!stream.closed) {
+    if (!stream.closed && !(temp.stream instanceof PassThrough)) {
       const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
       stream.destroy();
       await closed;
@@ -108,6 +142,8 @@ export class LocalBlobStore implements BlobStore {
       if (!name.endsWith(TEMP_SUFFIX)) continue;
       const path = join(this.tmpDir, name);
       try {
+        const owner = ownerOf(name.slice(0, -TEMP_SUFFIX.length));
+        if (owner && (await isLive(this.leasesDir, owner))) continue; // another process is still writing it
         const s = await stat(path);
         if (now - s.mtimeMs < minAgeMs) continue;
         await rm(path, { force: true });

@@ -7,6 +7,14 @@
  */
 import type { Readable, Writable } from 'node:stream';
 
+/** The temporary object vanished before its commit (removed from outside the process). */
+export class TempLostError extends Error {
+  constructor(readonly tempId: string) {
+    super(`temporary object ${tempId} vanished before its commit`);
+    this.name = 'TempLostError';
+  }
+}
+
 export interface TempObject {
   readonly id: string;
   /** Where the bytes go. Ends (or errors) like any Writable; sync() makes the written bytes durable. */
@@ -22,18 +30,29 @@ export interface ByteRange {
 }
 
 export interface BlobStore {
-  /** A new temporary object to stream into. */
-  createTemp(): Promise<TempObject>;
-  /** Atomically moves a finished temporary object into place under key. */
-  commit(temp: TempObject, key: string): Promise<void>;
+  /** A new temporary object to stream into; sizeHint (bytes, when known) lets a store size its parts. */
+  createTemp(sizeHint?: number): Promise<TempObject>;
+  /**
+   * Atomically moves a finished temporary object into place under key, or keeps it where it is when the store
+   * writes objects in place (S3); answers the key the object now has, which the caller records.
+   */
+  commit(temp: TempObject, key: string): Promise<string>;
   /** Removes a temporary object (idempotent). */
   discard(temp: TempObject): Promise<void>;
+  /**
+   * Takes over a finished file on the same file system as the store's temporaries, without copying it (local
+   * stores only); the file becomes a temporary like any other.
+   */
+  adopt?(path: string): Promise<TempObject>;
   /** Streams an object, or a byte range of it. */
   read(key: string, range?: ByteRange): Readable;
   exists(key: string): Promise<boolean>;
   /** Removes an object (idempotent). */
   remove(key: string): Promise<void>;
-  /** Removes temporary objects older than minAgeMs (left by crashed processes); returns how many. */
+  /**
+   * Removes temporary objects older than minAgeMs that no live process owns (left by crashed processes; a
+   * process sharing the storage keeps its own); returns how many.
+   */
   sweepTemp(minAgeMs: number): Promise<number>;
   /** Keys of the objects last written more than minAgeMs ago. */
   listKeys(minAgeMs: number): AsyncIterable<string>;

@@ -11,6 +11,7 @@ import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openDb, type Db } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
+import { startTestS3, type TestS3 } from './s3-server.js';
 
 export interface TestContext {
   db: Db;
@@ -51,8 +52,15 @@ function testUploadsDir(): string {
   return uploadsDir;
 }
 
+const S3_VARS = ['STORAGE', 'S3_ENDPOINT', 'S3_REGION', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_FORCE_PATH_STYLE'];
+
+let s3: TestS3 | undefined;
+/** The S3 server of this run when STORAGE=s3 (started by startContext), for tests that inspect the bucket. */
+export const testS3 = () => s3;
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
+    ...Object.fromEntries(S3_VARS.map((k) => [k, process.env[k]])),
     DATABASE_URL: process.env.DATABASE_URL,
     UPLOADS_DIR: overrides.UPLOADS_DIR ?? testUploadsDir(),
     DEMO_DATA: 'false',
@@ -65,6 +73,18 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 }
 
 export async function startContext(): Promise<TestContext> {
+  if (process.env.STORAGE === 's3' && !process.env.S3_ENDPOINT) {
+    // The suite brings its own S3-protocol server; children started by tests inherit these settings.
+    s3 = await startTestS3();
+    Object.assign(process.env, {
+      S3_ENDPOINT: s3.endpoint,
+      S3_BUCKET: s3.bucket,
+      S3_REGION: 'us-east-1',
+      S3_ACCESS_KEY_ID: 'S3RVER',
+      S3_SECRET_ACCESS_KEY: 'S3RVER',
+      S3_FORCE_PATH_STYLE: 'true',
+    });
+  }
   const config = testConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: 'memory://', poolSize: 20 });
   if (db.engine === 'postgres') await db.exec('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
@@ -72,6 +92,10 @@ export async function startContext(): Promise<TestContext> {
   const app = createApp({ db, config, logger: pino({ level: 'silent' }) });
   current = { db, config, app, api: () => supertest.agent(app) };
   return current;
+}
+
+export async function stopTestS3(): Promise<void> {
+  await s3?.close();
 }
 
 export function ctx(): TestContext {

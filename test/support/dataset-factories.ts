@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type supertest from 'supertest';
-import { ctx } from './context.js';
+import { ctx, testS3 } from './context.js';
+import { clearBucket, s3Objects, s3PendingUploads } from './s3-server.js';
 import { createSlot, createTestbed, DAY, type Actor } from './factories.js';
 
 export const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
@@ -95,11 +96,21 @@ export function filesUnder(dir: string): string[] {
   return out;
 }
 
-export const tempFiles = (uploadsDir = ctx().config.uploadsDir) => filesUnder(join(uploadsDir, 'tmp'));
-export const objectFiles = (uploadsDir = ctx().config.uploadsDir) => filesUnder(join(uploadsDir, 'objects'));
+/** Temporaries: files in <uploads>/tmp, or on S3 the multipart uploads in progress (one bucket per run). */
+export function tempFiles(uploadsDir = ctx().config.uploadsDir): string[] {
+  const s3 = testS3();
+  return s3 ? s3PendingUploads(s3) : filesUnder(join(uploadsDir, 'tmp'));
+}
+/** Stored objects: files in <uploads>/objects, or on S3 the objects under objects/ (one bucket per run). */
+export function objectFiles(uploadsDir = ctx().config.uploadsDir): string[] {
+  const s3 = testS3();
+  return s3 ? s3Objects(s3) : filesUnder(join(uploadsDir, 'objects'));
+}
 
 /** Empties the shared uploads directory (the database is emptied by the root hook). */
 export function clearUploads(dir = ctx().config.uploadsDir): void {
+  const s3 = testS3();
+  if (s3) return clearBucket(s3);
   for (const sub of ['tmp', 'objects']) {
     for (const name of readdirSync(join(dir, sub))) rmSync(join(dir, sub, name), { recursive: true, force: true });
   }

@@ -1,4 +1,4 @@
-import { ctx, resetDatabase, startContext } from './context.js';
+import { ctx, resetDatabase, startContext, stopTestS3 } from './context.js';
 
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
@@ -10,5 +10,6 @@ export const mochaHooks = {
   },
   async afterAll() {
     await ctx().db.close();
+    await stopTestS3();
   },
 };
