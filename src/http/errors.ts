@@ -12,16 +12,30 @@ export interface FieldError {
   message: string;
 }
 
+/**
+ * Members every problem carries. An extension member with one of these names would overwrite what RFC 9457
+ * defines (a 409 whose `status` read "submitted"), so extensions may not use them.
+ */
+export const RESERVED_PROBLEM_MEMBERS = ['type', 'title', 'status', 'detail', 'instance', 'code'] as const;
+type Reserved = (typeof RESERVED_PROBLEM_MEMBERS)[number];
+export type ProblemExtensions = Record<string, unknown> & { [K in Reserved]?: never };
+
 export class AppError extends Error {
+  readonly extra: ProblemExtensions;
+
   constructor(
     readonly status: number,
     readonly code: string,
     readonly title: string,
     readonly detail: string,
-    readonly extra: Record<string, unknown> = {},
+    extra: ProblemExtensions = {},
   ) {
     super(detail);
     this.name = 'AppError';
+    const clash = RESERVED_PROBLEM_MEMBERS.find((m) => Object.hasOwn(extra, m));
+    // A programming error: fail where the problem is built, not in a client that branches on `status`.
+    if (clash) throw new TypeError(`Problem "${code}" may not carry an extension member named "${clash}"`);
+    this.extra = extra;
   }
 }
 
@@ -33,15 +47,18 @@ export const unauthorized = (detail = 'A valid bearer token is required.') =>
 export const forbidden = (detail: string) => new AppError(403, 'forbidden', 'Forbidden', detail);
 export const notFound = (what = 'resource') =>
   new AppError(404, 'not-found', 'Not found', `No ${what} with that id exists or it is not visible to you.`);
-export const conflict = (code: string, detail: string, extra?: Record<string, unknown>) =>
+export const conflict = (code: string, detail: string, extra?: ProblemExtensions) =>
   new AppError(409, code, 'Conflict', detail, extra);
 export const preconditionFailed = (detail: string) =>
   new AppError(412, 'precondition-failed', 'Precondition failed', detail);
 export const preconditionRequired = (detail: string) =>
   new AppError(428, 'precondition-required', 'Precondition required', detail);
-export const unprocessable = (code: string, detail: string, extra?: Record<string, unknown>) =>
+export const unprocessable = (code: string, detail: string, extra?: ProblemExtensions) =>
   new AppError(422, code, 'Unprocessable content', detail, extra);
 export const tooManyRequests = (detail: string) => new AppError(429, 'rate-limited', 'Too many requests', detail);
+
+/** What a client is told to wait while the database is unreachable; the pool reconnects on the next query. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /** Problem type URIs are relative to the service, and GET /problems/{code} describes each. */
 export const problemType = (code: string) => `/problems/${code}`;
@@ -57,7 +74,8 @@ export function sendProblem(res: Response, err: AppError, instance?: string): vo
       detail: err.detail,
       code: err.code,
       ...(instance ? { instance } : {}),
-      ...err.extra,
+      // The constructor refuses reserved names; filtering again keeps a mutated `extra` from shadowing them.
+      ...Object.fromEntries(Object.entries(err.extra).filter(([k]) => !(RESERVED_PROBLEM_MEMBERS as readonly string[]).includes(k))),
     });
 }
 
@@ -96,6 +114,10 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorReque
     } else if (err instanceof DbError && (err.kind === 'serialization_failure' || err.kind === 'deadlock')) {
       problem = new AppError(503, 'retry', 'Service busy', 'The request collided with another; retry it.');
       res.setHeader('Retry-After', '1');
+    } else if (err instanceof DbError && err.kind === 'unavailable') {
+      (req as { log?: Logger }).log?.warn({ err: err.message }, 'database unavailable');
+      problem = new AppError(503, 'database-unavailable', 'Service unavailable', 'The database cannot be reached right now; retry later.');
+      res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
     } else if (err && typeof err === 'object') problem = fromHttpError(err as HttpishError, bodyLimitBytes);
 
     if (!problem) {
@@ -145,7 +167,9 @@ export const PROBLEM_CODES: Record<string, string> = {
   'precondition-failed': 'If-Match does not match the current ETag; fetch the resource again.',
   'precondition-required': 'This operation needs an If-Match header with the ETag you last read.',
   'rate-limited': 'Too many attempts; wait for the time in Retry-After.',
+  'allocation-runs-busy': 'As many allocation runs as the process allows (ALLOCATION_MAX_RUNS) are in flight; retry after Retry-After.',
   retry: 'A concurrent change collided with this one; retrying is safe.',
+  'database-unavailable': 'The database cannot be reached right now; retry after Retry-After. Nothing was written.',
   'file-too-large': 'The uploaded file is larger than UPLOAD_MAX_BYTES; nothing was kept.',
   'storage-quota-exceeded': "The upload does not fit in the organisation's storage quota; nothing was kept.",
   'digest-mismatch': 'The SHA-256 of the received bytes differs from the sha256 the client sent; nothing was kept.',
