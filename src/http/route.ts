@@ -40,6 +40,8 @@ export interface OperationSpec {
   body?: string;
   /** Creating POSTs accept Idempotency-Key. */
   idempotent?: boolean;
+  /** The answer shows a secret once: its idempotency record is sealed to the requesting credential. */
+  secretResponse?: boolean;
   /** PATCH operations demand If-Match. */
   ifMatch?: boolean;
   /** Login and signup run behind the auth rate limiter. */
@@ -153,7 +155,11 @@ export class ApiRouter {
       next();
     });
     if (spec.idempotent) {
-      chain.push(idempotency(this.deps.db, this.deps.idempotencyTtlSeconds, (req) => `${req.principal?.organizationId ?? 'anonymous'}`));
+      chain.push(
+        idempotency(this.deps.db, this.deps.idempotencyTtlSeconds, (req) => `${req.principal?.organizationId ?? 'anonymous'}`, {
+          sealed: spec.secretResponse,
+        }),
+      );
     }
     chain.push(async (req: Request, res: Response) => {
       const input = res.locals.input as { params: Record<string, string>; query: Q; body: B };
