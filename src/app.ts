@@ -22,6 +22,7 @@ import { AppError, PROBLEM_CODES, errorHandler } from './http/errors.js';
 import { authRateLimiter } from './http/rate-limit.js';
 import { ApiRouter } from './http/route.js';
 import { matchingRoutes } from './matching/routes.js';
+import { RunGate } from './matching/run-gate.js';
 import { Validator } from './http/validation.js';
 import { createMetrics } from './observability/metrics.js';
 import { buildOpenApi } from './openapi/document.js';
@@ -38,6 +39,8 @@ export interface AppDeps {
   logger: Logger;
   /** Flipped by graceful shutdown so /readyz turns the load balancer away. */
   readiness?: { shuttingDown: boolean };
+  /** Bounds allocation runs in flight; built from ALLOCATION_MAX_RUNS unless given (tests hold places in it). */
+  allocationRuns?: RunGate;
 }
 
 export interface App extends Express {
@@ -104,7 +107,7 @@ export function createApp(deps: AppDeps): App {
   pilotRoutes(api, db);
   testbedRoutes(api, db);
   slotRoutes(api, db);
-  matchingRoutes(api, db);
+  matchingRoutes(api, db, deps.allocationRuns ?? new RunGate(config.allocationMaxRuns));
   bookingRoutes(api, db);
   reportRoutes(api, db);
   datasetRoutes(api, db, config);

@@ -52,6 +52,8 @@ export interface Config {
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlSeconds: number;
   shutdownGraceSeconds: number;
+  /** Allocation runs one process solves at once; more are refused with 429. */
+  allocationMaxRuns: number;
 }
 
 export class ConfigError extends Error {}
@@ -181,5 +183,6 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: int(env, 'TRUST_PROXY', 0, 0, 10),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),
     shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
+    allocationMaxRuns: int(env, 'ALLOCATION_MAX_RUNS', 2, 1, 64),
   };
 }
