@@ -150,9 +150,17 @@ export interface DbOptions {
   poolSize?: number;
 }
 
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export async function openDb(options: DbOptions): Promise<Db> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // A server that stops answering (rather than refusing) must fail a request within seconds, not hang it.
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+    });
     // An idle client that errors (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const db = new ServerDb(pool);
