@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { createApp } from './app.js';
 import { bootstrap } from './bootstrap.js';
 import { loadConfigOrExit } from './config.js';
+import { DataDirLockedError } from './db/data-dir-lock.js';
 import { createLogger } from './observability/logger.js';
 import { DeliveryWorker, workerSettings } from './webhooks/worker.js';
 
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`Start-up failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  const text = err instanceof DataDirLockedError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err);
+  process.stderr.write(`Start-up failed: ${text}\n`);
   process.exit(1);
 });
