@@ -18,6 +18,7 @@ import { serveConsole } from './console/serve.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { domainRoutes } from './domains/routes.js';
+import { bodyDeadlines } from './http/body-deadlines.js';
 import { AppError, PROBLEM_CODES, errorHandler } from './http/errors.js';
 import { authRateLimiter } from './http/rate-limit.js';
 import { ApiRouter } from './http/route.js';
@@ -57,6 +58,8 @@ export function createApp(deps: AppDeps): App {
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
 
+  // First of all: no middleware may wait on a body that never ends.
+  app.use(bodyDeadlines({ idleMs: config.requestIdleTimeoutSeconds * 1000, totalMs: config.requestBodyTimeoutSeconds * 1000 }));
   const metrics = createMetrics();
   app.use(
     pinoHttp({

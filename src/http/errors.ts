@@ -176,6 +176,8 @@ export const PROBLEM_CODES: Record<string, string> = {
   'unsupported-dataset-type': 'The content (sniffed, not the name or Content-Type) is not a type accepted as a dataset.',
   'malformed-multipart': 'The multipart/form-data body is malformed, cut short or has too many parts.',
   'request-aborted': 'The client closed the request before the body arrived; nothing was kept.',
+  'request-timeout':
+    'The request body stopped arriving for REQUEST_IDLE_TIMEOUT_SECONDS, or (outside uploads) did not arrive whole within REQUEST_BODY_TIMEOUT_SECONDS; nothing was kept.',
   'range-not-satisfiable': 'No requested byte range lies within the file.',
   internal: 'An unexpected error on the server.',
 };

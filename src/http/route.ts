@@ -10,6 +10,7 @@ import type { Principal } from '../auth/principal.js';
 import { authenticate } from '../auth/passport.js';
 import { grants, type Scope } from '../auth/scopes.js';
 import type { Db } from '../db/client.js';
+import { liftTotalDeadline } from './body-deadlines.js';
 import { AppError, forbidden } from './errors.js';
 import { idempotency } from './idempotency.js';
 import type { Validator } from './validation.js';
@@ -57,6 +58,11 @@ export interface OperationSpec {
    * a binary part named `file`.
    */
   multipart?: { fields: string; file: string; fileDescription?: string };
+  /**
+   * The handler streams the body itself (multipart uploads, resumable uploads): once the caller is authenticated
+   * the body may take as long as bytes keep flowing (REQUEST_IDLE_TIMEOUT_SECONDS), not REQUEST_BODY_TIMEOUT_SECONDS.
+   */
+  streamingBody?: boolean;
 }
 
 export interface Ctx<B, Q> {
@@ -120,6 +126,12 @@ export class ApiRouter {
     const chain: RequestHandler[] = [];
     if (spec.rateLimited) chain.push(this.deps.authRateLimiter);
     if (spec.auth !== 'public') chain.push(authenticate(this.deps.passport));
+    if (spec.auth !== 'public' && (spec.multipart || spec.streamingBody)) {
+      chain.push((req, _res, next) => {
+        liftTotalDeadline(req);
+        next();
+      });
+    }
     if (spec.auth !== 'public' && spec.auth !== 'user') {
       const scope = spec.auth;
       chain.push((req, _res, next) => {
