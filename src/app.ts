@@ -20,10 +20,13 @@ import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { domainRoutes } from './domains/routes.js';
 import { landingRoutes } from './landing/routes.js';
+
+import { bodyDeadlines } from './http/body-deadlines.js';
 import { AppError, PROBLEM_CODES, errorHandler } from './http/errors.js';
 import { authRateLimiter } from './http/rate-limit.js';
 import { ApiRouter } from './http/route.js';
 import { matchingRoutes } from './matching/routes.js';
+import { RunGate } from './matching/run-gate.js';
 import { Validator } from './http/validation.js';
 import { createMetrics } from './observability/metrics.js';
 import { buildOpenApi } from './openapi/document.js';
@@ -41,6 +44,8 @@ export interface AppDeps {
   logger: Logger;
   /** Flipped by graceful shutdown so /readyz turns the load balancer away. */
   readiness?: { shuttingDown: boolean };
+  /** Bounds allocation runs in flight; built from ALLOCATION_MAX_RUNS unless given (tests hold places in it). */
+  allocationRuns?: RunGate;
 }
 
 export interface App extends Express {
@@ -96,6 +101,8 @@ export function createApp(deps: AppDeps): App {
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
 
+  // First of all: no middleware may wait on a body that never ends.
+  app.use(bodyDeadlines({ idleMs: config.requestIdleTimeoutSeconds * 1000, totalMs: config.requestBodyTimeoutSeconds * 1000 }));
   const metrics = createMetrics();
   app.use(
     pinoHttp({
@@ -148,7 +155,7 @@ export function createApp(deps: AppDeps): App {
   creditRoutes(api, db);
   testbedRoutes(api, db);
   slotRoutes(api, db);
-  matchingRoutes(api, db);
+  matchingRoutes(api, db, deps.allocationRuns ?? new RunGate(config.allocationMaxRuns));
   bookingRoutes(api, db);
   reportRoutes(api, db);
   datasetRoutes(api, db, config);

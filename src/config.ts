@@ -68,6 +68,14 @@ export interface Config {
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlSeconds: number;
   shutdownGraceSeconds: number;
+  /** Allocation runs one process solves at once; more are refused with 429. */
+  allocationMaxRuns: number;
+  /** A request body that stops arriving for this long is cut (408); uploads included. */
+  requestIdleTimeoutSeconds: number;
+  /** A request body must arrive whole within this long, unless an authenticated route streams it (uploads). */
+  requestBodyTimeoutSeconds: number;
+  /** Open sockets one process accepts; further connections are dropped. */
+  maxConnections: number;
 }
 
 export class ConfigError extends Error {}
@@ -233,5 +241,9 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: int(env, 'TRUST_PROXY', 0, 0, 10),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),
     shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
+    allocationMaxRuns: int(env, 'ALLOCATION_MAX_RUNS', 2, 1, 64),
+    requestIdleTimeoutSeconds: int(env, 'REQUEST_IDLE_TIMEOUT_SECONDS', 30, 1, 3600),
+    requestBodyTimeoutSeconds: int(env, 'REQUEST_BODY_TIMEOUT_SECONDS', 60, 1, 3600),
+    maxConnections: int(env, 'MAX_CONNECTIONS', 1024, 1, 1_000_000),
   };
 }

@@ -1,8 +1,10 @@
 /** Entry point: config → database → migrations → app → listen, and a graceful shutdown on SIGTERM/SIGINT. */
 import { createServer } from 'node:http';
 import { createApp } from './app.js';
+import { limitServer } from './http/body-deadlines.js';
 import { bootstrap } from './bootstrap.js';
 import { loadConfigOrExit } from './config.js';
+import { DataDirLockedError } from './db/data-dir-lock.js';
 import { createLogger } from './observability/logger.js';
 import { DeliveryWorker, workerSettings } from './webhooks/worker.js';
 
@@ -14,7 +16,9 @@ async function main(): Promise<void> {
   const app = createApp({ db, config, logger, readiness });
   const server = createServer(app);
   server.headersTimeout = 60_000;
-  server.requestTimeout = 0; // large dataset uploads may take long; idle sockets are still reaped by keepAliveTimeout
+  // Large dataset uploads may take long: bodies are bounded by the idle and body deadlines of the app instead.
+  server.requestTimeout = 0;
+  limitServer(server, config.maxConnections);
   // Webhook deliveries run in this process unless WEBHOOK_WORKER=false (then run npm run worker beside it).
   const worker = config.webhookWorker ? new DeliveryWorker(db, workerSettings(config), logger) : undefined;
   worker?.start();
@@ -54,6 +58,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`Start-up failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  const text = err instanceof DataDirLockedError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err);
+  process.stderr.write(`Start-up failed: ${text}\n`);
   process.exit(1);
 });

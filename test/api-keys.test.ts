@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { hashSecret } from '../src/auth/tokens.js';
 import { ctx } from './support/context.js';
-import { createPilot, pilotBody, signup } from './support/factories.js';
+import { createPilot, createTestbed, pilotBody, signup } from './support/factories.js';
 
 const api = () => ctx().api();
 
@@ -88,5 +88,97 @@ describe('API keys', () => {
     const res = await api().post('/v1/auth/logout').set('Authorization', `Bearer ${body.key}`);
     assert.equal(res.status, 400);
     assert.equal(res.body.code, 'not-a-session');
+  });
+});
+
+describe('API keys cannot mint more power than they hold', () => {
+  it('a key with only keys:write cannot create a key with other scopes (403 insufficient-scope, nothing written)', async () => {
+    const s = await signup();
+    const { body: narrow } = await api().post('/v1/api-keys').set(s.auth).send({ name: 'minter', scopes: ['keys:write'] });
+    const auth = { Authorization: `Bearer ${narrow.key}` };
+    const res = await api().post('/v1/api-keys').set(auth).send({ name: 'escalated', scopes: ['datasets:read', 'keys:read'] });
+    assert.equal(res.status, 403);
+    assert.equal(res.body.code, 'insufficient-scope');
+    assert.deepEqual(res.body.missingScopes, ['datasets:read']);
+    assert.equal(res.body.key, undefined);
+    assert.equal((await ctx().db.query('SELECT 1 FROM api_keys')).rows.length, 1);
+  });
+
+  it('a key created without scopes gets the creator key\'s scopes; a subset (write implies read) is allowed', async () => {
+    const s = await signup();
+    const { body: narrow } = await api().post('/v1/api-keys').set(s.auth).send({ name: 'minter', scopes: ['keys:write', 'pilots:write'] });
+    const auth = { Authorization: `Bearer ${narrow.key}` };
+    const inherited = await api().post('/v1/api-keys').set(auth).send({ name: 'child' });
+    assert.equal(inherited.status, 201);
+    assert.deepEqual([...inherited.body.scopes].sort(), ['keys:write', 'pilots:write']);
+    const child = await api().get('/v1/webhook-endpoints').set('Authorization', `Bearer ${inherited.body.key}`);
+    assert.equal(child.status, 403);
+    const subset = await api().post('/v1/api-keys').set(auth).send({ name: 'reader', scopes: ['pilots:read'] });
+    assert.equal(subset.status, 201);
+    assert.deepEqual(subset.body.scopes, ['pilots:read']);
+  });
+
+  it('a login session holds every scope, so its keys default to all of them', async () => {
+    const s = await signup();
+    const res = await api().post('/v1/api-keys').set(s.auth).send({ name: 'full' });
+    assert.equal(res.body.scopes.length, 16);
+  });
+});
+
+/** Every row of every table as text: what a dump of the database would hold. */
+async function databaseText(): Promise<string> {
+  const { rows } = await ctx().db.query<{ tablename: string }>(
+    `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`,
+  );
+  const parts: string[] = [];
+  for (const { tablename } of rows) {
+    const r = await ctx().db.query<{ t: string }>(`SELECT x::text AS t FROM "${tablename}" x`);
+    parts.push(...r.rows.map((row) => row.t));
+  }
+  return parts.join('\n');
+}
+
+async function secondSession(actor: { email: string }) {
+  const res = await api().post('/v1/auth/login').send({ email: actor.email, password: 'correct horse battery staple' });
+  assert.equal(res.status, 200);
+  return { Authorization: `Bearer ${res.body.token as string}` };
+}
+
+describe('secrets shown once are never stored in clear, not even for Idempotency-Key replays', () => {
+  it('POST /v1/api-keys: the database holds no copy of the key; the same credential replays it, another gets 422', async () => {
+    const s = await signup();
+    const first = await api().post('/v1/api-keys').set(s.auth).set('Idempotency-Key', 'key-1').send({ name: 'ci' });
+    assert.equal(first.status, 201);
+    const secret = first.body.key as string;
+    const dump = await databaseText();
+    assert.ok(dump.includes(first.body.id), 'the dump covers the tables');
+    assert.ok(!dump.includes(secret), 'the secret is not in the database');
+    assert.ok(!dump.includes(secret.slice(4)), 'not even without its prefix');
+
+    const replay = await api().post('/v1/api-keys').set(s.auth).set('Idempotency-Key', 'key-1').send({ name: 'ci' });
+    assert.equal(replay.status, 201);
+    assert.equal(replay.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(replay.body, first.body);
+
+    const other = await api().post('/v1/api-keys').set(await secondSession(s)).set('Idempotency-Key', 'key-1').send({ name: 'ci' });
+    assert.equal(other.status, 422);
+    assert.equal(other.body.code, 'idempotency-key-reused');
+    assert.ok(!JSON.stringify(other.body).includes(secret));
+    assert.equal((await ctx().db.query('SELECT 1 FROM api_keys')).rows.length, 1);
+  });
+
+  it('POST /v1/testbeds/:id/calendar-feed: the feed token is not in the database and replays only to its creator', async () => {
+    const partner = await signup('partner');
+    const testbed = await createTestbed(partner);
+    const url = `/v1/testbeds/${testbed.id}/calendar-feed`;
+    const first = await api().post(url).set(partner.auth).set('Idempotency-Key', 'feed-1');
+    assert.equal(first.status, 201);
+    assert.ok(!(await databaseText()).includes(first.body.token));
+    const replay = await api().post(url).set(partner.auth).set('Idempotency-Key', 'feed-1');
+    assert.equal(replay.status, 201);
+    assert.equal(replay.body.token, first.body.token);
+    const other = await api().post(url).set(await secondSession(partner)).set('Idempotency-Key', 'feed-1');
+    assert.equal(other.status, 422);
+    assert.equal(other.body.token, undefined);
   });
 });

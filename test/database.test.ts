@@ -8,7 +8,10 @@ import { ctx } from './support/context.js';
 
 const files = () => readMigrations().map((m) => m.name);
 
-describe('database', () => {
+describe('database', function () {
+  // Each test builds an embedded database from empty (PostgreSQL in WebAssembly): close to the 30 s default on a
+  // loaded machine, so the cap is generous; nothing here waits on time.
+  this.timeout(300_000);
   describe('migrations', () => {
     it('finds the committed migration files in name order', () => {
       const names = files();

@@ -195,14 +195,13 @@ describe('datasets', () => {
 
     it('stores a compression bomb claimed as CSV as the archive it is, without unpacking it', async () => {
       const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 }); // 64 MiB of zeros in ~64 KiB
-      const started = Date.now();
       const res = await uploadRequest(owner, pilotId, { content: bomb, fileName: 'data.csv', contentType: 'text/csv' });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       assert.equal(res.body.mediaType, 'application/gzip');
       assert.equal(res.body.claimedMediaType, 'text/csv');
       assert.equal(res.body.profile, null);
+      // Not unpacked: the size and the (absent) profile say so; a wall-clock budget said it only on a quiet machine.
       assert.equal(res.body.sizeBytes, bomb.length);
-      assert.ok(Date.now() - started < 5000);
     });
 
     it('recognises JSON, NDJSON, TSV, PDF and PNG by content', async () => {

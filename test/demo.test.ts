@@ -257,7 +257,9 @@ describe('demo data', () => {
     });
   });
 
-  describe('at start-up', () => {
+  describe('at start-up', function () {
+    // Two bootstraps of a fresh embedded database, one loading the demo catalogue: minutes on a loaded machine.
+    this.timeout(300_000);
     let dir: string | undefined;
     afterEach(() => {
       if (dir) rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { parse } from 'csv-parse/sync';
+import { neutraliseCell } from '../src/reports/csv.js';
 import { ctx } from './support/context.js';
 import { createTestbed, operator, signup } from './support/factories.js';
 import { approve, at, requested, slotOn, submittedPilot } from './support/matching-factories.js';
@@ -55,6 +56,29 @@ describe('GET /v1/reports/utilization', () => {
     const rows = parse(res.text, { columns: true, bom: true }) as Record<string, string>[];
     assert.equal(rows.length, 5);
     assert.equal(rows.find((r) => r.key === 'health')!.utilization, '0.25');
+  });
+
+  it('neutralises user text that a spreadsheet would run as a formula (CSV injection)', async () => {
+    const [partner, op] = [await signup('partner'), await operator()];
+    // Names are trimmed, so tab and CR cannot lead one; the unit test below covers them.
+    const names = ['=HYPERLINK("http://evil.example","x")', '+1+cmd', '-2+3', '@SUM(A1)'];
+    for (const [i, name] of names.entries()) {
+      const tb = await createTestbed(partner, { name });
+      await slotOn(partner, tb.id, 1 + i, 1);
+    }
+    const res = await api().get(`/v1/reports/utilization?groupBy=testbed&from=${at(0)}&to=${at(10)}`).set(op.auth).set('Accept', 'text/csv');
+    assert.equal(res.status, 200);
+    const rows = parse(res.text, { columns: true, bom: true }) as Record<string, string>[];
+    assert.deepEqual(rows.map((r) => r.label).sort(), names.map((n) => `'${n}`).sort());
+    for (const r of rows) assert.ok(!/^[=+\-@\t\r]/.test(r.label!), r.label);
+  });
+
+  it('leaves safe text and numbers alone', () => {
+    assert.equal(neutraliseCell('Simulator =1'), 'Simulator =1');
+    assert.equal(neutraliseCell('-'), "'-");
+    assert.equal(neutraliseCell('\tcmd'), "'\tcmd");
+    assert.equal(neutraliseCell('\r=1'), "'\r=1");
+    assert.equal(neutraliseCell(''), '');
   });
 
   it('refuses from > to, a range of years and a missing bound with 400; is for operators (403)', async () => {

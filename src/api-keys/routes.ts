@@ -15,6 +15,7 @@ export function apiKeyRoutes(api: ApiRouter, db: Db, principals: PrincipalCache)
       auth: 'keys:write',
       body: 'api-key-create.json',
       idempotent: true,
+      secretResponse: true,
       success: { status: 201, description: 'The key, with its secret in `key`.', schema: 'api-key.json' },
     },
     async ({ principal, body, res }) => {

@@ -1,10 +1,10 @@
 /** API keys belong to an organisation; any of its users may list and revoke them. */
 import type { Principal } from '../auth/principal.js';
-import { ALL_SCOPES } from '../auth/scopes.js';
+import { ALL_SCOPES, grants, type Scope } from '../auth/scopes.js';
 import type { ApiKeyCreate, ListQuery } from '../generated/schema-types.js';
 import { API_KEY_PREFIX, displayPrefix, hashSecret, newSecret } from '../auth/tokens.js';
 import type { Db } from '../db/client.js';
-import { notFound } from '../http/errors.js';
+import { AppError, notFound } from '../http/errors.js';
 import { decodeCursor, toPage } from '../http/pagination.js';
 
 export interface ApiKeyRow {
@@ -30,8 +30,8 @@ export const toApiKeyDto = (k: ApiKeyRow) => ({
 });
 
 export async function createApiKey(db: Db, principal: Principal, input: ApiKeyCreate) {
+  const scopes = grantableScopes(principal, input.scopes);
   const key = newSecret(API_KEY_PREFIX);
-  const scopes = input.scopes ?? ALL_SCOPES;
   const { rows } = await db.query<ApiKeyRow>(
     `INSERT INTO api_keys (organization_id, user_id, name, prefix, key_hash, scopes)
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
@@ -40,8 +40,25 @@ export async function createApiKey(db: Db, principal: Principal, input: ApiKeyCr
   return { ...toApiKeyDto(rows[0]!), key };
 }
 
+/**
+ * A key may never carry more than the credential that creates it: each requested scope must be granted by the
+ * caller's own (write implies read, so a `pilots:write` key may mint a `pilots:read` one). Without `scopes` the
+ * new key gets exactly the caller's scopes; a session holds every scope, so its keys default to all of them.
+ */
+export function grantableScopes(principal: Principal, requested: Scope[] | undefined): Scope[] {
+  if (requested === undefined) return ALL_SCOPES.filter((s) => principal.scopes.has(s));
+  const beyond = requested.filter((s) => !grants(principal.scopes, s));
+  if (beyond.length) {
+    throw new AppError(403, 'insufficient-scope', 'Forbidden', `A key cannot grant scopes its creator lacks: ${beyond.join(', ')}.`, {
+      requiredScope: beyond[0],
+      missingScopes: beyond,
+    });
+  }
+  return requested;
+}
+
 export async function listApiKeys(db: Db, principal: Principal, q: ListQuery & { limit: number }) {
-  const after = decodeCursor('api-keys', q.cursor, 2);
+  const after = decodeCursor('api-keys', q.cursor, ['time', 'uuid']);
   const { rows } = await db.query<ApiKeyRow>(
     `SELECT ${COLUMNS} FROM api_keys
       WHERE organization_id = $1 AND revoked_at IS NULL

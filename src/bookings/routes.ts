@@ -95,6 +95,7 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
       tag: TAG,
       auth: 'testbeds:write',
       idempotent: true,
+      secretResponse: true,
       success: { status: 201, description: 'The feed URL, shown once.', schema: 'calendar-feed.json' },
     },
     async ({ principal, params, req, res }) => {

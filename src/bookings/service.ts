@@ -19,7 +19,7 @@ export type BookingListQuery = BookingListQueryParams & { limit: number };
 
 export async function listBookings(db: Db, principal: Principal, q: BookingListQuery) {
   queryWindow(q.from, q.to);
-  const after = decodeCursor('bookings', q.cursor, 2);
+  const after = decodeCursor('bookings', q.cursor, ['time', 'uuid']);
   const { rows } = await db.query<BookingRow>(
     `${BOOKING_SELECT}
       WHERE ${partiesVisibility(principal, 1)}
@@ -54,7 +54,7 @@ export async function cancelBooking(db: Db, principal: Principal, id: string): P
     const b = rows[0];
     if (!b) throw notFound('booking');
     if (b.status !== 'confirmed') {
-      throw new AppError(409, 'invalid-transition', 'Conflict', 'The booking is already cancelled.', { status: b.status });
+      throw new AppError(409, 'invalid-transition', 'Conflict', 'The booking is already cancelled.', { currentStatus: b.status });
     }
     // Lock order as everywhere: match, pilot, slot.
     await tx.query('SELECT id FROM matches WHERE id = $1 FOR UPDATE', [b.match_id]);

@@ -181,7 +181,7 @@ export async function getVisibleDataset(db: Queryable, principal: Principal, id:
 
 export async function listPilotDatasets(db: Db, principal: Principal, pilotId: string, q: DatasetListQuery) {
   await visiblePilot(db, principal, pilotId);
-  const after = decodeCursor('datasets', q.cursor, 2);
+  const after = decodeCursor('datasets', q.cursor, ['time', 'uuid']);
   const { rows } = await db.query<DatasetRow>(
     `SELECT ${DATASET_COLUMNS} FROM datasets d
       WHERE d.pilot_id = $1 AND d.deleted_at IS NULL AND ${datasetVisibility(principal, 2)}
@@ -198,7 +198,7 @@ export async function listPilotDatasets(db: Db, principal: Principal, pilotId: s
 /** Every live version of the dataset's name on its pilot, newest first. */
 export async function listVersions(db: Db, principal: Principal, id: string, q: { limit: number; cursor?: string }) {
   const current = await getVisibleDataset(db, principal, id);
-  const after = decodeCursor(`dataset-versions:${current.pilot_id}:${current.name}`, q.cursor, 1);
+  const after = decodeCursor(`dataset-versions:${current.pilot_id}:${current.name}`, q.cursor, ['int']);
   const { rows } = await db.query<DatasetRow>(
     `SELECT ${DATASET_COLUMNS} FROM datasets d
       WHERE d.pilot_id = $1 AND d.name = $3 AND d.deleted_at IS NULL AND ${datasetVisibility(principal, 2)}
@@ -255,7 +255,7 @@ export async function listAccessLog(db: Db, principal: Principal, id: string, q:
   if (!isOwner(principal, row) && principal.orgKind !== 'operator') {
     throw forbidden("Only the dataset's owner and operators read its access log.");
   }
-  const after = decodeCursor(`dataset-access:${id}`, q.cursor, 2);
+  const after = decodeCursor(`dataset-access:${id}`, q.cursor, ['time', 'uuid']);
   const { rows } = await db.query<AccessLogRow>(
     `SELECT id, dataset_id, user_id, organization_id, via, action, byte_range, at FROM dataset_access_log
       WHERE dataset_id = $1 AND ($2::timestamptz IS NULL OR (at, id) < ($2::timestamptz, $3::uuid))

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { translatePgError } from './errors.js';
 
 export interface QueryResult<T> {
@@ -44,7 +45,10 @@ async function run<T>(fn: () => Promise<T>): Promise<T> {
 
 class PgliteDb implements Db {
   readonly engine = 'pglite' as const;
-  constructor(private readonly pglite: PGlite) {}
+  constructor(
+    private readonly pglite: PGlite,
+    private readonly lock?: DataDirLock,
+  ) {}
 
   query<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
     return run(async () => {
@@ -75,8 +79,12 @@ class PgliteDb implements Db {
     );
   }
 
-  close(): Promise<void> {
-    return this.pglite.close();
+  async close(): Promise<void> {
+    try {
+      await this.pglite.close();
+    } finally {
+      this.lock?.release();
+    }
   }
 }
 
@@ -150,19 +158,37 @@ export interface DbOptions {
   poolSize?: number;
 }
 
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export async function openDb(options: DbOptions): Promise<Db> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // A server that stops answering (rather than refusing) must fail a request within seconds, not hang it.
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+    });
     // An idle client that errors (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const db = new ServerDb(pool);
     await db.query('SELECT 1');
     return db;
   }
-  if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
-  const pglite = await PGlite.create(options.dataDir, {
-    extensions: { btree_gist },
-    parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
-  });
-  return new PgliteDb(pglite);
+  let lock: DataDirLock | undefined;
+  if (!options.dataDir.startsWith('memory://')) {
+    mkdirSync(options.dataDir, { recursive: true });
+    // Before PGlite reads the directory: a second process must not even open it.
+    lock = lockDataDir(options.dataDir);
+  }
+  try {
+    const pglite = await PGlite.create(options.dataDir, {
+      extensions: { btree_gist },
+      parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
+    });
+    return new PgliteDb(pglite, lock);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
 }

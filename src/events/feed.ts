@@ -23,7 +23,7 @@ export interface EventFeedPage {
 const LIST = 'events';
 
 export async function listEvents(db: Queryable, audience: Audience, q: EventListQuery): Promise<EventFeedPage> {
-  const after = decodeCursor(LIST, q.cursor, 2);
+  const after = decodeCursor(LIST, q.cursor, ['text', 'int']);
   if (after && (typeof after[0] !== 'string' || !/^\d{1,20}$/.test(after[0]) || typeof after[1] !== 'number')) {
     throw new AppError(400, 'invalid-cursor', 'Invalid cursor', 'The cursor is not one this list issued; start again without it.');
   }

@@ -14,16 +14,30 @@ export interface FieldError {
   message: string;
 }
 
+/**
+ * Members every problem carries. An extension member with one of these names would overwrite what RFC 9457
+ * defines (a 409 whose `status` read "submitted"), so extensions may not use them.
+ */
+export const RESERVED_PROBLEM_MEMBERS = ['type', 'title', 'status', 'detail', 'instance', 'code'] as const;
+type Reserved = (typeof RESERVED_PROBLEM_MEMBERS)[number];
+export type ProblemExtensions = Record<string, unknown> & { [K in Reserved]?: never };
+
 export class AppError extends Error {
+  readonly extra: ProblemExtensions;
+
   constructor(
     readonly status: number,
     readonly code: string,
     readonly title: string,
     readonly detail: string,
-    readonly extra: Record<string, unknown> = {},
+    extra: ProblemExtensions = {},
   ) {
     super(detail);
     this.name = 'AppError';
+    const clash = RESERVED_PROBLEM_MEMBERS.find((m) => Object.hasOwn(extra, m));
+    // A programming error: fail where the problem is built, not in a client that branches on `status`.
+    if (clash) throw new TypeError(`Problem "${code}" may not carry an extension member named "${clash}"`);
+    this.extra = extra;
   }
 }
 
@@ -35,18 +49,21 @@ export const unauthorized = (detail = 'A valid bearer token is required.') =>
 export const forbidden = (detail: string) => new AppError(403, 'forbidden', 'Forbidden', detail);
 export const notFound = (what = 'resource') =>
   new AppError(404, 'not-found', 'Not found', `No ${what} with that id exists or it is not visible to you.`);
-export const conflict = (code: string, detail: string, extra?: Record<string, unknown>) =>
+export const conflict = (code: string, detail: string, extra?: ProblemExtensions) =>
   new AppError(409, code, 'Conflict', detail, extra);
 export const preconditionFailed = (detail: string) =>
   new AppError(412, 'precondition-failed', 'Precondition failed', detail);
 export const preconditionRequired = (detail: string) =>
   new AppError(428, 'precondition-required', 'Precondition required', detail);
-export const unprocessable = (code: string, detail: string, extra?: Record<string, unknown>) =>
+export const unprocessable = (code: string, detail: string, extra?: ProblemExtensions) =>
   new AppError(422, code, 'Unprocessable content', detail, extra);
 export const tooManyRequests = (detail: string) => new AppError(429, 'rate-limited', 'Too many requests', detail);
 
 const LOST = 'The upload was lost in storage before it could be kept; send it again.';
 export const uploadInterrupted = () => new AppError(503, 'upload-interrupted', 'Upload interrupted', LOST);
+
+/** What a client is told to wait while the database is unreachable; the pool reconnects on the next query. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /** Problem type URIs are relative to the service, and GET /problems/{code} describes each. */
 export const problemType = (code: string) => `/problems/${code}`;
@@ -62,7 +79,8 @@ export function sendProblem(res: Response, err: AppError, instance?: string): vo
       detail: err.detail,
       code: err.code,
       ...(instance ? { instance } : {}),
-      ...err.extra,
+      // The constructor refuses reserved names; filtering again keeps a mutated `extra` from shadowing them.
+      ...Object.fromEntries(Object.entries(err.extra).filter(([k]) => !(RESERVED_PROBLEM_MEMBERS as readonly string[]).includes(k))),
     });
 }
 
@@ -112,6 +130,11 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorReque
       // The bytes were lost on our side (the temporary was removed from outside); nothing was committed.
       problem = uploadInterrupted();
       res.setHeader('Retry-After', '1');
+
+    } else if (err instanceof DbError && err.kind === 'unavailable') {
+      (req as { log?: Logger }).log?.warn({ err: err.message }, 'database unavailable');
+      problem = new AppError(503, 'database-unavailable', 'Service unavailable', 'The database cannot be reached right now; retry later.');
+      res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
     } else if (err && typeof err === 'object') problem = fromHttpError(err as HttpishError, bodyLimitBytes);
 
     if (!problem) {
@@ -162,7 +185,10 @@ export const PROBLEM_CODES: Record<string, string> = {
   'precondition-required': 'This operation needs an If-Match header with the ETag you last read.',
   'rate-limited': 'Too many attempts; wait for the time in Retry-After.',
   'not-ready': 'The process is shutting down or its database does not answer; send traffic elsewhere.',
+
+  'allocation-runs-busy': 'As many allocation runs as the process allows (ALLOCATION_MAX_RUNS) are in flight; retry after Retry-After.',
   retry: 'A concurrent change collided with this one; retrying is safe.',
+  'database-unavailable': 'The database cannot be reached right now; retry after Retry-After. Nothing was written.',
   'file-too-large': 'The uploaded file is larger than UPLOAD_MAX_BYTES; nothing was kept.',
   'storage-quota-exceeded': "The upload does not fit in the organisation's storage quota; nothing was kept.",
   'digest-mismatch': 'The SHA-256 of the received bytes differs from the sha256 the client sent; nothing was kept.',
@@ -175,6 +201,9 @@ export const PROBLEM_CODES: Record<string, string> = {
   'tus-version-unsupported': 'tus: send Tus-Resumable: 1.0.0.',
   'invalid-upload-metadata': 'tus: Upload-Metadata is not comma-separated "key base64(value)" pairs of UTF-8 text.',
   'upload-interrupted': 'The upload was lost in storage before it was kept (nothing was committed); send it again.',
+
+  'request-timeout':
+    'The request body stopped arriving for REQUEST_IDLE_TIMEOUT_SECONDS, or (outside uploads) did not arrive whole within REQUEST_BODY_TIMEOUT_SECONDS; nothing was kept.',
   'range-not-satisfiable': 'No requested byte range lies within the file.',
   internal: 'An unexpected error on the server.',
   'budget-exceeded': "Confirming this would take the pilot's committed credits past its budget; nothing was booked.",

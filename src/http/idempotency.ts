@@ -3,8 +3,13 @@
  * Same key + same request → the stored response is replayed (with Idempotent-Replayed: true);
  * same key + a different request → 422; a key whose first request is still running → 409.
  * Only successful responses are remembered, so a client may fix a refused request and retry under its key.
+ *
+ * Answers that show a secret once (a new API key, a calendar feed URL, a webhook signing secret) are stored
+ * sealed: AES-256-GCM under a key derived from the caller's bearer token, which the database holds only as a
+ * hash. A dump of the table reveals nothing, and only the credential that made the request can replay it; for
+ * those routes the credential is part of the request's identity, so another one gets 422 idempotency-key-reused.
  */
-import { createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Db } from '../db/client.js';
 import { badRequest, conflict, unprocessable } from './errors.js';
@@ -21,8 +26,9 @@ interface StoredRecord {
   response_headers: Record<string, string> | null;
 }
 
-function requestHash(req: Request): string {
+function requestHash(req: Request, credential: string | undefined): string {
   return createHash('sha256')
+    .update(credential === undefined ? '' : `credential:${credential}\0`)
     .update(req.method)
     .update('\0')
     .update(req.originalUrl)
@@ -31,7 +37,41 @@ function requestHash(req: Request): string {
     .digest('hex');
 }
 
-export function idempotency(db: Db, ttlSeconds: number, principalOf: (req: Request) => string) {
+/** The raw bearer token: never stored, so a key derived from it cannot be rebuilt from the database. */
+function bearerOf(req: Request): string {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('Authorization') ?? '');
+  if (!m) throw new Error('a sealed idempotent route must be authenticated');
+  return m[1]!;
+}
+
+function sealingKey(token: string, principal: string, key: string): Buffer {
+  return createHmac('sha256', token).update(`idempotency-seal\0${principal}\0${key}`).digest();
+}
+
+interface Sealed {
+  sealed: string;
+}
+
+function seal(body: unknown, secretKey: Buffer): Sealed {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', secretKey, iv);
+  const data = Buffer.concat([cipher.update(JSON.stringify(body), 'utf8'), cipher.final()]);
+  return { sealed: Buffer.concat([iv, cipher.getAuthTag(), data]).toString('base64') };
+}
+
+function unseal(stored: unknown, secretKey: Buffer): unknown {
+  const raw = Buffer.from((stored as Sealed).sealed, 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', secretKey, raw.subarray(0, 12));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
+}
+
+export interface IdempotencyOptions {
+  /** The answer carries a secret shown once: store it sealed to the requesting credential. */
+  sealed?: boolean;
+}
+
+export function idempotency(db: Db, ttlSeconds: number, principalOf: (req: Request) => string, options: IdempotencyOptions = {}) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const key = req.get('Idempotency-Key');
     if (key === undefined) return next();
@@ -39,7 +79,8 @@ export function idempotency(db: Db, ttlSeconds: number, principalOf: (req: Reque
       throw badRequest('Idempotency-Key must be 1 to 255 visible ASCII characters.', 'invalid-idempotency-key');
     }
     const principal = principalOf(req);
-    const hash = requestHash(req);
+    const secretKey = options.sealed ? sealingKey(bearerOf(req), principal, key) : undefined;
+    const hash = requestHash(req, options.sealed ? req.principal?.credentialId : undefined);
     const claimed = await db.query(
       `INSERT INTO idempotency_keys (principal, key, method, path, request_hash, expires_at)
        VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
@@ -68,7 +109,7 @@ export function idempotency(db: Db, ttlSeconds: number, principalOf: (req: Reque
       }
       for (const [name, value] of Object.entries(rec.response_headers ?? {})) res.setHeader(name, value);
       res.setHeader('Idempotent-Replayed', 'true');
-      res.status(rec.status_code).json(rec.response_body);
+      res.status(rec.status_code).json(secretKey ? unseal(rec.response_body, secretKey) : rec.response_body);
       return;
     }
 
@@ -83,7 +124,7 @@ export function idempotency(db: Db, ttlSeconds: number, principalOf: (req: Reque
           ? db.query(
               `UPDATE idempotency_keys SET status_code = $3, response_body = $4, response_headers = $5
                WHERE principal = $1 AND key = $2`,
-              [principal, key, status, JSON.stringify(body), JSON.stringify(pickHeaders(res))],
+              [principal, key, status, JSON.stringify(secretKey ? seal(body, secretKey) : body), JSON.stringify(pickHeaders(res))],
             )
           : forget();
       void remember.catch(() => undefined).then(() => originalJson(body));

@@ -21,7 +21,31 @@ export function encodeCursor(list: string, key: CursorKey): string {
   return Buffer.from(JSON.stringify({ l: list, k: key }), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(list: string, cursor: string | undefined, arity: number): CursorKey | undefined {
+/**
+ * What each position of a cursor key holds. A forged cursor is checked by type before its values reach SQL: a
+ * number where a timestamp belongs made the embedded engine throw a RangeError (a 500) instead of a 400.
+ */
+export type CursorKind = 'time' | 'uuid' | 'int' | 'text';
+
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function fits(kind: CursorKind, v: unknown): boolean {
+  switch (kind) {
+    case 'time':
+      if (typeof v !== 'string' || !ISO_MS.test(v)) return false;
+      // Date.parse accepts 2026-02-30 (rolling it over); the round trip does not.
+      return !Number.isNaN(Date.parse(v)) && new Date(v).toISOString() === v;
+    case 'uuid':
+      return typeof v === 'string' && UUID.test(v);
+    case 'int':
+      return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+    case 'text':
+      return typeof v === 'string' && v.length <= 100;
+  }
+}
+
+export function decodeCursor(list: string, cursor: string | undefined, kinds: readonly CursorKind[]): CursorKey | undefined {
   if (cursor === undefined) return undefined;
   if (cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor();
   let parsed: unknown;
@@ -34,8 +58,8 @@ export function decodeCursor(list: string, cursor: string | undefined, arity: nu
   if (
     l !== list ||
     !Array.isArray(k) ||
-    k.length !== arity ||
-    !k.every((v) => (typeof v === 'string' && v.length <= 100) || (typeof v === 'number' && Number.isFinite(v)))
+    k.length !== kinds.length ||
+    !kinds.every((kind, i) => fits(kind, k[i]))
   ) {
     throw invalidCursor();
   }

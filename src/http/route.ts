@@ -10,6 +10,7 @@ import type { Principal } from '../auth/principal.js';
 import { authenticate } from '../auth/passport.js';
 import { grants, type Scope } from '../auth/scopes.js';
 import type { Db } from '../db/client.js';
+import { liftTotalDeadline } from './body-deadlines.js';
 import { AppError, forbidden } from './errors.js';
 import { idempotency } from './idempotency.js';
 import type { Validator } from './validation.js';
@@ -42,6 +43,8 @@ export interface OperationSpec {
   body?: string;
   /** Creating POSTs accept Idempotency-Key. */
   idempotent?: boolean;
+  /** The answer shows a secret once: its idempotency record is sealed to the requesting credential. */
+  secretResponse?: boolean;
   /** PATCH operations demand If-Match. */
   ifMatch?: boolean;
   /** Login and signup run behind the auth rate limiter. */
@@ -61,6 +64,12 @@ export interface OperationSpec {
   headerParams?: string[];
   /** A raw request body (tus PATCH): its media type and what it carries. */
   rawBody?: { mediaType: string; description: string };
+
+  /**
+   * The handler streams the body itself (multipart uploads, resumable uploads): once the caller is authenticated
+   * the body may take as long as bytes keep flowing (REQUEST_IDLE_TIMEOUT_SECONDS), not REQUEST_BODY_TIMEOUT_SECONDS.
+   */
+  streamingBody?: boolean;
 }
 
 export interface Ctx<B, Q> {
@@ -125,6 +134,12 @@ export class ApiRouter {
     const chain: RequestHandler[] = [];
     if (spec.rateLimited) chain.push(this.deps.authRateLimiter);
     if (spec.auth !== 'public') chain.push(authenticate(this.deps.passport));
+    if (spec.auth !== 'public' && (spec.multipart || spec.streamingBody)) {
+      chain.push((req, _res, next) => {
+        liftTotalDeadline(req);
+        next();
+      });
+    }
     if (spec.auth !== 'public' && spec.auth !== 'user') {
       const scope = spec.auth;
       chain.push((req, _res, next) => {
@@ -160,7 +175,11 @@ export class ApiRouter {
       next();
     });
     if (spec.idempotent) {
-      chain.push(idempotency(this.deps.db, this.deps.idempotencyTtlSeconds, (req) => `${req.principal?.organizationId ?? 'anonymous'}`));
+      chain.push(
+        idempotency(this.deps.db, this.deps.idempotencyTtlSeconds, (req) => `${req.principal?.organizationId ?? 'anonymous'}`, {
+          sealed: spec.secretResponse,
+        }),
+      );
     }
     chain.push(async (req: Request, res: Response) => {
       const input = res.locals.input as { params: Record<string, string>; query: Q; body: B };

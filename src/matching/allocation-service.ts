@@ -102,10 +102,14 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
   const params: AllocationRunCreate = { ...body, method, timeLimitSeconds, from: from.toISOString(), to: to.toISOString() };
   return db.transaction(async (tx) => {
     const chosen = result.assignments.map((a) => ({ pilot: pilots[a.pilot]!, offer: offers[a.slot]! }));
-    // Lock the chosen pilots in id order and keep those still free: a request may have come in meanwhile.
+    // Lock the chosen pilots in id order, then keep those still free: a request or another run may have come in
+    // meanwhile. The check is a second statement so that it sees what committed while we waited for the locks;
+    // in one `FOR UPDATE` statement PostgreSQL re-checks a changed pilot row but not the EXISTS over matches,
+    // and two concurrent runs each proposed for the same pilot (or hit matches_live_pair_key, a 500).
     const ids = chosen.map((c) => c.pilot.id).sort();
+    await tx.query('SELECT p.id FROM pilots p WHERE p.id = ANY($1::uuid[]) ORDER BY p.id FOR UPDATE', [ids]);
     const free = new Map(
-      (await tx.query<PilotRow>(`SELECT ${PILOT_COLUMNS} FROM pilots p WHERE p.id = ANY($1::uuid[]) AND ${FREE_PILOT} ORDER BY p.id FOR UPDATE`, [ids])).rows.map(
+      (await tx.query<PilotRow>(`SELECT ${PILOT_COLUMNS} FROM pilots p WHERE p.id = ANY($1::uuid[]) AND ${FREE_PILOT}`, [ids])).rows.map(
         (p) => [p.id, p],
       ),
     );

@@ -8,6 +8,7 @@ import { ownsPilot } from '../pilots/visibility.js';
 import { getRun, runAllocation, toRunDto } from './allocation-service.js';
 import { plansFor, unmetFor } from './plan-service.js';
 import { rankedCandidates, stageOf, toCandidateDto } from './candidates.js';
+import type { RunGate } from './run-gate.js';
 import { languageOf } from './language.js';
 import { toMatchDto } from './presenter.js';
 import {
@@ -28,7 +29,7 @@ const MAX_CANDIDATE_OFFSET = 10_000;
 const ONE_MATCH = { status: 200, description: 'The match.', schema: 'match.json' };
 
 /** Candidates, matches and allocation runs. */
-export function matchingRoutes(api: ApiRouter, db: Db): void {
+export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
   api.add<unknown, CandidateListQuery & { limit: number }>(
     {
       method: 'get',
@@ -55,7 +56,7 @@ export function matchingRoutes(api: ApiRouter, db: Db): void {
       const stage = query.stage === undefined ? undefined : stageOf(pilot, query.stage);
       if (query.stage !== undefined && !stage) throw validationFailed([{ pointer: '/query/stage', message: 'names no stage of the pilot' }]);
       const list = query.stage ? `candidates:${pilot.id}:${query.stage}` : `candidates:${pilot.id}`;
-      const offset = decodeCursor(list, query.cursor, 1)?.[0] ?? 0;
+      const offset = decodeCursor(list, query.cursor, ['int'])?.[0] ?? 0;
       // The cursor is the rank offset; a forged one must not reach SQL as a negative or absurd LIMIT.
       if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > MAX_CANDIDATE_OFFSET) {
         throw new AppError(400, 'invalid-cursor', 'Invalid cursor', 'The cursor is not one this list issued; start again without it.');
@@ -211,17 +212,22 @@ export function matchingRoutes(api: ApiRouter, db: Db): void {
         'Chooses at most one slot per pilot, never exceeding a slot\'s free units, maximising the total score: a mixed-integer ' +
         'programme solved by HiGHS within `timeLimitSeconds`, with the greedy first-come/best-score baseline and the LP-relaxation ' +
         'bound in `summary`. `minShare` asks for at least that fraction of each domain\'s pilots to be matched when feasible. ' +
-        'Writes `proposed` matches only; nothing is booked until accepted and approved. An empty scope is 422 `empty-scope`.',
+        'Writes `proposed` matches only; nothing is booked until accepted and approved. An empty scope is 422 `empty-scope`. ' +
+        'Concurrent runs skip pilots another run proposed for meanwhile; past ALLOCATION_MAX_RUNS runs in flight in one ' +
+        'process a run is refused with 429 `allocation-runs-busy` and Retry-After.',
       tag: 'Matching',
       auth: 'matching:write',
       body: 'allocation-run-create.json',
       idempotent: true,
       success: { status: 201, description: 'The run with its proposals and summary.', schema: 'allocation-run.json', headers: ['Location'] },
-      errors: [422],
+      errors: [422, 429],
     },
     async ({ principal, body, req, res }) => {
       const lang = languageOf(req, res);
-      const run = await runAllocation(db, principal, body);
+      const run = await runs.run(() => runAllocation(db, principal, body)).catch((err: unknown) => {
+        if (err instanceof AppError && err.code === 'allocation-runs-busy') res.setHeader('Retry-After', '5');
+        throw err;
+      });
       res.status(201).location(`/v1/allocation-runs/${run.id}`).json(await toRunDto(db, run, lang));
     },
   );

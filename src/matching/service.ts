@@ -136,7 +136,7 @@ export async function getMatchRow(db: Queryable, principal: Principal, id: strin
 }
 
 export async function listMatches(db: Db, principal: Principal, q: MatchListQuery) {
-  const after = decodeCursor('matches', q.cursor, 2);
+  const after = decodeCursor('matches', q.cursor, ['time', 'uuid']);
   const { rows } = await db.query<MatchRow>(
     `${MATCH_SELECT}
       WHERE ${partiesVisibility(principal, 1)}
@@ -186,7 +186,7 @@ const REQUESTABLE = new Set(['submitted', 'matched', 'booked']);
 function assertRequestable(pilot: PilotRow): void {
   if (!REQUESTABLE.has(pilot.status)) {
     throw new AppError(409, 'invalid-transition', 'Conflict', `A ${pilot.status} pilot cannot ask for or be booked into a slot${pilot.status === 'draft' ? '; submit it first' : ''}.`, {
-      status: pilot.status,
+      currentStatus: pilot.status,
       allowedFrom: [...REQUESTABLE],
     });
   }
@@ -255,8 +255,8 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
 }
 
 function closedProblem(row: MatchRow, action: string): AppError {
-  if (row.status === 'expired') return conflict('match-expired', `The match expired${row.expires_at ? ` at ${row.expires_at.toISOString()}` : ''}; it cannot ${action}.`, { status: row.status });
-  return new AppError(409, 'invalid-transition', 'Conflict', `A ${row.status} match cannot ${action}.`, { status: row.status });
+  if (row.status === 'expired') return conflict('match-expired', `The match expired${row.expires_at ? ` at ${row.expires_at.toISOString()}` : ''}; it cannot ${action}.`, { currentStatus: row.status });
+  return new AppError(409, 'invalid-transition', 'Conflict', `A ${row.status} match cannot ${action}.`, { currentStatus: row.status });
 }
 
 /**

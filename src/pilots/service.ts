@@ -79,7 +79,7 @@ async function getOwnPilotForUpdate(tx: Queryable, principal: Principal, id: str
 }
 
 export async function listPilots(db: Db, principal: Principal, q: PilotListQuery) {
-  const after = decodeCursor('pilots', q.cursor, 2);
+  const after = decodeCursor('pilots', q.cursor, ['time', 'uuid']);
   const { rows } = await db.query<PilotRow>(
     `SELECT ${PILOT_COLUMNS} FROM pilots p
       WHERE (${pilotVisibility(principal, 1)})
@@ -122,7 +122,7 @@ export async function updatePilot(db: Db, principal: Principal, id: string, patc
     const row = await getOwnPilotForUpdate(tx, principal, id);
     assertIfMatch(ifMatch, pilotEtag(row));
     if (!isEditable(row.status)) {
-      throw conflict('invalid-transition', `Only draft pilots can be edited; this one is ${row.status}.`, { status: row.status });
+      throw conflict('invalid-transition', `Only draft pilots can be edited; this one is ${row.status}.`, { currentStatus: row.status });
     }
     const merged = mergePilot(row, patch);
     assertValidPilot(merged);
@@ -143,7 +143,7 @@ export async function deletePilot(db: Db, principal: Principal, id: string): Pro
   await db.transaction(async (tx) => {
     const row = await getOwnPilotForUpdate(tx, principal, id);
     if (row.status !== 'draft') {
-      throw conflict('invalid-transition', `Only draft pilots can be deleted; withdraw a ${row.status} pilot instead.`, { status: row.status });
+      throw conflict('invalid-transition', `Only draft pilots can be deleted; withdraw a ${row.status} pilot instead.`, { currentStatus: row.status });
     }
     await tx.query('DELETE FROM pilots WHERE id = $1', [id]);
     await recordPilotEvent(tx, 'pilot.deleted', row);
@@ -166,7 +166,7 @@ export async function transitionPilot(tx: Queryable, row: PilotRow, action: Pilo
   const t = TRANSITIONS[action];
   if (!t.from.includes(row.status)) {
     throw new AppError(409, 'invalid-transition', 'Conflict', `A ${row.status} pilot cannot ${VERB[action]}.`, {
-      status: row.status,
+      currentStatus: row.status,
       allowedFrom: t.from,
     });
   }

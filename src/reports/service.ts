@@ -62,7 +62,7 @@ export async function utilizationReport(db: Db, q: UtilizationQuery & { limit: n
   const to = w.to!;
   const groupBy = q.groupBy ?? 'domain';
   const list = `utilization:${groupBy}`;
-  const after = decodeCursor(list, q.cursor, 1)?.[0];
+  const after = decodeCursor(list, q.cursor, groupBy === 'testbed' ? ['uuid'] : ['text'])?.[0];
   const base = { from: from.toISOString(), to: to.toISOString(), groupBy };
   if (groupBy === 'testbed') {
     const rows = await testbedUse(db, from, to, after === undefined ? null : String(after), q.limit + 1);

@@ -70,7 +70,7 @@ export async function getManagedTestbed(tx: Queryable, principal: Principal, id:
 
 /** A page of testbeds as JSON text, rendered by PostgreSQL from TESTBED_SHAPE (the busiest read of the API). */
 export async function listTestbeds(db: Db, q: TestbedListQuery): Promise<string> {
-  const after = decodeCursor('testbeds', q.cursor, 2);
+  const after = decodeCursor('testbeds', q.cursor, ['time', 'uuid']);
   const { rows } = await db.query<{ json: string; cursor_at: string; id: string }>(
     `SELECT ${jsonObjectSql(TESTBED_SHAPE, 't')}::text AS json, ${isoSql('t.created_at')} AS cursor_at, t.id
        FROM testbeds t

@@ -98,7 +98,7 @@ export async function createSlots(db: Db, principal: Principal, testbedId: strin
 export async function listSlots(db: Db, testbedId: string, q: SlotListQuery) {
   const window = queryWindow(q.from, q.to, { maxYears: MAX_WINDOW_YEARS });
   const list = `slots:${testbedId}`;
-  const after = decodeCursor(list, q.cursor, 2);
+  const after = decodeCursor(list, q.cursor, ['time', 'uuid']);
   await getTestbed(db, testbedId);
   const { rows } = await db.query<SlotRow>(
     `SELECT ${SLOT_COLUMNS} FROM slots s

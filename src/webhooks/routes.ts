@@ -46,6 +46,7 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
       auth: 'webhooks:write',
       body: 'webhook-endpoint-create.json',
       idempotent: true,
+      secretResponse: true,
       success: { ...ONE, status: 201, description: 'The new endpoint with its whsec_ secret.', headers: ['ETag', 'Location'] },
       errors: [422],
     },

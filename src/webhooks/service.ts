@@ -51,7 +51,7 @@ export async function getOwnEndpoint(db: Queryable, principal: Principal, id: st
 }
 
 export async function listEndpoints(db: Db, principal: Principal, q: { limit: number; cursor?: string }) {
-  const after = decodeCursor('webhook-endpoints', q.cursor, 2);
+  const after = decodeCursor('webhook-endpoints', q.cursor, ['time', 'uuid']);
   const { rows } = await db.query<EndpointRow>(
     `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints
       WHERE organization_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
@@ -125,7 +125,7 @@ export async function sendTestPing(db: Db, principal: Principal, id: string) {
 
 export async function listDeliveries(db: Db, principal: Principal, endpointId: string, q: WebhookDeliveryListQuery & { limit: number }) {
   await getOwnEndpoint(db, principal, endpointId);
-  const after = decodeCursor('webhook-deliveries', q.cursor, 2);
+  const after = decodeCursor('webhook-deliveries', q.cursor, ['time', 'uuid']);
   const { rows } = await db.query<DeliveryRow>(
     `${DELIVERY_SELECT}
       WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.status = $2)

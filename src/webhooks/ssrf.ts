@@ -36,10 +36,21 @@ export class AddressPolicy {
   refusal(address: string): string | undefined {
     if (!ipaddr.isValid(address)) return `${address} is not an IP address`;
     let addr: Addr = ipaddr.parse(address);
-    // ::ffff:10.0.0.1 reaches 10.0.0.1: judge the IPv4 address it carries.
-    if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
+    let compatible = false;
+    if (addr.kind() === 'ipv6') {
+      // ::ffff:10.0.0.1 reaches 10.0.0.1, and ::10.0.0.1 (IPv4-compatible, ::/96) embeds it too: judge the IPv4
+      // address either carries. Read the 16-bit groups rather than trusting the parser with dotted suffixes.
+      const p = (addr as ipaddr.IPv6).parts;
+      const zeroPrefix = p.slice(0, 5).every((x) => x === 0);
+      compatible = zeroPrefix && p[5] === 0 && (p[6] !== 0 || p[7]! > 1);
+      if (zeroPrefix && (p[5] === 0xffff || compatible)) {
+        addr = new ipaddr.IPv4([p[6]! >> 8, p[6]! & 0xff, p[7]! >> 8, p[7]! & 0xff]);
+      }
+    }
     const plain = addr.toString();
     if (this.allow.some(([net, bits]) => net.kind() === addr.kind() && addr.match(net, bits))) return undefined;
+    // IPv4-compatible addresses are deprecated (RFC 4291 2.5.5.1) and never a public destination.
+    if (compatible) return `${address} is an IPv4-compatible IPv6 address (embeds ${plain}), not a public one`;
     if (METADATA.includes(plain)) return `${plain} is a cloud metadata address`;
     const range = addr.range();
     if (range !== 'unicast') return `${plain} is a ${range} address, not a public one`;

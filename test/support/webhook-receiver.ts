@@ -129,7 +129,7 @@ export class WebhookReceiver {
 }
 
 /** Polls until check passes or the deadline passes; returns whether it passed. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 25): Promise<boolean> {
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 60_000, stepMs = 25): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
