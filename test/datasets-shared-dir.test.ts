@@ -61,8 +61,9 @@ describe('processes sharing one uploads directory', function () {
     const work = mkdtempSync(join(tmpdir(), 'ax-shared-'));
     const uploads = join(work, 'uploads');
     const envOf = (name: string): Record<string, string> => {
-      // The defaults: UPLOAD_TEMP_MAX_AGE_SECONDS is not set.
-      const env: Record<string, string> = { UPLOADS_DIR: uploads };
+      // The defaults: UPLOAD_TEMP_MAX_AGE_SECONDS is not set. The upload deliberately pauses while the second
+      // process starts, which on a busy machine can outlast the idle deadline for stalled bodies.
+      const env: Record<string, string> = { UPLOADS_DIR: uploads, REQUEST_IDLE_TIMEOUT_SECONDS: '3600' };
       if (process.env.DATABASE_URL) env.DATABASE_URL = process.env.DATABASE_URL;
       else env.DATA_DIR = join(work, `db-${name}`); // each embedded database belongs to one process
       return env;
