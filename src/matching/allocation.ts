@@ -112,10 +112,18 @@ export interface AllocationSummary {
   /** Total score of the chosen plans. */
   objective: number;
   greedyObjective: number;
-  /** LP-relaxation bound on the objective over the plans considered (null when the LP could not be solved in time). */
+  /**
+   * The tightest proven bound on the objective over the plans considered: the MIP's own bound when it proved one
+   * (branch and bound with cuts), else the LP relaxation's. Null when neither could be computed in time.
+   */
   upperBound: number | null;
+  /** Which bound upperBound is. */
+  boundSource: 'mip' | 'lp' | null;
   /** (upperBound − objective) / upperBound; 0 when both are 0. */
   gap: number | null;
+  /** The LP-relaxation bound alone, and the gap to it: weaker once plans share slots. */
+  lpBound: number | null;
+  lpGap: number | null;
   /** objective − greedyObjective. */
   gainOverGreedy: number;
   method: Method;
@@ -372,13 +380,17 @@ interface SolveOutcome {
   timedOut: boolean;
   objective: number | null;
   colValue: Float64Array | null;
+  /** The MIP's proven bound on the optimum when it stopped (branch and bound with cuts); null for an LP. */
+  dualBound: number | null;
 }
+
+const finite = (x: number) => (Number.isFinite(x) && Math.abs(x) < 1e20 ? x : null);
 
 function solve(h: Highs, data: ModelData, timeLimitSeconds: number, mip: boolean): SolveOutcome {
   const model = h.createModel(data);
   try {
     model.options.set({ output_flag: false, time_limit: Math.max(0.05, timeLimitSeconds), random_seed: 0 });
-    if (mip) model.options.set({ mip_rel_gap: 1e-5 });
+    if (mip) model.options.set({ mip_rel_gap: Number(process.env.T11_GAP ?? 1e-5) });
     model.run();
     const code = model.getModelStatus();
     const status = STATUS[code] ?? `status-${code}`;
@@ -388,6 +400,7 @@ function solve(h: Highs, data: ModelData, timeLimitSeconds: number, mip: boolean
       timedOut: code === 13,
       objective: hasPrimal ? model.getObjectiveValue() : null,
       colValue: hasPrimal ? model.getSolution().colValue : null,
+      dualBound: mip ? finite(Number(model.info.get('mip_dual_bound'))) : null,
     };
   } finally {
     model.dispose();
@@ -421,6 +434,7 @@ export async function allocatePlans(input: PlanInstance, options: AllocateOption
 
   let assignments = greedyAssignments;
   let status = 'not-run';
+  let mipBound: number | null = null;
   let timedOut = false;
   let fallback: null | 'greedy' = null;
   let note: string | null = null;
@@ -431,6 +445,7 @@ export async function allocatePlans(input: PlanInstance, options: AllocateOption
       const mip = solve(h, buildModel(h, inst, true).data, options.timeLimitSeconds, true);
       status = mip.status;
       timedOut = mip.timedOut;
+      mipBound = mip.dualBound;
       const chosen: PlanAssignment[] = [];
       if (mip.colValue) {
         for (let j = 0; j < inst.plans.length; j++) {
@@ -459,7 +474,12 @@ export async function allocatePlans(input: PlanInstance, options: AllocateOption
   const objective = total(assignments);
   const shares = shareOutcomes(inst, assignments);
   const shortfall = shares.reduce((s, o) => s + Math.max(0, o.required - o.matched), 0);
-  const upperBound = lp.objective === null ? null : round6(Math.max(objective, lp.objective + lpModel.penalty * shortfall));
+  const bound = (b: number | null) => (b === null ? null : round6(Math.max(objective, b + lpModel.penalty * shortfall)));
+  const gapTo = (b: number | null) => (b === null ? null : b === 0 ? 0 : round6((b - objective) / b));
+  const lpBound = bound(lp.objective);
+  const proven = bound(mipBound);
+  const boundSource = proven !== null && (lpBound === null || proven < lpBound) ? 'mip' : lpBound !== null ? 'lp' : null;
+  const upperBound = boundSource === 'mip' ? proven : lpBound;
   const pairs = new Set(inst.plans.flatMap((q) => q.sessions.map((x) => q.pilot * inst.slots.length + x.slot))).size;
   return {
     assignments,
@@ -474,7 +494,10 @@ export async function allocatePlans(input: PlanInstance, options: AllocateOption
       objective,
       greedyObjective,
       upperBound,
-      gap: upperBound === null ? null : upperBound === 0 ? 0 : round6((upperBound - objective) / upperBound),
+      boundSource,
+      gap: gapTo(upperBound),
+      lpBound,
+      lpGap: gapTo(lpBound),
       gainOverGreedy: round6(objective - greedyObjective),
       method: options.method,
       solver: { name: 'highs', status, timeLimitSeconds: options.timeLimitSeconds, timedOut, fallback, note },
