@@ -390,7 +390,7 @@ function solve(h: Highs, data: ModelData, timeLimitSeconds: number, mip: boolean
   const model = h.createModel(data);
   try {
     model.options.set({ output_flag: false, time_limit: Math.max(0.05, timeLimitSeconds), random_seed: 0 });
-    if (mip) model.options.set({ mip_rel_gap: Number(process.env.T11_GAP ?? 1e-5) });
+    if (mip) model.options.set({ mip_rel_gap: 1e-5 });
     model.run();
     const code = model.getModelStatus();
     const status = STATUS[code] ?? `status-${code}`;
