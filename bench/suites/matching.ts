@@ -14,7 +14,7 @@
 import pg from 'pg';
 import { openDb } from '../../src/db/client.js';
 import { ensureOperator } from '../../src/auth/service.js';
-import { buildInstance, buildPlanInstance, type PlanScene } from '../../src/matching/allocation-instance.js';
+import { buildInstance, buildPlanInstance, PLANS_PER_PILOT, type PlanScene } from '../../src/matching/allocation-instance.js';
 import { allocate, allocatePlans } from '../../src/matching/allocation.js';
 import { SCARCE } from '../../src/matching/candidates.js';
 import { fmt, json, load, startTarget, type LoadResult } from '../harness.js';
@@ -37,7 +37,7 @@ interface SessionSpread {
 }
 
 /** The time limit the staged runs give the solver: the whole run must stay under a minute. */
-const PLAN_RUN_LIMIT_SECONDS = 40;
+const PLAN_RUN_LIMIT_SECONDS = 30;
 
 function businessNumber(i: number): string {
   const d = String(200000000 + i).slice(-9);
@@ -407,7 +407,7 @@ export function matchingSection(r: MatchingResults): string {
       '',
       `Allocation over whole plans: ${fmt(q.pilots)} pilots with 2–3 stages in order over ${fmt(q.slots)} slots (generated, seed 1; a pilot's best ` +
         `plan has ${p.sessions.min}–${p.sessions.max} sessions, ${fmt(p.sessions.mean, 1)} on average; ${fmt(q.plans)} plans considered, each pilot's ` +
-        `best 24 from the plan search; 30 % of pilots on budgets of 100–400 credits, testbeds at 1–3 credits per unit-hour). ` +
+        `best ${PLANS_PER_PILOT} from the plan search; 30 % of pilots on budgets of 100–400 credits, testbeds at 1–3 credits per unit-hour). ` +
         `Solver limit ${PLAN_RUN_LIMIT_SECONDS} s. Targets: < 60 s, gap to the upper bound ≤ 1 %. The bound covers the plans considered, not every ` +
         'plan a pilot might have.',
       '',

@@ -74,7 +74,7 @@ export function buildInstance(
 }
 
 /** Each staged pilot's best complete plans considered by a run. */
-export const PLANS_PER_PILOT = 24;
+export const PLANS_PER_PILOT = 20;
 /** Each stage's best eligible slots handed to the plan search. */
 const SLOTS_PER_STAGE = 200;
 /** A narrower search than GET plans: a run searches for a thousand pilots at once. */
