@@ -76,7 +76,7 @@ export function generateScene(seed: number, pilots: number, slots: number, testb
 
 /**
  * A generated whole-plan scene: `pilots` pilots with 2–3 stages in order over `slots` slots, each plan of 2–8
- * sessions (a stage's hours take one to three of its testbeds' 4–12 h slots), some with budgets. Deterministic.
+ * sessions (a stage of one to three times 8 h, in sessions of 8–12 h), 30 % on budgets. Deterministic.
  */
 export function generateStagedScene(seed: number, pilots: number, slots: number): PlanScene {
   const { offers } = generateScene(seed, 0, slots);
@@ -112,7 +112,8 @@ export function generateStagedScene(seed: number, pilots: number, slots: number)
           domain,
           capabilities: bed.capabilities.filter(() => r() < 0.5),
           units,
-          durationHours: 0,
+          // Sessions of 8–12 h: a stage of k × 8 h takes at most k of them, so a plan has 2–8 sessions.
+          durationHours: 8,
           maxSessionHours: 12,
           earliestStart,
           latestEnd,

@@ -259,7 +259,7 @@ async function plansAllocationOnServer(url: string, scene: PlanScene): Promise<M
           earliestStart: s.needs.earliestStart.toISOString(),
           latestEnd: s.needs.latestEnd.toISOString(),
           ...(s.needs.location ? { location: s.needs.location } : {}),
-          sessionHours: { max: s.needs.maxSessionHours },
+          sessionHours: { min: s.needs.durationHours, max: s.needs.maxSessionHours },
           ...(s.after ? { after: s.after } : {}),
         })),
       ),
