@@ -1,6 +1,6 @@
 /** A generated allocation instance of realistic shape, deterministic for a seed (shared by bench and tests). */
 import { CAPABILITIES, DOMAINS } from '../../src/domains/catalog.js';
-import type { InstancePilot } from '../../src/matching/allocation-instance.js';
+import type { InstancePilot, PlanScene, RunPilot, RunStage } from '../../src/matching/allocation-instance.js';
 import type { SlotOffer } from '../../src/matching/scoring.js';
 
 const H = 3_600_000;
@@ -72,4 +72,56 @@ export function generateScene(seed: number, pilots: number, slots: number, testb
     };
   });
   return { pilots: ps, offers };
+}
+
+/**
+ * A generated whole-plan scene: `pilots` pilots with 2–3 stages in order over `slots` slots, each plan of 2–8
+ * sessions (a stage of one to three times 8 h, in sessions of 8–12 h), 30 % on budgets. Deterministic.
+ */
+export function generateStagedScene(seed: number, pilots: number, slots: number): PlanScene {
+  const { offers } = generateScene(seed, 0, slots);
+  const r = rng(seed * 7919 + 1);
+  const int = (n: number) => Math.floor(r() * n);
+  const pick = <T>(xs: readonly T[]) => xs[int(xs.length)]!;
+  const beds = [...new Map(offers.map((o) => [o.testbedId, o.testbed])).values()];
+  const T0 = Date.UTC(2027, 0, 4);
+  const rates: Record<string, number> = Object.fromEntries([...new Set(offers.map((o) => o.testbedId))].map((id) => [id, 1 + int(3)]));
+  const ps: RunPilot[] = Array.from({ length: pilots }, (_, i) => {
+    const domain = pick(pick(beds).domains);
+    const serving = beds.filter((b) => b.domains.includes(domain));
+    const count = 2 + int(2);
+    let sessionsLeft = Math.max(count, 2 + int(7));
+    const start = T0 + int(50) * D;
+    const location = r() < 0.5 ? { lat: 35.1 + r() * 0.2, lng: 126.8 + r() * 0.2 } : undefined;
+    const stages: RunStage[] = [];
+    for (let k = 0; k < count; k++) {
+      const bed = pick(serving);
+      const sessions = k === count - 1 ? Math.min(3, sessionsLeft) : Math.max(1, Math.min(3, sessionsLeft - (count - 1 - k), 1 + int(3)));
+      sessionsLeft -= sessions;
+      const hours = sessions * 8;
+      const units = r() < 0.8 ? 1 : 2;
+      const earliestStart = new Date(start);
+      const latestEnd = new Date(start + (28 + int(21)) * D);
+      const key = ['prepare', 'trial', 'field'][k]!;
+      stages.push({
+        key,
+        hours,
+        units,
+        ...(k > 0 ? { after: { stage: stages[k - 1]!.key, minGapHours: int(3) * 12, ...(r() < 0.5 ? { maxGapHours: 240 } : {}) } } : {}),
+        needs: {
+          domain,
+          capabilities: bed.capabilities.filter(() => r() < 0.5),
+          units,
+          // Sessions of 8–12 h: a stage of k × 8 h takes at most k of them, so a plan has 2–8 sessions.
+          durationHours: 8,
+          maxSessionHours: 12,
+          earliestStart,
+          latestEnd,
+          location,
+        },
+      });
+    }
+    return { id: `${String(4).padStart(8, '0')}-0000-4000-8000-${String(i).padStart(12, '0')}`, domain, order: i, single: false, stages, remaining: r() < 0.3 ? 100 + int(300) : null };
+  });
+  return { pilots: ps, offers, rates };
 }

@@ -107,6 +107,8 @@ export interface Match {
   reasons?: string[];
   bookingId?: string | null;
   expiresAt?: string | null;
+  stage?: string;
+  groupId?: string | null;
 }
 
 export interface RunSummary {
@@ -114,6 +116,8 @@ export interface RunSummary {
   slots?: number;
   pairs?: number;
   matched?: number;
+  sessions?: number;
+  credits?: number;
   objective?: number;
   greedyObjective?: number;
   upperBound?: number | null;

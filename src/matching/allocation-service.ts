@@ -1,19 +1,23 @@
 /**
- * Allocation runs (operators). Reads the scope, solves outside any transaction (the solver is CPU work), then
- * writes the run and its proposals in one transaction, re-checking under row locks that each pilot is still
- * free to be proposed. A run only proposes: nothing is booked until a proposal is accepted and approved.
+ * Allocation runs (operators). Reads the scope, searches plans and solves outside any transaction (CPU work, in a
+ * worker thread), then writes the run and its proposals in one transaction, re-checking under row locks that each
+ * pilot is still free to be proposed and can still pay for its plan. Each pilot gets a whole plan or nothing: a
+ * pilot with stages gets one proposal per session, all sharing a groupId. A run only proposes: nothing is booked
+ * until a proposal is accepted and approved.
  */
+import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import { recordEvent } from '../events/outbox.js';
 import type { AllocationRun, AllocationRunCreate } from '../generated/schema-types.js';
 import { forbidden, notFound, unprocessable, validationFailed } from '../http/errors.js';
-import { PILOT_COLUMNS, type PilotRow } from '../pilots/presenter.js';
+import { budgetOf, PILOT_COLUMNS, stagesOf, type PilotRow } from '../pilots/presenter.js';
 import { transitionPilot } from '../pilots/service.js';
 import type { AllocationSummary } from './allocation.js';
-import { allocateOffThread } from './allocate-off-thread.js';
-import { buildInstance } from './allocation-instance.js';
-import { needsOf, SCARCE, toOffer } from './candidates.js';
+import { allocatePlansOffThread } from './allocate-off-thread.js';
+import type { PlanScene } from './allocation-instance.js';
+import { needsOf, SCARCE, stageOf, toOffer } from './candidates.js';
+import { creditRates } from './plan-service.js';
 import { MATCH_SELECT, toMatchDto, type MatchRow } from './presenter.js';
 import { recordPartiesEvent } from './service.js';
 import { reasonsFor, scoreOffer, type Lang } from './scoring.js';
@@ -61,7 +65,7 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
   const pilots = (
     await db.query<PilotRow>(
       `SELECT ${PILOT_COLUMNS} FROM pilots p
-        WHERE ${FREE_PILOT} AND p.stages IS NULL AND ($1::text IS NULL OR p.domain = $1) AND p.latest_end > $2 AND p.earliest_start < $3
+        WHERE ${FREE_PILOT} AND ($1::text IS NULL OR p.domain = $1) AND p.latest_end > $2 AND p.earliest_start < $3
         ORDER BY p.submitted_at NULLS LAST, p.id LIMIT ${MAX_PILOTS}`,
       [domain, from.toISOString(), to.toISOString()],
     )
@@ -91,19 +95,28 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
     );
   }
 
-  const instance = buildInstance(
-    pilots.map((p, i) => ({ id: p.id, needs: needsOf(p), order: i })),
+  const rates = await creditRates(db, [...new Set(offers.map((o) => o.testbedId))]);
+  const scene: PlanScene = {
+    pilots: pilots.map((p, i) => ({
+      id: p.id,
+      domain: p.domain,
+      order: i,
+      single: p.stages === null,
+      stages: stagesOf(p).map((s) => ({ key: s.key, hours: s.hours, after: s.after, units: s.units, needs: needsOf(p, s) })),
+      remaining: budgetOf(p)?.remaining ?? null,
+    })),
     offers,
-    SCARCE,
-    body.minShare ? Object.fromEntries(Object.entries(body.minShare).filter((e): e is [string, number] => e[1] !== undefined)) : undefined,
-  );
-  const result = await allocateOffThread(instance, { method, timeLimitSeconds });
+    rates: Object.fromEntries(rates),
+    ...(body.minShare ? { minShare: Object.fromEntries(Object.entries(body.minShare).filter((e): e is [string, number] => e[1] !== undefined)) } : {}),
+  };
+  const result = await allocatePlansOffThread(scene, { method, timeLimitSeconds });
 
   const params: AllocationRunCreate = { ...body, method, timeLimitSeconds, from: from.toISOString(), to: to.toISOString() };
   return db.transaction(async (tx) => {
-    const chosen = result.assignments.map((a) => ({ pilot: pilots[a.pilot]!, offer: offers[a.slot]! }));
-    // Lock the chosen pilots in id order, then keep those still free: a request or another run may have come in
-    // meanwhile. The check is a second statement so that it sees what committed while we waited for the locks;
+    const chosen = result.assignments.map((a) => ({ pilot: pilots[a.pilot]!, plan: a.plan }));
+    // Lock the chosen pilots in id order and keep those still free, and still able to pay for the whole plan: a
+    // request, an approval or a new budget may have come in meanwhile.
+    // The check is a second statement, after the locks, so that it sees what committed while we waited for them;
     // in one `FOR UPDATE` statement PostgreSQL re-checks a changed pilot row but not the EXISTS over matches,
     // and two concurrent runs each proposed for the same pilot (or hit matches_live_pair_key, a 500).
     const ids = chosen.map((c) => c.pilot.id).sort();
@@ -113,7 +126,11 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
         (p) => [p.id, p],
       ),
     );
-    const kept = chosen.filter((c) => free.has(c.pilot.id));
+    const kept = chosen.filter((c) => {
+      const p = free.get(c.pilot.id);
+      const budget = p ? budgetOf(p) : null;
+      return p !== undefined && (budget === null || c.plan.credits <= budget.remaining);
+    });
     const summary = { ...result.summary, proposed: kept.length, skipped: chosen.length - kept.length };
     const run = (
       await tx.query<RunRow>(
@@ -123,23 +140,35 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
       )
     ).rows[0]!;
     if (kept.length) {
-      const scored = kept.map((c) => scoreOffer(needsOf(c.pilot), c.offer, SCARCE));
       const now = Date.now();
+      // One row per session. A staged pilot's sessions share a groupId (accepted and approved as one) and one expiry,
+      // the earlier of the first session's start and the proposal TTL; a first-release pilot's one proposal has none.
+      const rows = kept.flatMap((c) => {
+        const sessions = c.plan.sessions.map((x) => ({ x, offer: offers[x.slot]! }));
+        const groupId = c.pilot.stages === null ? null : randomUUID();
+        const expires = new Date(Math.min(...sessions.map((s) => s.offer.start.getTime()), now + PROPOSAL_TTL_MS)).toISOString();
+        return sessions.map(({ x, offer }) => {
+          const stage = stageOf(c.pilot, x.stage) ?? stagesOf(c.pilot)[0]!;
+          return { pilot: c.pilot, offer, units: x.units, stage: stage.key, groupId, expires, scored: scoreOffer(needsOf(c.pilot, stage), offer, SCARCE) };
+        });
+      });
       await tx.query(
-        `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, allocation_run_id, score, breakdown, reasons, expires_at)
-         SELECT x.pilot_id, x.slot_id, x.testbed_id, x.units, 'proposed', 'allocation', $1, x.score, x.breakdown, x.reasons, x.expires_at
-           FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::int[], $6::float8[], $7::jsonb[], $8::jsonb[], $9::timestamptz[])
-                AS x(pilot_id, slot_id, testbed_id, units, score, breakdown, reasons, expires_at)`,
+        `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, allocation_run_id, score, breakdown, reasons, expires_at, stage, group_id)
+         SELECT x.pilot_id, x.slot_id, x.testbed_id, x.units, 'proposed', 'allocation', $1, x.score, x.breakdown, x.reasons, x.expires_at, x.stage, x.group_id
+           FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::int[], $6::float8[], $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::text[], $11::uuid[])
+                AS x(pilot_id, slot_id, testbed_id, units, score, breakdown, reasons, expires_at, stage, group_id)`,
         [
           run.id,
-          kept.map((c) => c.pilot.id),
-          kept.map((c) => c.offer.slotId),
-          kept.map((c) => c.offer.testbedId),
-          kept.map((c) => c.pilot.units),
-          scored.map((s) => s.score),
-          scored.map((s) => JSON.stringify(s.breakdown)),
-          scored.map((s) => JSON.stringify({ ko: reasonsFor(s, 'ko'), en: reasonsFor(s, 'en') })),
-          kept.map((c) => new Date(Math.min(c.offer.start.getTime(), now + PROPOSAL_TTL_MS)).toISOString()),
+          rows.map((r) => r.pilot.id),
+          rows.map((r) => r.offer.slotId),
+          rows.map((r) => r.offer.testbedId),
+          rows.map((r) => r.units),
+          rows.map((r) => r.scored.score),
+          rows.map((r) => JSON.stringify(r.scored.breakdown)),
+          rows.map((r) => JSON.stringify({ ko: reasonsFor(r.scored, 'ko'), en: reasonsFor(r.scored, 'en') })),
+          rows.map((r) => r.expires),
+          rows.map((r) => r.stage),
+          rows.map((r) => r.groupId),
         ],
       );
       for (const c of kept) {

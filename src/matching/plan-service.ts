@@ -7,7 +7,7 @@ import type { Queryable } from '../db/client.js';
 import type { PilotStage, PlanList, UnmetStage } from '../generated/schema-types.js';
 import { budgetOf, stagesOf, type PilotRow } from '../pilots/presenter.js';
 import { needsOf, SCARCE, suitableOffers } from './candidates.js';
-import { searchPlans, type PlanSlot } from './plans.js';
+import { creditsFor, searchPlans, type PlanSlot } from './plans.js';
 import { rankOffers, type Lang } from './scoring.js';
 
 /** Earliest suitable slots per testbed and stage fetched, and best-scored kept, for the search. */
@@ -16,9 +16,8 @@ const PLAN_SLOTS = 400;
 
 const HOUR = 3_600_000;
 
-export const creditsFor = (units: number, hours: number, rate: number) => Math.ceil(units * hours * rate - 1e-9);
-
-async function creditRates(db: Queryable, testbedIds: string[]): Promise<Map<string, number>> {
+/** Credits per unit-hour of each testbed named (today's rates). */
+export async function creditRates(db: Queryable, testbedIds: string[]): Promise<Map<string, number>> {
   if (!testbedIds.length) return new Map();
   const { rows } = await db.query<{ id: string; credit_rate: number }>('SELECT id, credit_rate FROM testbeds WHERE id = ANY($1::uuid[])', [testbedIds]);
   return new Map(rows.map((r) => [r.id, r.credit_rate]));

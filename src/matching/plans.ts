@@ -14,6 +14,9 @@
 
 const HOUR = 3_600_000;
 
+/** A session's credits: units × hours × the testbed's rate, rounded up to whole credits. */
+export const creditsFor = (units: number, hours: number, rate: number) => Math.ceil(units * hours * rate - 1e-9);
+
 export interface PlanStage {
   key: string;
   hours: number;

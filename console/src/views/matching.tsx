@@ -188,6 +188,8 @@ function Summary({ summary: s }: { summary: RunSummary }) {
     [t('sumPilots'), formatNumber(s.pilots, lang, 0)],
     [t('sumSlots'), formatNumber(s.slots, lang, 0)],
     [t('sumMatched'), formatNumber(s.matched, lang, 0)],
+    [t('sumSessions'), formatNumber(s.sessions, lang, 0)],
+    [t('sumCredits'), formatNumber(s.credits, lang, 0)],
     [t('sumObjective'), formatNumber(s.objective, lang, 3)],
     [t('sumGreedy'), formatNumber(s.greedyObjective, lang, 3)],
     [t('sumBound'), formatNumber(s.upperBound, lang, 3)],
@@ -308,8 +310,11 @@ function MatchTable({ matches, onChanged, label }: { matches: Match[]; onChanged
     const failures: Outcome['failures'] = [];
     let ok = 0;
     let bookedTestbed: string | undefined;
-    // One at a time: each approval books a slot, and the server decides each on its own.
-    for (const m of list) {
+    // One at a time: each approval books a slot, and the server decides each on its own. A group (a pilot's plan)
+    // is decided as one by the server, so one of its matches stands for all of them.
+    const groups = new Set<string>();
+    const once = list.filter((m) => !m.groupId || (!groups.has(m.groupId) && Boolean(groups.add(m.groupId))));
+    for (const m of once) {
       try {
         await post(`/v1/matches/${m.id}/${action}`);
         ok++;
@@ -319,7 +324,7 @@ function MatchTable({ matches, onChanged, label }: { matches: Match[]; onChanged
         failures.push({ id: m.id, title: `${titleOf(m)}: ${p.title}`, detail: [p.detail, ...p.fields].filter(Boolean).join(' ') });
       }
     }
-    const single = list.length === 1 && failures.length === 0;
+    const single = once.length === 1 && failures.length === 0;
     setOutcome({
       message: single ? t(action === 'approve' ? 'approved' : 'rejected') : t('bulkResult', { ok, failed: failures.length }),
       failures,
@@ -406,6 +411,7 @@ function MatchTable({ matches, onChanged, label }: { matches: Match[]; onChanged
                       its card at 1400 px, hiding Approve and Reject. */}
                   <th scope="row" class="cell-title">
                     {title}
+                    {m.groupId ? <span class="cell-sub">{t('planStage', { stage: m.stage ?? '' })}</span> : null}
                     <span class="cell-sub">{testbeds.get(m.testbedId)?.name ?? m.testbedId.slice(0, 8)}</span>
                     <span class="cell-sub">
                       {m.start && m.end ? formatRange(m.start, m.end, lang) : '–'}
