@@ -14,6 +14,12 @@
  *
  * Within one endpoint deliveries are claimed in event order; with the default bound of one in flight per
  * endpoint they also arrive in event order, except that a delivery waiting for a retry lets later ones pass.
+ *
+ * An idle worker sleeps until told: the transaction that creates deliveries signals DELIVERY_SIGNAL at commit
+ * (LISTEN/NOTIFY on the server, PGlite's in-process notification on the embedded database), and a lane that
+ * finishes frees capacity. The poll (pollMs) remains as the safety net for retries that fall due, leases that
+ * run out, and signals lost while a listening connection was down. Signals only trigger a claim: every
+ * guarantee above still rests on the claim's locks and leases, whoever is woken.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -22,6 +28,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { EventType, EventVisibility } from '../events/catalog.js';
 import { toEventEnvelope } from '../events/envelope.js';
+import { DELIVERY_SIGNAL } from '../events/outbox.js';
 import { eventVisibility } from '../events/visibility.js';
 import { Sender, type SendResult } from './sender.js';
 import { disableEndpoint } from './service.js';
@@ -32,6 +39,12 @@ import { AddressPolicy } from './ssrf.js';
 const BATCH = 20;
 /** A lane stops taking new deliveries this long before its lease could run out mid-request. */
 const LEASE_MARGIN_MS = 2000;
+/**
+ * After a claim that found nothing it could take, database signals are coalesced for this long: under a burst
+ * every commit signals, and while each endpoint already has its bound in flight another claim would find
+ * nothing again. A lane that finishes wakes the worker at once regardless.
+ */
+const SIGNAL_GAP_MS = 5;
 
 interface Job {
   id: string;
@@ -60,6 +73,8 @@ export interface WorkerSettings {
   connectTimeoutMs: number;
   leaseSeconds: number;
   pollMs: number;
+  /** Sleep until signalled (LISTEN/NOTIFY, or in-process on the embedded database); false = poll only. */
+  wakeUp: boolean;
   disableAfterSeconds: number;
   allowNetworks: string[];
 }
@@ -72,6 +87,7 @@ export const workerSettings = (c: Config): WorkerSettings => ({
   connectTimeoutMs: c.webhookConnectTimeoutMs,
   leaseSeconds: c.webhookLeaseSeconds,
   pollMs: c.webhookPollMs,
+  wakeUp: c.webhookWakeUp,
   disableAfterSeconds: c.webhookDisableAfterSeconds,
   allowNetworks: c.webhookAllowNetworks,
 });
@@ -89,7 +105,14 @@ export class DeliveryWorker {
   private running = false;
   private stopping = false;
   private loopDone: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  /** Set when capacity was freed, or a delivery signalled, while the loop was not asleep. */
+  private freed = false;
+  private signalled = false;
+  /** While the loop sleeps: end the sleep now, or on a database signal (coalesced after an empty claim). */
+  private onFreed: (() => void) | undefined;
+  private onSignal: (() => void) | undefined;
+  private idleWaiters: (() => void)[] = [];
+  private asleep = false;
 
   constructor(
     private readonly db: Db,
@@ -117,7 +140,7 @@ export class DeliveryWorker {
   async stop(graceMs = this.settings.timeoutMs): Promise<void> {
     this.running = false;
     this.stopping = true;
-    this.wake?.();
+    this.wakeNow();
     await this.loopDone;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -144,8 +167,42 @@ export class DeliveryWorker {
     }
   }
 
+  /** Resolves once the running loop has nothing to do and sleeps (at once if it does now; for tests and tools). */
+  whenIdle(): Promise<void> {
+    if (this.asleep) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private wakeNow(): void {
+    this.freed = true;
+    this.onFreed?.();
+  }
+
+  private wakeOnSignal(): void {
+    this.signalled = true;
+    this.onSignal?.();
+  }
+
   private async loop(): Promise<void> {
+    let unlisten: (() => Promise<void>) | undefined;
+    if (this.settings.wakeUp) {
+      try {
+        unlisten = await this.db.listen(DELIVERY_SIGNAL, () => this.wakeOnSignal());
+      } catch (err) {
+        this.logger.warn({ err }, 'cannot listen for delivery signals; polling only');
+      }
+    }
+    try {
+      await this.work();
+    } finally {
+      await unlisten?.().catch(() => undefined);
+    }
+  }
+
+  private async work(): Promise<void> {
     while (this.running) {
+      this.freed = false;
+      this.signalled = false;
       let started = 0;
       const free = this.settings.concurrency - this.active.size;
       if (free > 0) {
@@ -155,18 +212,40 @@ export class DeliveryWorker {
           this.logger.error({ err }, 'claiming webhook deliveries failed');
         }
       }
-      // Claimed a full batch: there may be more. Otherwise wait for the poll interval or a free slot.
+      // Claimed a full batch: there may be more. Otherwise sleep until signalled, a slot frees, or the poll.
       if (started > 0 && started === free && this.active.size < this.settings.concurrency) continue;
       if (!this.running) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.settings.pollMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
+      await this.sleep(started > 0 ? 0 : performance.now() + SIGNAL_GAP_MS);
     }
+  }
+
+  /** Sleeps until capacity frees (at once), a database signal (not before quietUntil), or the poll interval. */
+  private sleep(quietUntil: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let gap: NodeJS.Timeout | undefined;
+      const done = () => {
+        this.asleep = false;
+        clearTimeout(poll);
+        clearTimeout(gap);
+        this.onFreed = undefined;
+        this.onSignal = undefined;
+        resolve();
+      };
+      const poll = setTimeout(done, this.settings.pollMs);
+      this.onFreed = done;
+      this.onSignal = () => {
+        const wait = quietUntil - performance.now();
+        if (wait <= 0) done();
+        else gap ??= setTimeout(done, wait);
+      };
+      // Whatever happened while the last claim ran counts now.
+      if (this.freed) done();
+      else if (this.signalled) this.onSignal();
+      else {
+        this.asleep = true;
+        for (const w of this.idleWaiters.splice(0)) w();
+      }
+    });
   }
 
   private async claimAndStart(free: number): Promise<number> {
@@ -177,7 +256,7 @@ export class DeliveryWorker {
         .catch((err: unknown) => this.logger.error({ err, endpoint: lane[0]?.endpoint_id }, 'webhook delivery failed unexpectedly'))
         .finally(() => {
           this.active.delete(p);
-          this.wake?.();
+          this.wakeNow();
         });
       this.active.add(p);
     }
