@@ -19,6 +19,7 @@ interface ProfileNode {
 }
 interface CpuProfile {
   nodes: ProfileNode[];
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
 }
@@ -29,11 +30,17 @@ export interface SelfTime {
   share: number;
 }
 
-/** Self time by function and by package/folder of a .cpuprofile, largest first. */
-export function summarise(profile: CpuProfile): { byFunction: SelfTime[]; byPlace: SelfTime[]; totalMs: number } {
+/**
+ * Self time by function and by package/folder of a .cpuprofile, largest first; only samples inside window
+ * (µs on the monotonic clock, which V8's timestamps and process.hrtime share) when given, so start-up is left out.
+ */
+export function summarise(profile: CpuProfile, window?: [number, number]): { byFunction: SelfTime[]; byPlace: SelfTime[]; totalMs: number } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window[0] || at > window[1])) continue;
     const id = profile.samples[i]!;
     self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
   }
@@ -73,18 +80,24 @@ async function main(): Promise<void> {
   const dir = resolve('bench/profiles', `${engine}-${op}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   const t = await startTarget(engine === 'postgres' ? SERVER_URL : undefined, {}, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const us = () => Number(process.hrtime.bigint() / 1000n);
+  let window: [number, number];
   try {
     const f = await seedApiTarget(t);
+    // Warm up (JIT, pool, caches) outside the window.
+    await load({ url: f.listUrl, headers: f.partnerAuth, seconds: 2 });
+    const from = us();
     if (op === 'list' || op === 'both') await load({ url: f.listUrl, headers: f.partnerAuth, seconds });
     if (op === 'create' || op === 'both') {
       await load({ url: `${t.base}/v1/pilots`, method: 'POST', headers: f.startupAuth, body: f.pilotBody, seconds });
     }
+    window = [from, us()];
   } finally {
     await t.stop();
   }
   const file = readdirSync(dir).find((n) => n.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no profile written in ${dir}`);
-  const s = summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile);
+  const s = summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, window);
   const show = (title: string, rows: SelfTime[], n: number) => {
     console.log(`\n${title} (of ${s.totalMs.toFixed(0)} ms busy)`);
     for (const r of rows.slice(0, n)) console.log(`${(r.share * 100).toFixed(1).padStart(5)} %  ${r.ms.toFixed(0).padStart(6)} ms  ${r.name}`);

@@ -72,7 +72,7 @@ if (wants('webhooks')) {
   const embedded = await runEmbeddedWebhookSuite();
   if (await serverAvailable(url.toString())) {
     console.log('webhooks suite on the PostgreSQL server…');
-    const r = await runWebhookSuite(url.toString());
+    const r = await runWebhookSuite(url.toString(), { events: Number(process.env.BENCH_WEBHOOK_EVENTS ?? 10_000) });
     data.webhooks = { server: r, embedded };
     put(
       'webhooks',

@@ -9,8 +9,9 @@
  *            mid-delivery leaves deliveries that fall due again when it runs out.
  *   deliver  outside any transaction: re-check that the endpoint's organisation may still see the event, sign
  *            (Standard Webhooks) and POST with the hardened sender.
- *   settle   one transaction: log the attempt; on 2xx succeed, otherwise schedule the next attempt (with
- *            jitter, no sooner than Retry-After) or fail; 410 Gone, or failing for too long, disables the endpoint.
+ *   settle   log the attempt; on 2xx succeed (successes of a lane are logged and settled in batches, one statement
+ *            each, while the lane's next requests go out), otherwise in one transaction schedule the next attempt
+ *            (with jitter, no sooner than Retry-After) or fail; 410 Gone, or failing for too long, disables the endpoint.
  *
  * Within one endpoint deliveries are claimed in event order; with the default bound of one in flight per
  * endpoint they also arrive in event order, except that a delivery waiting for a retry lets later ones pass.
@@ -45,6 +46,14 @@ const LEASE_MARGIN_MS = 2000;
  * nothing again. A lane that finishes wakes the worker at once regardless.
  */
 const SIGNAL_GAP_MS = 5;
+
+const isSuccess = (r: SendResult) => r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
+
+interface Success {
+  job: Job;
+  attemptedAt: Date;
+  result: SendResult;
+}
 
 interface Job {
   id: string;
@@ -316,22 +325,69 @@ export class DeliveryWorker {
     return [...byLane.values()];
   }
 
-  /** Sends a lane's deliveries in order; hands back what it cannot finish well inside its lease. */
+  /**
+   * Sends a lane's deliveries in order; hands back what it cannot finish well inside its lease. Successes are
+   * recorded behind the sends: while one batch of them commits (one statement), the next requests go out and
+   * their successes queue for the following commit, so a busy endpoint pays a commit per batch rather than per
+   * delivery. A failure, a skip, a hand-back or the lane's end first waits for what is queued; a claim found
+   * lost (endpoint disabled or deleted meanwhile) stops the lane within one commit.
+   */
   private async runLane(lane: Job[]): Promise<void> {
     const leaseEnds = performance.now() + this.settings.leaseSeconds * 1000;
-    for (const [i, job] of lane.entries()) {
-      const last = performance.now() + this.settings.timeoutMs + LEASE_MARGIN_MS;
-      if (i > 0 && (last > leaseEnds || this.stopping)) {
-        const rest = lane.slice(i);
-        await this.db.query(
-          `UPDATE webhook_deliveries SET locked_until = NULL, claim_token = NULL, updated_at = now() WHERE id = ANY($1::uuid[]) AND claim_token = $2`,
-          [rest.map((j) => j.id), job.claim_token],
-        );
-        return;
+    const queued: Success[] = [];
+    let recording: Promise<void> | undefined;
+    let lost = false;
+    let failure: unknown;
+    const record = () => {
+      if (recording || !queued.length) return;
+      const batch = queued.splice(0);
+      recording = this.recordSuccesses(batch)
+        .then(
+          (kept) => {
+            if (!kept) lost = true;
+          },
+          (err: unknown) => {
+            lost = true;
+            failure ??= err;
+          },
+        )
+        .finally(() => {
+          recording = undefined;
+          record();
+        });
+    };
+    const drain = async () => {
+      while (recording) await recording;
+    };
+    try {
+      for (const [i, job] of lane.entries()) {
+        if (lost) break;
+        const last = performance.now() + this.settings.timeoutMs + LEASE_MARGIN_MS;
+        if (i > 0 && (last > leaseEnds || this.stopping)) {
+          await drain();
+          const rest = lane.slice(i);
+          await this.db.query(
+            `UPDATE webhook_deliveries SET locked_until = NULL, claim_token = NULL, updated_at = now() WHERE id = ANY($1::uuid[]) AND claim_token = $2`,
+            [rest.map((j) => j.id), job.claim_token],
+          );
+          return;
+        }
+        const sent = await this.attempt(job);
+        if (sent && isSuccess(sent.result)) {
+          queued.push({ job, ...sent });
+          record();
+          continue;
+        }
+        await drain();
+        if (lost) break;
+        // Skipped (no longer visible) or failed: settled on its own, in order after the successes before it.
+        const kept = sent ? await this.settleFailure(job, sent.attemptedAt, sent.result) : await this.skip(job);
+        if (!kept) break;
       }
-      // Claim lost (endpoint disabled or deleted meanwhile): the rest of the lane is no longer ours either.
-      if (!(await this.deliver(job))) return;
+    } finally {
+      await drain();
     }
+    if (failure) throw failure;
   }
 
   private async stillVisible(job: Job): Promise<boolean> {
@@ -341,17 +397,20 @@ export class DeliveryWorker {
     return r.rows.length > 0;
   }
 
-  /** One attempt; false when the claim turned out to be lost. */
-  private async deliver(job: Job): Promise<boolean> {
-    if (!(await this.stillVisible(job))) {
-      const r = await this.db.query(
-        `UPDATE webhook_deliveries SET status = 'skipped', last_error = 'the endpoint''s organisation may no longer see this event',
-                locked_until = NULL, claim_token = NULL, completed_at = now(), updated_at = now()
-          WHERE id = $1 AND claim_token = $2`,
-        [job.id, job.claim_token],
-      );
-      return r.rowCount > 0;
-    }
+  /** Marks a delivery the organisation may no longer see as skipped; false when the claim was lost. */
+  private async skip(job: Job): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE webhook_deliveries SET status = 'skipped', last_error = 'the endpoint''s organisation may no longer see this event',
+              locked_until = NULL, claim_token = NULL, completed_at = now(), updated_at = now()
+        WHERE id = $1 AND claim_token = $2`,
+      [job.id, job.claim_token],
+    );
+    return r.rowCount > 0;
+  }
+
+  /** One attempt: undefined when the event is no longer visible to the endpoint's organisation (nothing sent). */
+  private async attempt(job: Job): Promise<{ attemptedAt: Date; result: SendResult } | undefined> {
+    if (!(await this.stillVisible(job))) return undefined;
     const body = JSON.stringify(toEventEnvelope({ id: job.event_id, type: job.type, created_at: job.created_at, data: job.data }));
     const now = new Date();
     const headers = {
@@ -360,36 +419,52 @@ export class DeliveryWorker {
       'webhook-signature': signatureHeader(activeSecrets(job, now), job.event_id, now, body),
     };
     const attemptedAt = new Date();
-    const result = await this.sender.send(job.url, headers, body);
-    return this.settle(job, attemptedAt, result);
+    return { attemptedAt, result: await this.sender.send(job.url, headers, body) };
   }
 
-  /** Logs the attempt and moves the delivery on; false when the claim was lost meanwhile. */
-  private async settle(job: Job, attemptedAt: Date, r: SendResult): Promise<boolean> {
-    const ok = r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
-    const error = r.error ?? (ok ? null : `HTTP ${r.statusCode}`);
+  /**
+   * Logs a batch of successful attempts of one lane and settles them, in one statement (atomic on its own);
+   * false when some claim was lost meanwhile (their attempts are logged, nothing else changes).
+   */
+  private async recordSuccesses(batch: Success[]): Promise<boolean> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `WITH done AS (
+         SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[], $6::bool[], $7::int[])
+                    AS x(id, attempted_at, duration_ms, status_code, response_body, response_truncated, attempt)
+       ), attempt AS (
+         INSERT INTO webhook_attempts (delivery_id, attempted_at, duration_ms, status_code, error, response_body, response_truncated)
+         SELECT x.id, x.attempted_at, x.duration_ms, x.status_code, NULL, x.response_body, x.response_truncated FROM done x
+          WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = x.id)
+       ), settled AS (
+         UPDATE webhook_deliveries d SET status = 'succeeded', attempt_count = x.attempt, last_error = NULL, locked_until = NULL,
+                claim_token = NULL, updated_at = now(), completed_at = now()
+           FROM done x
+          WHERE d.id = x.id AND d.claim_token = $8 RETURNING d.endpoint_id
+       ), cleared AS (
+         UPDATE webhook_endpoints SET failing_since = NULL WHERE id IN (SELECT endpoint_id FROM settled) AND failing_since IS NOT NULL
+       )
+       SELECT count(*)::int AS n FROM settled`,
+      [
+        batch.map((b) => b.job.id),
+        batch.map((b) => b.attemptedAt),
+        batch.map((b) => b.result.durationMs),
+        batch.map((b) => b.result.statusCode),
+        batch.map((b) => b.result.body),
+        batch.map((b) => b.result.truncated),
+        batch.map((b) => b.job.attempt_count + 1),
+        batch[0]!.job.claim_token,
+      ],
+    );
+    return rows[0]!.n === batch.length;
+  }
+
+  /** Logs a failed attempt and schedules the next (or fails the delivery); false when the claim was lost meanwhile. */
+  private async settleFailure(job: Job, attemptedAt: Date, r: SendResult): Promise<boolean> {
+    const error = r.error ?? `HTTP ${r.statusCode}`;
     const attempt = job.attempt_count + 1;
-    let delay = ok ? undefined : retryDelaySeconds(this.settings.retrySchedule, attempt);
+    let delay = retryDelaySeconds(this.settings.retrySchedule, attempt);
     if (delay !== undefined && r.retryAfterSeconds !== null) delay = Math.max(delay, r.retryAfterSeconds);
-    const status = ok ? 'succeeded' : delay === undefined ? 'failed' : 'pending';
-    if (ok) {
-      // The common case in one statement (atomic on its own): log, settle, clear the failure record.
-      const { rows } = await this.db.query<{ n: number }>(
-        `WITH attempt AS (
-           INSERT INTO webhook_attempts (delivery_id, attempted_at, duration_ms, status_code, error, response_body, response_truncated)
-           SELECT $1, $3, $4, $5, NULL, $6, $7 WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)
-         ), settled AS (
-           UPDATE webhook_deliveries SET status = 'succeeded', attempt_count = $8, last_error = NULL, locked_until = NULL, claim_token = NULL,
-                  updated_at = now(), completed_at = now()
-            WHERE id = $1 AND claim_token = $2 RETURNING endpoint_id
-         ), cleared AS (
-           UPDATE webhook_endpoints SET failing_since = NULL WHERE id IN (SELECT endpoint_id FROM settled) AND failing_since IS NOT NULL
-         )
-         SELECT count(*)::int AS n FROM settled`,
-        [job.id, job.claim_token, attemptedAt, r.durationMs, r.statusCode, r.body, r.truncated, attempt],
-      );
-      return rows[0]!.n > 0;
-    }
+    const status = delay === undefined ? 'failed' : 'pending';
     return this.db.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO webhook_attempts (delivery_id, attempted_at, duration_ms, status_code, error, response_body, response_truncated)
