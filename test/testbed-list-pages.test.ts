@@ -4,7 +4,7 @@
  * through SQL behind its back, from another connection — shows at once; nothing is ever served stale.
  */
 import assert from 'node:assert/strict';
-import { RenderedPages } from '../src/db/change-tokens.js';
+import { RenderedPages, renderedPage } from '../src/db/change-tokens.js';
 import { openDb } from '../src/db/client.js';
 import { ctx } from './support/context.js';
 import { createTestbed, signup } from './support/factories.js';
@@ -73,13 +73,13 @@ describe('GET /v1/testbeds › rendered pages kept between changes', () => {
   it('keeps a bounded number of pages, dropping the oldest', async () => {
     const pages = new RenderedPages('testbeds', 2);
     const token = (await ctx().db.query<{ t: string }>(`SELECT COALESCE((SELECT token FROM change_tokens WHERE name = 'testbeds'), '') AS t`)).rows[0]!.t;
-    pages.set('a', token, 'A');
-    pages.set('b', token, 'B');
-    pages.set('c', token, 'C');
+    pages.set('a', token, renderedPage('A'));
+    pages.set('b', token, renderedPage('B'));
+    pages.set('c', token, renderedPage('C'));
     assert.equal(await pages.get(ctx().db, 'a'), undefined);
-    assert.equal(await pages.get(ctx().db, 'b'), 'B');
-    assert.equal(await pages.get(ctx().db, 'c'), 'C');
-    pages.set('d', 'some other token', 'D');
+    assert.equal((await pages.get(ctx().db, 'b'))?.body, 'B');
+    assert.equal((await pages.get(ctx().db, 'c'))?.body, 'C');
+    pages.set('d', 'some other token', renderedPage('D'));
     assert.equal(await pages.get(ctx().db, 'd'), undefined, 'a page read under another token is not served');
   });
 });

@@ -5,6 +5,7 @@
  * lookup instead of reading and rendering the rows again. Each process keeps its own pages (nothing another
  * process needs), one set per database, bounded, oldest out first.
  */
+import { createHash } from 'node:crypto';
 import type { Queryable } from './client.js';
 
 const TABLES = new Set(['testbeds']);
@@ -22,7 +23,17 @@ export async function currentChangeToken(db: Queryable, table: string): Promise<
 
 interface Entry {
   token: string;
+  page: RenderedPage;
+}
+
+/** A page's text and its entity tag, derived from the text once when the page is rendered. */
+export interface RenderedPage {
   body: string;
+  etag: string;
+}
+
+export function renderedPage(body: string): RenderedPage {
+  return { body, etag: `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
 }
 
 export class RenderedPages {
@@ -34,21 +45,21 @@ export class RenderedPages {
   ) {}
 
   /** The stored page for key when the table has not changed since it was read; one lookup when there is one. */
-  async get(db: Queryable, key: string): Promise<string | undefined> {
+  async get(db: Queryable, key: string): Promise<RenderedPage | undefined> {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    if ((await currentChangeToken(db, this.table)) === e.token) return e.body;
+    if ((await currentChangeToken(db, this.table)) === e.token) return e.page;
     this.entries.delete(key);
     return undefined;
   }
 
-  set(key: string, token: string, body: string): void {
+  set(key: string, token: string, page: RenderedPage): void {
     this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(key, { token, body });
+    this.entries.set(key, { token, page });
   }
 }
 

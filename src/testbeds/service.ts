@@ -13,7 +13,7 @@ import { recordEvent } from '../events/outbox.js';
 import { canManageTestbed, canPublishTestbeds } from './access.js';
 import { TESTBED_COLUMNS, TESTBED_SHAPE, toTestbedDto, type TestbedRow } from './presenter.js';
 import { isoSql, jsonObjectSql } from '../db/json-shape.js';
-import { changeTokenSql, pagesFor, type RenderedPages } from '../db/change-tokens.js';
+import { changeTokenSql, pagesFor, renderedPage, type RenderedPage, type RenderedPages } from '../db/change-tokens.js';
 
 export type TestbedListQuery = TestbedListQueryParams & { limit: number };
 
@@ -73,7 +73,7 @@ const listPages = new WeakMap<object, RenderedPages>();
  * A page of testbeds as JSON text, rendered by PostgreSQL from TESTBED_SHAPE (the busiest read of the API).
  * Every caller sees the same list, so a page is kept and served again until a transaction changes testbeds.
  */
-export async function listTestbeds(db: Db, q: TestbedListQuery): Promise<string> {
+export async function listTestbeds(db: Db, q: TestbedListQuery): Promise<RenderedPage> {
   const after = decodeCursor('testbeds', q.cursor, 2);
   const pages = pagesFor(listPages, db, 'testbeds');
   const key = JSON.stringify([q.domain, q.capability, q.status, q.organizationId, q.cursor, q.limit]);
@@ -100,10 +100,10 @@ export async function listTestbeds(db: Db, q: TestbedListQuery): Promise<string>
       q.limit + 1,
     ],
   );
-  const body = toJsonPage('testbeds', rows, q.limit, (r) => [r.cursor_at, r.id]);
+  const page = renderedPage(toJsonPage('testbeds', rows, q.limit, (r) => [r.cursor_at, r.id]));
   // The token was read in the same statement, so it is exactly the state the page shows.
-  if (rows[0]) pages.set(key, rows[0].change_token, body);
-  return body;
+  if (rows[0]) pages.set(key, rows[0].change_token, page);
+  return page;
 }
 
 /** Applies a JSON merge patch: scalars and arrays replace, location merges field by field. */
