@@ -32,8 +32,11 @@ interface Data {
 const DATA_FILE = 'bench/results.json';
 const data: Data = existsSync(DATA_FILE) ? (JSON.parse(readFileSync(DATA_FILE, 'utf8')) as Data) : {};
 
-/** Sections by suite, in report order; a run limited by BENCH_ONLY keeps the others from the last full run. */
-const ORDER = ['api', 'memory', 'matching', 'webhooks', 'uploads', 'curves'];
+/**
+ * Sections by suite, in report order; a run limited by BENCH_ONLY keeps the others from the last full run.
+ * `notes` is written by hand (the reading of a run: where curves bend and why) and always kept.
+ */
+const ORDER = ['api', 'memory', 'matching', 'webhooks', 'uploads', 'curves', 'notes'];
 const sections = new Map<string, string>();
 const put = (name: string, text: string) => sections.set(name, `<!-- suite:${name} -->\n${text}`);
 const started = new Date();
