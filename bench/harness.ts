@@ -36,12 +36,12 @@ export async function serverAvailable(url = SERVER_URL): Promise<boolean> {
   }
 }
 
-export async function startTarget(databaseUrl?: string, extraEnv: Record<string, string> = {}): Promise<Target> {
+export async function startTarget(databaseUrl?: string, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ax-bench-'));
   const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, ...extraEnv };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   else delete env.DATABASE_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/server.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', resolve);

@@ -11,12 +11,16 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { openDb } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
+import { DeliveryWorker, workerSettings } from '../src/webhooks/worker.js';
 
 const config = loadConfig({ ...process.env, DEMO_DATA: 'false', LOG_LEVEL: 'silent', AUTH_RATE_LIMIT: '1000000' });
 const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 10 });
 if (db.engine === 'postgres') await db.exec('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
 await migrate(db);
 const app = createApp({ db, config, logger: pino({ level: 'silent' }) });
+// BENCH_WORKER=true: the webhook delivery worker runs in this process, as `npm start` runs it by default.
+const worker = process.env.BENCH_WORKER === 'true' ? new DeliveryWorker(db, workerSettings(config), pino({ level: 'warn' })) : undefined;
+worker?.start();
 
 const fixtures = new Map<string, { status: number; body: unknown }>();
 const bare = express();
@@ -43,5 +47,7 @@ const port = await listen(app);
 const barePort = await listen(bare);
 process.stdout.write(JSON.stringify({ port, barePort, engine: db.engine }) + '\n');
 process.on('SIGTERM', () => {
-  void db.close().finally(() => process.exit(0));
+  void Promise.resolve(worker?.stop(100))
+    .then(() => db.close())
+    .finally(() => process.exit(0));
 });

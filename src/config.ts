@@ -47,8 +47,10 @@ export interface Config {
   webhookConnectTimeoutMs: number;
   /** How long a claimed delivery stays leased to its worker; after a crash it is due again once this passes. */
   webhookLeaseSeconds: number;
-  /** How often an idle worker looks for due deliveries, in ms. */
+  /** How often an idle worker looks for due deliveries, in ms (a safety net: new deliveries wake it at once). */
   webhookPollMs: number;
+  /** Wake the worker on new deliveries (LISTEN/NOTIFY; in-process on the embedded database); false = poll only. */
+  webhookWakeUp: boolean;
   /** An endpoint failing without a single success for this long is disabled. */
   webhookDisableAfterSeconds: number;
   /** How long a rotated-out secret keeps signing alongside the new one. */
@@ -230,6 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookConnectTimeoutMs: Math.min(5000, webhookTimeout),
     webhookLeaseSeconds: webhookLease,
     webhookPollMs: int(env, 'WEBHOOK_POLL_MS', 500, 10, 60_000),
+    webhookWakeUp: bool(env, 'WEBHOOK_WAKE_UP', true),
     webhookDisableAfterSeconds: int(env, 'WEBHOOK_DISABLE_AFTER_SECONDS', 5 * 86_400, 1, 365 * 86_400),
     webhookSecretGraceSeconds: int(env, 'WEBHOOK_SECRET_GRACE_SECONDS', 86_400, 0, 30 * 86_400),
     logLevel,

@@ -3,7 +3,7 @@
  * same process serving the same JSON from memory. Reported as ratios, since absolute numbers on a shared
  * machine mean little.
  */
-import { fmt, json, load, startTarget, type LoadResult } from '../harness.js';
+import { fmt, json, load, startTarget, type LoadResult, type Target } from '../harness.js';
 
 export interface ApiRow {
   engine: string;
@@ -25,60 +25,18 @@ function businessNumber(i: number): string {
   return d + ((10 - (sum % 10)) % 10);
 }
 
+/** What the measurements need from a seeded target: URLs, headers and the pilot body. */
+export interface ApiFixture {
+  listUrl: string;
+  partnerAuth: Record<string, string>;
+  startupAuth: Record<string, string>;
+  pilotBody: string;
+}
+
 export async function runApiSuite(databaseUrl: string | undefined, seconds: number): Promise<ApiRow[]> {
   const t = await startTarget(databaseUrl);
   try {
-    const partner = (await json(`${t.base}/v1/auth/signup`, {
-      method: 'POST',
-      body: {
-        organization: { name: 'Bench partner', kind: 'partner', businessNumber: businessNumber(1) },
-        user: { email: 'partner@bench.example', password: 'bench password 1', name: 'Bench' },
-      },
-    })).body as { token: string };
-    const startup = (await json(`${t.base}/v1/auth/signup`, {
-      method: 'POST',
-      body: {
-        organization: { name: 'Bench startup', kind: 'startup', businessNumber: businessNumber(2) },
-        user: { email: 'startup@bench.example', password: 'bench password 2', name: 'Bench' },
-      },
-    })).body as { token: string };
-    const partnerAuth = { Authorization: `Bearer ${partner.token}` };
-    const startupAuth = { Authorization: `Bearer ${startup.token}`, 'Content-Type': 'application/json' };
-    for (let i = 0; i < 60; i++) {
-      await json(`${t.base}/v1/testbeds`, {
-        method: 'POST',
-        headers: partnerAuth,
-        body: {
-          name: `Bench testbed ${i}`,
-          description: 'Generated for the benchmark.',
-          domains: ['transport-safety', 'health'],
-          capabilities: ['gpu-cluster', 'edge-compute'],
-          capacity: 4,
-          location: { address: '광주광역시 북구 첨단과기로 123', lat: 35.22, lng: 126.84 },
-        },
-      });
-    }
-    const listUrl = `${t.base}/v1/testbeds?limit=50`;
-    const list = await json(listUrl, { headers: partnerAuth });
-    if ((list.body as { data: unknown[] }).data.length !== 50) throw new Error('expected 50 testbeds in the list');
-    await json(`${t.bare}/bare/fixture`, { method: 'POST', body: { name: 'testbeds', status: 200, body: list.body } });
-
-    const pilot = {
-      title: 'Bench pilot',
-      summary: 'Generated for the benchmark.',
-      domain: 'transport-safety',
-      subdomain: 'autonomous-driving',
-      requirements: {
-        capabilities: ['gpu-cluster'],
-        units: 1,
-        durationHours: 8,
-        earliestStart: '2027-01-04T00:00:00Z',
-        latestEnd: '2027-02-01T00:00:00Z',
-      },
-    };
-    const created = await json(`${t.base}/v1/pilots`, { method: 'POST', headers: startupAuth, body: pilot });
-    await json(`${t.bare}/bare/fixture`, { method: 'POST', body: { name: 'pilots', status: 201, body: created.body } });
-
+    const { listUrl, partnerAuth, startupAuth, pilotBody: body } = await seedApiTarget(t);
     const rows: ApiRow[] = [];
     // Warm both sides up before measuring.
     await load({ url: listUrl, headers: partnerAuth, seconds: 2 });
@@ -89,7 +47,6 @@ export async function runApiSuite(databaseUrl: string | undefined, seconds: numb
       target: await load({ url: listUrl, headers: partnerAuth, seconds }),
       bare: await load({ url: `${t.bare}/bare/testbeds`, headers: partnerAuth, seconds }),
     });
-    const body = JSON.stringify(pilot);
     rows.push({
       engine: t.engine,
       operation: 'POST /v1/pilots',
@@ -100,6 +57,62 @@ export async function runApiSuite(databaseUrl: string | undefined, seconds: numb
   } finally {
     await t.stop();
   }
+}
+
+/** Two organisations, 60 testbeds, one pilot; teaches the bare app the exact bodies the real routes answered. */
+export async function seedApiTarget(t: Target): Promise<ApiFixture> {
+  const partner = (await json(`${t.base}/v1/auth/signup`, {
+    method: 'POST',
+    body: {
+      organization: { name: 'Bench partner', kind: 'partner', businessNumber: businessNumber(1) },
+      user: { email: 'partner@bench.example', password: 'bench password 1', name: 'Bench' },
+    },
+  })).body as { token: string };
+  const startup = (await json(`${t.base}/v1/auth/signup`, {
+    method: 'POST',
+    body: {
+      organization: { name: 'Bench startup', kind: 'startup', businessNumber: businessNumber(2) },
+      user: { email: 'startup@bench.example', password: 'bench password 2', name: 'Bench' },
+    },
+  })).body as { token: string };
+  const partnerAuth = { Authorization: `Bearer ${partner.token}` };
+  const startupAuth = { Authorization: `Bearer ${startup.token}`, 'Content-Type': 'application/json' };
+  for (let i = 0; i < 60; i++) {
+    await json(`${t.base}/v1/testbeds`, {
+      method: 'POST',
+      headers: partnerAuth,
+      body: {
+        name: `Bench testbed ${i}`,
+        description: 'Generated for the benchmark.',
+        domains: ['transport-safety', 'health'],
+        capabilities: ['gpu-cluster', 'edge-compute'],
+        capacity: 4,
+        location: { address: '광주광역시 북구 첨단과기로 123', lat: 35.22, lng: 126.84 },
+      },
+    });
+  }
+  const listUrl = `${t.base}/v1/testbeds?limit=50`;
+  const list = await json(listUrl, { headers: partnerAuth });
+  if ((list.body as { data: unknown[] }).data.length !== 50) throw new Error('expected 50 testbeds in the list');
+  await json(`${t.bare}/bare/fixture`, { method: 'POST', body: { name: 'testbeds', status: 200, body: list.body } });
+
+  const pilot = {
+    title: 'Bench pilot',
+    summary: 'Generated for the benchmark.',
+    domain: 'transport-safety',
+    subdomain: 'autonomous-driving',
+    requirements: {
+      capabilities: ['gpu-cluster'],
+      units: 1,
+      durationHours: 8,
+      earliestStart: '2027-01-04T00:00:00Z',
+      latestEnd: '2027-02-01T00:00:00Z',
+    },
+  };
+  const created = await json(`${t.base}/v1/pilots`, { method: 'POST', headers: startupAuth, body: pilot });
+  await json(`${t.bare}/bare/fixture`, { method: 'POST', body: { name: 'pilots', status: 201, body: created.body } });
+
+  return { listUrl, partnerAuth, startupAuth, pilotBody: JSON.stringify(pilot) };
 }
 
 export function apiTable(rows: ApiRow[]): string {

@@ -84,8 +84,7 @@ export async function upload(base: string, token: string, pilotId: string, path:
   });
 }
 
-export async function runUploadSuite(databaseUrl: string | undefined): Promise<UploadRow[]> {
-  const bytes = Number(process.env.BENCH_UPLOAD_BYTES ?? 1024 * MiB);
+export async function runUploadSuite(databaseUrl: string | undefined, bytes = Number(process.env.BENCH_UPLOAD_BYTES ?? 1024 * MiB)): Promise<UploadRow[]> {
   const work = mkdtempSync(join(tmpdir(), 'ax-bench-upload-'));
   const uploadsDir = join(work, 'uploads');
   const source = join(work, 'source.mp4');

@@ -1,9 +1,15 @@
 /**
- * Webhook fan-out on the PostgreSQL server: events recorded through the outbox (one transaction each, as the
- * services do), fanned out to 10 endpoints on a local receiver that verifies every signature, delivered by one
- * `npm run worker` process with its default settings. Reports deliveries per second and the latency from the
- * commit of each event to its receipt, at full load (a backlog builds, so latency includes queueing) and at a
- * light steady rate (the latency a receiver normally sees, dominated by the poll interval).
+ * Webhook fan-out to 10 endpoints on a local receiver that verifies every signature with `standardwebhooks`.
+ *
+ * On the PostgreSQL server: events recorded through the outbox (one transaction each, as the services do) and
+ * delivered by one `npm run worker` process with its default settings; latency runs from the commit of each
+ * event to its receipt. Rows: the poll-only worker (WEBHOOK_WAKE_UP=false, the behaviour before wake-up) at
+ * 50 events/s; the waking worker at rising event rates (the latency curve); full load, 10,000 events as fast
+ * as 4 writers commit them; and the baseline of the throughput figure, a bare loop in a child process that
+ * signs and POSTs the same envelopes to the same receiver with no database.
+ *
+ * On the embedded database the worker runs inside the API process (PGlite belongs to one process), so events
+ * are made through the API (POST /v1/testbeds → testbed.created) and latency runs from sending that request.
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -11,12 +17,16 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { openDb, type Db } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
+import { toEventEnvelope, type EventRow } from '../../src/events/envelope.js';
 import { recordEvent } from '../../src/events/outbox.js';
 import { generateSecret } from '../../src/webhooks/signing.js';
-import { fmt } from '../harness.js';
+import { fmt, json, startTarget } from '../harness.js';
 
 export interface WebhookRow {
+  database: string;
   scenario: string;
+  /** Events per second asked of the writers; undefined = as fast as they go. */
+  rate?: number;
   events: number;
   deliveries: number;
   seconds: number;
@@ -27,25 +37,33 @@ export interface WebhookRow {
   duplicates: number;
 }
 
+export interface WebhookResults {
+  rows: WebhookRow[];
+  /** The bare loop: deliveries per second of the same envelopes, signed and POSTed with no database. */
+  bare?: { deliveries: number; perSecond: number };
+}
+
 const ENDPOINTS = 10;
+/** Event rates of the latency curve (events/s; each event fans out to every endpoint). */
+export const RATES = [10, 50, 200, 500];
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-export async function runWebhookSuite(databaseUrl: string, options: { events?: number; light?: number } = {}): Promise<WebhookRow[]> {
-  const db = await openDb({ databaseUrl, dataDir: 'memory://', poolSize: 8 });
-  await db.exec('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
-  await migrate(db);
-  const secrets: string[] = [];
-  const commitAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const seen = new Set<string>();
-  let bad = 0;
-  let duplicates = 0;
-  let lastReceipt = 0;
-  const receiver = http.createServer((req, res) => {
+/** Verifies, de-duplicates and times every delivery; `startAt` maps an event's key to when it was committed. */
+class Receiver {
+  readonly secrets: string[] = [];
+  readonly startAt = new Map<string, number>();
+  /** How a delivery is matched to startAt: by webhook-id, or by the subject id in the payload. */
+  keyOf: (webhookId: string, body: Buffer) => string = (id) => id;
+  latencies: number[] = [];
+  seen = new Set<string>();
+  bad = 0;
+  duplicates = 0;
+  lastReceipt = 0;
+  private server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -56,111 +74,250 @@ export async function runWebhookSuite(databaseUrl: string, options: { events?: n
         'webhook-timestamp': String(req.headers['webhook-timestamp']),
         'webhook-signature': String(req.headers['webhook-signature']),
       };
+      const body = Buffer.concat(chunks);
       try {
-        new Webhook(secrets[endpoint]!).verify(Buffer.concat(chunks), headers);
+        new Webhook(this.secrets[endpoint]!).verify(body, headers);
       } catch {
-        bad++;
+        this.bad++;
       }
       const key = `${endpoint}:${headers['webhook-id']}`;
-      if (seen.has(key)) duplicates++;
+      if (this.seen.has(key)) this.duplicates++;
       else {
-        seen.add(key);
-        const committed = commitAt.get(headers['webhook-id']);
-        if (committed !== undefined) latencies.push(now - committed);
+        this.seen.add(key);
+        const started = this.startAt.get(this.keyOf(headers['webhook-id'], body));
+        if (started !== undefined) this.latencies.push(now - started);
       }
-      lastReceipt = now;
+      this.lastReceipt = now;
       res.writeHead(204).end();
     });
   });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const port = (receiver.address() as AddressInfo).port;
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO organizations (name, kind) VALUES ('Bench partner (demo)', 'partner') RETURNING id`,
-  );
-  for (let i = 0; i < ENDPOINTS; i++) {
-    secrets.push(generateSecret());
-    await db.query(`INSERT INTO webhook_endpoints (organization_id, url, event_types, secret) VALUES ($1, $2, '{*}', $3)`, [
-      rows[0]!.id,
-      `http://127.0.0.1:${port}/e${i}`,
-      secrets[i],
-    ]);
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return this;
   }
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const out: WebhookRow[] = [];
-  try {
-    const measure = async (scenario: string, events: number, perSecond: number | undefined) => {
-      latencies.length = 0;
-      seen.clear();
-      bad = 0;
-      duplicates = 0;
-      const started = performance.now();
-      await produce(db, events, perSecond, commitAt);
-      const expected = events * ENDPOINTS;
-      const deadline = Date.now() + 300_000;
-      while (seen.size < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      const seconds = (lastReceipt - started) / 1000;
-      latencies.sort((a, b) => a - b);
-      out.push({
-        scenario,
-        events,
-        deliveries: seen.size,
-        seconds,
-        perSecond: seen.size / seconds,
-        p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99),
-        badSignatures: bad,
-        duplicates,
-      });
-      console.log(`  ${scenario}: ${seen.size} deliveries in ${seconds.toFixed(1)} s`);
+
+  url(i: number): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/e${i}`;
+  }
+
+  reset(): void {
+    this.latencies = [];
+    this.seen = new Set();
+    this.bad = 0;
+    this.duplicates = 0;
+  }
+
+  /** Waits until `expected` distinct deliveries arrived (or 5 minutes passed) and makes the row. */
+  async row(database: string, scenario: string, events: number, started: number, rate?: number): Promise<WebhookRow> {
+    const expected = events * ENDPOINTS;
+    const deadline = Date.now() + 300_000;
+    while (this.seen.size < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const seconds = (this.lastReceipt - started) / 1000;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    console.log(`  ${database} ${scenario}: ${this.seen.size} deliveries in ${seconds.toFixed(1)} s, p50 ${percentile(sorted, 50).toFixed(1)} ms`);
+    return {
+      database,
+      scenario,
+      rate,
+      events,
+      deliveries: this.seen.size,
+      seconds,
+      perSecond: this.seen.size / seconds,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      badSignatures: this.bad,
+      duplicates: this.duplicates,
     };
-    // Let the worker start and migrate before the clock runs.
-    await new Promise((r) => setTimeout(r, 2500));
-    await measure(`light load: ${options.light ?? 500} events at 50/s`, options.light ?? 500, 50);
-    await measure(`full load: ${options.events ?? 10_000} events as fast as 4 writers commit them`, options.events ?? 10_000, undefined);
-  } finally {
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker.once('exit', r));
-    receiver.closeAllConnections();
-    receiver.close();
-    await db.close();
   }
-  return out;
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
 }
 
-/** Records events, one transaction each, from 4 writers; at perSecond overall when given, else flat out. */
-async function produce(db: Db, events: number, perSecond: number | undefined, commitAt: Map<string, number>): Promise<void> {
+/** Calls `make(i)` `events` times from 4 writers: at `perSecond` overall when given, else flat out. */
+async function paced(events: number, perSecond: number | undefined, make: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   const t0 = performance.now();
   const writer = async () => {
     while (next < events) {
       const i = next++;
       if (perSecond) {
-        const due = t0 + (i * 1000) / perSecond;
-        const wait = due - performance.now();
+        const wait = t0 + (i * 1000) / perSecond - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
-      const e = await db.transaction((tx) =>
-        recordEvent(tx, { type: 'testbed.updated', data: { id: '00000000-0000-4000-8000-000000000000', name: `Bench ${i}` }, visibility: 'public' }),
-      );
-      commitAt.set(e.id, performance.now());
+      await make(i);
     }
   };
   await Promise.all(Array.from({ length: 4 }, writer));
 }
 
-export function webhookTable(rows: WebhookRow[]): string {
+const eventsAt = (rate: number) => Math.max(200, Math.min(3000, rate * 6));
+
+export async function runWebhookSuite(databaseUrl: string, options: { events?: number } = {}): Promise<WebhookResults> {
+  const db = await openDb({ databaseUrl, dataDir: 'memory://', poolSize: 8 });
+  await db.exec('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
+  await migrate(db);
+  const receiver = await new Receiver().start();
+  const { rows: orgs } = await db.query<{ id: string }>(
+    `INSERT INTO organizations (name, kind) VALUES ('Bench partner (demo)', 'partner') RETURNING id`,
+  );
+  for (let i = 0; i < ENDPOINTS; i++) {
+    receiver.secrets.push(generateSecret());
+    await db.query(`INSERT INTO webhook_endpoints (organization_id, url, event_types, secret) VALUES ($1, $2, '{*}', $3)`, [
+      orgs[0]!.id,
+      receiver.url(i),
+      receiver.secrets[i],
+    ]);
+  }
+  const out: WebhookResults = { rows: [] };
+  const record = (i: number) => async () => {
+    const e = await db.transaction((tx) =>
+      recordEvent(tx, { type: 'testbed.updated', data: { id: '00000000-0000-4000-8000-000000000000', name: `Bench ${i}` }, visibility: 'public' }),
+    );
+    receiver.startAt.set(e.id, performance.now());
+  };
+  const measure = async (scenario: string, events: number, rate: number | undefined) => {
+    receiver.reset();
+    const started = performance.now();
+    await paced(events, rate, (i) => record(i)());
+    out.rows.push(await receiver.row('postgres', scenario, events, started, rate));
+  };
+  try {
+    console.log('webhooks: poll-only worker…');
+    await withWorker(databaseUrl, { WEBHOOK_WAKE_UP: 'false' }, db, async () => {
+      await measure('poll only (500 ms), 50 events/s', 500, 50);
+    });
+    console.log('webhooks: waking worker…');
+    await withWorker(databaseUrl, {}, db, async () => {
+      for (const rate of RATES) await measure(`wake-up, ${rate} events/s`, eventsAt(rate), rate);
+      const events = options.events ?? 10_000;
+      const firstSeq = await maxSeq(db);
+      await measure(`wake-up, full load: ${fmt(events)} events as fast as 4 writers commit them`, events, undefined);
+      out.bare = await bareLoop(db, receiver, firstSeq);
+    });
+  } finally {
+    await receiver.stop();
+    await db.close();
+  }
+  return out;
+}
+
+async function maxSeq(db: Db): Promise<number> {
+  return (await db.query<{ n: number }>('SELECT COALESCE(max(seq), 0)::int AS n FROM events')).rows[0]!.n;
+}
+
+/** Runs fn while one `npm run worker` process (default settings plus env) is up and listening. */
+async function withWorker(databaseUrl: string, env: Record<string, string>, db: Db, fn: () => Promise<void>): Promise<void> {
+  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  try {
+    // Started and migrated: it listens (or, polling only, has had time to start) before the clock runs.
+    const deadline = Date.now() + 60_000;
+    const listening = async () =>
+      (
+        await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN webhook_deliveries'`,
+        )
+      ).rows[0]!.n > 0;
+    if (env.WEBHOOK_WAKE_UP === 'false') await new Promise((r) => setTimeout(r, 4000));
+    else while (!(await listening()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await fn();
+  } finally {
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker.once('exit', r));
+  }
+}
+
+/** The same envelopes the worker sent in the full-load row, signed and POSTed by a bare loop in a child process. */
+async function bareLoop(db: Db, receiver: Receiver, afterSeq: number): Promise<WebhookResults['bare']> {
+  const { rows } = await db.query<EventRow>('SELECT id, seq, type, created_at, data FROM events WHERE seq > $1 ORDER BY seq', [afterSeq]);
+  const input = {
+    endpoints: receiver.secrets.map((secret, i) => ({ url: receiver.url(i), secret })),
+    events: rows.map((r) => ({ id: r.id, body: JSON.stringify(toEventEnvelope(r)) })),
+  };
+  receiver.reset();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/webhook-bare-loop.ts'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.end(JSON.stringify(input));
+  let text = '';
+  child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+  await new Promise((r) => child.once('exit', r));
+  const result = JSON.parse(text) as { seconds: number; sent: number };
+  console.log(`  bare loop: ${result.sent} deliveries in ${result.seconds.toFixed(1)} s`);
+  return { deliveries: receiver.seen.size, perSecond: result.sent / result.seconds };
+}
+
+/** The embedded database: the API process with its in-process worker; events made through POST /v1/testbeds. */
+export async function runEmbeddedWebhookSuite(rates = [10, 50]): Promise<WebhookRow[]> {
+  const t = await startTarget(undefined, { BENCH_WORKER: 'true', WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8' });
+  const receiver = await new Receiver().start();
+  const rows: WebhookRow[] = [];
+  try {
+    const partner = (await json(`${t.base}/v1/auth/signup`, {
+      method: 'POST',
+      body: {
+        organization: { name: 'Webhook bench', kind: 'partner', businessNumber: '1234567891' },
+        user: { email: 'hooks@bench.example', password: 'bench password 4', name: 'Bench' },
+      },
+    })).body as { token: string };
+    const auth = { Authorization: `Bearer ${partner.token}` };
+    for (let i = 0; i < ENDPOINTS; i++) {
+      const ep = (await json(`${t.base}/v1/webhook-endpoints`, { method: 'POST', headers: auth, body: { url: receiver.url(i), eventTypes: ['testbed.created'] } }))
+        .body as { secret: string };
+      receiver.secrets.push(ep.secret);
+    }
+    // Deliveries are matched by the testbed name in the payload; the clock starts when the request is sent.
+    receiver.keyOf = (_id, body) => (JSON.parse(body.toString('utf8')) as { data: { name: string } }).data.name;
+    for (const rate of rates) {
+      receiver.reset();
+      const events = Math.max(100, rate * 5);
+      const started = performance.now();
+      await paced(events, rate, async (i) => {
+        const name = `Hook bench ${rate}-${i}`;
+        receiver.startAt.set(name, performance.now());
+        await json(`${t.base}/v1/testbeds`, {
+          method: 'POST',
+          headers: auth,
+          body: {
+            name,
+            domains: ['health'],
+            capabilities: ['gpu-cluster'],
+            capacity: 1,
+            location: { address: '광주광역시 북구 첨단과기로 123', lat: 35.22, lng: 126.84 },
+          },
+        });
+      });
+      rows.push(await receiver.row('pglite', `wake-up, ${rate} events/s (from the API request)`, events, started, rate));
+    }
+  } finally {
+    await receiver.stop();
+    await t.stop();
+  }
+  return rows;
+}
+
+export function webhookTable(r: WebhookResults, embedded: WebhookRow[] = []): string {
   const lines = [
-    '| scenario | deliveries | seconds | deliveries/s | p50 ms commit→receipt | p99 ms | bad signatures | duplicates |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| database | scenario | deliveries | seconds | deliveries/s | p50 ms commit→receipt | p99 ms | bad signatures | duplicates |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const r of rows) {
+  for (const row of [...r.rows, ...embedded]) {
     lines.push(
-      `| ${r.scenario} | ${fmt(r.deliveries)} | ${fmt(r.seconds, 1)} | **${fmt(r.perSecond)}** | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.badSignatures} | ${r.duplicates} |`,
+      `| ${row.database} | ${row.scenario} | ${fmt(row.deliveries)} | ${fmt(row.seconds, 1)} | ${fmt(row.perSecond)} | **${fmt(row.p50, 1)}** | ${fmt(row.p99, 1)} | ${row.badSignatures} | ${row.duplicates} |`,
+    );
+  }
+  const full = r.rows.find((row) => row.rate === undefined);
+  if (r.bare && full) {
+    lines.push(
+      '',
+      `Throughput against the bare loop (same ${fmt(full.events)} envelopes × ${ENDPOINTS} endpoints, signed and POSTed with no database, ` +
+        `one request in flight per endpoint, in a child process): worker ${fmt(full.perSecond)}/s, bare loop ${fmt(r.bare.perSecond)}/s, ` +
+        `ratio **${fmt(full.perSecond / r.bare.perSecond, 2)}** (target ≥ 0.5).`,
     );
   }
   return lines.join('\n');
 }
-

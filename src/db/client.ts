@@ -25,8 +25,17 @@ export interface Db extends Queryable {
   readonly engine: 'pglite' | 'postgres';
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Calls onSignal after each commit of a transaction that ran pg_notify(channel, …): from any process on the
+   * server, from this one on the embedded database (which only this process can open). On the server it is
+   * also called when a lost listening connection is back, since signals sent meanwhile are gone. Resolves
+   * with a function that stops listening.
+   */
+  listen(channel: string, onSignal: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
+
+const CHANNEL = /^[a-z_][a-z0-9_]*$/;
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -79,6 +88,13 @@ class PgliteDb implements Db {
     );
   }
 
+  async listen(channel: string, onSignal: () => void): Promise<() => Promise<void>> {
+    if (!CHANNEL.test(channel)) throw new Error(`not a channel name: ${channel}`);
+    // PGlite hands notifications to its listeners when the notifying transaction commits, in this process.
+    const unlisten = await this.pglite.listen(channel, () => onSignal());
+    return () => (this.pglite.closed ? Promise.resolve() : unlisten());
+  }
+
   async close(): Promise<void> {
     try {
       await this.pglite.close();
@@ -107,7 +123,10 @@ function statementName(sql: string): string | undefined {
 
 class ServerDb implements Db {
   readonly engine = 'postgres' as const;
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly connectionString: string,
+  ) {}
 
   query<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
     return run(async () => {
@@ -146,10 +165,97 @@ class ServerDb implements Db {
     }
   }
 
+  async listen(channel: string, onSignal: () => void): Promise<() => Promise<void>> {
+    if (!CHANNEL.test(channel)) throw new Error(`not a channel name: ${channel}`);
+    const listener = new Listener(this.connectionString, channel, onSignal);
+    await listener.open();
+    return () => listener.close();
+  }
+
   close(): Promise<void> {
     return this.pool.end();
   }
 }
+
+/**
+ * LISTEN needs a session of its own, outside the pool. When that connection drops (server restart, network)
+ * it reconnects every RECONNECT_MS and then signals once, as notifications sent meanwhile were not queued
+ * for it; the caller's own polling covers the gap.
+ */
+const RECONNECT_MS = 1000;
+class Listener {
+  private client: pg.Client | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly channel: string,
+    private readonly onSignal: () => void,
+  ) {}
+
+  /** The first connection must work (a wrong URL should fail loudly); later ones are retried. */
+  async open(): Promise<void> {
+    await this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.connectionString });
+    const lost = () => this.lost(client);
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', (m) => {
+      if (m.channel === this.channel) this.onSignal();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.channel}`);
+    } catch (err) {
+      client.removeListener('end', lost);
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+  }
+
+  private lost(client: pg.Client): void {
+    if (this.closed || this.client !== client) return;
+    this.client = undefined;
+    client.end().catch(() => undefined);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.retry || this.closed) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.connect().then(
+        () => this.onSignal(),
+        () => this.schedule(),
+      );
+    }, RECONNECT_MS);
+    this.retry.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+}
+
+/**
+ * PostgreSQL's default buffer cache (128 MB) is allocated and touched inside PGlite's WASM memory at start-up,
+ * so it is resident whether used or not. The embedded database serves a laptop or a small site whose working set
+ * is a few MB: 32 MB keeps it cached and takes about 100 MiB off the idle process (measured in bench/RESULTS.md).
+ */
+const EMBEDDED_SHARED_BUFFERS = '32MB';
 
 export interface DbOptions {
   databaseUrl?: string;
@@ -171,7 +277,7 @@ export async function openDb(options: DbOptions): Promise<Db> {
     });
     // An idle client that errors (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
-    const db = new ServerDb(pool);
+    const db = new ServerDb(pool, options.databaseUrl);
     await db.query('SELECT 1');
     return db;
   }
@@ -184,6 +290,7 @@ export async function openDb(options: DbOptions): Promise<Db> {
   try {
     const pglite = await PGlite.create(options.dataDir, {
       extensions: { btree_gist },
+      postgresqlconf: [`shared_buffers = ${EMBEDDED_SHARED_BUFFERS}`],
       parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
     });
     return new PgliteDb(pglite, lock);

@@ -47,6 +47,8 @@ export interface OperationSpec {
   secretResponse?: boolean;
   /** PATCH operations demand If-Match. */
   ifMatch?: boolean;
+  /** Set by ApiRouter on every GET answering 200: If-None-Match with a current ETag gets 304 without a body. */
+  ifNoneMatch?: boolean;
   /** Login and signup run behind the auth rate limiter. */
   rateLimited?: boolean;
   success: ResponseSpec;
@@ -127,7 +129,8 @@ export class ApiRouter {
     return this.deps.validator;
   }
 
-  add<B = unknown, Q = Record<string, unknown>>(spec: OperationSpec, handler: Handler<B, Q>): void {
+  add<B = unknown, Q = Record<string, unknown>>(declared: OperationSpec, handler: Handler<B, Q>): void {
+    const spec = conditionalGet(declared);
     this.operations.push(spec);
     const { validator } = this.deps;
     const names = pathParams(spec.path);
@@ -223,6 +226,30 @@ export class ApiRouter {
     });
     this.router[spec.method](spec.path.replace(/\{(\w+)\}/g, ':$1'), ...chain);
   }
+}
+
+const NOT_MODIFIED: ResponseSpec = {
+  status: 304,
+  description: 'If-None-Match matched the current ETag: the copy you have is current (no body).',
+  headers: ['ETag'],
+};
+
+/**
+ * Every GET that answers 200 is a conditional GET. Its answer carries an ETag: the version tag a single resource
+ * sets itself, or else the weak tag Express derives from the body (lists, reports, calendars), which changes
+ * whenever anything on the page does. res.send compares it with If-None-Match (req.fresh) and answers 304
+ * without a body; routes that stream (dataset content) do the same themselves. This declares it.
+ */
+function conditionalGet(spec: OperationSpec): OperationSpec {
+  if (spec.method !== 'get' || spec.success.status !== 200) return spec;
+  const headers = spec.success.headers ?? [];
+  const others = spec.otherResponses ?? [];
+  return {
+    ...spec,
+    ifNoneMatch: true,
+    success: headers.includes('ETag') ? spec.success : { ...spec.success, headers: [...headers, 'ETag'] },
+    otherResponses: others.some((r) => r.status === 304) ? others : [...others, NOT_MODIFIED],
+  };
 }
 
 /** Operations without a query schema take no query parameters; a stray one is probably a typo. */

@@ -227,6 +227,7 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
     for (const h of op.headerParams ?? []) parameters.push({ $ref: `#/components/parameters/${h}` });
     if (op.idempotent) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
     if (op.ifMatch) parameters.push({ $ref: '#/components/parameters/IfMatch' });
+    if (op.ifNoneMatch) parameters.push({ $ref: '#/components/parameters/IfNoneMatch' });
 
     const success: Json = { description: op.success.description };
     if (op.success.schema) success.content = { 'application/json': { schema: ref(op.success.schema) } };
@@ -335,6 +336,13 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
           in: 'header',
           required: true,
           description: 'The ETag from your last GET of this resource.',
+          schema: { type: 'string' },
+        },
+        IfNoneMatch: {
+          name: 'If-None-Match',
+          in: 'header',
+          required: false,
+          description: 'ETags of copies you hold (or *): when one is current the answer is 304 with no body.',
           schema: { type: 'string' },
         },
       },

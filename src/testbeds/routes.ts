@@ -46,7 +46,9 @@ export function testbedRoutes(api: ApiRouter, db: Db): void {
       success: { status: 200, description: 'A page of testbeds.', schema: 'testbed-list.json' },
     },
     async ({ query, res }) => {
-      res.type('application/json').send(await listTestbeds(db, query));
+      const page = await listTestbeds(db, query);
+      // The tag was computed with the page, so Express need not hash the body again (and answers 304 on a match).
+      res.type('application/json').set('ETag', page.etag).send(page.body);
     },
   );
 

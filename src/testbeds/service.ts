@@ -13,6 +13,7 @@ import { recordEvent } from '../events/outbox.js';
 import { canManageTestbed, canPublishTestbeds } from './access.js';
 import { TESTBED_COLUMNS, TESTBED_SHAPE, toTestbedDto, type TestbedRow } from './presenter.js';
 import { isoSql, jsonObjectSql } from '../db/json-shape.js';
+import { changeTokenSql, pagesFor, renderedPage, type RenderedPage, type RenderedPages } from '../db/change-tokens.js';
 
 export type TestbedListQuery = TestbedListQueryParams & { limit: number };
 
@@ -68,11 +69,22 @@ export async function getManagedTestbed(tx: Queryable, principal: Principal, id:
   return row;
 }
 
-/** A page of testbeds as JSON text, rendered by PostgreSQL from TESTBED_SHAPE (the busiest read of the API). */
-export async function listTestbeds(db: Db, q: TestbedListQuery): Promise<string> {
+/** Pages of the testbed list already rendered, per database; see src/db/change-tokens.ts. */
+const listPages = new WeakMap<object, RenderedPages>();
+
+/**
+ * A page of testbeds as JSON text, rendered by PostgreSQL from TESTBED_SHAPE (the busiest read of the API).
+ * Every caller sees the same list, so a page is kept and served again until a transaction changes testbeds.
+ */
+export async function listTestbeds(db: Db, q: TestbedListQuery): Promise<RenderedPage> {
   const after = decodeCursor('testbeds', q.cursor, ['time', 'uuid']);
-  const { rows } = await db.query<{ json: string; cursor_at: string; id: string }>(
-    `SELECT ${jsonObjectSql(TESTBED_SHAPE, 't')}::text AS json, ${isoSql('t.created_at')} AS cursor_at, t.id
+  const pages = pagesFor(listPages, db, 'testbeds');
+  const key = JSON.stringify([q.domain, q.capability, q.status, q.organizationId, q.cursor, q.limit]);
+  const kept = await pages.get(db, key);
+  if (kept !== undefined) return kept;
+  const { rows } = await db.query<{ json: string; cursor_at: string; id: string; change_token: string }>(
+    `SELECT ${jsonObjectSql(TESTBED_SHAPE, 't')}::text AS json, ${isoSql('t.created_at')} AS cursor_at, t.id,
+            ${changeTokenSql('testbeds')} AS change_token
        FROM testbeds t
       WHERE ($1::text IS NULL OR t.domains @> ARRAY[$1::text])
         AND ($2::text[] IS NULL OR t.capabilities @> $2::text[])
@@ -91,7 +103,10 @@ export async function listTestbeds(db: Db, q: TestbedListQuery): Promise<string>
       q.limit + 1,
     ],
   );
-  return toJsonPage('testbeds', rows, q.limit, (r) => [r.cursor_at, r.id]);
+  const page = renderedPage(toJsonPage('testbeds', rows, q.limit, (r) => [r.cursor_at, r.id]));
+  // The token was read in the same statement, so it is exactly the state the page shows.
+  if (rows[0]) pages.set(key, rows[0].change_token, page);
+  return page;
 }
 
 /** Applies a JSON merge patch: scalars and arrays replace, location merges field by field. */

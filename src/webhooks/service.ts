@@ -1,7 +1,7 @@
 /** Webhook endpoints and their delivery log: rules and transactions. Endpoints belong to one organisation. */
 import type { Principal } from '../auth/principal.js';
 import type { Db, Queryable } from '../db/client.js';
-import { recordEvent } from '../events/outbox.js';
+import { DELIVERY_SIGNAL, recordEvent } from '../events/outbox.js';
 import type { WebhookDeliveryListQuery, WebhookEndpointCreate, WebhookEndpointPatch } from '../generated/schema-types.js';
 import { AppError, conflict, notFound, validationFailed } from '../http/errors.js';
 import { assertIfMatch, etagOf } from '../http/etag.js';
@@ -160,6 +160,8 @@ export async function redeliver(db: Db, principal: Principal, id: string) {
        SELECT endpoint_id, event_id, event_seq, id FROM webhook_deliveries WHERE id = $1 RETURNING id`,
       [id],
     );
+    // Wakes the workers when this commits (see DELIVERY_SIGNAL).
+    await tx.query(`SELECT pg_notify('${DELIVERY_SIGNAL}', '')`);
     return toDeliveryDto((await getDeliveryRow(tx, rows[0]!.id))!);
   });
 }

@@ -9,11 +9,18 @@
  *            mid-delivery leaves deliveries that fall due again when it runs out.
  *   deliver  outside any transaction: re-check that the endpoint's organisation may still see the event, sign
  *            (Standard Webhooks) and POST with the hardened sender.
- *   settle   one transaction: log the attempt; on 2xx succeed, otherwise schedule the next attempt (with
- *            jitter, no sooner than Retry-After) or fail; 410 Gone, or failing for too long, disables the endpoint.
+ *   settle   log the attempt; on 2xx succeed (successes of a lane are logged and settled in batches, one statement
+ *            each, while the lane's next requests go out), otherwise in one transaction schedule the next attempt
+ *            (with jitter, no sooner than Retry-After) or fail; 410 Gone, or failing for too long, disables the endpoint.
  *
  * Within one endpoint deliveries are claimed in event order; with the default bound of one in flight per
  * endpoint they also arrive in event order, except that a delivery waiting for a retry lets later ones pass.
+ *
+ * An idle worker sleeps until told: the transaction that creates deliveries signals DELIVERY_SIGNAL at commit
+ * (LISTEN/NOTIFY on the server, PGlite's in-process notification on the embedded database), and a lane that
+ * finishes frees capacity. The poll (pollMs) remains as the safety net for retries that fall due, leases that
+ * run out, and signals lost while a listening connection was down. Signals only trigger a claim: every
+ * guarantee above still rests on the claim's locks and leases, whoever is woken.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -22,6 +29,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { EventType, EventVisibility } from '../events/catalog.js';
 import { toEventEnvelope } from '../events/envelope.js';
+import { DELIVERY_SIGNAL } from '../events/outbox.js';
 import { eventVisibility } from '../events/visibility.js';
 import { Sender, type SendResult } from './sender.js';
 import { disableEndpoint } from './service.js';
@@ -32,6 +40,20 @@ import { AddressPolicy } from './ssrf.js';
 const BATCH = 20;
 /** A lane stops taking new deliveries this long before its lease could run out mid-request. */
 const LEASE_MARGIN_MS = 2000;
+/**
+ * After a claim that found nothing it could take, database signals are coalesced for this long: under a burst
+ * every commit signals, and while each endpoint already has its bound in flight another claim would find
+ * nothing again. A lane that finishes wakes the worker at once regardless.
+ */
+const SIGNAL_GAP_MS = 5;
+
+const isSuccess = (r: SendResult) => r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
+
+interface Success {
+  job: Job;
+  attemptedAt: Date;
+  result: SendResult;
+}
 
 interface Job {
   id: string;
@@ -60,6 +82,8 @@ export interface WorkerSettings {
   connectTimeoutMs: number;
   leaseSeconds: number;
   pollMs: number;
+  /** Sleep until signalled (LISTEN/NOTIFY, or in-process on the embedded database); false = poll only. */
+  wakeUp: boolean;
   disableAfterSeconds: number;
   allowNetworks: string[];
 }
@@ -72,6 +96,7 @@ export const workerSettings = (c: Config): WorkerSettings => ({
   connectTimeoutMs: c.webhookConnectTimeoutMs,
   leaseSeconds: c.webhookLeaseSeconds,
   pollMs: c.webhookPollMs,
+  wakeUp: c.webhookWakeUp,
   disableAfterSeconds: c.webhookDisableAfterSeconds,
   allowNetworks: c.webhookAllowNetworks,
 });
@@ -89,7 +114,17 @@ export class DeliveryWorker {
   private running = false;
   private stopping = false;
   private loopDone: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  /** Set when capacity was freed, or a delivery signalled, while the loop was not asleep. */
+  private freed = false;
+  private signalled = false;
+  /** While the loop sleeps: end the sleep now, or on a database signal (coalesced after an empty claim). */
+  private onFreed: (() => void) | undefined;
+  private onSignal: (() => void) | undefined;
+  private idleWaiters: (() => void)[] = [];
+  private asleep = false;
+  /** Lanes' successes waiting for the statement that records them, and that statement while it runs. */
+  private successQueue: { batch: Success[]; resolve: (kept: boolean) => void; reject: (err: unknown) => void }[] = [];
+  private writingSuccesses: Promise<void> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -117,7 +152,7 @@ export class DeliveryWorker {
   async stop(graceMs = this.settings.timeoutMs): Promise<void> {
     this.running = false;
     this.stopping = true;
-    this.wake?.();
+    this.wakeNow();
     await this.loopDone;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -144,8 +179,42 @@ export class DeliveryWorker {
     }
   }
 
+  /** Resolves once the running loop has nothing to do and sleeps (at once if it does now; for tests and tools). */
+  whenIdle(): Promise<void> {
+    if (this.asleep) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private wakeNow(): void {
+    this.freed = true;
+    this.onFreed?.();
+  }
+
+  private wakeOnSignal(): void {
+    this.signalled = true;
+    this.onSignal?.();
+  }
+
   private async loop(): Promise<void> {
+    let unlisten: (() => Promise<void>) | undefined;
+    if (this.settings.wakeUp) {
+      try {
+        unlisten = await this.db.listen(DELIVERY_SIGNAL, () => this.wakeOnSignal());
+      } catch (err) {
+        this.logger.warn({ err }, 'cannot listen for delivery signals; polling only');
+      }
+    }
+    try {
+      await this.work();
+    } finally {
+      await unlisten?.().catch(() => undefined);
+    }
+  }
+
+  private async work(): Promise<void> {
     while (this.running) {
+      this.freed = false;
+      this.signalled = false;
       let started = 0;
       const free = this.settings.concurrency - this.active.size;
       if (free > 0) {
@@ -155,18 +224,40 @@ export class DeliveryWorker {
           this.logger.error({ err }, 'claiming webhook deliveries failed');
         }
       }
-      // Claimed a full batch: there may be more. Otherwise wait for the poll interval or a free slot.
+      // Claimed a full batch: there may be more. Otherwise sleep until signalled, a slot frees, or the poll.
       if (started > 0 && started === free && this.active.size < this.settings.concurrency) continue;
       if (!this.running) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.settings.pollMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
+      await this.sleep(started > 0 ? 0 : performance.now() + SIGNAL_GAP_MS);
     }
+  }
+
+  /** Sleeps until capacity frees (at once), a database signal (not before quietUntil), or the poll interval. */
+  private sleep(quietUntil: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let gap: NodeJS.Timeout | undefined;
+      const done = () => {
+        this.asleep = false;
+        clearTimeout(poll);
+        clearTimeout(gap);
+        this.onFreed = undefined;
+        this.onSignal = undefined;
+        resolve();
+      };
+      const poll = setTimeout(done, this.settings.pollMs);
+      this.onFreed = done;
+      this.onSignal = () => {
+        const wait = quietUntil - performance.now();
+        if (wait <= 0) done();
+        else gap ??= setTimeout(done, wait);
+      };
+      // Whatever happened while the last claim ran counts now.
+      if (this.freed) done();
+      else if (this.signalled) this.onSignal();
+      else {
+        this.asleep = true;
+        for (const w of this.idleWaiters.splice(0)) w();
+      }
+    });
   }
 
   private async claimAndStart(free: number): Promise<number> {
@@ -177,7 +268,7 @@ export class DeliveryWorker {
         .catch((err: unknown) => this.logger.error({ err, endpoint: lane[0]?.endpoint_id }, 'webhook delivery failed unexpectedly'))
         .finally(() => {
           this.active.delete(p);
-          this.wake?.();
+          this.wakeNow();
         });
       this.active.add(p);
     }
@@ -237,22 +328,69 @@ export class DeliveryWorker {
     return [...byLane.values()];
   }
 
-  /** Sends a lane's deliveries in order; hands back what it cannot finish well inside its lease. */
+  /**
+   * Sends a lane's deliveries in order; hands back what it cannot finish well inside its lease. Successes are
+   * recorded behind the sends: while one batch of them commits (one statement), the next requests go out and
+   * their successes queue for the following commit, so a busy endpoint pays a commit per batch rather than per
+   * delivery. A failure, a skip, a hand-back or the lane's end first waits for what is queued; a claim found
+   * lost (endpoint disabled or deleted meanwhile) stops the lane within one commit.
+   */
   private async runLane(lane: Job[]): Promise<void> {
     const leaseEnds = performance.now() + this.settings.leaseSeconds * 1000;
-    for (const [i, job] of lane.entries()) {
-      const last = performance.now() + this.settings.timeoutMs + LEASE_MARGIN_MS;
-      if (i > 0 && (last > leaseEnds || this.stopping)) {
-        const rest = lane.slice(i);
-        await this.db.query(
-          `UPDATE webhook_deliveries SET locked_until = NULL, claim_token = NULL, updated_at = now() WHERE id = ANY($1::uuid[]) AND claim_token = $2`,
-          [rest.map((j) => j.id), job.claim_token],
-        );
-        return;
+    const queued: Success[] = [];
+    let recording: Promise<void> | undefined;
+    let lost = false;
+    let failure: unknown;
+    const record = () => {
+      if (recording || !queued.length) return;
+      const batch = queued.splice(0);
+      recording = this.recordSuccesses(batch)
+        .then(
+          (kept) => {
+            if (!kept) lost = true;
+          },
+          (err: unknown) => {
+            lost = true;
+            failure ??= err;
+          },
+        )
+        .finally(() => {
+          recording = undefined;
+          record();
+        });
+    };
+    const drain = async () => {
+      while (recording) await recording;
+    };
+    try {
+      for (const [i, job] of lane.entries()) {
+        if (lost) break;
+        const last = performance.now() + this.settings.timeoutMs + LEASE_MARGIN_MS;
+        if (i > 0 && (last > leaseEnds || this.stopping)) {
+          await drain();
+          const rest = lane.slice(i);
+          await this.db.query(
+            `UPDATE webhook_deliveries SET locked_until = NULL, claim_token = NULL, updated_at = now() WHERE id = ANY($1::uuid[]) AND claim_token = $2`,
+            [rest.map((j) => j.id), job.claim_token],
+          );
+          return;
+        }
+        const sent = await this.attempt(job);
+        if (sent && isSuccess(sent.result)) {
+          queued.push({ job, ...sent });
+          record();
+          continue;
+        }
+        await drain();
+        if (lost) break;
+        // Skipped (no longer visible) or failed: settled on its own, in order after the successes before it.
+        const kept = sent ? await this.settleFailure(job, sent.attemptedAt, sent.result) : await this.skip(job);
+        if (!kept) break;
       }
-      // Claim lost (endpoint disabled or deleted meanwhile): the rest of the lane is no longer ours either.
-      if (!(await this.deliver(job))) return;
+    } finally {
+      await drain();
     }
+    if (failure) throw failure;
   }
 
   private async stillVisible(job: Job): Promise<boolean> {
@@ -262,17 +400,20 @@ export class DeliveryWorker {
     return r.rows.length > 0;
   }
 
-  /** One attempt; false when the claim turned out to be lost. */
-  private async deliver(job: Job): Promise<boolean> {
-    if (!(await this.stillVisible(job))) {
-      const r = await this.db.query(
-        `UPDATE webhook_deliveries SET status = 'skipped', last_error = 'the endpoint''s organisation may no longer see this event',
-                locked_until = NULL, claim_token = NULL, completed_at = now(), updated_at = now()
-          WHERE id = $1 AND claim_token = $2`,
-        [job.id, job.claim_token],
-      );
-      return r.rowCount > 0;
-    }
+  /** Marks a delivery the organisation may no longer see as skipped; false when the claim was lost. */
+  private async skip(job: Job): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE webhook_deliveries SET status = 'skipped', last_error = 'the endpoint''s organisation may no longer see this event',
+              locked_until = NULL, claim_token = NULL, completed_at = now(), updated_at = now()
+        WHERE id = $1 AND claim_token = $2`,
+      [job.id, job.claim_token],
+    );
+    return r.rowCount > 0;
+  }
+
+  /** One attempt: undefined when the event is no longer visible to the endpoint's organisation (nothing sent). */
+  private async attempt(job: Job): Promise<{ attemptedAt: Date; result: SendResult } | undefined> {
+    if (!(await this.stillVisible(job))) return undefined;
     const body = JSON.stringify(toEventEnvelope({ id: job.event_id, type: job.type, created_at: job.created_at, data: job.data }));
     const now = new Date();
     const headers = {
@@ -281,36 +422,81 @@ export class DeliveryWorker {
       'webhook-signature': signatureHeader(activeSecrets(job, now), job.event_id, now, body),
     };
     const attemptedAt = new Date();
-    const result = await this.sender.send(job.url, headers, body);
-    return this.settle(job, attemptedAt, result);
+    return { attemptedAt, result: await this.sender.send(job.url, headers, body) };
   }
 
-  /** Logs the attempt and moves the delivery on; false when the claim was lost meanwhile. */
-  private async settle(job: Job, attemptedAt: Date, r: SendResult): Promise<boolean> {
-    const ok = r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
-    const error = r.error ?? (ok ? null : `HTTP ${r.statusCode}`);
+  /**
+   * Logs a lane's batch of successful attempts and settles them; false when some claim was lost meanwhile (their
+   * attempts are logged, nothing else changes). Batches of every lane share the worker's statements: one is
+   * written at a time, and whatever the lanes hand in meanwhile goes into the next, so ten endpoints receiving
+   * the same event cost one commit, not ten (on the embedded database, where statements take turns, this is
+   * most of a delivery's cost).
+   */
+  private recordSuccesses(batch: Success[]): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.successQueue.push({ batch, resolve, reject });
+      this.writeQueuedSuccesses();
+    });
+  }
+
+  private writeQueuedSuccesses(): void {
+    if (this.writingSuccesses || !this.successQueue.length) return;
+    const waiting = this.successQueue.splice(0);
+    this.writingSuccesses = this.writeSuccesses(waiting.flatMap((w) => w.batch))
+      .then(
+        (settled) => {
+          for (const w of waiting) w.resolve(w.batch.every((b) => settled.has(b.job.id)));
+        },
+        (err: unknown) => {
+          for (const w of waiting) w.reject(err);
+        },
+      )
+      .finally(() => {
+        this.writingSuccesses = undefined;
+        this.writeQueuedSuccesses();
+      });
+  }
+
+  /** One statement (atomic on its own): log every attempt, settle those whose claim holds; the ids settled. */
+  private async writeSuccesses(batch: Success[]): Promise<Set<string>> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `WITH done AS (
+         SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[], $6::bool[], $7::int[], $8::uuid[])
+                    AS x(id, attempted_at, duration_ms, status_code, response_body, response_truncated, attempt, claim_token)
+       ), attempt AS (
+         INSERT INTO webhook_attempts (delivery_id, attempted_at, duration_ms, status_code, error, response_body, response_truncated)
+         SELECT x.id, x.attempted_at, x.duration_ms, x.status_code, NULL, x.response_body, x.response_truncated FROM done x
+          WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = x.id)
+       ), settled AS (
+         UPDATE webhook_deliveries d SET status = 'succeeded', attempt_count = x.attempt, last_error = NULL, locked_until = NULL,
+                claim_token = NULL, updated_at = now(), completed_at = now()
+           FROM done x
+          WHERE d.id = x.id AND d.claim_token = x.claim_token RETURNING d.id, d.endpoint_id
+       ), cleared AS (
+         UPDATE webhook_endpoints SET failing_since = NULL WHERE id IN (SELECT endpoint_id FROM settled) AND failing_since IS NOT NULL
+       )
+       SELECT id FROM settled`,
+      [
+        batch.map((b) => b.job.id),
+        batch.map((b) => b.attemptedAt),
+        batch.map((b) => b.result.durationMs),
+        batch.map((b) => b.result.statusCode),
+        batch.map((b) => b.result.body),
+        batch.map((b) => b.result.truncated),
+        batch.map((b) => b.job.attempt_count + 1),
+        batch.map((b) => b.job.claim_token),
+      ],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Logs a failed attempt and schedules the next (or fails the delivery); false when the claim was lost meanwhile. */
+  private async settleFailure(job: Job, attemptedAt: Date, r: SendResult): Promise<boolean> {
+    const error = r.error ?? `HTTP ${r.statusCode}`;
     const attempt = job.attempt_count + 1;
-    let delay = ok ? undefined : retryDelaySeconds(this.settings.retrySchedule, attempt);
+    let delay = retryDelaySeconds(this.settings.retrySchedule, attempt);
     if (delay !== undefined && r.retryAfterSeconds !== null) delay = Math.max(delay, r.retryAfterSeconds);
-    const status = ok ? 'succeeded' : delay === undefined ? 'failed' : 'pending';
-    if (ok) {
-      // The common case in one statement (atomic on its own): log, settle, clear the failure record.
-      const { rows } = await this.db.query<{ n: number }>(
-        `WITH attempt AS (
-           INSERT INTO webhook_attempts (delivery_id, attempted_at, duration_ms, status_code, error, response_body, response_truncated)
-           SELECT $1, $3, $4, $5, NULL, $6, $7 WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)
-         ), settled AS (
-           UPDATE webhook_deliveries SET status = 'succeeded', attempt_count = $8, last_error = NULL, locked_until = NULL, claim_token = NULL,
-                  updated_at = now(), completed_at = now()
-            WHERE id = $1 AND claim_token = $2 RETURNING endpoint_id
-         ), cleared AS (
-           UPDATE webhook_endpoints SET failing_since = NULL WHERE id IN (SELECT endpoint_id FROM settled) AND failing_since IS NOT NULL
-         )
-         SELECT count(*)::int AS n FROM settled`,
-        [job.id, job.claim_token, attemptedAt, r.durationMs, r.statusCode, r.body, r.truncated, attempt],
-      );
-      return rows[0]!.n > 0;
-    }
+    const status = delay === undefined ? 'failed' : 'pending';
     return this.db.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO webhook_attempts (delivery_id, attempted_at, duration_ms, status_code, error, response_body, response_truncated)
