@@ -9,6 +9,7 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import swaggerUi from 'swagger-ui-express';
 import { apiKeyRoutes } from './api-keys/routes.js';
+import { blackoutRoutes } from './blackouts/routes.js';
 import { bookingRoutes } from './bookings/routes.js';
 import { datasetRoutes } from './datasets/routes.js';
 import { createPassport } from './auth/passport.js';
@@ -22,6 +23,7 @@ import { AppError, PROBLEM_CODES, errorHandler } from './http/errors.js';
 import { authRateLimiter } from './http/rate-limit.js';
 import { ApiRouter } from './http/route.js';
 import { matchingRoutes } from './matching/routes.js';
+import { configureHolds } from './matching/holds.js';
 import { Validator } from './http/validation.js';
 import { createMetrics } from './observability/metrics.js';
 import { buildOpenApi } from './openapi/document.js';
@@ -31,6 +33,7 @@ import { reportRoutes } from './reports/routes.js';
 import { slotRoutes } from './testbeds/slot-routes.js';
 import { testbedRoutes } from './testbeds/routes.js';
 import { VERSION } from './version.js';
+import { waitlistRoutes } from './waitlist/routes.js';
 import { webhookRoutes } from './webhooks/routes.js';
 
 export interface AppDeps {
@@ -49,6 +52,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
 export function createApp(deps: AppDeps): App {
   const { db, config, logger } = deps;
+  configureHolds(config);
   const readiness = deps.readiness ?? { shuttingDown: false };
   const app = express() as unknown as App;
   app.disable('x-powered-by');
@@ -108,6 +112,8 @@ export function createApp(deps: AppDeps): App {
   slotRoutes(api, db);
   matchingRoutes(api, db);
   bookingRoutes(api, db);
+  blackoutRoutes(api, db);
+  waitlistRoutes(api, db);
   reportRoutes(api, db);
   datasetRoutes(api, db, config);
   webhookRoutes(api, db, config);

@@ -52,6 +52,10 @@ export interface Config {
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlSeconds: number;
   shutdownGraceSeconds: number;
+  /** How long a requested match or accepted proposal holds its units before it expires. */
+  holdTtlSeconds: number;
+  /** How often the hold sweeper looks for expired holds, in ms. */
+  holdSweepMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -181,5 +185,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: int(env, 'TRUST_PROXY', 0, 0, 10),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),
     shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
+    holdTtlSeconds: int(env, 'HOLD_TTL_SECONDS', 172_800, 60, 365 * 24 * 3600),
+    holdSweepMs: int(env, 'HOLD_SWEEP_MS', 5000, 50, 3_600_000),
   };
 }

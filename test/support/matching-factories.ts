@@ -76,3 +76,19 @@ export async function ruleBreaches(): Promise<{ overbooked: number; mismatched: 
   ).rows[0]!.n;
   return { overbooked, mismatched, overlapping };
 }
+
+/**
+ * A `requested` match that holds no units, written straight to the database: what a request made before holds
+ * existed looks like (migration 0010 gives live matches no hold). Through the API a request holds its units, so
+ * only such matches let an approval race past capacity and exercise the CHECK that refuses it.
+ */
+export async function unheldRequest(pilotId: string, slotId: string, o: { units?: number; groupId?: string } = {}): Promise<{ id: string }> {
+  const db = ctx().db;
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, expires_at, stage, group_id)
+     SELECT $1, s.id, s.testbed_id, $3, 'requested', 'request', s.start_at, 'main', $4 FROM slots s WHERE s.id = $2 RETURNING id`,
+    [pilotId, slotId, o.units ?? 1, o.groupId ?? null],
+  );
+  await db.query(`UPDATE pilots SET status = 'matched' WHERE id = $1 AND status = 'submitted'`, [pilotId]);
+  return rows[0]!;
+}
