@@ -92,3 +92,35 @@ export async function unheldRequest(pilotId: string, slotId: string, o: { units?
   await db.query(`UPDATE pilots SET status = 'matched' WHERE id = $1 AND status = 'submitted'`, [pilotId]);
   return rows[0]!;
 }
+
+/** A `proposed` match, as an allocation run writes it (proposals hold nothing until accepted). */
+export async function proposal(pilotId: string, slotId: string, units = 1): Promise<{ id: string }> {
+  const db = ctx().db;
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, expires_at, stage)
+     SELECT $1, s.id, s.testbed_id, $3, 'proposed', 'allocation', s.start_at, 'main' FROM slots s WHERE s.id = $2 RETURNING id`,
+    [pilotId, slotId, units],
+  );
+  await db.query(`UPDATE pilots SET status = 'matched' WHERE id = $1 AND status = 'submitted'`, [pilotId]);
+  return rows[0]!;
+}
+
+/** The slot as the API shows it. */
+export async function slotView(actor: Actor, slotId: string) {
+  const res = await ctx().api().get(`/v1/slots/${slotId}`).set(actor.auth);
+  if (res.status !== 200) throw new Error(`slot read failed: ${res.status}`);
+  return res.body as { capacity: number; bookedUnits: number; heldUnits: number; availableUnits: number; blockedBy: { blackoutId: string; reason: string } | null };
+}
+
+/** Held units straight from the database agree with the matches that hold them, and never over-promise. */
+export async function holdBreaches(): Promise<{ overPromised: number; heldMismatch: number }> {
+  const db = ctx().db;
+  const overPromised = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM slots WHERE booked_units + held_units > capacity OR held_units < 0')).rows[0]!.n;
+  const heldMismatch = (
+    await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM slots s
+        WHERE s.held_units <> COALESCE((SELECT sum(m.held_units) FROM matches m WHERE m.slot_id = s.id), 0)`,
+    )
+  ).rows[0]!.n;
+  return { overPromised, heldMismatch };
+}
