@@ -1,4 +1,6 @@
 /** Builders for matching and booking tests, on top of the shared factories. */
+import type { OrgKind } from '../../src/auth/principal.js';
+import { eventVisibility } from '../../src/events/visibility.js';
 import { ctx } from './context.js';
 import { DAY, createPilot, createSlot, createTestbed, type Actor, type SlotDto } from './factories.js';
 
@@ -123,4 +125,17 @@ export async function holdBreaches(): Promise<{ overPromised: number; heldMismat
     )
   ).rows[0]!.n;
   return { overPromised, heldMismatch };
+}
+
+/**
+ * How many events of a type the actor's organisation may see, by the same rule the feed and webhooks apply
+ * (read straight from the table: the feed also waits for older transactions cluster-wide, which on a shared
+ * server is not this test's to control).
+ */
+export async function eventsSeenBy(actor: Actor, orgKind: OrgKind, type: string): Promise<number> {
+  const { rows } = await ctx().db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM events ev WHERE ev.type = $2 AND ${eventVisibility({ organizationId: actor.orgId, orgKind }, 1)}`,
+    [actor.orgId, type],
+  );
+  return rows[0]!.n;
 }
