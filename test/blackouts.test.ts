@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { ctx } from './support/context.js';
 import { countRows, createTestbed, operator, pointers, signup, type Actor } from './support/factories.js';
+import { hooksApi } from './support/webhooks.js';
 import { approve, at, eventsSeenBy, requestSlot, requested, slotOn, slotView, submittedPilot } from './support/matching-factories.js';
 
 const api = () => ctx().api();
@@ -158,5 +159,23 @@ describe('blackouts', () => {
     assert.deepEqual([m.status, m.origin], ['requested', 'waitlist']);
     assert.equal((await requestSlot(b, pb.id, slot.id)).body.code, 'slot-full');
     assert.equal((await eventsOf('blackout.deleted')).length, 1);
+  });
+
+  it('webhook endpoints subscribe to the new events, and only the parties get deliveries', async () => {
+    const [partner, stranger] = [await signup('partner'), await signup()];
+    const endpoint = async (actor: Actor, eventTypes: string[]) => {
+      const res = await hooksApi().post('/v1/webhook-endpoints').set(actor.auth).send({ url: 'http://127.0.0.1:9/hook', eventTypes });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      return res.body.id as string;
+    };
+    const mine = await endpoint(partner, ['blackout.created', 'blackout.deleted', 'match.expired']);
+    const theirs = await endpoint(stranger, ['*']);
+    const testbed = await createTestbed(partner);
+    const bo = await blackout(partner, testbed.id, { start: at(1), end: at(2), reason: 'Cooling repair' });
+    assert.equal((await api().delete(`/v1/blackouts/${bo.body.id}`).set(partner.auth)).status, 204);
+    const deliveries = async (id: string) =>
+      (await ctx().db.query<{ type: string }>('SELECT e.type FROM webhook_deliveries d JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = $1 ORDER BY e.seq', [id])).rows.map((r) => r.type);
+    assert.deepEqual(await deliveries(mine), ['blackout.created', 'blackout.deleted']);
+    assert.ok(!(await deliveries(theirs)).some((t) => t.startsWith('blackout.')));
   });
 });

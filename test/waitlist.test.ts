@@ -117,6 +117,23 @@ describe('waitlist', () => {
     assert.deepEqual(await holdBreaches(), { overPromised: 0, heldMismatch: 0 });
   });
 
+  it("withdrawing a pilot frees its hold for the queue and cancels its own waiting entries", async () => {
+    const [partner, a, b] = [await signup('partner'), await signup(), await signup()];
+    const testbed = await createTestbed(partner);
+    const slot = await slotOn(partner, testbed.id, 2, 1);
+    const other = await slotOn(partner, testbed.id, 4, 1);
+    const pa = await submittedPilot(a);
+    await requested(a, pa.id, slot.id);
+    await requested(b, (await submittedPilot(b)).id, other.id);
+    assert.equal((await join(a, other.id, { pilotId: pa.id })).status, 201);
+    const pb = await submittedPilot(b);
+    assert.equal((await join(b, slot.id, { pilotId: pb.id })).status, 201);
+    assert.equal((await api().post(`/v1/pilots/${pa.id}/withdraw`).set(a.auth)).status, 200);
+    assert.deepEqual((await entries(partner, slot.id)).map((e) => [e.pilotId, e.status]), [[pb.id, 'offered']]);
+    assert.deepEqual((await entries(partner, other.id)).map((e) => [e.pilotId, e.status]), [[pa.id, 'cancelled']]);
+    assert.deepEqual(await holdBreaches(), { overPromised: 0, heldMismatch: 0 });
+  });
+
   describe('a race of concurrent cancellations', function () {
     this.timeout(180_000);
 
