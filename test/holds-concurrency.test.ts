@@ -41,7 +41,12 @@ async function scene() {
   for (const slot of [S1, S3]) {
     for (let k = 0; k < 70; k++) {
       const owner = startups[i++ % 4]!;
-      shots.push({ slot, path: `/v1/pilots/${(await submittedPilot(owner)).id}/matches`, actor: owner, body: { slotId: slot } });
+      shots.push({
+        slot,
+        path: `/v1/pilots/${(await submittedPilot(owner)).id}/matches`,
+        actor: owner,
+        body: { slotId: slot },
+      });
     }
     for (let k = 0; k < 30; k++) {
       const owner = startups[i++ % 4]!;
@@ -65,8 +70,14 @@ interface Hit {
 
 async function check(hits: Hit[], slots: { S1: string; S3: string }, partner: Actor): Promise<void> {
   assert.equal(hits.length, 200);
-  const odd = hits.filter((h) => !(h.status === 200 || h.status === 201 || (h.status === 409 && h.code === 'slot-full')));
-  assert.deepEqual(odd.map((h) => `${h.status} ${h.code}`), [], 'every answer is a hold or 409 slot-full');
+  const odd = hits.filter(
+    (h) => !(h.status === 200 || h.status === 201 || (h.status === 409 && h.code === 'slot-full')),
+  );
+  assert.deepEqual(
+    odd.map((h) => `${h.status} ${h.code}`),
+    [],
+    'every answer is a hold or 409 slot-full',
+  );
   const winners = (slot: string) => hits.filter((h) => h.shot.slot === slot && h.status < 300);
   assert.equal(winners(slots.S1).length, 1, 'S1 is promised once');
   assert.equal(winners(slots.S3).length, 3, 'S3 is promised three times');
@@ -77,7 +88,8 @@ async function check(hits: Hit[], slots: { S1: string; S3: string }, partner: Ac
   for (const r of rows) assert.deepEqual([r.booked_units, r.held_units], [0, r.capacity]);
   assert.deepEqual(await holdBreaches(), { overPromised: 0, heldMismatch: 0 });
   // The winners' holds become bookings, exactly filling each slot.
-  for (const h of [...winners(slots.S1), ...winners(slots.S3)]) assert.equal((await approve(partner, h.id!)).status, 200);
+  for (const h of [...winners(slots.S1), ...winners(slots.S3)])
+    assert.equal((await approve(partner, h.id!)).status, 200);
   const after = await ctx().db.query<{ capacity: number; booked_units: number; held_units: number }>(
     'SELECT capacity, booked_units, held_units FROM slots WHERE id = ANY($1::uuid[])',
     [[slots.S1, slots.S3]],

@@ -22,10 +22,12 @@ import {
 import { expireDueMatches, sweepHolds } from '../src/matching/expiry.js';
 
 const api = () => ctx().api();
-const count = async (sql: string, params: unknown[] = []) => (await ctx().db.query<{ n: number }>(sql, params)).rows[0]!.n;
+const count = async (sql: string, params: unknown[] = []) =>
+  (await ctx().db.query<{ n: number }>(sql, params)).rows[0]!.n;
 
 describe('holds', () => {
-  it('a request holds its units: the slot shows heldUnits, availableUnits = capacity − booked − held, and the next request is 409 slot-full with alternatives', async () => {
+  // availableUnits = capacity − booked − held; the next request is refused with alternatives.
+  it('a request holds its units: the slot shows them held, the next request is 409 slot-full', async () => {
     const [a, b, partner] = [await signup(), await signup(), await signup('partner')];
     const pa = await submittedPilot(a);
     const pb = await submittedPilot(b);
@@ -33,7 +35,12 @@ describe('holds', () => {
     await slotOn(partner, testbed.id, 5, 2);
     await requested(a, pa.id, slot.id, 2);
     assert.deepEqual(
-      (({ capacity, bookedUnits, heldUnits, availableUnits }) => ({ capacity, bookedUnits, heldUnits, availableUnits }))(await slotView(partner, slot.id)),
+      (({ capacity, bookedUnits, heldUnits, availableUnits }) => ({
+        capacity,
+        bookedUnits,
+        heldUnits,
+        availableUnits,
+      }))(await slotView(partner, slot.id)),
       { capacity: 2, bookedUnits: 0, heldUnits: 2, availableUnits: 0 },
     );
     const full = await requestSlot(b, pb.id, slot.id);
@@ -66,7 +73,7 @@ describe('holds', () => {
     assert.deepEqual(await holdBreaches(), { overPromised: 0, heldMismatch: 0 });
   });
 
-  it('a proposal holds nothing until accepted; accepting a proposal for units no longer free is 409 slot-full', async () => {
+  it('a proposal holds nothing until accepted; accepting one whose units are gone is 409 slot-full', async () => {
     const [a, b, partner] = [await signup(), await signup(), await signup('partner')];
     const pa = await submittedPilot(a);
     const pb = await submittedPilot(b);
@@ -110,7 +117,7 @@ describe('holds', () => {
     assert.equal(res.body.code, 'capacity-below-booked');
   });
 
-  it('expiry: two sweeps at once expire each due hold exactly once (match.expired once each), free the units and settle the pilots', async () => {
+  it('expiry: two sweeps at once expire each due hold exactly once, free its units, settle its pilot', async () => {
     const partner = await signup('partner');
     const testbed = await createTestbed(partner, { capacity: 1 });
     const owners = [await signup(), await signup()];
@@ -122,18 +129,29 @@ describe('holds', () => {
       pilots.push((await submittedPilot(owners[i % 2]!)).id);
     }
     // 60 pilots each hold one unit of one of 60 slots (disjoint hours on one testbed).
-    const slots = (await ctx().db.query<{ id: string }>('SELECT id FROM slots ORDER BY start_at, id')).rows.map((r) => r.id);
+    const slots = (await ctx().db.query<{ id: string }>('SELECT id FROM slots ORDER BY start_at, id')).rows.map(
+      (r) => r.id,
+    );
     for (let i = 0; i < 60; i++) ids.push((await requested(owners[i % 2]!, pilots[i]!, slots[i]!)).id);
     // One live match that is not due stays live.
     const keep = ids.pop()!;
-    await ctx().db.query(`UPDATE matches SET expires_at = now() - interval '1 minute' WHERE id = ANY($1::uuid[])`, [ids]);
-    assert.equal((await api().get(`/v1/matches/${ids[0]}`).set(owners[0]!.auth)).body.status, 'expired', 'reads expired at once');
+    await ctx().db.query(`UPDATE matches SET expires_at = now() - interval '1 minute' WHERE id = ANY($1::uuid[])`, [
+      ids,
+    ]);
+    assert.equal(
+      (await api().get(`/v1/matches/${ids[0]}`).set(owners[0]!.auth)).body.status,
+      'expired',
+      'reads expired at once',
+    );
     const [x, y] = await Promise.all([sweepHolds(ctx().db), sweepHolds(ctx().db)]);
     assert.equal(x + y, 59, `expired ${x} + ${y}`);
     assert.equal(await expireDueMatches(ctx().db), 0, 'nothing is left to expire');
     assert.equal(await count(`SELECT count(*)::int AS n FROM matches WHERE status = 'expired' AND held_units = 0`), 59);
     assert.equal(await count(`SELECT count(*)::int AS n FROM events WHERE type = 'match.expired'`), 59);
-    assert.equal(await count(`SELECT count(DISTINCT data->>'id')::int AS n FROM events WHERE type = 'match.expired'`), 59);
+    assert.equal(
+      await count(`SELECT count(DISTINCT data->>'id')::int AS n FROM events WHERE type = 'match.expired'`),
+      59,
+    );
     assert.equal(await count('SELECT COALESCE(sum(held_units), 0)::int AS n FROM slots'), 1);
     assert.equal(await count(`SELECT held_units AS n FROM matches WHERE id = $1`, [keep]), 1);
     assert.equal(await pilotStatus(pilots[0]!), 'submitted');

@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { Validator } from '../src/http/validation.js';
 import { ctx } from './support/context.js';
 import { countRows, createPilot, createSlot, createTestbed, operator, signup } from './support/factories.js';
-import { approve, at, eventTypes, pilotStatus, requestSlot, requested, slotOn, submittedPilot, testbedWithSlot, unheldRequest } from './support/matching-factories.js';
+import {
+  approve,
+  at,
+  eventTypes,
+  pilotStatus,
+  requestSlot,
+  requested,
+  slotOn,
+  submittedPilot,
+  testbedWithSlot,
+  unheldRequest,
+} from './support/matching-factories.js';
 
 const api = () => ctx().api();
 

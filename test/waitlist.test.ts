@@ -7,14 +7,38 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { ctx } from './support/context.js';
-import { countRows, createPilot, createSlot, createTestbed, operator, signup, type Actor } from './support/factories.js';
-import { approve, at, holdBreaches, requested, slotOn, slotView, submittedPilot, testbedWithSlot } from './support/matching-factories.js';
+import {
+  countRows,
+  createPilot,
+  createSlot,
+  createTestbed,
+  operator,
+  signup,
+  type Actor,
+} from './support/factories.js';
+import {
+  approve,
+  at,
+  holdBreaches,
+  requested,
+  slotOn,
+  slotView,
+  submittedPilot,
+  testbedWithSlot,
+} from './support/matching-factories.js';
 import { sweepHolds } from '../src/matching/expiry.js';
 
 const api = () => ctx().api();
-const join = (actor: Actor, slotId: string, body: Record<string, unknown>) => api().post(`/v1/slots/${slotId}/waitlist`).set(actor.auth).send(body);
+const join = (actor: Actor, slotId: string, body: Record<string, unknown>) =>
+  api().post(`/v1/slots/${slotId}/waitlist`).set(actor.auth).send(body);
 const entries = async (actor: Actor, slotId: string) =>
-  (await api().get(`/v1/slots/${slotId}/waitlist`).set(actor.auth)).body.data as { id: string; pilotId: string; status: string; position: number | null; matchId: string | null }[];
+  (await api().get(`/v1/slots/${slotId}/waitlist`).set(actor.auth)).body.data as {
+    id: string;
+    pilotId: string;
+    status: string;
+    position: number | null;
+    matchId: string | null;
+  }[];
 
 async function book(owner: Actor, partner: Actor, pilotId: string, slotId: string): Promise<string> {
   const res = await approve(partner, (await requested(owner, pilotId, slotId)).id);
@@ -35,15 +59,27 @@ describe('waitlist', () => {
     assert.deepEqual([ja.body.position, ja.body.status, ja.body.units, ja.body.stage], [1, 'waiting', 1, 'main']);
     assert.equal(ja.headers.location, `/v1/waitlist/${ja.body.id}`);
     assert.equal((await join(b, slot.id, { pilotId: pb.id })).body.position, 2);
-    assert.deepEqual((await entries(partner, slot.id)).map((e) => e.position), [1, 2]);
-    assert.deepEqual((await entries(a, slot.id)).map((e) => e.pilotId), [pa.id]);
+    assert.deepEqual(
+      (await entries(partner, slot.id)).map((e) => e.position),
+      [1, 2],
+    );
+    assert.deepEqual(
+      (await entries(a, slot.id)).map((e) => e.pilotId),
+      [pa.id],
+    );
   });
 
-  it('refuses a pilot not owned (404), twice (409), a started slot (409), a draft pilot (409), writing nothing', async () => {
+  it('refuses a pilot not owned (404), twice (409), a started slot or draft pilot (409); writes nothing', async () => {
     const [partner, a, b] = [await signup('partner'), await signup(), await signup()];
     const testbed = await createTestbed(partner);
     const slot = await slotOn(partner, testbed.id, 2, 1);
-    const past = await createSlot(partner, testbed.id, new Date(Date.now() - 3 * 86_400_000).toISOString(), new Date(Date.now() - 2 * 86_400_000).toISOString(), 1);
+    const past = await createSlot(
+      partner,
+      testbed.id,
+      new Date(Date.now() - 3 * 86_400_000).toISOString(),
+      new Date(Date.now() - 2 * 86_400_000).toISOString(),
+      1,
+    );
     const pa = await submittedPilot(a, {}, { earliestStart: new Date(Date.now() - 5 * 86_400_000).toISOString() });
     const holder = await submittedPilot(b);
     await requested(b, holder.id, slot.id);
@@ -77,20 +113,35 @@ describe('waitlist', () => {
     assert.equal((await api().post(`/v1/bookings/${bookingId}/cancel`).set(c.auth)).status, 200);
     // One unit is free: the first entry needs two, so the second, which fits, gets it.
     const list = await entries(partner, slot.id);
-    assert.deepEqual(list.map((e) => [e.pilotId, e.status, e.position]), [[big.id, 'waiting', 1], [small.id, 'offered', null]]);
+    assert.deepEqual(
+      list.map((e) => [e.pilotId, e.status, e.position]),
+      [
+        [big.id, 'waiting', 1],
+        [small.id, 'offered', null],
+      ],
+    );
     const m = (await api().get(`/v1/matches/${list[1]!.matchId}`).set(b.auth)).body;
     assert.deepEqual([m.status, m.origin, m.pilotId, m.units], ['requested', 'waitlist', small.id, 1]);
     assert.equal((await api().get(`/v1/pilots/${small.id}`).set(b.auth)).body.status, 'matched');
     const v = await slotView(partner, slot.id);
     assert.deepEqual([v.bookedUnits, v.heldUnits, v.availableUnits], [0, 2, 0]);
-    const ev = await ctx().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE type = 'match.requested' AND data->>'origin' = 'waitlist'`);
+    const ev = await ctx().db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM events WHERE type = 'match.requested' AND data->>'origin' = 'waitlist'`,
+    );
     assert.equal(ev.rows[0]!.n, 1);
     // Approval books it like any request.
     assert.equal((await approve(partner, m.id)).status, 200);
   });
 
-  it('expired and rejected holds, and raised capacity, serve the queue too; a waiting entry can be removed, an offered one not', async () => {
-    const [partner, a, b, c, d] = [await signup('partner'), await signup(), await signup(), await signup(), await signup()];
+  // A waiting entry can be removed, an offered one not.
+  it('expired and rejected holds, and raised capacity, serve the queue too', async () => {
+    const [partner, a, b, c, d] = [
+      await signup('partner'),
+      await signup(),
+      await signup(),
+      await signup(),
+      await signup(),
+    ];
     const testbed = await createTestbed(partner, { capacity: 3 });
     const slot = await slotOn(partner, testbed.id, 2, 1);
     const first = await requested(c, (await submittedPilot(c)).id, slot.id);
@@ -107,7 +158,11 @@ describe('waitlist', () => {
     assert.equal((await api().delete(`/v1/waitlist/${eb.id}`).set(b.auth)).status, 409);
     assert.equal((await api().delete(`/v1/waitlist/${ed.id}`).set(a.auth)).status, 404);
     const etag = (await api().get(`/v1/slots/${slot.id}`).set(partner.auth)).headers.etag as string;
-    const raised = await api().patch(`/v1/slots/${slot.id}`).set(partner.auth).set('If-Match', etag).send({ capacity: 2 });
+    const raised = await api()
+      .patch(`/v1/slots/${slot.id}`)
+      .set(partner.auth)
+      .set('If-Match', etag)
+      .send({ capacity: 2 });
     assert.equal(raised.status, 200);
     assert.deepEqual([raised.body.heldUnits, raised.body.availableUnits], [2, 0]);
     assert.equal((await entries(partner, slot.id)).find((e) => e.id === ed.id)!.status, 'offered');
@@ -117,7 +172,7 @@ describe('waitlist', () => {
     assert.deepEqual(await holdBreaches(), { overPromised: 0, heldMismatch: 0 });
   });
 
-  it("withdrawing a pilot frees its hold for the queue and cancels its own waiting entries", async () => {
+  it('withdrawing a pilot frees its hold for the queue and cancels its own waiting entries', async () => {
     const [partner, a, b] = [await signup('partner'), await signup(), await signup()];
     const testbed = await createTestbed(partner);
     const slot = await slotOn(partner, testbed.id, 2, 1);
@@ -129,8 +184,14 @@ describe('waitlist', () => {
     const pb = await submittedPilot(b);
     assert.equal((await join(b, slot.id, { pilotId: pb.id })).status, 201);
     assert.equal((await api().post(`/v1/pilots/${pa.id}/withdraw`).set(a.auth)).status, 200);
-    assert.deepEqual((await entries(partner, slot.id)).map((e) => [e.pilotId, e.status]), [[pb.id, 'offered']]);
-    assert.deepEqual((await entries(partner, other.id)).map((e) => [e.pilotId, e.status]), [[pa.id, 'cancelled']]);
+    assert.deepEqual(
+      (await entries(partner, slot.id)).map((e) => [e.pilotId, e.status]),
+      [[pb.id, 'offered']],
+    );
+    assert.deepEqual(
+      (await entries(partner, other.id)).map((e) => [e.pilotId, e.status]),
+      [[pa.id, 'cancelled']],
+    );
     assert.deepEqual(await holdBreaches(), { overPromised: 0, heldMismatch: 0 });
   });
 
@@ -146,7 +207,10 @@ describe('waitlist', () => {
       const bookings: { id: string; actor: Actor }[] = [];
       for (let i = 0; i < 8; i++) {
         const owner = bookers[i % 2]!;
-        bookings.push({ id: await book(owner, partner, (await submittedPilot(owner)).id, slot.id), actor: i % 3 ? owner : op });
+        bookings.push({
+          id: await book(owner, partner, (await submittedPilot(owner)).id, slot.id),
+          actor: i % 3 ? owner : op,
+        });
       }
       const waiters: string[] = [];
       for (let i = 0; i < 12; i++) {
@@ -159,21 +223,33 @@ describe('waitlist', () => {
     }
 
     async function verify(statuses: number[], s: Awaited<ReturnType<typeof scene>>) {
-      assert.deepEqual(statuses, s.bookings.map(() => 200));
+      assert.deepEqual(
+        statuses,
+        s.bookings.map(() => 200),
+      );
       const list = await entries(s.partner, s.slot);
       assert.deepEqual(
         list.map((e) => [e.pilotId, e.status]),
         s.waiters.map((p, i) => [p, i < 8 ? 'offered' : 'waiting']),
         'the first eight in the queue got the eight freed units, in order',
       );
-      assert.deepEqual(list.slice(8).map((e) => e.position), [1, 2, 3, 4]);
+      assert.deepEqual(
+        list.slice(8).map((e) => e.position),
+        [1, 2, 3, 4],
+      );
       const matches = await ctx().db.query<{ pilot_id: string; n: number; held: number }>(
-        `SELECT pilot_id, count(*)::int AS n, sum(held_units)::int AS held FROM matches WHERE slot_id = $1 AND origin = 'waitlist' GROUP BY pilot_id`,
+        `SELECT pilot_id, count(*)::int AS n, sum(held_units)::int AS held FROM matches
+          WHERE slot_id = $1 AND origin = 'waitlist' GROUP BY pilot_id`,
         [s.slot],
       );
       assert.equal(matches.rows.length, 8);
-      assert.ok(matches.rows.every((r) => r.n === 1 && r.held === 1), 'each freed unit went to exactly one pilot, once');
-      const ev = await ctx().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE type = 'match.requested' AND data->>'origin' = 'waitlist'`);
+      assert.ok(
+        matches.rows.every((r) => r.n === 1 && r.held === 1),
+        'each freed unit went to exactly one pilot, once',
+      );
+      const ev = await ctx().db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM events WHERE type = 'match.requested' AND data->>'origin' = 'waitlist'`,
+      );
       assert.equal(ev.rows[0]!.n, 8);
       const v = await slotView(s.partner, s.slot);
       assert.deepEqual([v.bookedUnits, v.heldUnits, v.availableUnits], [0, 8, 0]);
@@ -186,7 +262,15 @@ describe('waitlist', () => {
         const servers = await Promise.all([startServer(), startServer()]);
         try {
           const statuses = await Promise.all(
-            s.bookings.map(async (b, k) => (await fetch(`${servers[k % 2]!.base}/v1/bookings/${b.id}/cancel`, { method: 'POST', headers: b.actor.auth })).status),
+            s.bookings.map(
+              async (b, k) =>
+                (
+                  await fetch(`${servers[k % 2]!.base}/v1/bookings/${b.id}/cancel`, {
+                    method: 'POST',
+                    headers: b.actor.auth,
+                  })
+                ).status,
+            ),
           );
           await verify(statuses, s);
         } finally {
@@ -197,9 +281,12 @@ describe('waitlist', () => {
         }
       });
     } else {
-      it('gives each freed unit to exactly one waiting pilot, in queue order (in-process; set DATABASE_URL for two processes)', async () => {
+      // In-process: the embedded database cannot be shared; set DATABASE_URL for two processes.
+      it('gives each freed unit to exactly one waiting pilot, in queue order (in-process)', async () => {
         const s = await scene();
-        const statuses = await Promise.all(s.bookings.map(async (b) => (await api().post(`/v1/bookings/${b.id}/cancel`).set(b.actor.auth)).status));
+        const statuses = await Promise.all(
+          s.bookings.map(async (b) => (await api().post(`/v1/bookings/${b.id}/cancel`).set(b.actor.auth)).status),
+        );
         await verify(statuses, s);
       });
     }

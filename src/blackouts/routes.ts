@@ -14,16 +14,22 @@ export function blackoutRoutes(api: ApiRouter, db: Db): void {
       operationId: 'createBlackout',
       summary: 'Take a testbed out of service for a while (owner or operator)',
       description:
-        'Slots overlapping `[start, end)` can no longer be booked, requested or proposed (409 `slot-blocked`; slots show ' +
-        '`blockedBy`). In the same transaction every confirmed booking overlapping it is cancelled with `cancelReason: ' +
-        '"blackout"` (credits returned when it had not started; `booking.cancelled`), and each one\'s pilot is re-offered the ' +
-        'best alternative slot for that session as a `proposed` match with `origin: "reoffer"` (`match.proposed`) when one ' +
-        'exists. `displaced` lists what was cancelled and re-offered. `end` must be after `start`, at most a year later.',
+        'Slots overlapping `[start, end)` can no longer be booked, requested or proposed (409 `slot-blocked`; ' +
+        'slots show `blockedBy`). In the same transaction every confirmed booking overlapping it is cancelled ' +
+        'with `cancelReason: "blackout"` (credits returned when it had not started; `booking.cancelled`), and ' +
+        'each one\'s pilot is re-offered the best alternative slot for that session as a `proposed` match with ' +
+        '`origin: "reoffer"` (`match.proposed`) when one exists. `displaced` lists what was cancelled and ' +
+        're-offered. `end` must be after `start`, at most a year later.',
       tag: TAG,
       auth: 'testbeds:write',
       body: 'blackout-create.json',
       idempotent: true,
-      success: { status: 201, description: 'The blackout, with what it displaced.', schema: 'blackout.json', headers: ['Location'] },
+      success: {
+        status: 201,
+        description: 'The blackout, with what it displaced.',
+        schema: 'blackout.json',
+        headers: ['Location'],
+      },
     },
     async ({ principal, params, body, res }) => {
       const row = await createBlackout(db, principal, params.id!, body);
@@ -55,8 +61,8 @@ export function blackoutRoutes(api: ApiRouter, db: Db): void {
       operationId: 'deleteBlackout',
       summary: 'Remove a blackout (owner or operator)',
       description:
-        'Its slots become bookable again and their free units go to their waitlists in the same transaction. Cancelled ' +
-        'bookings stay cancelled; re-offers stay open.',
+        'Its slots become bookable again and their free units go to their waitlists in the same transaction. ' +
+        'Cancelled bookings stay cancelled; re-offers stay open.',
       tag: TAG,
       auth: 'testbeds:write',
       success: { status: 204, description: 'Removed.' },

@@ -30,9 +30,17 @@ export interface Extension {
 }
 
 const notAdjacent = (message: string) =>
-  unprocessable('slot-not-adjacent', `The slot cannot extend this booking: it ${message}.`, { errors: [{ pointer: '/body/slotId', message }] });
+  unprocessable('slot-not-adjacent', `The slot cannot extend this booking: it ${message}.`, {
+    errors: [{ pointer: '/body/slotId', message }],
+  });
 
-export async function extendBooking(db: Db, principal: Principal, bookingId: string, slotId: string, lang: Lang): Promise<Extension> {
+export async function extendBooking(
+  db: Db,
+  principal: Principal,
+  bookingId: string,
+  slotId: string,
+  lang: Lang,
+): Promise<Extension> {
   let pilot: PilotRow | undefined;
   let units: number | undefined;
   try {
@@ -44,29 +52,47 @@ export async function extendBooking(db: Db, principal: Principal, bookingId: str
       const b = rows[0];
       if (!b) throw notFound('booking');
       const mayApprove = principal.orgKind === 'operator' || b.testbed_org === principal.organizationId;
-      if (!mayApprove && b.pilot_org !== principal.organizationId) throw forbidden('Only the parties to the booking may extend it.');
+      if (!mayApprove && b.pilot_org !== principal.organizationId)
+        throw forbidden('Only the parties to the booking may extend it.');
       if (b.status !== 'confirmed') {
-        throw new AppError(409, 'invalid-transition', 'Conflict', 'A cancelled booking cannot be extended.', { status: b.status, allowedFrom: ['confirmed'] });
+        throw new AppError(409, 'invalid-transition', 'Conflict', 'A cancelled booking cannot be extended.', {
+          status: b.status,
+          allowedFrom: ['confirmed'],
+        });
       }
       units = b.units;
       // Lock order: pilot, then slot.
       pilot = await lockPilot(tx, b.pilot_id);
       assertRequestable(pilot);
       const slot = (
-        await tx.query<{ id: string; testbed_id: string; start_at: Date }>('SELECT id, testbed_id, start_at FROM slots WHERE id = $1 FOR NO KEY UPDATE', [slotId])
+        await tx.query<{ id: string; testbed_id: string; start_at: Date }>(
+          'SELECT id, testbed_id, start_at FROM slots WHERE id = $1 FOR NO KEY UPDATE',
+          [slotId],
+        )
       ).rows[0];
       if (!slot) throw notAdjacent('names no slot');
       if (slot.testbed_id !== b.testbed_id) throw notAdjacent("is not on the booking's testbed");
       const next = (
-        await tx.query<{ id: string }>('SELECT id FROM slots WHERE testbed_id = $1 AND start_at >= $2 ORDER BY start_at, id LIMIT 1', [b.testbed_id, b.end_at.toISOString()])
+        await tx.query<{ id: string }>(
+          'SELECT id FROM slots WHERE testbed_id = $1 AND start_at >= $2 ORDER BY start_at, id LIMIT 1',
+          [b.testbed_id, b.end_at.toISOString()],
+        )
       ).rows[0];
       if (next?.id !== slot.id) {
-        throw notAdjacent(slot.start_at < b.end_at ? 'starts before the booking ends' : 'is not the next slot after the booking ends');
+        throw notAdjacent(
+          slot.start_at < b.end_at ? 'starts before the booking ends' : 'is not the next slot after the booking ends',
+        );
       }
       await assertNotBlocked(tx, slotId);
-      const live = await tx.query(`SELECT 1 FROM matches WHERE pilot_id = $1 AND slot_id = $2 AND status IN ('requested', 'proposed', 'accepted')`, [b.pilot_id, slotId]);
+      const live = await tx.query(
+        `SELECT 1 FROM matches
+          WHERE pilot_id = $1 AND slot_id = $2 AND status IN ('requested', 'proposed', 'accepted')`,
+        [b.pilot_id, slotId],
+      );
       if (live.rows.length) throw conflict('match-exists', 'The pilot already has a live match for this slot.');
-      const stage = (await tx.query<{ stage: string }>('SELECT stage FROM matches WHERE id = $1', [b.match_id])).rows[0]?.stage ?? 'main';
+      const stage =
+        (await tx.query<{ stage: string }>('SELECT stage FROM matches WHERE id = $1', [b.match_id])).rows[0]?.stage ??
+        'main';
       const { rows: created } = await tx.query<{ id: string }>(
         `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, expires_at, stage)
          VALUES ($1, $2, $3, $4, 'requested', 'extension', $5, $6) RETURNING id`,
@@ -76,18 +102,37 @@ export async function extendBooking(db: Db, principal: Principal, bookingId: str
       if (!mayApprove) {
         await takeHold(tx, matchId, slotId, b.units);
         const match = await getMatchRow(tx, principal, matchId);
-        await recordPartiesEvent(tx, 'match.requested', toMatchDto(match), match.pilot_id, match.testbed_id, match.pilot_org);
+        await recordPartiesEvent(
+          tx,
+          'match.requested',
+          toMatchDto(match),
+          match.pilot_id,
+          match.testbed_id,
+          match.pilot_org,
+        );
         return { status: 'requested', match, booking: null };
       }
       const offer = await loadOffer(tx, slotId, pilot, false);
-      const newBooking = await bookMatch(tx, { id: matchId, pilot_id: b.pilot_id, slot_id: slotId, testbed_id: b.testbed_id, units: b.units }, offer);
+      const newBooking = await bookMatch(
+        tx,
+        { id: matchId, pilot_id: b.pilot_id, slot_id: slotId, testbed_id: b.testbed_id, units: b.units },
+        offer,
+      );
       await tx.query(
-        `UPDATE matches SET status = 'approved', decided_at = now(), decided_by = $2, updated_at = now(), version = version + 1 WHERE id = $1`,
+        `UPDATE matches SET status = 'approved', decided_at = now(), decided_by = $2, updated_at = now(),
+                version = version + 1 WHERE id = $1`,
         [matchId, principal.userId],
       );
       const match = await getMatchRow(tx, principal, matchId);
       const booking = await getBookingRow(tx, newBooking);
-      await recordPartiesEvent(tx, 'booking.confirmed', { booking: toBookingDto(booking), match: toMatchDto(match) }, match.pilot_id, match.testbed_id, match.pilot_org);
+      await recordPartiesEvent(
+        tx,
+        'booking.confirmed',
+        { booking: toBookingDto(booking), match: toMatchDto(match) },
+        match.pilot_id,
+        match.testbed_id,
+        match.pilot_org,
+      );
       return { status: 'booked', match, booking };
     });
   } catch (err) {

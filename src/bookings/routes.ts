@@ -92,7 +92,8 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
     async ({ principal, params, body, req, res }) => {
       const lang = languageOf(req, res);
       const ext = await extendBooking(db, principal, params.id!, body.slotId, lang);
-      res.status(201).json({ status: ext.status, match: toMatchDto(ext.match, lang), booking: ext.booking ? toBookingDto(ext.booking) : null });
+      const booking = ext.booking ? toBookingDto(ext.booking) : null;
+      res.status(201).json({ status: ext.status, match: toMatchDto(ext.match, lang), booking });
     },
   );
 

@@ -73,12 +73,26 @@ export async function cancelBooking(db: Db, principal: Principal, id: string): P
  * its match and records booking.cancelled. The caller holds the booking's, match's and pilot's locks; this
  * takes the slot's. It neither settles the pilot nor serves the waitlist: callers decide.
  */
-export async function cancelConfirmed(tx: Queryable, b: BookingRow, userId: string | null, reason: string | null): Promise<BookingRow> {
+export async function cancelConfirmed(
+  tx: Queryable,
+  b: BookingRow,
+  userId: string | null,
+  reason: string | null,
+): Promise<BookingRow> {
   await tx.query('SELECT id FROM slots WHERE id = $1 FOR NO KEY UPDATE', [b.slot_id]);
-  await tx.query('UPDATE slots SET booked_units = booked_units - $2, version = version + 1, updated_at = now() WHERE id = $1', [b.slot_id, b.units]);
-  await tx.query(`UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2, cancel_reason = $3 WHERE id = $1`, [b.id, userId, reason]);
+  await tx.query(
+    'UPDATE slots SET booked_units = booked_units - $2, version = version + 1, updated_at = now() WHERE id = $1',
+    [b.slot_id, b.units],
+  );
+  await tx.query(
+    `UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2, cancel_reason = $3
+      WHERE id = $1`,
+    [b.id, userId, reason],
+  );
   await refundCredits(tx, b.id);
-  await tx.query(`UPDATE matches SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = $1`, [b.match_id]);
+  await tx.query(`UPDATE matches SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = $1`, [
+    b.match_id,
+  ]);
   const updated = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [b.id])).rows[0]!;
   await recordPartiesEvent(tx, 'booking.cancelled', toBookingDto(updated), b.pilot_id, b.testbed_id, b.pilot_org);
   return updated;
@@ -187,7 +201,10 @@ export async function releasePilotHoldings(tx: Queryable, pilotId: string, userI
     const updated = (await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.id = $1`, [m.id])).rows[0]!;
     await recordPartiesEvent(tx, 'match.rejected', toMatchDto(updated), m.pilot_id, m.testbed_id, m.pilot_org);
   }
-  await tx.query(`UPDATE waitlist_entries SET status = 'cancelled', cancelled_at = now() WHERE pilot_id = $1 AND status = 'waiting'`, [pilotId]);
+  await tx.query(
+    `UPDATE waitlist_entries SET status = 'cancelled', cancelled_at = now() WHERE pilot_id = $1 AND status = 'waiting'`,
+    [pilotId],
+  );
   // What the pilot gave up goes to the waitlists, slots in id order.
   for (const slotId of [...freed].sort()) await offerWaitlist(tx, slotId);
 }

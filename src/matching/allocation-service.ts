@@ -77,9 +77,11 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
            FROM testbeds t WHERE t.status = 'active' AND ($1::text IS NULL OR t.domains @> ARRAY[$1::text])
        )
        SELECT s.id AS slot_id, tb.id AS testbed_id, tb.name AS testbed_name, s.start_at, s.end_at, s.capacity,
-              s.booked_units + s.held_units AS booked_units, tb.status, tb.domains, tb.capabilities, tb.lat, tb.lng, tb.utilization
+              s.booked_units + s.held_units AS booked_units, tb.status, tb.domains, tb.capabilities, tb.lat, tb.lng,
+              tb.utilization
          FROM tb JOIN slots s ON s.testbed_id = tb.id
-        WHERE s.start_at >= $2 AND s.end_at <= $3 AND s.booked_units + s.held_units < s.capacity AND ${notBlockedSql('s')}
+        WHERE s.start_at >= $2 AND s.end_at <= $3 AND s.booked_units + s.held_units < s.capacity
+          AND ${notBlockedSql('s')}
         ORDER BY s.start_at, s.id LIMIT ${MAX_SLOTS}`,
       [domain, from.toISOString(), to.toISOString()],
     )

@@ -44,15 +44,22 @@ export const notBlockedSql = (alias: string) =>
      WHERE bo.testbed_id = ${alias}.testbed_id AND bo.start_at < ${alias}.end_at AND bo.end_at > ${alias}.start_at)`;
 
 export async function blockedBy(tx: Queryable, slotId: string): Promise<BlockedBy | null> {
-  const { rows } = await tx.query<{ blocked_by: BlockedBy | null }>(`SELECT ${blockedBySql('s')} AS blocked_by FROM slots s WHERE s.id = $1`, [slotId]);
+  const { rows } = await tx.query<{ blocked_by: BlockedBy | null }>(
+    `SELECT ${blockedBySql('s')} AS blocked_by FROM slots s WHERE s.id = $1`,
+    [slotId],
+  );
   return rows[0]?.blocked_by ?? null;
 }
 
 export const slotBlocked = (slotId: string, by: BlockedBy): AppError =>
-  conflict('slot-blocked', `The slot overlaps a blackout of its testbed (${by.reason}); it cannot be booked, requested or proposed.`, {
-    slotId,
-    blockedBy: by,
-  });
+  conflict(
+    'slot-blocked',
+    `The slot overlaps a blackout of its testbed (${by.reason}); it cannot be booked, requested or proposed.`,
+    {
+      slotId,
+      blockedBy: by,
+    },
+  );
 
 /** 409 slot-blocked when a blackout covers the slot. Call it under the slot's lock for a decision that sticks. */
 export async function assertNotBlocked(tx: Queryable, slotId: string): Promise<void> {
@@ -62,7 +69,10 @@ export async function assertNotBlocked(tx: Queryable, slotId: string): Promise<v
 
 /** The match now holds `units` of its slot; the CHECK refuses a hold past capacity (→ slot-full). */
 export async function takeHold(tx: Queryable, matchId: string, slotId: string, units: number): Promise<void> {
-  await tx.query('UPDATE slots SET held_units = held_units + $2, version = version + 1, updated_at = now() WHERE id = $1', [slotId, units]);
+  await tx.query(
+    'UPDATE slots SET held_units = held_units + $2, version = version + 1, updated_at = now() WHERE id = $1',
+    [slotId, units],
+  );
   await tx.query('UPDATE matches SET held_units = $2 WHERE id = $1', [matchId, units]);
 }
 
@@ -71,10 +81,16 @@ export async function takeHold(tx: Queryable, matchId: string, slotId: string, u
  * caller holds the match's row lock, so no two transactions release one hold.
  */
 export async function releaseHold(tx: Queryable, matchId: string): Promise<string | null> {
-  const { rows } = await tx.query<{ slot_id: string; held_units: number }>('SELECT slot_id, held_units FROM matches WHERE id = $1', [matchId]);
+  const { rows } = await tx.query<{ slot_id: string; held_units: number }>(
+    'SELECT slot_id, held_units FROM matches WHERE id = $1',
+    [matchId],
+  );
   const m = rows[0];
   if (!m || m.held_units === 0) return null;
-  await tx.query('UPDATE slots SET held_units = held_units - $2, version = version + 1, updated_at = now() WHERE id = $1', [m.slot_id, m.held_units]);
+  await tx.query(
+    'UPDATE slots SET held_units = held_units - $2, version = version + 1, updated_at = now() WHERE id = $1',
+    [m.slot_id, m.held_units],
+  );
   await tx.query('UPDATE matches SET held_units = 0 WHERE id = $1', [matchId]);
   return m.slot_id;
 }
@@ -82,7 +98,14 @@ export async function releaseHold(tx: Queryable, matchId: string): Promise<strin
 /** Records an event both parties of a match (and operators) see. */
 async function matchEvent(tx: Queryable, type: 'match.requested' | 'match.expired', id: string): Promise<MatchRow> {
   const row = (await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.id = $1`, [id])).rows[0]!;
-  await recordEvent(tx, { type, data: toMatchDto(row), visibility: 'parties', organizationId: row.pilot_org, pilotId: row.pilot_id, testbedId: row.testbed_id });
+  await recordEvent(tx, {
+    type,
+    data: toMatchDto(row),
+    visibility: 'parties',
+    organizationId: row.pilot_org,
+    pilotId: row.pilot_id,
+    testbedId: row.testbed_id,
+  });
   return row;
 }
 
@@ -91,7 +114,9 @@ async function matchEvent(tx: Queryable, type: 'match.requested' | 'match.expire
  * waitlist. The caller holds the match's lock and, before this, the pilot's; it settles the pilot's status.
  */
 export async function expireMatch(tx: Queryable, matchId: string): Promise<void> {
-  await tx.query(`UPDATE matches SET status = 'expired', updated_at = now(), version = version + 1 WHERE id = $1`, [matchId]);
+  await tx.query(`UPDATE matches SET status = 'expired', updated_at = now(), version = version + 1 WHERE id = $1`, [
+    matchId,
+  ]);
   const slotId = await releaseHold(tx, matchId);
   await matchEvent(tx, 'match.expired', matchId);
   if (slotId) await offerWaitlist(tx, slotId);
@@ -116,7 +141,8 @@ interface WaitingRow {
  */
 export async function offerWaitlist(tx: Queryable, slotId: string): Promise<string[]> {
   const { rows } = await tx.query<{ id: string; testbed_id: string; start_at: Date; free: number; blocked: boolean }>(
-    `SELECT s.id, s.testbed_id, s.start_at, s.capacity - s.booked_units - s.held_units AS free, NOT ${notBlockedSql('s')} AS blocked
+    `SELECT s.id, s.testbed_id, s.start_at, s.capacity - s.booked_units - s.held_units AS free,
+            NOT ${notBlockedSql('s')} AS blocked
        FROM slots s WHERE s.id = $1 FOR NO KEY UPDATE`,
     [slotId],
   );
@@ -138,8 +164,10 @@ export async function offerWaitlist(tx: Queryable, slotId: string): Promise<stri
     if (!REQUESTABLE.includes(w.pilot_status)) continue;
     const { rows: blockers } = await tx.query(
       `SELECT 1 FROM slots s WHERE s.id = $2 AND (
-         EXISTS (SELECT 1 FROM bookings b WHERE b.pilot_id = $1 AND b.status = 'confirmed' AND b.start_at < s.end_at AND b.end_at > s.start_at)
-         OR EXISTS (SELECT 1 FROM matches m WHERE m.pilot_id = $1 AND m.slot_id = s.id AND m.status IN ('requested', 'proposed', 'accepted')))`,
+         EXISTS (SELECT 1 FROM bookings b WHERE b.pilot_id = $1 AND b.status = 'confirmed'
+                    AND b.start_at < s.end_at AND b.end_at > s.start_at)
+         OR EXISTS (SELECT 1 FROM matches m WHERE m.pilot_id = $1 AND m.slot_id = s.id
+                       AND m.status IN ('requested', 'proposed', 'accepted')))`,
       [w.pilot_id, slotId],
     );
     if (blockers.length) continue;
@@ -151,8 +179,15 @@ export async function offerWaitlist(tx: Queryable, slotId: string): Promise<stri
     const matchId = created[0]!.id;
     await takeHold(tx, matchId, slotId, w.units);
     free -= w.units;
-    await tx.query(`UPDATE waitlist_entries SET status = 'offered', match_id = $2, offered_at = now() WHERE id = $1`, [w.id, matchId]);
-    await tx.query(`UPDATE pilots SET status = 'matched', version = version + 1, updated_at = now() WHERE id = $1 AND status = 'submitted'`, [w.pilot_id]);
+    await tx.query(`UPDATE waitlist_entries SET status = 'offered', match_id = $2, offered_at = now() WHERE id = $1`, [
+      w.id,
+      matchId,
+    ]);
+    await tx.query(
+      `UPDATE pilots SET status = 'matched', version = version + 1, updated_at = now()
+        WHERE id = $1 AND status = 'submitted'`,
+      [w.pilot_id],
+    );
     await matchEvent(tx, 'match.requested', matchId);
     offered.push(matchId);
     if (free <= 0) break;

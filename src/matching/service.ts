@@ -60,9 +60,14 @@ export async function bookingProblem(
 ): Promise<unknown> {
   if (err instanceof Refusal) return refusalProblem(db, err, ctx.lang);
   if (isDbError(err, 'check_violation', 'pilot_budgets_committed_check') && ctx.pilot) return budgetProblem(db, ctx.pilot.id);
-  const overPromised = isDbError(err, 'check_violation', 'slots_booked_units_check') || isDbError(err, 'check_violation', 'slots_held_units_check');
+  const overPromised = ['slots_booked_units_check', 'slots_held_units_check'].some((c) =>
+    isDbError(err, 'check_violation', c),
+  );
   if (overPromised && ctx.pilot && ctx.slotId) {
-    const { rows } = await db.query<{ free: number }>('SELECT capacity - booked_units - held_units AS free FROM slots WHERE id = $1', [ctx.slotId]);
+    const { rows } = await db.query<{ free: number }>(
+      'SELECT capacity - booked_units - held_units AS free FROM slots WHERE id = $1',
+      [ctx.slotId],
+    );
     const units = ctx.units ?? ctx.pilot.units;
     const problems: Unsuitability[] = [{ code: 'units', available: Math.max(0, rows[0]?.free ?? 0), needed: units }];
     return refusalProblem(db, new Refusal('full', ctx.pilot, ctx.slotId, units, problems, ctx.stage), ctx.lang);
@@ -93,7 +98,8 @@ async function budgetProblem(db: Queryable, pilotId: string): Promise<AppError> 
 export async function bookMatch(tx: Queryable, m: { id: string; pilot_id: string; slot_id: string; testbed_id: string; units: number }, offer: SlotOffer): Promise<string> {
   // What the match held becomes booked in one statement, so held + booked never passes capacity on the way.
   await tx.query(
-    `UPDATE slots SET booked_units = booked_units + $2, held_units = held_units - (SELECT held_units FROM matches WHERE id = $3),
+    `UPDATE slots SET booked_units = booked_units + $2,
+            held_units = held_units - (SELECT held_units FROM matches WHERE id = $3),
             version = version + 1, updated_at = now() WHERE id = $1`,
     [m.slot_id, m.units, m.id],
   );
@@ -193,7 +199,8 @@ const REQUESTABLE = new Set(['submitted', 'matched', 'booked']);
  */
 async function expireOverdue(tx: Queryable, pilotId: string): Promise<void> {
   const { rows } = await tx.query<{ id: string }>(
-    `SELECT id FROM matches WHERE pilot_id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()
+    `SELECT id FROM matches
+      WHERE pilot_id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()
       ORDER BY id FOR UPDATE SKIP LOCKED`,
     [pilotId],
   );
@@ -243,7 +250,11 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
       const offer = await loadOffer(tx, slotId, pilot, true);
       await assertNotBlocked(tx, slotId);
       // A second request for a slot the pilot already holds is a duplicate, whatever is left of the slot.
-      const live = await tx.query(`SELECT 1 FROM matches WHERE pilot_id = $1 AND slot_id = $2 AND status IN ('requested', 'proposed', 'accepted')`, [pilot.id, slotId]);
+      const live = await tx.query(
+        `SELECT 1 FROM matches
+          WHERE pilot_id = $1 AND slot_id = $2 AND status IN ('requested', 'proposed', 'accepted')`,
+        [pilot.id, slotId],
+      );
       if (live.rows.length) throw conflict('match-exists', 'The pilot already has a live match for this slot.');
       stage = requestedStage(pilot, body, offer);
       const needs = needsOf(pilot, stage);
@@ -255,7 +266,9 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
         `SELECT 1 FROM bookings WHERE pilot_id = $1 AND status = 'confirmed' AND start_at < $3 AND end_at > $2 LIMIT 1`,
         [pilot.id, offer.start.toISOString(), offer.end.toISOString()],
       );
-      if (overlap.rows.length) throw conflict('booking-overlap', 'The pilot already holds a confirmed booking that overlaps this slot.');
+      if (overlap.rows.length) {
+        throw conflict('booking-overlap', 'The pilot already holds a confirmed booking that overlaps this slot.');
+      }
       const scored = scoreOffer(needs, offer, SCARCE);
       const expires = holdExpiry(offer.start);
       const { rows } = await tx.query<{ id: string }>(
@@ -305,8 +318,12 @@ export async function acceptMatch(db: Db, principal: Principal, id: string, lang
   try {
     return await db.transaction(async (tx) => {
       const { row, members } = await lockMembers(tx, principal, id);
-      if (row.pilot_org !== principal.organizationId) throw forbidden('Only the organisation that registered the pilot accepts a proposal.');
-      for (const m of members) if (m.status !== 'proposed') throw closedProblem(m, 'be accepted (only proposals are accepted)');
+      if (row.pilot_org !== principal.organizationId) {
+        throw forbidden('Only the organisation that registered the pilot accepts a proposal.');
+      }
+      for (const m of members) {
+        if (m.status !== 'proposed') throw closedProblem(m, 'be accepted (only proposals are accepted)');
+      }
       pilot = await lockPilot(tx, row.pilot_id);
       for (const m of [...members].sort((a, b) => (a.slot_id < b.slot_id ? -1 : a.slot_id > b.slot_id ? 1 : 0))) {
         current = m;
@@ -314,21 +331,23 @@ export async function acceptMatch(db: Db, principal: Principal, id: string, lang
         await assertNotBlocked(tx, m.slot_id);
         await takeHold(tx, m.id, m.slot_id, m.units);
         await tx.query(
-          `UPDATE matches SET status = 'accepted', accepted_at = now(), expires_at = $2, updated_at = now(), version = version + 1 WHERE id = $1`,
+          `UPDATE matches SET status = 'accepted', accepted_at = now(), expires_at = $2, updated_at = now(),
+                  version = version + 1 WHERE id = $1`,
           [m.id, holdExpiry(m.start_at).toISOString()],
         );
       }
       current = undefined;
       for (const m of members) {
-        const updated = await getMatchRow(tx, principal, m.id);
-        await recordPartiesEvent(tx, 'match.accepted', toMatchDto(updated), updated.pilot_id, updated.testbed_id, updated.pilot_org);
+        const u = await getMatchRow(tx, principal, m.id);
+        await recordPartiesEvent(tx, 'match.accepted', toMatchDto(u), u.pilot_id, u.testbed_id, u.pilot_org);
       }
       return getMatchRow(tx, principal, id);
     });
   } catch (err) {
     const m = current;
     const stage = pilot && m ? stageOf(pilot, m.stage) : undefined;
-    throw await bookingProblem(db, err, { pilot, ...(m ? { slotId: m.slot_id, units: m.units } : {}), ...(stage ? { stage } : {}), lang });
+    const where = m ? { slotId: m.slot_id, units: m.units } : {};
+    throw await bookingProblem(db, err, { pilot, ...where, ...(stage ? { stage } : {}), lang });
   }
 }
 
@@ -404,7 +423,9 @@ export async function approveMatch(db: Db, principal: Principal, id: string, lan
           await assertNotBlocked(tx, m.slot_id);
           const stage = stageOf(p, m.stage) ?? stagesOf(p)[0]!;
           // An extension is an explicit choice beyond the stage (contract: exempt from its rules); the rest must suit.
-          const problems = m.origin === 'extension' ? [] : unsuitability(needsOf(p, stage), offer, m.units).filter((u) => u.code !== 'units');
+          const problems = (m.origin === 'extension' ? [] : unsuitability(needsOf(p, stage), offer, m.units)).filter(
+            (u) => u.code !== 'units',
+          );
           if (problems.length) throw new Refusal('unsuitable', p, m.slot_id, m.units, problems, stage);
           // No TypeScript capacity or budget check: the CHECKs decide, under the locks.
           bookings.set(m.id, await bookMatch(tx, m, offer));
@@ -470,7 +491,9 @@ export async function requestGroup(db: Db, principal: Principal, pilotId: string
       assertRequestable(pilot);
       await expireOverdue(tx, pilot.id);
       // Every session's slot is locked in id order before any hold, so two groups never deadlock.
-      await tx.query('SELECT id FROM slots WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE', [body.sessions!.map((x) => x.slotId)]);
+      await tx.query('SELECT id FROM slots WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE', [
+        body.sessions!.map((x) => x.slotId),
+      ]);
       const groupId = (await tx.query<{ id: string }>('SELECT gen_random_uuid() AS id')).rows[0]!.id;
       const offers: SlotOffer[] = [];
       const ids: string[] = [];
@@ -490,7 +513,9 @@ export async function requestGroup(db: Db, principal: Principal, pilotId: string
           `SELECT 1 FROM bookings WHERE pilot_id = $1 AND status = 'confirmed' AND start_at < $3 AND end_at > $2 LIMIT 1`,
           [pilot.id, offer.start.toISOString(), offer.end.toISOString()],
         );
-        if (overlap.rows.length) throw conflict('booking-overlap', `Session ${i} overlaps a confirmed booking of the pilot.`);
+        if (overlap.rows.length) {
+          throw conflict('booking-overlap', `Session ${i} overlaps a confirmed booking of the pilot.`);
+        }
         offers.push(offer);
         const scored = scoreOffer(needs, offer, SCARCE);
         const expires = holdExpiry(offer.start);

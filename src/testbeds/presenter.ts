@@ -59,7 +59,8 @@ export interface SlotRow {
   updated_at: Date;
 }
 
-export const SLOT_COLUMNS = 'id, testbed_id, series_id, start_at, end_at, capacity, booked_units, held_units, version, created_at, updated_at';
+export const SLOT_COLUMNS =
+  'id, testbed_id, series_id, start_at, end_at, capacity, booked_units, held_units, version, created_at, updated_at';
 
 /** SLOT_COLUMNS qualified with a table alias, for joins. */
 export const slotColumns = (alias: string) =>

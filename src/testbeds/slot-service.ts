@@ -124,7 +124,10 @@ export async function listSlots(db: Db, testbedId: string, q: SlotListQuery) {
 }
 
 export async function getSlot(db: Queryable, id: string): Promise<SlotRow> {
-  const { rows } = await db.query<SlotRow>(`SELECT ${SLOT_COLUMNS}, ${blockedBySql('s')} AS blocked_by FROM slots s WHERE id = $1`, [id]);
+  const { rows } = await db.query<SlotRow>(
+    `SELECT ${SLOT_COLUMNS}, ${blockedBySql('s')} AS blocked_by FROM slots s WHERE id = $1`,
+    [id],
+  );
   const row = rows[0];
   if (!row) throw notFound('slot');
   return row;
@@ -159,7 +162,9 @@ const inUse = (slot: SlotRow, what: string) =>
   });
 
 const belowBooked = (bookedUnits: number) =>
-  conflict('capacity-below-booked', `Capacity cannot drop below the ${bookedUnits} unit(s) already booked or held.`, { bookedUnits });
+  conflict('capacity-below-booked', `Capacity cannot drop below the ${bookedUnits} unit(s) already booked or held.`, {
+    bookedUnits,
+  });
 
 export async function updateSlot(db: Db, principal: Principal, id: string, patch: SlotPatch, ifMatch: string[]) {
   let target: { testbedId: string; interval: Interval } | undefined;
@@ -198,7 +203,10 @@ export async function updateSlot(db: Db, principal: Principal, id: string, patch
   } catch (err) {
     if (isDbError(err, 'exclusion_violation') && target) throw await overlapConflict(db, target.testbedId, [target.interval], id);
     // Backstop: the row lock makes this unreachable today, but the CHECK has the final word on booked units.
-    if (isDbError(err, 'check_violation', 'slots_booked_units_check') || isDbError(err, 'check_violation', 'slots_held_units_check')) {
+    const overPromised = ['slots_booked_units_check', 'slots_held_units_check'].some((c) =>
+      isDbError(err, 'check_violation', c),
+    );
+    if (overPromised) {
       const s = await getSlot(db, id);
       throw belowBooked(s.booked_units + s.held_units);
     }

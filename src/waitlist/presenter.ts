@@ -15,8 +15,9 @@ export interface WaitlistRow {
   offered_at: Date | null;
 }
 
-export const WAITLIST_SELECT = `SELECT w.id, w.seq, w.slot_id, w.pilot_id, w.units, w.stage, w.status, w.match_id, w.created_at, w.offered_at,
-    CASE WHEN w.status = 'waiting' THEN (SELECT count(*)::int FROM waitlist_entries x WHERE x.slot_id = w.slot_id AND x.status = 'waiting' AND x.seq <= w.seq) END AS position
+export const WAITLIST_SELECT = `SELECT w.id, w.seq, w.slot_id, w.pilot_id, w.units, w.stage, w.status, w.match_id,
+    w.created_at, w.offered_at, CASE WHEN w.status = 'waiting' THEN (SELECT count(*)::int FROM waitlist_entries x
+      WHERE x.slot_id = w.slot_id AND x.status = 'waiting' AND x.seq <= w.seq) END AS position
   FROM waitlist_entries w JOIN pilots p ON p.id = w.pilot_id`;
 
 export const toWaitlistDto = (r: WaitlistRow): WaitlistEntry => ({

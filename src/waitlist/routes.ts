@@ -14,15 +14,21 @@ export function waitlistRoutes(api: ApiRouter, db: Db): void {
       operationId: 'joinWaitlist',
       summary: "Put a pilot on a slot's waitlist (the startup that owns it)",
       description:
-        'When units free up (a cancellation, an expired or rejected hold, a blackout removed, capacity raised) the first ' +
-        'waiting pilot that fits gets a `requested` match holding them (`origin: "waitlist"`, event `match.requested`) in ' +
-        'the same transaction; first come, first served. Free units are handed out at once. A pilot waits once per slot ' +
-        '(409 `waitlist-exists`); a slot that has started is 409 `slot-past`; one the pilot cannot use is 409 `slot-unsuitable`.',
+        'When units free up (a cancellation, an expired or rejected hold, a blackout removed, capacity raised) ' +
+        'the first waiting pilot that fits gets a `requested` match holding them (`origin: "waitlist"`, event ' +
+        '`match.requested`) in the same transaction; first come, first served. Free units are handed out at once. ' +
+        'A pilot waits once per slot (409 `waitlist-exists`); a slot that has started is 409 `slot-past`; one the ' +
+        'pilot cannot use is 409 `slot-unsuitable`.',
       tag: TAG,
       auth: 'matching:write',
       body: 'waitlist-create.json',
       idempotent: true,
-      success: { status: 201, description: 'The entry with its position (null once offered).', schema: 'waitlist-entry.json', headers: ['Location'] },
+      success: {
+        status: 201,
+        description: 'The entry with its position (null once offered).',
+        schema: 'waitlist-entry.json',
+        headers: ['Location'],
+      },
       errors: [409],
     },
     async ({ principal, params, body, res }) => {

@@ -84,11 +84,16 @@ export async function ruleBreaches(): Promise<{ overbooked: number; mismatched: 
  * existed looks like (migration 0010 gives live matches no hold). Through the API a request holds its units, so
  * only such matches let an approval race past capacity and exercise the CHECK that refuses it.
  */
-export async function unheldRequest(pilotId: string, slotId: string, o: { units?: number; groupId?: string } = {}): Promise<{ id: string }> {
+export async function unheldRequest(
+  pilotId: string,
+  slotId: string,
+  o: { units?: number; groupId?: string } = {},
+): Promise<{ id: string }> {
   const db = ctx().db;
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, expires_at, stage, group_id)
-     SELECT $1, s.id, s.testbed_id, $3, 'requested', 'request', s.start_at, 'main', $4 FROM slots s WHERE s.id = $2 RETURNING id`,
+     SELECT $1, s.id, s.testbed_id, $3, 'requested', 'request', s.start_at, 'main', $4
+       FROM slots s WHERE s.id = $2 RETURNING id`,
     [pilotId, slotId, o.units ?? 1, o.groupId ?? null],
   );
   await db.query(`UPDATE pilots SET status = 'matched' WHERE id = $1 AND status = 'submitted'`, [pilotId]);
@@ -100,7 +105,8 @@ export async function proposal(pilotId: string, slotId: string, units = 1): Prom
   const db = ctx().db;
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, expires_at, stage)
-     SELECT $1, s.id, s.testbed_id, $3, 'proposed', 'allocation', s.start_at, 'main' FROM slots s WHERE s.id = $2 RETURNING id`,
+     SELECT $1, s.id, s.testbed_id, $3, 'proposed', 'allocation', s.start_at, 'main'
+       FROM slots s WHERE s.id = $2 RETURNING id`,
     [pilotId, slotId, units],
   );
   await db.query(`UPDATE pilots SET status = 'matched' WHERE id = $1 AND status = 'submitted'`, [pilotId]);
@@ -111,13 +117,23 @@ export async function proposal(pilotId: string, slotId: string, units = 1): Prom
 export async function slotView(actor: Actor, slotId: string) {
   const res = await ctx().api().get(`/v1/slots/${slotId}`).set(actor.auth);
   if (res.status !== 200) throw new Error(`slot read failed: ${res.status}`);
-  return res.body as { capacity: number; bookedUnits: number; heldUnits: number; availableUnits: number; blockedBy: { blackoutId: string; reason: string } | null };
+  return res.body as {
+    capacity: number;
+    bookedUnits: number;
+    heldUnits: number;
+    availableUnits: number;
+    blockedBy: { blackoutId: string; reason: string } | null;
+  };
 }
 
 /** Held units straight from the database agree with the matches that hold them, and never over-promise. */
 export async function holdBreaches(): Promise<{ overPromised: number; heldMismatch: number }> {
   const db = ctx().db;
-  const overPromised = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM slots WHERE booked_units + held_units > capacity OR held_units < 0')).rows[0]!.n;
+  const overPromised = (
+    await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM slots WHERE booked_units + held_units > capacity OR held_units < 0',
+    )
+  ).rows[0]!.n;
   const heldMismatch = (
     await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM slots s
@@ -134,7 +150,8 @@ export async function holdBreaches(): Promise<{ overPromised: number; heldMismat
  */
 export async function eventsSeenBy(actor: Actor, orgKind: OrgKind, type: string): Promise<number> {
   const { rows } = await ctx().db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM events ev WHERE ev.type = $2 AND ${eventVisibility({ organizationId: actor.orgId, orgKind }, 1)}`,
+    `SELECT count(*)::int AS n FROM events ev
+      WHERE ev.type = $2 AND ${eventVisibility({ organizationId: actor.orgId, orgKind }, 1)}`,
     [actor.orgId, type],
   );
   return rows[0]!.n;
