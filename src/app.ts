@@ -9,6 +9,7 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import swaggerUi from 'swagger-ui-express';
 import { apiKeyRoutes } from './api-keys/routes.js';
+import { blackoutRoutes } from './blackouts/routes.js';
 import { bookingRoutes } from './bookings/routes.js';
 import { datasetRoutes } from './datasets/routes.js';
 import { resumableRoutes } from './resumable/routes.js';
@@ -27,6 +28,8 @@ import { authRateLimiter } from './http/rate-limit.js';
 import { ApiRouter } from './http/route.js';
 import { matchingRoutes } from './matching/routes.js';
 import { RunGate } from './matching/run-gate.js';
+
+import { configureHolds } from './matching/holds.js';
 import { Validator } from './http/validation.js';
 import { createMetrics } from './observability/metrics.js';
 import { buildOpenApi } from './openapi/document.js';
@@ -36,6 +39,7 @@ import { reportRoutes } from './reports/routes.js';
 import { slotRoutes } from './testbeds/slot-routes.js';
 import { testbedRoutes } from './testbeds/routes.js';
 import { VERSION } from './version.js';
+import { waitlistRoutes } from './waitlist/routes.js';
 import { webhookRoutes } from './webhooks/routes.js';
 
 export interface AppDeps {
@@ -95,6 +99,7 @@ function probeRoutes(api: ApiRouter, db: Db, readiness: { shuttingDown: boolean 
 
 export function createApp(deps: AppDeps): App {
   const { db, config, logger } = deps;
+  configureHolds(config);
   const readiness = deps.readiness ?? { shuttingDown: false };
   const app = express() as unknown as App;
   app.disable('x-powered-by');
@@ -164,6 +169,8 @@ export function createApp(deps: AppDeps): App {
   slotRoutes(api, db);
   matchingRoutes(api, db, deps.allocationRuns ?? new RunGate(config.allocationMaxRuns));
   bookingRoutes(api, db);
+  blackoutRoutes(api, db);
+  waitlistRoutes(api, db);
   reportRoutes(api, db);
   datasetRoutes(api, db, config);
   resumableRoutes(api, db, config);

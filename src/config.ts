@@ -78,6 +78,11 @@ export interface Config {
   requestBodyTimeoutSeconds: number;
   /** Open sockets one process accepts; further connections are dropped. */
   maxConnections: number;
+
+  /** How long a requested match or accepted proposal holds its units before it expires. */
+  holdTtlSeconds: number;
+  /** How often the hold sweeper looks for expired holds, in ms. */
+  holdSweepMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -248,5 +253,8 @@ export function loadConfig(env: Env = process.env): Config {
     requestIdleTimeoutSeconds: int(env, 'REQUEST_IDLE_TIMEOUT_SECONDS', 30, 1, 3600),
     requestBodyTimeoutSeconds: int(env, 'REQUEST_BODY_TIMEOUT_SECONDS', 60, 1, 3600),
     maxConnections: int(env, 'MAX_CONNECTIONS', 1024, 1, 1_000_000),
+
+    holdTtlSeconds: int(env, 'HOLD_TTL_SECONDS', 172_800, 60, 365 * 24 * 3600),
+    holdSweepMs: int(env, 'HOLD_SWEEP_MS', 5000, 50, 3_600_000),
   };
 }

@@ -7,6 +7,7 @@ import { loadConfigOrExit } from './config.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
 import { createLogger } from './observability/logger.js';
 import { DeliveryWorker, workerSettings } from './webhooks/worker.js';
+import { HoldSweeper } from './matching/expiry.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -22,6 +23,9 @@ async function main(): Promise<void> {
   // Webhook deliveries run in this process unless WEBHOOK_WORKER=false (then run npm run worker beside it).
   const worker = config.webhookWorker ? new DeliveryWorker(db, workerSettings(config), logger) : undefined;
   worker?.start();
+  // Hold expiry runs wherever webhook delivery runs; any number of processes may sweep (SKIP LOCKED).
+  const sweeper = config.webhookWorker ? new HoldSweeper(db, config.holdSweepMs, logger) : undefined;
+  sweeper?.start();
   server.listen(config.port, () => {
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -36,7 +40,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     // The worker stops claiming now; deliveries in flight get the grace period, and whatever is cut short falls
     // due again (in another process, or after a restart) when its lease runs out.
-    const workerStopped = worker?.stop(config.shutdownGraceSeconds * 1000);
+    const workerStopped = Promise.all([worker?.stop(config.shutdownGraceSeconds * 1000), sweeper?.stop()]);
     const force = setTimeout(() => {
       logger.warn('grace period over; closing remaining connections');
       server.closeAllConnections();

@@ -7,6 +7,8 @@ import { bootstrap } from './bootstrap.js';
 import { loadConfigOrExit } from './config.js';
 import { createLogger } from './observability/logger.js';
 import { DeliveryWorker, workerSettings } from './webhooks/worker.js';
+import { configureHolds } from './matching/holds.js';
+import { HoldSweeper } from './matching/expiry.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -15,6 +17,9 @@ async function main(): Promise<void> {
   const db = await bootstrap({ ...config, demoData: false, adminEmail: undefined, adminPassword: undefined }, logger);
   const worker = new DeliveryWorker(db, workerSettings(config), logger);
   worker.start();
+  configureHolds(config);
+  const sweeper = new HoldSweeper(db, config.holdSweepMs, logger);
+  sweeper.start();
   logger.info({ engine: db.engine, pid: process.pid }, 'webhook delivery worker started');
 
   let stopping = false;
@@ -22,8 +27,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'worker shutting down: finishing deliveries in flight');
-    worker
-      .stop(config.shutdownGraceSeconds * 1000)
+    Promise.all([worker.stop(config.shutdownGraceSeconds * 1000), sweeper.stop()])
       .then(() => db.close())
       .catch((err: unknown) => logger.error({ err }, 'worker shutdown failed'))
       .finally(() => process.exit(0));

@@ -89,7 +89,10 @@ describe('group requests', () => {
     const { partner, op, owner, pilot, a, b } = await scene();
     await api().put(`/v1/pilots/${pilot.id}/budget`).set(op.auth).send({ credits: 100 });
     const g = await askGroup(owner, pilot.id, [{ slotId: a.id, stage: 'main' }, { slotId: b.id, stage: 'main' }]);
-    // Another pilot takes b first.
+    // The group's session on b holds nothing (as a request from before holds would), and another pilot takes b first.
+    const onB = g.body.data.find((m: { slotId: string }) => m.slotId === b.id).id;
+    await ctx().db.query('UPDATE slots SET held_units = held_units - 1 WHERE id = $1', [b.id]);
+    await ctx().db.query('UPDATE matches SET held_units = 0 WHERE id = $1', [onB]);
     const rivalOwner = await signup();
     const rival = await submittedPilot(rivalOwner);
     const rm = await requested(rivalOwner, rival.id, b.id);
@@ -136,8 +139,8 @@ async function startServer(): Promise<{ base: string; child: ChildProcess }> {
 async function stormScene() {
   const partner = await signup('partner');
   const op = await operator();
-  const testbed = await createTestbed(partner, { capacity: 3 });
-  const shared = await slotOn(partner, testbed.id, 1, 3, 8);
+  const testbed = await createTestbed(partner, { capacity: 10 });
+  const shared = await slotOn(partner, testbed.id, 1, 10, 8);
   const shots: { path: string; auth: Record<string, string>; pilotId: string }[] = [];
   const pilots: string[] = [];
   for (let i = 0; i < 10; i++) {
@@ -149,6 +152,10 @@ async function stormScene() {
     assert.equal(g.status, 201, JSON.stringify(g.body));
     for (const m of g.body.data) shots.push({ path: `/v1/matches/${m.id}/approve`, auth: (i % 2 ? op : partner).auth, pilotId: pilot.id });
   }
+  // The shared slot shrinks to 3 with its ten sessions holding nothing (as requests from before holds would):
+  // only then can approvals race past its capacity and meet the CHECK.
+  await ctx().db.query('UPDATE matches SET held_units = 0 WHERE slot_id = $1', [shared.id]);
+  await ctx().db.query('UPDATE slots SET held_units = 0, capacity = 3 WHERE id = $1', [shared.id]);
   for (let k = shots.length - 1; k > 0; k--) {
     const j = (k * 7919) % (k + 1);
     [shots[k], shots[j]] = [shots[j]!, shots[k]!];

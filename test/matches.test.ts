@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { Validator } from '../src/http/validation.js';
 import { ctx } from './support/context.js';
 import { countRows, createPilot, createSlot, createTestbed, operator, signup } from './support/factories.js';
-import { approve, at, eventTypes, pilotStatus, requestSlot, requested, slotOn, submittedPilot, testbedWithSlot } from './support/matching-factories.js';
+import {
+  approve,
+  at,
+  eventTypes,
+  pilotStatus,
+  requestSlot,
+  requested,
+  slotOn,
+  submittedPilot,
+  testbedWithSlot,
+  unheldRequest,
+} from './support/matching-factories.js';
 
 const api = () => ctx().api();
 
@@ -127,7 +138,7 @@ describe('POST /v1/pilots/:id/matches', () => {
     await requested(s, pilot.id, slot.id);
     const again = await requestSlot(s, pilot.id, slot.id);
     assert.equal(again.status, 409);
-    assert.equal(again.body.code, 'match-exists');
+    assert.equal(again.body.code, 'match-exists', JSON.stringify(again.body));
     assert.equal((await requestSlot(s, pilot.id, '00000000-0000-4000-8000-000000000000')).status, 404);
   });
 });
@@ -188,7 +199,13 @@ describe('POST /v1/matches/:id/approve', () => {
     const { slot, testbed } = await testbedWithSlot(partner, 1);
     await slotOn(partner, testbed.id, 4);
     const ma = await requested(a, pa.id, slot.id);
-    const mb = await requested(b, pb.id, slot.id);
+    // a's request holds the only unit: b's request is refused at once, with the alternative.
+    const refused = await requestSlot(b, pb.id, slot.id);
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.code, 'slot-full');
+    assert.equal(refused.body.alternatives.length, 1);
+    // A match that holds nothing (from before holds) still meets the capacity CHECK at approval.
+    const mb = await unheldRequest(pb.id, slot.id);
     assert.equal((await approve(partner, ma.id)).status, 200);
     const full = await approve(partner, mb.id);
     assert.equal(full.status, 409);

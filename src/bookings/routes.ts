@@ -2,7 +2,10 @@ import type { Request, Response } from 'express';
 import type { Db } from '../db/client.js';
 import type { CalendarFeedQuery } from '../generated/schema-types.js';
 import type { ApiRouter } from '../http/route.js';
+import { extendBooking } from './extension.js';
 import { toBookingDto } from './presenter.js';
+import { toMatchDto } from '../matching/presenter.js';
+import { languageOf } from '../matching/language.js';
 import {
   cancelBooking,
   createFeed,
@@ -64,6 +67,33 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
     },
     async ({ principal, params, res }) => {
       res.json(toBookingDto(await cancelBooking(db, principal, params.id!)));
+    },
+  );
+
+  api.add<{ slotId: string }, object>(
+    {
+      method: 'post',
+      path: '/v1/bookings/{id}/extend',
+      operationId: 'extendBooking',
+      summary: 'Extend a booking into the next slot of its testbed',
+      description:
+        'The slot must be the next one of the same testbed: the first starting at or after the booking ends (422 ' +
+        '`slot-not-adjacent` otherwise). The testbed owner or an operator books it at once (`status: "booked"`); the ' +
+        'pilot\'s owner gets a `requested` match (origin `extension`) holding the units until approved. Capacity ' +
+        '(`slot-full`), blackouts (`slot-blocked`), credits (`budget-exceeded`) and overlap rules apply; a cancelled ' +
+        'booking cannot be extended (409).',
+      tag: TAG,
+      auth: 'bookings:write',
+      body: 'booking-extend.json',
+      idempotent: true,
+      success: { status: 201, description: 'What the extension did.', schema: 'booking-extension.json' },
+      errors: [409, 422],
+    },
+    async ({ principal, params, body, req, res }) => {
+      const lang = languageOf(req, res);
+      const ext = await extendBooking(db, principal, params.id!, body.slotId, lang);
+      const booking = ext.booking ? toBookingDto(ext.booking) : null;
+      res.status(201).json({ status: ext.status, match: toMatchDto(ext.match, lang), booking });
     },
   );
 

@@ -9,6 +9,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { decodeCursor, toPage } from '../http/pagination.js';
 import { queryWindow } from '../http/query-window.js';
 import { MATCH_SELECT, partiesVisibility, toMatchDto, type MatchRow } from '../matching/presenter.js';
+import { offerWaitlist, releaseHold } from '../matching/holds.js';
 import { recordPartiesEvent, settlePilot } from '../matching/service.js';
 import { canManageTestbed } from '../testbeds/access.js';
 import { getManagedTestbed, getTestbed } from '../testbeds/service.js';
@@ -59,16 +60,42 @@ export async function cancelBooking(db: Db, principal: Principal, id: string): P
     // Lock order as everywhere: match, pilot, slot.
     await tx.query('SELECT id FROM matches WHERE id = $1 FOR UPDATE', [b.match_id]);
     await tx.query('SELECT id FROM pilots WHERE id = $1 FOR UPDATE', [b.pilot_id]);
-    await tx.query('SELECT id FROM slots WHERE id = $1 FOR NO KEY UPDATE', [b.slot_id]);
-    await tx.query('UPDATE slots SET booked_units = booked_units - $2, version = version + 1, updated_at = now() WHERE id = $1', [b.slot_id, b.units]);
-    await tx.query(`UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2 WHERE id = $1`, [id, principal.userId]);
-    await refundCredits(tx, id);
-    await tx.query(`UPDATE matches SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = $1`, [b.match_id]);
+    const updated = await cancelConfirmed(tx, b, principal.userId, null);
     await settlePilot(tx, b.pilot_id);
-    const updated = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [id])).rows[0]!;
-    await recordPartiesEvent(tx, 'booking.cancelled', toBookingDto(updated), b.pilot_id, b.testbed_id, b.pilot_org);
+    // The freed units go to the slot's waitlist in this transaction (the slot is still locked).
+    await offerWaitlist(tx, b.slot_id);
     return updated;
   });
+}
+
+/**
+ * Cancels a confirmed booking inside tx: frees its units, refunds its credits when it had not started, cancels
+ * its match and records booking.cancelled. The caller holds the booking's, match's and pilot's locks; this
+ * takes the slot's. It neither settles the pilot nor serves the waitlist: callers decide.
+ */
+export async function cancelConfirmed(
+  tx: Queryable,
+  b: BookingRow,
+  userId: string | null,
+  reason: string | null,
+): Promise<BookingRow> {
+  await tx.query('SELECT id FROM slots WHERE id = $1 FOR NO KEY UPDATE', [b.slot_id]);
+  await tx.query(
+    'UPDATE slots SET booked_units = booked_units - $2, version = version + 1, updated_at = now() WHERE id = $1',
+    [b.slot_id, b.units],
+  );
+  await tx.query(
+    `UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2, cancel_reason = $3
+      WHERE id = $1`,
+    [b.id, userId, reason],
+  );
+  await refundCredits(tx, b.id);
+  await tx.query(`UPDATE matches SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = $1`, [
+    b.match_id,
+  ]);
+  const updated = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [b.id])).rows[0]!;
+  await recordPartiesEvent(tx, 'booking.cancelled', toBookingDto(updated), b.pilot_id, b.testbed_id, b.pilot_org);
+  return updated;
 }
 
 /**
@@ -159,21 +186,25 @@ export async function feedCalendar(db: Db, testbedId: string, token: string): Pr
  */
 export async function releasePilotHoldings(tx: Queryable, pilotId: string, userId: string, reason = 'pilot withdrawn'): Promise<void> {
   const bookings = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.pilot_id = $1 AND b.status = 'confirmed' ORDER BY b.id FOR UPDATE OF b`, [pilotId])).rows;
+  const freed = new Set<string>();
   for (const b of bookings) {
-    await tx.query('SELECT id FROM slots WHERE id = $1 FOR NO KEY UPDATE', [b.slot_id]);
-    await tx.query('UPDATE slots SET booked_units = booked_units - $2, version = version + 1, updated_at = now() WHERE id = $1', [b.slot_id, b.units]);
-    await tx.query(`UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2, cancel_reason = $3 WHERE id = $1`, [b.id, userId, reason]);
-    await refundCredits(tx, b.id);
-    await tx.query(`UPDATE matches SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = $1`, [b.match_id]);
-    const updated = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [b.id])).rows[0]!;
-    await recordPartiesEvent(tx, 'booking.cancelled', toBookingDto(updated), b.pilot_id, b.testbed_id, b.pilot_org);
+    await cancelConfirmed(tx, b, userId, reason);
+    freed.add(b.slot_id);
   }
   const live = (
     await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.pilot_id = $1 AND m.status IN ('requested', 'proposed', 'accepted') ORDER BY m.id FOR UPDATE OF m`, [pilotId])
   ).rows;
   for (const m of live) {
     await tx.query(`UPDATE matches SET status = 'rejected', decided_at = now(), decided_by = $2, updated_at = now(), version = version + 1 WHERE id = $1`, [m.id, userId]);
+    const slotId = await releaseHold(tx, m.id);
+    if (slotId) freed.add(slotId);
     const updated = (await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.id = $1`, [m.id])).rows[0]!;
     await recordPartiesEvent(tx, 'match.rejected', toMatchDto(updated), m.pilot_id, m.testbed_id, m.pilot_org);
   }
+  await tx.query(
+    `UPDATE waitlist_entries SET status = 'cancelled', cancelled_at = now() WHERE pilot_id = $1 AND status = 'waiting'`,
+    [pilotId],
+  );
+  // What the pilot gave up goes to the waitlists, slots in id order.
+  for (const slotId of [...freed].sort()) await offerWaitlist(tx, slotId);
 }

@@ -171,7 +171,9 @@ export const PROBLEM_CODES: Record<string, string> = {
   'slot-overlap': 'A slot of this testbed already covers part of that time.',
   'slot-in-use': 'The slot has bookings; free them first.',
   'capacity-below-booked': 'Capacity cannot drop below the units already booked.',
-  'slot-full': 'The slot has fewer available units than asked for; alternatives[] lists up to three other candidates.',
+  'slot-full':
+    'The slot has fewer available units (capacity − booked − held) than asked for; alternatives[] lists up to three ' +
+    'other candidates, and the waitlist is open.',
   'slot-unsuitable': "The slot does not meet the pilot's requirements; reasons[] says why and alternatives[] lists up to three candidates.",
   'booking-overlap': 'The pilot already holds a confirmed booking that overlaps this slot in time.',
   'match-exists': 'The pilot already has a live match for this slot.',
@@ -208,4 +210,8 @@ export const PROBLEM_CODES: Record<string, string> = {
   internal: 'An unexpected error on the server.',
   'budget-exceeded': "Confirming this would take the pilot's committed credits past its budget; nothing was booked.",
   'credits-below-committed': 'A budget cannot be lowered below the credits its confirmed bookings already commit.',
+  'slot-blocked': 'A blackout of the testbed covers the slot (blockedBy); it cannot be booked, requested or proposed.',
+  'slot-past': 'The slot has already started.',
+  'waitlist-exists': 'The pilot is already waiting for this slot.',
+  'slot-not-adjacent': "Only the next slot of the booking's testbed (first to start at or after its end) extends it.",
 };

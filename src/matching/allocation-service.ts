@@ -12,6 +12,8 @@ import { recordEvent } from '../events/outbox.js';
 import type { AllocationRun, AllocationRunCreate } from '../generated/schema-types.js';
 import { forbidden, notFound, unprocessable, validationFailed } from '../http/errors.js';
 import { budgetOf, PILOT_COLUMNS, stagesOf, type PilotRow } from '../pilots/presenter.js';
+
+import { notBlockedSql } from './holds.js';
 import { transitionPilot } from '../pilots/service.js';
 import type { AllocationSummary } from './allocation.js';
 import { allocatePlansOffThread } from './allocate-off-thread.js';
@@ -79,10 +81,12 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
                    FROM slots x WHERE x.testbed_id = t.id AND x.start_at >= $2 AND x.start_at < $3) AS utilization
            FROM testbeds t WHERE t.status = 'active' AND ($1::text IS NULL OR t.domains @> ARRAY[$1::text])
        )
-       SELECT s.id AS slot_id, tb.id AS testbed_id, tb.name AS testbed_name, s.start_at, s.end_at, s.capacity, s.booked_units,
-              tb.status, tb.domains, tb.capabilities, tb.lat, tb.lng, tb.utilization
+       SELECT s.id AS slot_id, tb.id AS testbed_id, tb.name AS testbed_name, s.start_at, s.end_at, s.capacity,
+              s.booked_units + s.held_units AS booked_units, tb.status, tb.domains, tb.capabilities, tb.lat, tb.lng,
+              tb.utilization
          FROM tb JOIN slots s ON s.testbed_id = tb.id
-        WHERE s.start_at >= $2 AND s.end_at <= $3 AND s.booked_units < s.capacity
+        WHERE s.start_at >= $2 AND s.end_at <= $3 AND s.booked_units + s.held_units < s.capacity
+          AND ${notBlockedSql('s')}
         ORDER BY s.start_at, s.id LIMIT ${MAX_SLOTS}`,
       [domain, from.toISOString(), to.toISOString()],
     )

@@ -11,6 +11,7 @@ import type { Queryable } from '../db/client.js';
 import { CAPABILITIES } from '../domains/catalog.js';
 import { stagesOf, type PilotRow } from '../pilots/presenter.js';
 import type { Candidate, PilotStage } from '../generated/schema-types.js';
+import { notBlockedSql } from './holds.js';
 import { compareScored, rankOffers, reasonsFor, type Lang, type PilotNeeds, type Scored, type SlotOffer } from './scoring.js';
 
 export const SCARCE: ReadonlySet<string> = new Set(CAPABILITIES.filter((c) => c.scarce).map((c) => c.code));
@@ -92,12 +93,13 @@ export async function suitableOffers(db: Queryable, pilot: PilotRow, o: Candidat
             tb.status, tb.domains, tb.capabilities, tb.lat, tb.lng, tb.utilization
        FROM tb
        CROSS JOIN LATERAL (
-         SELECT s.id, s.start_at, s.end_at, s.capacity, s.booked_units
+         SELECT s.id, s.start_at, s.end_at, s.capacity, s.booked_units + s.held_units AS booked_units
            FROM slots s
           WHERE s.testbed_id = tb.id AND s.start_at >= $3 AND s.end_at <= $4
             AND s.end_at - s.start_at >= make_interval(secs => $5::float8 * 3600)
             AND ($10::float8 IS NULL OR s.end_at - s.start_at <= make_interval(secs => $10::float8 * 3600))
-            AND s.capacity - s.booked_units >= $6
+            AND s.capacity - s.booked_units - s.held_units >= $6
+            AND ${notBlockedSql('s')}
             AND ($8::uuid IS NULL OR s.id <> $8)
             AND NOT EXISTS (SELECT 1 FROM bookings b
                              WHERE b.pilot_id = $9 AND b.status = 'confirmed'

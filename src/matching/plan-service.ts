@@ -9,6 +9,7 @@ import { budgetOf, stagesOf, type PilotRow } from '../pilots/presenter.js';
 import { needsOf, SCARCE, suitableOffers } from './candidates.js';
 import { creditsFor, searchPlans, type PlanSlot } from './plans.js';
 import { rankOffers, type Lang } from './scoring.js';
+import { notBlockedSql } from './holds.js';
 
 /** Earliest suitable slots per testbed and stage fetched, and best-scored kept, for the search. */
 const PLAN_DEPTH = 60;
@@ -120,7 +121,7 @@ async function countFilters(db: Queryable, pilot: PilotRow, stage: PilotStage, o
        SELECT s.start_at, s.end_at, extract(epoch FROM s.end_at - s.start_at) / 3600 AS hours, t.credit_rate,
               t.capabilities @> $2::text[] AS cap_ok,
               (s.start_at >= $3 AND s.end_at <= $4) AS window_ok,
-              (s.capacity - s.booked_units >= $5 AND NOT EXISTS (
+              (s.capacity - s.booked_units - s.held_units >= $5 AND ${notBlockedSql('s')} AND NOT EXISTS (
                  SELECT 1 FROM bookings b WHERE b.pilot_id = $10 AND b.status = 'confirmed'
                     AND b.start_at < s.end_at AND b.end_at > s.start_at)) AS units_ok
          FROM slots s JOIN testbeds t ON t.id = s.testbed_id

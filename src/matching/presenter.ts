@@ -14,7 +14,7 @@ export interface MatchRow {
   units: number;
   /** Effective status: a live match past expires_at reads as expired. */
   status: MatchStatus;
-  origin: 'request' | 'allocation';
+  origin: Match['origin'];
   allocation_run_id: string | null;
   score: number | null;
   breakdown: ScoreBreakdown | null;

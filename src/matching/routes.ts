@@ -108,11 +108,13 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       operationId: 'requestMatch',
       summary: 'Ask for a slot, or a group of sessions, for a pilot (the startup)',
       description:
-        'Creates a `requested` match for the testbed owner or an operator to approve; nothing is booked yet. A slot that ' +
-        'is full (`slot-full`) or does not meet the requirements (`slot-unsuitable`) is a 409 carrying `reasons` and up to ' +
-        'three `alternatives` (candidates). `{sessions: [{slotId, stage}]}` asks for a group: one match per session sharing ' +
-        'a `groupId`, all created or none, answered as `{groupId, data}`; accept, approve and reject on any match of the ' +
-        'group act on the whole group.',
+        'Creates a `requested` match for the testbed owner or an operator to approve; nothing is booked yet, but ' +
+        'the match holds its units until approved, rejected or expired (HOLD_TTL_SECONDS). A slot without enough ' +
+        'available units (`slot-full`; join its waitlist) or not meeting the requirements (`slot-unsuitable`) is ' +
+        'a 409 carrying `reasons` and up to three `alternatives` (candidates); a slot under a blackout is 409 ' +
+        '`slot-blocked`. `{sessions: [{slotId, stage}]}` asks for a group: one match per session sharing a ' +
+        '`groupId`, all created or none, answered as `{groupId, data}`; accept, approve and reject on any match ' +
+        'of the group act on the whole group.',
       tag: 'Matching',
       auth: 'matching:write',
       body: 'match-request.json',
@@ -162,7 +164,9 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       'accept',
       'acceptMatch',
       'Accept a proposal (the startup that owns the pilot)',
-      'Only `proposed` matches; 409 otherwise (`match-expired` past expiry). A match of a group accepts the whole group.',
+      'Only `proposed` matches; 409 otherwise (`match-expired` past expiry). Accepting holds the units until ' +
+        'approval, rejection or expiry after HOLD_TTL_SECONDS: 409 `slot-full` with `alternatives` when they are ' +
+        'no longer free, `slot-blocked` under a blackout. A match of a group accepts the whole group.',
     ],
     [
       'approve',
@@ -193,7 +197,7 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
         const id = params.id!;
         const row =
           action === 'accept'
-            ? await acceptMatch(db, principal, id)
+            ? await acceptMatch(db, principal, id, lang)
             : action === 'reject'
               ? await rejectMatch(db, principal, id)
               : (await approveMatch(db, principal, id, lang)).match;

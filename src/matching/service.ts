@@ -23,14 +23,12 @@ import type { PilotStage } from '../generated/schema-types.js';
 import { getVisiblePilot, transitionPilot } from '../pilots/service.js';
 import { ownsPilot } from '../pilots/visibility.js';
 import { alternatives, needsOf, SCARCE, stageOf, toOffer } from './candidates.js';
+import { assertNotBlocked, expireMatch, holdExpiry, offerWaitlist, releaseHold, takeHold } from './holds.js';
 import { EFFECTIVE_STATUS, LIVE, MATCH_SELECT, partiesVisibility, toMatchDto, type MatchRow } from './presenter.js';
 import { reasonsFor, scoreOffer, unsuitability, unsuitabilityText, type Lang, type SlotOffer, type Unsuitability } from './scoring.js';
 
 export type MatchListQuery = MatchListQueryParams & { limit: number };
 
-const DAY = 86_400_000;
-/** A request waits for a decision at most this long (and never past the slot's start). */
-export const REQUEST_TTL_MS = 14 * DAY;
 
 /** A refusal decided inside a transaction; turned into a 409 with alternatives after the rollback. */
 class Refusal extends Error {
@@ -55,18 +53,23 @@ async function refusalProblem(db: Queryable, r: Refusal, lang: Lang): Promise<Ap
 }
 
 /** Maps what PostgreSQL refused (and in-transaction refusals) to problems a client can act on. */
-async function bookingProblem(
+export async function bookingProblem(
   db: Queryable,
   err: unknown,
   ctx: { pilot?: PilotRow; slotId?: string; units?: number; stage?: PilotStage; lang: Lang },
 ): Promise<unknown> {
   if (err instanceof Refusal) return refusalProblem(db, err, ctx.lang);
   if (isDbError(err, 'check_violation', 'pilot_budgets_committed_check') && ctx.pilot) return budgetProblem(db, ctx.pilot.id);
-  if (isDbError(err, 'check_violation', 'slots_booked_units_check') && ctx.pilot && ctx.slotId) {
-    const { rows } = await db.query<{ capacity: number; booked_units: number }>('SELECT capacity, booked_units FROM slots WHERE id = $1', [ctx.slotId]);
-    const s = rows[0];
+  const overPromised = ['slots_booked_units_check', 'slots_held_units_check'].some((c) =>
+    isDbError(err, 'check_violation', c),
+  );
+  if (overPromised && ctx.pilot && ctx.slotId) {
+    const { rows } = await db.query<{ free: number }>(
+      'SELECT capacity - booked_units - held_units AS free FROM slots WHERE id = $1',
+      [ctx.slotId],
+    );
     const units = ctx.units ?? ctx.pilot.units;
-    const problems: Unsuitability[] = [{ code: 'units', available: s ? s.capacity - s.booked_units : 0, needed: units }];
+    const problems: Unsuitability[] = [{ code: 'units', available: Math.max(0, rows[0]?.free ?? 0), needed: units }];
     return refusalProblem(db, new Refusal('full', ctx.pilot, ctx.slotId, units, problems, ctx.stage), ctx.lang);
   }
   if (isDbError(err, 'exclusion_violation', 'bookings_pilot_no_overlap')) {
@@ -93,7 +96,14 @@ async function budgetProblem(db: Queryable, pilotId: string): Promise<AppError> 
  * going past the credits. Returns the booking id.
  */
 export async function bookMatch(tx: Queryable, m: { id: string; pilot_id: string; slot_id: string; testbed_id: string; units: number }, offer: SlotOffer): Promise<string> {
-  await tx.query('UPDATE slots SET booked_units = booked_units + $2, version = version + 1, updated_at = now() WHERE id = $1', [m.slot_id, m.units]);
+  // What the match held becomes booked in one statement, so held + booked never passes capacity on the way.
+  await tx.query(
+    `UPDATE slots SET booked_units = booked_units + $2,
+            held_units = held_units - (SELECT held_units FROM matches WHERE id = $3),
+            version = version + 1, updated_at = now() WHERE id = $1`,
+    [m.slot_id, m.units, m.id],
+  );
+  await tx.query('UPDATE matches SET held_units = 0 WHERE id = $1', [m.id]);
   const { rows } = await tx.query<{ id: string; credits: string }>(
     `INSERT INTO bookings (match_id, pilot_id, slot_id, testbed_id, units, start_at, end_at, credits)
      SELECT $1::uuid, $2::uuid, $3::uuid, t.id, $5::int, $6::timestamptz, $7::timestamptz,
@@ -111,8 +121,8 @@ export async function bookMatch(tx: Queryable, m: { id: string; pilot_id: string
 /** The slot as an offer (testbed facts and utilisation in the pilot's window), optionally locked. */
 export async function loadOffer(tx: Queryable, slotId: string, pilot: PilotRow, lock: boolean): Promise<SlotOffer> {
   const { rows } = await tx.query<Parameters<typeof toOffer>[0]>(
-    `SELECT s.id AS slot_id, t.id AS testbed_id, t.name AS testbed_name, s.start_at, s.end_at, s.capacity, s.booked_units,
-            t.status, t.domains, t.capabilities, t.lat, t.lng,
+    `SELECT s.id AS slot_id, t.id AS testbed_id, t.name AS testbed_name, s.start_at, s.end_at, s.capacity,
+            s.booked_units + s.held_units AS booked_units, t.status, t.domains, t.capabilities, t.lat, t.lng,
             (SELECT COALESCE(sum(x.booked_units * extract(epoch FROM x.end_at - x.start_at))
                     / NULLIF(sum(x.capacity * extract(epoch FROM x.end_at - x.start_at)), 0), 0)::float8
                FROM slots x WHERE x.testbed_id = t.id AND x.start_at >= $2 AND x.start_at < $3) AS utilization
@@ -183,7 +193,21 @@ export async function settlePilot(tx: Queryable, pilotId: string): Promise<void>
 
 const REQUESTABLE = new Set(['submitted', 'matched', 'booked']);
 
-function assertRequestable(pilot: PilotRow): void {
+/**
+ * Expires the pilot's live matches past their time (events, holds freed, waitlists served) inside the caller's
+ * transaction, which holds the pilot's lock. SKIP LOCKED: a match being decided or swept elsewhere is left alone.
+ */
+async function expireOverdue(tx: Queryable, pilotId: string): Promise<void> {
+  const { rows } = await tx.query<{ id: string }>(
+    `SELECT id FROM matches
+      WHERE pilot_id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()
+      ORDER BY id FOR UPDATE SKIP LOCKED`,
+    [pilotId],
+  );
+  for (const m of rows) await expireMatch(tx, m.id);
+}
+
+export function assertRequestable(pilot: PilotRow): void {
   if (!REQUESTABLE.has(pilot.status)) {
     throw new AppError(409, 'invalid-transition', 'Conflict', `A ${pilot.status} pilot cannot ask for or be booked into a slot${pilot.status === 'draft' ? '; submit it first' : ''}.`, {
       currentStatus: pilot.status,
@@ -192,7 +216,7 @@ function assertRequestable(pilot: PilotRow): void {
   }
 }
 
-async function lockPilot(tx: Queryable, id: string): Promise<PilotRow> {
+export async function lockPilot(tx: Queryable, id: string): Promise<PilotRow> {
   const { rows } = await tx.query<PilotRow>(`SELECT ${PILOT_COLUMNS} FROM pilots WHERE id = $1 FOR UPDATE`, [id]);
   return rows[0]!;
 }
@@ -219,7 +243,19 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
       pilot = await getVisiblePilot(tx, principal, pilotId, true);
       if (!ownsPilot(principal, pilot)) throw forbidden('Only the organisation that registered this pilot may ask for slots.');
       assertRequestable(pilot);
-      const offer = await loadOffer(tx, slotId, pilot, false);
+      // The pilot's overdue matches expire for real (freeing their holds), so the one-live-match-per-slot index
+      // lets a new one in. SKIP LOCKED: one the sweep is expiring right now is left to it.
+      await expireOverdue(tx, pilot.id);
+      // The slot stays locked to commit: the blackout check and the hold are decided under it.
+      const offer = await loadOffer(tx, slotId, pilot, true);
+      await assertNotBlocked(tx, slotId);
+      // A second request for a slot the pilot already holds is a duplicate, whatever is left of the slot.
+      const live = await tx.query(
+        `SELECT 1 FROM matches
+          WHERE pilot_id = $1 AND slot_id = $2 AND status IN ('requested', 'proposed', 'accepted')`,
+        [pilot.id, slotId],
+      );
+      if (live.rows.length) throw conflict('match-exists', 'The pilot already has a live match for this slot.');
       stage = requestedStage(pilot, body, offer);
       const needs = needsOf(pilot, stage);
       const problems = unsuitability(needs, offer, units());
@@ -230,20 +266,19 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
         `SELECT 1 FROM bookings WHERE pilot_id = $1 AND status = 'confirmed' AND start_at < $3 AND end_at > $2 LIMIT 1`,
         [pilot.id, offer.start.toISOString(), offer.end.toISOString()],
       );
-      if (overlap.rowCount) throw conflict('booking-overlap', 'The pilot already holds a confirmed booking that overlaps this slot.');
-      // Expired live matches become expired for real, so the one-live-match-per-slot index lets a new one in.
-      await tx.query(
-        `UPDATE matches SET status = 'expired', updated_at = now() WHERE pilot_id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()`,
-        [pilot.id],
-      );
+      if (overlap.rows.length) {
+        throw conflict('booking-overlap', 'The pilot already holds a confirmed booking that overlaps this slot.');
+      }
       const scored = scoreOffer(needs, offer, SCARCE);
-      const expires = new Date(Math.min(offer.start.getTime(), Date.now() + REQUEST_TTL_MS));
+      const expires = holdExpiry(offer.start);
       const { rows } = await tx.query<{ id: string }>(
         `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, score, breakdown, reasons, expires_at, stage)
          VALUES ($1, $2, $3, $4, 'requested', 'request', $5, $6, $7, $8, $9) RETURNING id`,
         [pilot.id, offer.slotId, offer.testbedId, units(), scored.score, JSON.stringify(scored.breakdown),
           JSON.stringify({ ko: reasonsFor(scored, 'ko'), en: reasonsFor(scored, 'en') }), expires.toISOString(), stage.key],
       );
+      // No TypeScript capacity check decides: slots_held_units_check refuses a hold past capacity.
+      await takeHold(tx, rows[0]!.id, offer.slotId, units());
       if (pilot.status === 'submitted') await transitionPilot(tx, pilot, 'match');
       const row = await getMatchRow(tx, principal, rows[0]!.id);
       await recordPartiesEvent(tx, 'match.requested', toMatchDto(row), row.pilot_id, row.testbed_id, row.pilot_org);
@@ -272,18 +307,48 @@ async function lockMembers(tx: Queryable, principal: Principal, id: string): Pro
   return { row, members };
 }
 
-export async function acceptMatch(db: Db, principal: Principal, id: string): Promise<MatchRow> {
-  return db.transaction(async (tx) => {
-    const { row, members } = await lockMembers(tx, principal, id);
-    if (row.pilot_org !== principal.organizationId) throw forbidden('Only the organisation that registered the pilot accepts a proposal.');
-    for (const m of members) if (m.status !== 'proposed') throw closedProblem(m, 'be accepted (only proposals are accepted)');
-    for (const m of members) {
-      await tx.query(`UPDATE matches SET status = 'accepted', accepted_at = now(), updated_at = now(), version = version + 1 WHERE id = $1`, [m.id]);
-      const updated = await getMatchRow(tx, principal, m.id);
-      await recordPartiesEvent(tx, 'match.accepted', toMatchDto(updated), updated.pilot_id, updated.testbed_id, updated.pilot_org);
-    }
-    return getMatchRow(tx, principal, id);
-  });
+/**
+ * Accepting a proposal makes it hold its units until approval, rejection or expiry (HOLD_TTL_SECONDS, never past
+ * the slot's start). A proposal on a full or blocked slot cannot be accepted (409 slot-full with alternatives,
+ * or slot-blocked). Lock order: the matches, the pilot, the slots in id order.
+ */
+export async function acceptMatch(db: Db, principal: Principal, id: string, lang: Lang = 'en'): Promise<MatchRow> {
+  let pilot: PilotRow | undefined;
+  let current: MatchRow | undefined;
+  try {
+    return await db.transaction(async (tx) => {
+      const { row, members } = await lockMembers(tx, principal, id);
+      if (row.pilot_org !== principal.organizationId) {
+        throw forbidden('Only the organisation that registered the pilot accepts a proposal.');
+      }
+      for (const m of members) {
+        if (m.status !== 'proposed') throw closedProblem(m, 'be accepted (only proposals are accepted)');
+      }
+      pilot = await lockPilot(tx, row.pilot_id);
+      for (const m of [...members].sort((a, b) => (a.slot_id < b.slot_id ? -1 : a.slot_id > b.slot_id ? 1 : 0))) {
+        current = m;
+        await tx.query('SELECT id FROM slots WHERE id = $1 FOR NO KEY UPDATE', [m.slot_id]);
+        await assertNotBlocked(tx, m.slot_id);
+        await takeHold(tx, m.id, m.slot_id, m.units);
+        await tx.query(
+          `UPDATE matches SET status = 'accepted', accepted_at = now(), expires_at = $2, updated_at = now(),
+                  version = version + 1 WHERE id = $1`,
+          [m.id, holdExpiry(m.start_at).toISOString()],
+        );
+      }
+      current = undefined;
+      for (const m of members) {
+        const u = await getMatchRow(tx, principal, m.id);
+        await recordPartiesEvent(tx, 'match.accepted', toMatchDto(u), u.pilot_id, u.testbed_id, u.pilot_org);
+      }
+      return getMatchRow(tx, principal, id);
+    });
+  } catch (err) {
+    const m = current;
+    const stage = pilot && m ? stageOf(pilot, m.stage) : undefined;
+    const where = m ? { slotId: m.slot_id, units: m.units } : {};
+    throw await bookingProblem(db, err, { pilot, ...where, ...(stage ? { stage } : {}), lang });
+  }
 }
 
 export async function rejectMatch(db: Db, principal: Principal, id: string): Promise<MatchRow> {
@@ -298,7 +363,14 @@ export async function rejectMatch(db: Db, principal: Principal, id: string): Pro
       );
     }
     await lockPilot(tx, row.pilot_id);
+    // Freed holds go to the slots' waitlists in the same transaction (slots in id order).
+    const freed: string[] = [];
+    for (const m of [...live].sort((a, b) => (a.slot_id < b.slot_id ? -1 : a.slot_id > b.slot_id ? 1 : 0))) {
+      const slotId = await releaseHold(tx, m.id);
+      if (slotId) freed.push(slotId);
+    }
     await settlePilot(tx, row.pilot_id);
+    for (const slotId of freed) await offerWaitlist(tx, slotId);
     for (const m of live) {
       const updated = await getMatchRow(tx, principal, m.id);
       await recordPartiesEvent(tx, 'match.rejected', toMatchDto(updated), updated.pilot_id, updated.testbed_id, updated.pilot_org);
@@ -348,8 +420,12 @@ export async function approveMatch(db: Db, principal: Principal, id: string, lan
         try {
           // The slot is locked from here to commit: booked units are raised under its row lock.
           const offer = await loadOffer(tx, m.slot_id, p, true);
+          await assertNotBlocked(tx, m.slot_id);
           const stage = stageOf(p, m.stage) ?? stagesOf(p)[0]!;
-          const problems = unsuitability(needsOf(p, stage), offer, m.units).filter((u) => u.code !== 'units');
+          // An extension is an explicit choice beyond the stage (contract: exempt from its rules); the rest must suit.
+          const problems = (m.origin === 'extension' ? [] : unsuitability(needsOf(p, stage), offer, m.units)).filter(
+            (u) => u.code !== 'units',
+          );
           if (problems.length) throw new Refusal('unsuitable', p, m.slot_id, m.units, problems, stage);
           // No TypeScript capacity or budget check: the CHECKs decide, under the locks.
           bookings.set(m.id, await bookMatch(tx, m, offer));
@@ -413,10 +489,11 @@ export async function requestGroup(db: Db, principal: Principal, pilotId: string
       const errors = groupFieldErrors(pilot, body);
       if (errors.length) throw validationFailed(errors, 'The group request is not valid.');
       assertRequestable(pilot);
-      await tx.query(
-        `UPDATE matches SET status = 'expired', updated_at = now() WHERE pilot_id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()`,
-        [pilot.id],
-      );
+      await expireOverdue(tx, pilot.id);
+      // Every session's slot is locked in id order before any hold, so two groups never deadlock.
+      await tx.query('SELECT id FROM slots WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE', [
+        body.sessions!.map((x) => x.slotId),
+      ]);
       const groupId = (await tx.query<{ id: string }>('SELECT gen_random_uuid() AS id')).rows[0]!.id;
       const offers: SlotOffer[] = [];
       const ids: string[] = [];
@@ -424,6 +501,7 @@ export async function requestGroup(db: Db, principal: Principal, pilotId: string
         const stage = stageOf(pilot, s.stage)!;
         failed = { slotId: s.slotId, units: stage.units, stage };
         const offer = await loadOffer(tx, s.slotId, pilot, false);
+        await assertNotBlocked(tx, s.slotId);
         const needs = needsOf(pilot, stage);
         const problems = unsuitability(needs, offer, stage.units);
         if (problems.length) {
@@ -435,16 +513,19 @@ export async function requestGroup(db: Db, principal: Principal, pilotId: string
           `SELECT 1 FROM bookings WHERE pilot_id = $1 AND status = 'confirmed' AND start_at < $3 AND end_at > $2 LIMIT 1`,
           [pilot.id, offer.start.toISOString(), offer.end.toISOString()],
         );
-        if (overlap.rowCount) throw conflict('booking-overlap', `Session ${i} overlaps a confirmed booking of the pilot.`);
+        if (overlap.rows.length) {
+          throw conflict('booking-overlap', `Session ${i} overlaps a confirmed booking of the pilot.`);
+        }
         offers.push(offer);
         const scored = scoreOffer(needs, offer, SCARCE);
-        const expires = new Date(Math.min(offer.start.getTime(), Date.now() + REQUEST_TTL_MS));
+        const expires = holdExpiry(offer.start);
         const { rows } = await tx.query<{ id: string }>(
           `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, score, breakdown, reasons, expires_at, stage, group_id)
            VALUES ($1, $2, $3, $4, 'requested', 'request', $5, $6, $7, $8, $9, $10) RETURNING id`,
           [pilot.id, offer.slotId, offer.testbedId, stage.units, scored.score, JSON.stringify(scored.breakdown),
             JSON.stringify({ ko: reasonsFor(scored, 'ko'), en: reasonsFor(scored, 'en') }), expires.toISOString(), stage.key, groupId],
         );
+        await takeHold(tx, rows[0]!.id, offer.slotId, stage.units);
         ids.push(rows[0]!.id);
       }
       failed = undefined;

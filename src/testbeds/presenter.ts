@@ -51,12 +51,16 @@ export interface SlotRow {
   end_at: Date;
   capacity: number;
   booked_units: number;
+  held_units: number;
+  /** The blackout covering the slot, when the query asked for it (blockedBySql). */
+  blocked_by?: { blackoutId: string; reason: string } | null;
   version: number;
   created_at: Date;
   updated_at: Date;
 }
 
-export const SLOT_COLUMNS = 'id, testbed_id, series_id, start_at, end_at, capacity, booked_units, version, created_at, updated_at';
+export const SLOT_COLUMNS =
+  'id, testbed_id, series_id, start_at, end_at, capacity, booked_units, held_units, version, created_at, updated_at';
 
 /** SLOT_COLUMNS qualified with a table alias, for joins. */
 export const slotColumns = (alias: string) =>
@@ -72,7 +76,9 @@ export const toSlotDto = (row: SlotRow): Slot => ({
   end: row.end_at.toISOString(),
   capacity: row.capacity,
   bookedUnits: row.booked_units,
-  availableUnits: row.capacity - row.booked_units,
+  heldUnits: row.held_units,
+  availableUnits: Math.max(0, row.capacity - row.booked_units - row.held_units),
+  blockedBy: row.blocked_by ?? null,
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString(),
 });

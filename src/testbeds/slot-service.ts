@@ -18,6 +18,7 @@ import { getManagedTestbed, getTestbed } from './service.js';
 import { queryWindow } from '../http/query-window.js';
 import { MAX_WINDOW_YEARS, capacityErrors, slotTimes } from './slot-rules.js';
 import { expandWeeklySeries, type Interval } from './weekly-series.js';
+import { blockedBySql, notBlockedSql, offerWaitlist } from '../matching/holds.js';
 
 export type SlotListQuery = SlotListQueryParams & { limit: number };
 
@@ -80,7 +81,7 @@ export async function createSlots(db: Db, principal: Principal, testbedId: strin
         `INSERT INTO slots (testbed_id, series_id, start_at, end_at, capacity)
          SELECT $1, $2, w.start_at, w.end_at, $5
            FROM unnest($3::timestamptz[], $4::timestamptz[]) AS w(start_at, end_at)
-         RETURNING ${SLOT_COLUMNS}`,
+         RETURNING ${SLOT_COLUMNS}, ${blockedBySql('slots')} AS blocked_by`,
         [testbedId, seriesId, intervals.map((i) => i.start.toISOString()), intervals.map((i) => i.end.toISOString()), input.capacity],
       );
       for (const slot of rows) {
@@ -101,11 +102,11 @@ export async function listSlots(db: Db, testbedId: string, q: SlotListQuery) {
   const after = decodeCursor(list, q.cursor, ['time', 'uuid']);
   await getTestbed(db, testbedId);
   const { rows } = await db.query<SlotRow>(
-    `SELECT ${SLOT_COLUMNS} FROM slots s
+    `SELECT ${SLOT_COLUMNS}, ${blockedBySql('s')} AS blocked_by FROM slots s
       WHERE s.testbed_id = $1
         AND ($2::timestamptz IS NULL OR s.end_at > $2)
         AND ($3::timestamptz IS NULL OR s.start_at < $3)
-        AND ($4::boolean IS NULL OR (s.booked_units < s.capacity) = $4)
+        AND ($4::boolean IS NULL OR (s.booked_units + s.held_units < s.capacity AND ${notBlockedSql('s')}) = $4)
         AND ($5::timestamptz IS NULL OR (s.start_at, s.id) > ($5::timestamptz, $6::uuid))
       ORDER BY s.start_at, s.id
       LIMIT $7`,
@@ -123,7 +124,10 @@ export async function listSlots(db: Db, testbedId: string, q: SlotListQuery) {
 }
 
 export async function getSlot(db: Queryable, id: string): Promise<SlotRow> {
-  const { rows } = await db.query<SlotRow>(`SELECT ${SLOT_COLUMNS} FROM slots WHERE id = $1`, [id]);
+  const { rows } = await db.query<SlotRow>(
+    `SELECT ${SLOT_COLUMNS}, ${blockedBySql('s')} AS blocked_by FROM slots s WHERE id = $1`,
+    [id],
+  );
   const row = rows[0];
   if (!row) throw notFound('slot');
   return row;
@@ -158,7 +162,9 @@ const inUse = (slot: SlotRow, what: string) =>
   });
 
 const belowBooked = (bookedUnits: number) =>
-  conflict('capacity-below-booked', `Capacity cannot drop below the ${bookedUnits} unit(s) already booked.`, { bookedUnits });
+  conflict('capacity-below-booked', `Capacity cannot drop below the ${bookedUnits} unit(s) already booked or held.`, {
+    bookedUnits,
+  });
 
 export async function updateSlot(db: Db, principal: Principal, id: string, patch: SlotPatch, ifMatch: string[]) {
   let target: { testbedId: string; interval: Interval } | undefined;
@@ -181,22 +187,28 @@ export async function updateSlot(db: Db, principal: Principal, id: string, patch
       const start = times.start!;
       const end = times.end!;
       const moved = start.getTime() !== slot.start_at.getTime() || end.getTime() !== slot.end_at.getTime();
-      // Bookings hold the slot's hours; moving them would silently move every booking with it.
-      if (moved && slot.booked_units > 0) throw inUse(slot, 'its times cannot change');
-      if (capacity < slot.booked_units) throw belowBooked(slot.booked_units);
+      // Bookings and holds keep the slot's hours; moving them would silently move every booking with it.
+      if (moved && slot.booked_units + slot.held_units > 0) throw inUse(slot, 'its times cannot change');
+      if (capacity < slot.booked_units + slot.held_units) throw belowBooked(slot.booked_units + slot.held_units);
       target = { testbedId: slot.testbed_id, interval: { start, end } };
       const { rows } = await tx.query<SlotRow>(
         `UPDATE slots SET start_at = $2, end_at = $3, capacity = $4, version = version + 1, updated_at = now()
           WHERE id = $1 RETURNING ${SLOT_COLUMNS}`,
         [id, start.toISOString(), end.toISOString(), capacity],
       );
-      return rows[0]!;
+      // Raised capacity (or a move out of a blackout) frees units: the waitlist gets them in this transaction.
+      if (rows[0] && (capacity > slot.capacity || moved)) await offerWaitlist(tx, id);
+      return getSlot(tx, id);
     });
   } catch (err) {
     if (isDbError(err, 'exclusion_violation') && target) throw await overlapConflict(db, target.testbedId, [target.interval], id);
     // Backstop: the row lock makes this unreachable today, but the CHECK has the final word on booked units.
-    if (isDbError(err, 'check_violation', 'slots_booked_units_check')) {
-      throw belowBooked((await getSlot(db, id)).booked_units);
+    const overPromised = ['slots_booked_units_check', 'slots_held_units_check'].some((c) =>
+      isDbError(err, 'check_violation', c),
+    );
+    if (overPromised) {
+      const s = await getSlot(db, id);
+      throw belowBooked(s.booked_units + s.held_units);
     }
     throw err;
   }

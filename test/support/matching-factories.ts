@@ -1,4 +1,6 @@
 /** Builders for matching and booking tests, on top of the shared factories. */
+import type { OrgKind } from '../../src/auth/principal.js';
+import { eventVisibility } from '../../src/events/visibility.js';
 import { ctx } from './context.js';
 import { DAY, createPilot, createSlot, createTestbed, type Actor, type SlotDto } from './factories.js';
 
@@ -75,4 +77,82 @@ export async function ruleBreaches(): Promise<{ overbooked: number; mismatched: 
     )
   ).rows[0]!.n;
   return { overbooked, mismatched, overlapping };
+}
+
+/**
+ * A `requested` match that holds no units, written straight to the database: what a request made before holds
+ * existed looks like (migration 0010 gives live matches no hold). Through the API a request holds its units, so
+ * only such matches let an approval race past capacity and exercise the CHECK that refuses it.
+ */
+export async function unheldRequest(
+  pilotId: string,
+  slotId: string,
+  o: { units?: number; groupId?: string } = {},
+): Promise<{ id: string }> {
+  const db = ctx().db;
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, expires_at, stage, group_id)
+     SELECT $1, s.id, s.testbed_id, $3, 'requested', 'request', s.start_at, 'main', $4
+       FROM slots s WHERE s.id = $2 RETURNING id`,
+    [pilotId, slotId, o.units ?? 1, o.groupId ?? null],
+  );
+  await db.query(`UPDATE pilots SET status = 'matched' WHERE id = $1 AND status = 'submitted'`, [pilotId]);
+  return rows[0]!;
+}
+
+/** A `proposed` match, as an allocation run writes it (proposals hold nothing until accepted). */
+export async function proposal(pilotId: string, slotId: string, units = 1): Promise<{ id: string }> {
+  const db = ctx().db;
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, expires_at, stage)
+     SELECT $1, s.id, s.testbed_id, $3, 'proposed', 'allocation', s.start_at, 'main'
+       FROM slots s WHERE s.id = $2 RETURNING id`,
+    [pilotId, slotId, units],
+  );
+  await db.query(`UPDATE pilots SET status = 'matched' WHERE id = $1 AND status = 'submitted'`, [pilotId]);
+  return rows[0]!;
+}
+
+/** The slot as the API shows it. */
+export async function slotView(actor: Actor, slotId: string) {
+  const res = await ctx().api().get(`/v1/slots/${slotId}`).set(actor.auth);
+  if (res.status !== 200) throw new Error(`slot read failed: ${res.status}`);
+  return res.body as {
+    capacity: number;
+    bookedUnits: number;
+    heldUnits: number;
+    availableUnits: number;
+    blockedBy: { blackoutId: string; reason: string } | null;
+  };
+}
+
+/** Held units straight from the database agree with the matches that hold them, and never over-promise. */
+export async function holdBreaches(): Promise<{ overPromised: number; heldMismatch: number }> {
+  const db = ctx().db;
+  const overPromised = (
+    await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM slots WHERE booked_units + held_units > capacity OR held_units < 0',
+    )
+  ).rows[0]!.n;
+  const heldMismatch = (
+    await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM slots s
+        WHERE s.held_units <> COALESCE((SELECT sum(m.held_units) FROM matches m WHERE m.slot_id = s.id), 0)`,
+    )
+  ).rows[0]!.n;
+  return { overPromised, heldMismatch };
+}
+
+/**
+ * How many events of a type the actor's organisation may see, by the same rule the feed and webhooks apply
+ * (read straight from the table: the feed also waits for older transactions cluster-wide, which on a shared
+ * server is not this test's to control).
+ */
+export async function eventsSeenBy(actor: Actor, orgKind: OrgKind, type: string): Promise<number> {
+  const { rows } = await ctx().db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM events ev
+      WHERE ev.type = $2 AND ${eventVisibility({ organizationId: actor.orgId, orgKind }, 1)}`,
+    [actor.orgId, type],
+  );
+  return rows[0]!.n;
 }

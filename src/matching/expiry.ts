@@ -1,0 +1,82 @@
+/**
+ * The hold expiry sweep. Live matches past expires_at read as expired at once (EFFECTIVE_STATUS); this sweep
+ * makes it so for real: status expired, event match.expired, held units freed and offered to the waitlist, the
+ * pilot's status settled. It runs beside the webhook worker in every process that runs one (and in
+ * `npm run worker`); processes share the work through FOR UPDATE SKIP LOCKED, and a match leaves the live
+ * statuses in the transaction that expires it, so no match is expired twice. There is no timer per hold.
+ */
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import { expireMatch } from './holds.js';
+import { settlePilot } from './service.js';
+
+/** Matches expired per transaction: short transactions keep locks brief. */
+const BATCH = 50;
+
+/** Expires up to `limit` due live matches in one transaction; returns how many it expired. */
+export async function expireDueMatches(db: Db, limit = BATCH): Promise<number> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ id: string; pilot_id: string }>(
+      `SELECT id, pilot_id FROM matches
+        WHERE status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()
+        ORDER BY expires_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+    for (const m of rows) {
+      // Lock order: match (held), pilot, then the slot inside expireMatch.
+      await tx.query('SELECT id FROM pilots WHERE id = $1 FOR UPDATE', [m.pilot_id]);
+      await expireMatch(tx, m.id);
+      await settlePilot(tx, m.pilot_id);
+    }
+    return rows.length;
+  });
+}
+
+/** Sweeps until nothing is due; returns how many matches it expired. */
+export async function sweepHolds(db: Db): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await expireDueMatches(db);
+    total += n;
+    if (n < BATCH) return total;
+  }
+}
+
+export class HoldSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly everyMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = sweepHolds(this.db)
+        .then((n) => {
+          if (n) this.logger.info({ expired: n }, 'expired holds');
+        })
+        .catch((err: unknown) => this.logger.error({ err }, 'hold expiry sweep failed'))
+        .finally(() => {
+          this.running = undefined;
+          this.schedule();
+        });
+    }, this.everyMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+}
