@@ -180,12 +180,17 @@ describe('axv command line', function () {
     assert.match(koUsage.stderr, /로그인하지 않았습니다/);
   });
 
-  it('plans prints the API answer, here its 404 problem', async () => {
+  it('plans prints the API answer as it comes, exit code by its status', async () => {
     await login();
     const pilot = await createPilot(owner);
     const r = await axv(['plans', pilot.id, '--json']);
-    assert.equal(r.code, 1);
-    assert.equal((JSON.parse(r.stdout) as { status: number }).status, 404);
+    const api = await fetch(`${server.url}/v1/pilots/${pilot.id}/plans`, { headers: owner.auth });
+    const printed = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(r.code, api.ok ? 0 : 1, r.stderr);
+    assert.deepEqual(Object.keys(printed).sort(), Object.keys((await api.json()) as object).sort());
+    const missing = await axv(['plans', '00000000-0000-4000-8000-000000000000', '--json']);
+    assert.equal(missing.code, 1);
+    assert.equal((JSON.parse(missing.stdout) as { status: number }).status, 404);
   });
 
   it('uploads quietly when piped (single request where no tus is offered) and downloads with a matching sha256', async () => {
@@ -196,7 +201,8 @@ describe('axv command line', function () {
     writeFileSync(file, content);
     const proxy = await new UploadProxy(server.url).start();
     proxy.hideTus = true;
-    const up = await axv(['datasets', 'upload', pilot.id, file, '--sensitivity', 'internal'], { env: { AXV_URL: proxy.url } });
+    const args = ['datasets', 'upload', pilot.id, file, '--sensitivity', 'internal'];
+    const up = await axv(args, { env: { AXV_URL: proxy.url } });
     await proxy.close();
     assert.equal(up.code, 0, up.stderr);
     assert.ok(proxy.passed.some((r) => r.method === 'POST' && r.path === `/v1/pilots/${pilot.id}/datasets`));
@@ -238,7 +244,8 @@ describe('axv command line', function () {
     const path = new URL(uploadUrl).pathname;
     // Server-side state decides the moment: the upload's offset, asked directly of the service.
     const offset = async () => {
-      const res = await fetch(server.url + path, { method: 'HEAD', headers: { ...owner.auth, 'Tus-Resumable': '1.0.0' } });
+      const headers = { ...owner.auth, 'Tus-Resumable': '1.0.0' };
+      const res = await fetch(server.url + path, { method: 'HEAD', headers });
       return res.status === 200 ? Number(res.headers.get('Upload-Offset')) : 0;
     };
     const held = await poll(async () => ((await offset()) > 0 ? offset() : undefined));

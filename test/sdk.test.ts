@@ -120,7 +120,8 @@ describe('TypeScript client (sdk/)', () => {
     writeFileSync(file, content);
     const size = Buffer.byteLength(content);
     const progress: Progress[] = [];
-    const result = await uploadDataset(client, pilot.id, file, { sensitivity: 'internal', onProgress: (p) => progress.push(p) });
+    const onProgress = (p: Progress) => progress.push(p);
+    const result = await uploadDataset(client, pilot.id, file, { sensitivity: 'internal', onProgress });
     assert.equal(result.method, 'tus');
     assert.equal(result.resumed, false);
     const sha = createHash('sha256').update(content).digest('hex');
