@@ -14,14 +14,30 @@ interface UrlStorageCtor {
   new (path: string): NonNullable<tus.UploadOptions['urlStorage']>;
 }
 
-/** True when the server answers OPTIONS on the uploads URL with Tus-Version (tus 1.0 discovery). */
+const UPLOADS_PATH = '/v1/pilots/{id}/uploads';
+
+/**
+ * True when the service takes tus uploads for this pilot. tus discovery (OPTIONS answering Tus-Version) is
+ * tried first, for servers and proxies that speak it; the service itself answers OPTIONS without tus headers,
+ * so its OpenAPI document decides: it declares the creation operation wherever the endpoint exists.
+ */
 export async function offersTus(client: AxClient, pilotId: string): Promise<boolean> {
+  const url = `${client.baseUrl}${UPLOADS_PATH.replace('{id}', encodeURIComponent(pilotId))}`;
   try {
-    const res = await client.fetch(
-      new Request(`${client.baseUrl}/v1/pilots/${encodeURIComponent(pilotId)}/uploads`, { method: 'OPTIONS', headers: client.headers() }),
-    );
+    const res = await client.fetch(new Request(url, { method: 'OPTIONS', headers: client.headers() }));
     await res.body?.cancel();
-    return res.ok && (res.headers.get('Tus-Version') ?? '').split(',').some((v) => v.trim() === '1.0.0');
+    if (res.ok && (res.headers.get('Tus-Version') ?? '').split(',').some((v) => v.trim() === '1.0.0')) return true;
+  } catch {
+    // Unreachable or refused: the document below still answers.
+  }
+  try {
+    const res = await client.fetch(new Request(`${client.baseUrl}/openapi.json`, { headers: client.headers() }));
+    if (!res.ok) {
+      await res.body?.cancel();
+      return false;
+    }
+    const doc = (await res.json()) as { paths?: Record<string, Record<string, unknown> | undefined> };
+    return Boolean(doc.paths?.[UPLOADS_PATH]?.post);
   } catch {
     return false;
   }

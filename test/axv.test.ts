@@ -5,15 +5,16 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { projectRoot } from '../src/paths.js';
 import { ctx } from './support/context.js';
 import { csv } from './support/dataset-factories.js';
-import { createPilot, operator, signup, type Actor } from './support/factories.js';
+import { countRows, createPilot, operator, signup, type Actor } from './support/factories.js';
 import { listenApp, type Listening } from './support/listening.js';
+import { UploadProxy } from './support/upload-proxy.js';
 import { at, testbedWithSlot } from './support/matching-factories.js';
 import { waitFor, WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -63,6 +64,17 @@ describe('axv command line', function () {
       child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
       child.stdin.end(opts.input ?? '');
     });
+  }
+
+  /** The first defined answer of `check`, asked again until it has one (a condition, not a delay). */
+  async function poll<T>(check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const got = await check().catch(() => undefined);
+      if (got !== undefined) return got;
+      if (Date.now() > deadline) throw new Error('the condition never held');
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   const login = () => axv(['login', '--email', owner.email, '--password-stdin'], { input: PASSWORD + '\n' });
@@ -168,12 +180,17 @@ describe('axv command line', function () {
     assert.match(koUsage.stderr, /로그인하지 않았습니다/);
   });
 
-  it('plans prints the API answer, here its 404 problem', async () => {
+  it('plans prints the API answer as it comes, exit code by its status', async () => {
     await login();
     const pilot = await createPilot(owner);
     const r = await axv(['plans', pilot.id, '--json']);
-    assert.equal(r.code, 1);
-    assert.equal((JSON.parse(r.stdout) as { status: number }).status, 404);
+    const api = await fetch(`${server.url}/v1/pilots/${pilot.id}/plans`, { headers: owner.auth });
+    const printed = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(r.code, api.ok ? 0 : 1, r.stderr);
+    assert.deepEqual(Object.keys(printed).sort(), Object.keys((await api.json()) as object).sort());
+    const missing = await axv(['plans', '00000000-0000-4000-8000-000000000000', '--json']);
+    assert.equal(missing.code, 1);
+    assert.equal((JSON.parse(missing.stdout) as { status: number }).status, 404);
   });
 
   it('uploads quietly when piped (single request where no tus is offered) and downloads with a matching sha256', async () => {
@@ -182,8 +199,14 @@ describe('axv command line', function () {
     const file = join(home, 'counts.csv');
     const content = csv(2000);
     writeFileSync(file, content);
-    const up = await axv(['datasets', 'upload', pilot.id, file, '--sensitivity', 'internal']);
+    const proxy = await new UploadProxy(server.url).start();
+    proxy.hideTus = true;
+    const args = ['datasets', 'upload', pilot.id, file, '--sensitivity', 'internal'];
+    const up = await axv(args, { env: { AXV_URL: proxy.url } });
+    await proxy.close();
     assert.equal(up.code, 0, up.stderr);
+    assert.ok(proxy.passed.some((r) => r.method === 'POST' && r.path === `/v1/pilots/${pilot.id}/datasets`));
+    assert.ok(!proxy.passed.some((r) => r.method === 'POST' && r.path.endsWith('/uploads')));
     assert.equal(up.stderr, ''); // no progress bar when stderr is not a terminal
     const id = /dataset ([0-9a-f-]{36})/.exec(up.stdout)![1]!;
     const out = join(home, 'copy.csv');
@@ -195,6 +218,65 @@ describe('axv command line', function () {
     const refused = await axv(['datasets', 'upload', pilot.id, file, '--sensitivity', 'personal']);
     assert.equal(refused.code, 1); // personal data needs a legal basis
     assert.match(refused.stderr, /legalBasis/);
+  });
+
+  it('resumes an upload killed mid-transfer from the offset the server holds, into one dataset version', async () => {
+    await login();
+    const pilot = await createPilot(owner);
+    const file = join(home, 'drive.csv');
+    const content = csv(80_000); // ~2 MB, sent as one PATCH
+    writeFileSync(file, content);
+    const size = Buffer.byteLength(content);
+    const sha = createHash('sha256').update(content).digest('hex');
+    // The link stalls after an eighth of the file, whatever the machine's speed; the CLI is killed there.
+    const proxy = await new UploadProxy(server.url).start();
+    proxy.holdAfter = Math.floor(size / 8);
+    const args = ['datasets', 'upload', pilot.id, file, '--sensitivity', 'internal'];
+    const first = start(args, { AXV_URL: proxy.url });
+    first.stdin.end();
+    const exited = new Promise<string | null>((resolve) => first.on('exit', (_code, signal) => resolve(signal)));
+    const store = join(home, '.config', 'axv', 'uploads.json');
+    const storedUrl = async () => {
+      const entries = JSON.parse(readFileSync(store, 'utf8')) as Record<string, { uploadUrl?: string }>;
+      return Object.values(entries).map((v) => v.uploadUrl).find(Boolean);
+    };
+    const uploadUrl = await poll(async () => (existsSync(store) ? storedUrl() : undefined));
+    const path = new URL(uploadUrl).pathname;
+    // Server-side state decides the moment: the upload's offset, asked directly of the service.
+    const offset = async () => {
+      const headers = { ...owner.auth, 'Tus-Resumable': '1.0.0' };
+      const res = await fetch(server.url + path, { method: 'HEAD', headers });
+      return res.status === 200 ? Number(res.headers.get('Upload-Offset')) : 0;
+    };
+    const held = await poll(async () => ((await offset()) > 0 ? offset() : undefined));
+    first.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL');
+    assert.ok(held > 0 && held < size, `the server held ${held} of ${size} bytes`);
+    assert.equal(await countRows('datasets'), 0);
+    assert.equal(await storedUrl(), uploadUrl, 'the interrupted upload stays remembered');
+
+    proxy.holdAfter = undefined;
+    const before = proxy.passed.length;
+    const sentBefore = proxy.patchedBytes;
+    const again = await axv(args, { env: { AXV_URL: proxy.url } });
+    await proxy.close();
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stderr, ''); // no progress bar when piped
+    assert.match(again.stdout, /Resumed an interrupted upload/);
+    assert.match(again.stdout, new RegExp(`sha256 ${sha}`));
+    const second = proxy.passed.slice(before);
+    assert.ok(!second.some((r) => r.method === 'POST' && r.path.endsWith('/uploads')), 'no new upload was created');
+    assert.ok(second.some((r) => r.method === 'PATCH' && r.path === path), 'the stored upload URL was reused');
+    const resent = proxy.patchedBytes - sentBefore;
+    assert.ok(resent < size, `the second run sent ${resent} of ${size} bytes`);
+    assert.ok(proxy.patchedBytes < 2 * size, `${proxy.patchedBytes} bytes reached the server in total`);
+    assert.equal(await countRows('datasets'), 1); // one row per version
+    assert.equal(await countRows('resumable_uploads'), 1);
+    const id = /dataset ([0-9a-f-]{36})/.exec(again.stdout)![1]!;
+    const out = join(home, 'copy.csv');
+    assert.equal((await axv(['datasets', 'download', id, '-o', out])).code, 0);
+    assert.equal(createHash('sha256').update(readFileSync(out)).digest('hex'), sha);
+    assert.equal(await storedUrl(), undefined, 'a finished upload is forgotten');
   });
 
   describe('listen --forward-to', () => {

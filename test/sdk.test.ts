@@ -111,8 +111,43 @@ describe('TypeScript client (sdk/)', () => {
     assert.equal(pages.length, 3);
   });
 
+  it('uploads over tus with progress, takes the version from Dataset-Id, and downloads the same bytes', async () => {
+    const { client, seen } = clientWith();
+    const pilot = ok(await client.api.POST('/v1/pilots', { body: pilotBody() as never }));
+    assert.equal(await offersTus(client, pilot.id), true);
+    const file = join(dir, 'drive.csv');
+    const content = csv(60_000); // ~1.6 MB
+    writeFileSync(file, content);
+    const size = Buffer.byteLength(content);
+    const progress: Progress[] = [];
+    const onProgress = (p: Progress) => progress.push(p);
+    const result = await uploadDataset(client, pilot.id, file, { sensitivity: 'internal', onProgress });
+    assert.equal(result.method, 'tus');
+    assert.equal(result.resumed, false);
+    const sha = createHash('sha256').update(content).digest('hex');
+    assert.equal(result.dataset.sha256, sha);
+    assert.equal(result.dataset.sizeBytes, size);
+    assert.equal(result.dataset.name, 'drive.csv');
+    // The dataset fetched afterwards is the one the final PATCH named in Dataset-Id.
+    assert.ok(seen.some((r) => r.method === 'GET' && r.url.endsWith(`/v1/datasets/${result.dataset.id}`)));
+    assert.equal(await countRows('datasets'), 1);
+    assert.ok(progress.length >= 2);
+    assert.deepEqual(progress.at(-1), { bytes: size, total: size });
+    assert.ok(progress.every((p, i) => p.total === size && (i === 0 || p.bytes >= progress[i - 1]!.bytes)));
+
+    const out = join(dir, 'copy.csv');
+    const got = await downloadDataset(client, result.dataset.id, out);
+    assert.equal(got.sha256, sha);
+    assert.equal(createHash('sha256').update(readFileSync(out)).digest('hex'), sha);
+  });
+
   it('uploads a file in one streamed request with progress when the server offers no tus, and downloads it verified', async () => {
-    const { client } = clientWith();
+    // A deployment without tus: nothing at the uploads URL, and a document that does not declare it.
+    const hidden = (req: Request) =>
+      /\/uploads$/.test(new URL(req.url).pathname) || new URL(req.url).pathname === '/openapi.json'
+        ? new Response('{"status":404}', { status: 404, headers: { 'Content-Type': 'application/problem+json' } })
+        : undefined;
+    const { client } = clientWith(hidden);
     const pilot = ok(await client.api.POST('/v1/pilots', { body: pilotBody() as never }));
     assert.equal(await offersTus(client, pilot.id), false);
     const file = join(dir, 'counts.csv');
