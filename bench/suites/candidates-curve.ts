@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { json, load, startTarget, type LoadResult } from '../harness.js';
+import { submitCandidatePilot } from './candidate-pilot.js';
 
 export interface CandidatesPoint {
   slots: number;
@@ -71,29 +72,8 @@ async function point(url: string, slots: number, seconds: number): Promise<Candi
     await client.query('ANALYZE');
     const generateSeconds = (performance.now() - g0) / 1000;
     const auth = { Authorization: `Bearer ${startup.token}` };
-    const pilot = (
-      await json(`${t.base}/v1/pilots`, {
-        method: 'POST',
-        headers: auth,
-        body: {
-          title: 'Curve pilot',
-          summary: 'Generated for the benchmark.',
-          domain: 'transport-safety',
-          requirements: { capabilities: ['gpu-cluster'], units: 1, durationHours: 8, earliestStart: '2027-03-01T00:00:00Z', latestEnd: '2027-06-01T00:00:00Z' },
-        },
-      })
-    ).body as { id: string };
-    await json(`${t.base}/v1/pilots/${pilot.id}/submit`, { method: 'POST', headers: auth });
-    const suitable = Number(
-      (
-        await client.query(
-          `SELECT count(*) AS n FROM slots s JOIN testbeds t ON t.id = s.testbed_id
-            WHERE t.domains @> ARRAY['transport-safety'] AND t.capabilities @> ARRAY['gpu-cluster']
-              AND s.start_at >= '2027-03-01' AND s.end_at <= '2027-06-01' AND s.booked_units < s.capacity`,
-        )
-      ).rows[0].n,
-    );
-    const u = `${t.base}/v1/pilots/${pilot.id}/candidates?limit=20`;
+    const { pilotId, suitable } = await submitCandidatePilot(client, t.base, auth, 'Curve pilot');
+    const u = `${t.base}/v1/pilots/${pilotId}/candidates?limit=20`;
     await load({ url: u, headers: auth, seconds: 2, connections: 1 });
     const one = await load({ url: u, headers: auth, seconds, connections: 1 });
     const ten = await load({ url: u, headers: auth, seconds, connections: 10 });

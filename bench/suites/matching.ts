@@ -19,6 +19,7 @@ import { allocate, allocatePlans } from '../../src/matching/allocation.js';
 import { SCARCE } from '../../src/matching/candidates.js';
 import { fmt, json, load, startTarget, type LoadResult } from '../harness.js';
 import { generateScene, generateStagedScene } from './matching-instance.js';
+import { submitCandidatePilot } from './candidate-pilot.js';
 
 export interface MatchingResults {
   candidates?: { slots: number; suitable: number; latency: LoadResult; loaded: LoadResult };
@@ -85,29 +86,8 @@ async function candidatesOnServer(url: string, seconds: number): Promise<NonNull
     await client.query('ANALYZE');
     const slots = Number((await client.query('SELECT count(*) AS n FROM slots')).rows[0].n);
     const auth = { Authorization: `Bearer ${startup.token}` };
-    const pilot = (
-      await json(`${t.base}/v1/pilots`, {
-        method: 'POST',
-        headers: auth,
-        body: {
-          title: 'Bench pilot',
-          summary: 'Generated for the benchmark.',
-          domain: 'transport-safety',
-          requirements: { capabilities: ['gpu-cluster'], units: 1, durationHours: 8, earliestStart: '2027-03-01T00:00:00Z', latestEnd: '2027-06-01T00:00:00Z' },
-        },
-      })
-    ).body as { id: string };
-    await json(`${t.base}/v1/pilots/${pilot.id}/submit`, { method: 'POST', headers: auth });
-    const suitable = Number(
-      (
-        await client.query(
-          `SELECT count(*) AS n FROM slots s JOIN testbeds t ON t.id = s.testbed_id
-            WHERE t.domains @> ARRAY['transport-safety'] AND t.capabilities @> ARRAY['gpu-cluster']
-              AND s.start_at >= '2027-03-01' AND s.end_at <= '2027-06-01' AND s.booked_units < s.capacity`,
-        )
-      ).rows[0].n,
-    );
-    const url1 = `${t.base}/v1/pilots/${pilot.id}/candidates?limit=20`;
+    const { pilotId, suitable } = await submitCandidatePilot(client, t.base, auth, 'Bench pilot');
+    const url1 = `${t.base}/v1/pilots/${pilotId}/candidates?limit=20`;
     await load({ url: url1, headers: auth, seconds: 2, connections: 1 });
     const latency = await load({ url: url1, headers: auth, seconds, connections: 1 });
     const loaded = await load({ url: url1, headers: auth, seconds, connections: 10 });
