@@ -78,14 +78,18 @@ async function assertFits(page: Page, where: string): Promise<void> {
   assert.deepEqual(overflowing, [], `overflow in ${where}`);
 }
 
-/** The console fresh: Korean (the default), signed out, whatever an earlier test left in this profile. */
+/**
+ * The console fresh: Korean (the default), signed out, whatever an earlier test left in this profile. Storage is
+ * cleared on a page of the same origin that runs no console script: cleared under a loaded console, the app's own
+ * effect could write the remembered language back before the reload.
+ */
 async function openConsole(page: Page, base: string): Promise<void> {
-  await page.goto(base);
+  await page.goto(new URL('/healthz', base).href);
   await page.evaluate(() => {
     localStorage.clear();
     sessionStorage.clear();
   });
-  await page.reload();
+  await page.goto(base);
 }
 
 async function signIn(page: Page, base: string, email: string): Promise<void> {
