@@ -5,42 +5,15 @@
  * switch language; no serious or critical axe-core violations. Screenshots go to test/artifacts/.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import supertest from 'supertest';
 import { ctx } from './support/context.js';
 import { ensureConsoleBuilt, launchChromium, screenshot, type LaunchedBrowser } from './support/console-browser.js';
-import { PASSWORD, seedConsole, type ConsoleSeed } from './support/console-seed.js';
+import { assertFits, axeViolations, describeViolations, literal, openConsole, signIn } from './support/console-page.js';
+import { seedConsole, type ConsoleSeed } from './support/console-seed.js';
 import { createPilot, createSlot, createTestbed, DAY, signup } from './support/factories.js';
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[] }[];
-}
-
-/** axe-core evaluated in the page (not as a <script>: the console's CSP allows only its own scripts). */
-async function axeViolations(page: Page): Promise<AxeViolation[]> {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> } }).axe;
-    return axe.run(document, { resultTypes: ['violations'] });
-  });
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
-
-function describeViolations(screen: string, violations: AxeViolation[]): string {
-  return violations.map((v) => `${screen}: [${v.impact}] ${v.id} — ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`).join('\n');
-}
-
-/** A pattern matching `text` literally, anywhere in an accessible name. */
-const literal = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 
 const TEXT = {
   ko: {
@@ -60,45 +33,6 @@ const TEXT = {
     reject: 'Reject',
   },
 };
-
-/** Nothing wider than its box: the page, every card and every scrollable table region (scroll vs client width). */
-async function assertFits(page: Page, where: string): Promise<void> {
-  const overflowing = await page.evaluate(() => {
-    const out: string[] = [];
-    const root = document.documentElement;
-    if (root.scrollWidth > root.clientWidth + 1) out.push(`page ${root.scrollWidth} > ${root.clientWidth}`);
-    for (const el of document.querySelectorAll<HTMLElement>('.card, .table-wrap')) {
-      if (el.scrollWidth > el.clientWidth + 1) {
-        const label = el.getAttribute('aria-label') ?? el.querySelector('h2')?.textContent ?? el.className;
-        out.push(`${label}: ${el.scrollWidth} > ${el.clientWidth}`);
-      }
-    }
-    return out;
-  });
-  assert.deepEqual(overflowing, [], `overflow in ${where}`);
-}
-
-/**
- * The console fresh: Korean (the default), signed out, whatever an earlier test left in this profile. Storage is
- * cleared on a page of the same origin that runs no console script: cleared under a loaded console, the app's own
- * effect could write the remembered language back before the reload.
- */
-async function openConsole(page: Page, base: string): Promise<void> {
-  await page.goto(new URL('/healthz', base).href);
-  await page.evaluate(() => {
-    localStorage.clear();
-    sessionStorage.clear();
-  });
-  await page.goto(base);
-}
-
-async function signIn(page: Page, base: string, email: string): Promise<void> {
-  await openConsole(page, base);
-  await page.getByLabel('이메일').fill(email);
-  await page.getByLabel('비밀번호').fill(PASSWORD);
-  await page.getByRole('button', { name: '로그인', exact: true }).click();
-  await page.getByRole('heading', { level: 1, name: '접수 대기열' }).waitFor();
-}
 
 describe('Operator console in headless Chromium', function () {
   this.timeout(120_000);
