@@ -2,23 +2,20 @@
  * The console's only way to the server: the public /v1 API with the signed-in user's bearer token. Errors
  * arrive as RFC 9457 problem+json and become ApiError, which the views show as title, detail and field list.
  */
+import type { Problem as ProblemDocument } from './types.js';
 
 const TOKEN_KEY = 'ax-console.token';
 
-export interface FieldProblem {
-  pointer: string;
-  message: string;
-}
+/**
+ * What a refusal carries: problem.json's members, each possibly missing (an answer from a proxy, or no answer at
+ * all, is not a problem document), plus the extension members some problems add (slot-unsuitable's reasons).
+ */
+export type Problem = Partial<ProblemDocument> & { readonly [extension: string]: unknown };
 
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  code?: string;
-  instance?: string;
-  errors?: FieldProblem[];
-  reasons?: string[];
+/** An extension member that is a list of strings (`reasons`), or nothing. */
+export function problemStrings(problem: Problem, member: string): string[] {
+  const value = problem[member];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 export class ApiError extends Error {

@@ -7,7 +7,7 @@ import { ApiError, get, post, session, setApiLanguage, setUnauthorizedHandler } 
 import { CatalogContext, clearSessionCache, loadCatalog, type Catalog } from './catalog.js';
 import { I18nContext, initialLang, saveLang, translator, useI18n, type Lang, type MessageKey } from './i18n.js';
 import type { Me } from './types.js';
-import { ErrorBox, Loading } from './ui.js';
+import { ErrorBox, LanguageToggle, Loading } from './ui.js';
 import { Login } from './views/login.js';
 import { Matching } from './views/matching.js';
 import { Queue } from './views/queue.js';
@@ -140,16 +140,6 @@ function Session() {
         <Shell me={state.me} onSignOut={signOut} />
       )}
     </CatalogContext.Provider>
-  );
-}
-
-export function LanguageToggle() {
-  const { lang, setLang, t } = useI18n();
-  const other: Lang = lang === 'ko' ? 'en' : 'ko';
-  return (
-    <button type="button" class="btn btn-ghost lang-toggle" lang={other} title={t('switchLanguageLabel')} onClick={() => setLang(other)}>
-      {t('switchLanguage')}
-    </button>
   );
 }
 

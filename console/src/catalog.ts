@@ -6,7 +6,7 @@ import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
 import { get, getAll } from './api.js';
 import type { Lang } from './i18n.js';
-import type { Capability, Domain, Pilot, Testbed } from './types.js';
+import type { Capability, CapabilityList, Domain, DomainList, Pilot, Testbed } from './types.js';
 
 export interface Catalog {
   domains: Domain[];
@@ -15,10 +15,10 @@ export interface Catalog {
 
 export async function loadCatalog(): Promise<Catalog> {
   const [domains, capabilities] = await Promise.all([
-    get<{ data: Domain[] }>('/v1/domains'),
-    get<{ data: Capability[] }>('/v1/capabilities').catch(() => ({ data: [] as Capability[] })),
+    get<DomainList>('/v1/domains'),
+    get<CapabilityList>('/v1/capabilities').catch((): CapabilityList => ({ data: [] })),
   ]);
-  return { domains: domains.data ?? [], capabilities: capabilities.data ?? [] };
+  return { domains: domains.data, capabilities: capabilities.data };
 }
 
 export const CatalogContext = createContext<Catalog>({ domains: [], capabilities: [] });
@@ -29,7 +29,7 @@ export function domainLabel(catalog: Catalog, code: string, lang: Lang): string 
 }
 
 export function subdomainLabel(catalog: Catalog, domain: string, code: string, lang: Lang): string {
-  return catalog.domains.find((d) => d.code === domain)?.subdomains?.find((s) => s.code === code)?.label[lang] ?? code;
+  return catalog.domains.find((d) => d.code === domain)?.subdomains.find((s) => s.code === code)?.label[lang] ?? code;
 }
 
 export function capabilityLabel(catalog: Catalog, code: string, lang: Lang): string {

@@ -1,7 +1,7 @@
 /** Shared pieces: the async-state hook and the loading / empty / failure views every screen uses. */
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError } from './api.js';
+import { ApiError, problemStrings } from './api.js';
 import { localProblemTitle, useI18n, type Lang, type Translate } from './i18n.js';
 
 export type Async<T> =
@@ -53,7 +53,7 @@ export function problemLines(error: unknown, t: Translate, lang: Lang): { title:
     const p = error.problem;
     if (error.status === 0) return { title: t('networkError'), detail: p.detail, fields: [] };
     const fields = (p.errors ?? []).map((e) => `${e.pointer}: ${e.message}`);
-    for (const r of p.reasons ?? []) fields.push(r);
+    fields.push(...problemStrings(p, 'reasons'));
     return { title: localProblemTitle(lang, p.code) ?? p.title ?? t('errorTitle'), detail: p.detail, fields, status: error.status };
   }
   return { title: t('errorTitle'), detail: error instanceof Error ? error.message : String(error), fields: [] };
@@ -129,5 +129,16 @@ export function Notice({ message, kind = 'ok' }: { message: string | null; kind?
     <p class={message ? `notice notice-${kind}` : 'notice notice-empty'} role="status" aria-live="polite">
       {message ?? ''}
     </p>
+  );
+}
+
+/** Switches between Korean and English; on the sign-in page and in the top bar. */
+export function LanguageToggle() {
+  const { lang, setLang, t } = useI18n();
+  const other: Lang = lang === 'ko' ? 'en' : 'ko';
+  return (
+    <button type="button" class="btn btn-ghost lang-toggle" lang={other} title={t('switchLanguageLabel')} onClick={() => setLang(other)}>
+      {t('switchLanguage')}
+    </button>
   );
 }

@@ -1,9 +1,9 @@
 /** Sign-in with email and password (POST /v1/auth/login); the session token goes to sessionStorage. */
 import { useState } from 'preact/hooks';
 import { post } from '../api.js';
-import { LanguageToggle } from '../app.js';
 import { useI18n } from '../i18n.js';
-import { ErrorBox } from '../ui.js';
+import type { LoginResponse } from '../types.js';
+import { ErrorBox, LanguageToggle } from '../ui.js';
 
 export function Login({ onSignedIn, message }: { onSignedIn: (token: string) => void; message?: string }) {
   const { t } = useI18n();
@@ -17,7 +17,7 @@ export function Login({ onSignedIn, message }: { onSignedIn: (token: string) => 
     setBusy(true);
     setError(null);
     try {
-      const { token } = await post<{ token: string }>('/v1/auth/login', { email: email.trim(), password });
+      const { token } = await post<LoginResponse>('/v1/auth/login', { email: email.trim(), password });
       onSignedIn(token);
     } catch (err) {
       setError(err);

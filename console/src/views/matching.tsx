@@ -73,7 +73,7 @@ function RunForm({ onRun }: { onRun: (run: AllocationRun) => void }) {
     try {
       const body = { ...(domain ? { domain } : {}), from: from.toISOString(), to: addDays(to, 1).toISOString(), method };
       const run = await post<AllocationRun>('/v1/allocation-runs', body, { idempotencyKey: newIdempotencyKey() });
-      setNotice(t('runDone', { n: run.proposals?.length ?? run.summary?.proposed ?? 0 }));
+      setNotice(t('runDone', { n: run.proposals.length }));
       onRun(run);
     } catch (err) {
       setError(err);
@@ -143,7 +143,7 @@ function RunView({ runId, tick, onChanged }: { runId: string; tick: number; onCh
   return (
     <>
       <AsyncView value={run} onRetry={reloadRun}>
-        {(r) => <Summary summary={r.summary ?? {}} />}
+        {(r) => <Summary summary={r.summary} />}
       </AsyncView>
       <section class="card" aria-labelledby="prop-h">
         <div class="section-head">
@@ -158,7 +158,7 @@ function RunView({ runId, tick, onChanged }: { runId: string; tick: number; onCh
         {run.data ? (
           list.length ? (
             <MatchTable matches={list} onChanged={onChanged} label={t('proposalsTitle')} />
-          ) : run.data.summary?.matched === 0 ? (
+          ) : run.data.summary.matched === 0 ? (
             <ZeroMatch summary={run.data.summary} />
           ) : (
             <Empty>{t('noProposals')}</Empty>
@@ -196,7 +196,7 @@ function Summary({ summary: s }: { summary: RunSummary }) {
     [t('sumGap'), formatNumber(s.gap, lang, 4)],
     [t('sumGain'), formatNumber(s.gainOverGreedy, lang, 3)],
     [t('sumDuration'), s.durationMs === undefined ? '–' : `${formatNumber(s.durationMs, lang, 0)} ms`],
-    [t('sumSolver'), [s.solver?.name, s.solver?.status, s.solver?.fallback ? `→ ${s.solver.fallback}` : ''].filter(Boolean).join(' · ') || '–'],
+    [t('sumSolver'), [s.solver.name, s.solver.status, s.solver.fallback ? `→ ${s.solver.fallback}` : ''].filter(Boolean).join(' · ') || '–'],
   ];
   const bars = [
     { key: 'optimal', label: t('sumObjective'), value: s.objective },
@@ -217,7 +217,7 @@ function Summary({ summary: s }: { summary: RunSummary }) {
           </div>
         ))}
       </dl>
-      {s.solver?.note ? <p class="muted">{s.solver.note}</p> : null}
+      {s.solver.note ? <p class="muted">{s.solver.note}</p> : null}
       <figure class="objective-chart">
         <figcaption>{t('objectiveChart')}</figcaption>
         <ul>
@@ -411,7 +411,7 @@ function MatchTable({ matches, onChanged, label }: { matches: Match[]; onChanged
                       its card at 1400 px, hiding Approve and Reject. */}
                   <th scope="row" class="cell-title">
                     {title}
-                    {m.groupId ? <span class="cell-sub">{t('planStage', { stage: m.stage ?? '' })}</span> : null}
+                    {m.groupId ? <span class="cell-sub">{t('planStage', { stage: m.stage })}</span> : null}
                     <span class="cell-sub">{testbeds.get(m.testbedId)?.name ?? m.testbedId.slice(0, 8)}</span>
                     <span class="cell-sub">
                       {m.start && m.end ? formatRange(m.start, m.end, lang) : '–'}

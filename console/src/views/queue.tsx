@@ -5,7 +5,7 @@ import { get, getAll } from '../api.js';
 import { capabilityLabel, domainLabel, rememberPilots, subdomainLabel, useCatalog } from '../catalog.js';
 import { useI18n, tKey } from '../i18n.js';
 import { formatDate, formatDateTime, formatNumber, formatRange } from '../time.js';
-import type { Candidate, Me, Pilot, Unmet } from '../types.js';
+import type { CandidateList, Me, Pilot, UnmetStage } from '../types.js';
 import { AsyncView, Badge, Empty, ErrorBox, Loading, TableWrap, useAsync } from '../ui.js';
 import { BreakdownList, Reasons, ScoreValue } from './score.js';
 
@@ -33,8 +33,8 @@ export function Queue({ me }: { me: Me }) {
     const list = pilots.data ?? [];
     if (!needle) return list;
     return list.filter((p) => {
-      const caps = (p.requirements.capabilities ?? []).map((c) => `${c} ${capabilityLabel(catalog, c, lang)}`).join(' ');
-      return `${p.title} ${p.summary ?? ''} ${caps} ${domainLabel(catalog, p.domain, lang)}`.toLowerCase().includes(needle);
+      const caps = p.requirements.capabilities.map((c) => `${c} ${capabilityLabel(catalog, c, lang)}`).join(' ');
+      return `${p.title} ${p.summary} ${caps} ${domainLabel(catalog, p.domain, lang)}`.toLowerCase().includes(needle);
     });
   }, [pilots.data, needle, catalog, lang]);
 
@@ -193,7 +193,7 @@ function Requirements({ pilot }: { pilot: Pilot }) {
   return (
     <div class="reqs">
       <ul class="tags">
-        {(r.capabilities ?? []).map((c) => (
+        {r.capabilities.map((c) => (
           <li key={c} class="tag">
             {capabilityLabel(catalog, c, lang)}
           </li>
@@ -211,12 +211,12 @@ function Requirements({ pilot }: { pilot: Pilot }) {
 function Candidates({ pilot }: { pilot: Pilot }) {
   const { t, lang } = useI18n();
   const [cands, reload] = useAsync(
-    (signal) => get<{ data: Candidate[]; unmet?: Unmet[] }>(`/v1/pilots/${pilot.id}/candidates`, { limit: 5 }, signal),
+    (signal) => get<CandidateList>(`/v1/pilots/${pilot.id}/candidates`, { limit: 5 }, signal),
     [pilot.id, lang],
   );
   if (cands.state === 'error') return <ErrorBox error={cands.error} onRetry={reload} compact />;
   if (!cands.data) return <Loading />;
-  const list = cands.data.data ?? [];
+  const list = cands.data.data;
   return (
     <div class="candidates">
       <h2 class="h3">{t('candidatesTitle', { title: pilot.title })}</h2>
@@ -227,7 +227,7 @@ function Candidates({ pilot }: { pilot: Pilot }) {
           {list.map((c) => (
             <li key={c.slotId} class="cand">
               <div class="cand-head">
-                <strong>{c.testbedName ?? c.testbedId}</strong>
+                <strong>{c.testbedName}</strong>
                 <span>{formatDateTime(c.start, lang)}</span>
                 <span>
                   {t('colScore')} <ScoreValue score={c.score} />
@@ -247,12 +247,12 @@ function Candidates({ pilot }: { pilot: Pilot }) {
  * Why the list is empty: the server's per-stage `unmet` explanation when it sends one (counts of slots each
  * hard filter removed), else the hard requirements a candidate slot has to meet, read from the pilot itself.
  */
-function NoCandidates({ pilot, unmet }: { pilot: Pilot; unmet: Unmet[] | undefined }) {
+function NoCandidates({ pilot, unmet }: { pilot: Pilot; unmet: UnmetStage[] | undefined }) {
   const { t, lang } = useI18n();
   const catalog = useCatalog();
   const r = pilot.requirements;
   const rules: string[] = [];
-  if (r.capabilities?.length) {
+  if (r.capabilities.length) {
     const caps = r.capabilities.map((c) => capabilityLabel(catalog, c, lang)).join(', ');
     rules.push(t('ruleCapabilities', { caps }));
   }
@@ -271,14 +271,14 @@ function NoCandidates({ pilot, unmet }: { pilot: Pilot; unmet: Unmet[] | undefin
       {unmet?.length ? (
         <ul>
           {unmet.map((u) => {
-            const excluded = Object.entries(u.excluded ?? {}).filter(([, n]) => n > 0);
+            const excluded = Object.entries(u.excluded).filter(([, n]) => n > 0);
             const list = excluded.map(([k, n]) => `${k} ${n}`).join(', ');
             return (
               <li key={u.stage}>
-                {t('unmetStage', { stage: u.stage, reason: u.reason })}
+                {t('unmetStage', { stage: u.stage, reason: u.detail })}
                 {excluded.length ? (
                   <span class="cell-sub">
-                    {t('unmetExcluded', { n: u.slotsConsidered ?? 0, list })}
+                    {t('unmetExcluded', { n: u.slotsConsidered, list })}
                   </span>
                 ) : null}
               </li>

@@ -1,26 +1,23 @@
 /** A match's or candidate's score: the total, each factor's value and weight as a small bar, and reasons. */
 import { useI18n, tKey } from '../i18n.js';
 import { formatNumber } from '../time.js';
-import type { Breakdown } from '../types.js';
+import type { ScoreBreakdown } from '../types.js';
 
-const ORDER = ['capabilityFit', 'timeFit', 'location', 'loadBalance'];
+const ORDER: (keyof ScoreBreakdown)[] = ['capabilityFit', 'timeFit', 'location', 'loadBalance'];
 
 export function ScoreValue({ score }: { score: number | null | undefined }) {
   const { lang } = useI18n();
   return <span class="score">{formatNumber(score, lang, 3)}</span>;
 }
 
-export function BreakdownList({ breakdown }: { breakdown: Breakdown | null | undefined }) {
+export function BreakdownList({ breakdown }: { breakdown: ScoreBreakdown | null | undefined }) {
   const { t, lang } = useI18n();
   if (!breakdown) return <span class="muted">–</span>;
-  const keys = [...ORDER.filter((k) => k in breakdown), ...Object.keys(breakdown).filter((k) => !ORDER.includes(k))];
   return (
     <dl class="breakdown">
-      {keys.map((k) => {
+      {ORDER.map((k) => {
         const f = breakdown[k];
-        if (!f) return null;
-        const value = typeof f.value === 'number' ? f.value : null;
-        const weight = typeof f.weight === 'number' ? f.weight : 0;
+        const { value, weight } = f;
         return (
           <div class="factor" key={k}>
             <dt>{tKey(t, 'factor', k)}</dt>
@@ -33,7 +30,7 @@ export function BreakdownList({ breakdown }: { breakdown: Breakdown | null | und
                   ? // A factor that does not apply (no pilot location) says so, instead of "– × 0".
                     t(k === 'location' ? 'factorNoLocation' : 'factorNotScored')
                   : `${formatNumber(value, lang, 2)} × ${formatNumber(weight, lang, 2)}`}
-                {k === 'location' && typeof f.distanceKm === 'number'
+                {'distanceKm' in f && f.distanceKm !== null
                   ? ` · ${t('factorDistance', { km: formatNumber(f.distanceKm, lang, 1) })}`
                   : ''}
               </span>

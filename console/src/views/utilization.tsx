@@ -4,7 +4,7 @@ import { get } from '../api.js';
 import { domainLabel, useCatalog } from '../catalog.js';
 import { useI18n } from '../i18n.js';
 import { addDays, formatNumber, formatPercent, fromDateInput, kstWeekStart, toDateInput } from '../time.js';
-import type { UtilizationRow } from '../types.js';
+import type { UtilizationReport } from '../types.js';
 import { AsyncView, TableWrap, useAsync } from '../ui.js';
 
 export function UtilizationOverview() {
@@ -20,7 +20,7 @@ export function UtilizationOverview() {
     async (signal) => {
       const from = fromDateInput(range.from)!;
       const to = addDays(fromDateInput(range.to)!, 1);
-      return get<{ data: UtilizationRow[] }>('/v1/reports/utilization', { from: from.toISOString(), to: to.toISOString(), groupBy: 'domain', limit: 200 }, signal);
+      return get<UtilizationReport>('/v1/reports/utilization', { from: from.toISOString(), to: to.toISOString(), groupBy: 'domain', limit: 200 }, signal);
     },
     [range.from, range.to],
   );
@@ -61,7 +61,7 @@ export function UtilizationOverview() {
           </p>
         ) : null}
       </form>
-      <AsyncView value={report} onRetry={reload} isEmpty={(r) => !r.data?.length}>
+      <AsyncView value={report} onRetry={reload} isEmpty={(r) => !r.data.length}>
         {(r) => {
           const rows = r.data.map((row) => ({ ...row, name: domainLabel(catalog, row.key, lang) || row.label || row.key }));
           return (
@@ -86,8 +86,8 @@ export function UtilizationOverview() {
                         <td class="num">{formatPercent(row.utilization, lang)}</td>
                         <td class="num">{formatNumber(row.bookedUnitHours, lang, 1)}</td>
                         <td class="num">{formatNumber(row.offeredUnitHours, lang, 1)}</td>
-                        <td class="num">{row.slots ?? '–'}</td>
-                        <td class="num">{row.bookings ?? '–'}</td>
+                        <td class="num">{row.slots}</td>
+                        <td class="num">{row.bookings}</td>
                       </tr>
                     ))}
                   </tbody>

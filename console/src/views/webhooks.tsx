@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { get, getAll, newIdempotencyKey, post, type Page } from '../api.js';
 import { useI18n, tKey } from '../i18n.js';
 import { formatDateTime } from '../time.js';
-import type { Delivery, Me, WebhookEndpoint } from '../types.js';
+import type { Me, WebhookDelivery, WebhookEndpoint } from '../types.js';
 import { AsyncView, Badge, ErrorBox, Notice, TableWrap, useAsync } from '../ui.js';
 
 const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'skipped'];
@@ -42,7 +42,7 @@ export function Webhooks({ me: _me }: { me: Me }) {
                         <code class="endpoint-url">{ep.url}</code>
                         {ep.description ? <span class="cell-sub">{ep.description}</span> : null}
                         <ul class="tags">
-                          {(ep.eventTypes ?? []).map((e) => (
+                          {ep.eventTypes.map((e) => (
                             <li key={e} class="tag">
                               {e}
                             </li>
@@ -50,7 +50,7 @@ export function Webhooks({ me: _me }: { me: Me }) {
                         </ul>
                       </div>
                       <div class="endpoint-side">
-                        <Badge kind={ep.status ?? 'enabled'}>{tKey(t, 'endpoint', ep.status ?? 'enabled')}</Badge>
+                        <Badge kind={ep.status}>{tKey(t, 'endpoint', ep.status)}</Badge>
                         {ep.failingSince ? <span class="cell-sub warn">{t('failingSince', { time: formatDateTime(ep.failingSince, lang) })}</span> : null}
                         {ep.disabledReason ? <span class="cell-sub">{ep.disabledReason}</span> : null}
                         <button
@@ -119,8 +119,8 @@ function NewEndpoint({ onCreated }: { onCreated: () => void }) {
       const text = description.trim();
       const body = { url: url.trim(), eventTypes: [...chosen], ...(text ? { description: text } : {}) };
       const idempotencyKey = newIdempotencyKey();
-      const ep = await post<WebhookEndpoint & { secret: string }>('/v1/webhook-endpoints', body, { idempotencyKey });
-      setCreated({ url: ep.url, secret: ep.secret });
+      const ep = await post<WebhookEndpoint>('/v1/webhook-endpoints', body, { idempotencyKey });
+      setCreated({ url: ep.url, secret: ep.secret ?? '' });
       setUrl('');
       setDescription('');
       onCreated();
@@ -197,14 +197,14 @@ function Deliveries({ endpoint }: { endpoint: WebhookEndpoint }) {
   const { t, lang } = useI18n();
   const [status, setStatus] = useState('');
   const [deliveries, reload] = useAsync(
-    (signal) => get<Page<Delivery>>(`/v1/webhook-endpoints/${endpoint.id}/deliveries`, { status: status || undefined, limit: 50 }, signal),
+    (signal) => get<Page<WebhookDelivery>>(`/v1/webhook-endpoints/${endpoint.id}/deliveries`, { status: status || undefined, limit: 50 }, signal),
     [endpoint.id, status],
   );
   const [busy, setBusy] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
 
-  const redeliver = async (d: Delivery) => {
+  const redeliver = async (d: WebhookDelivery) => {
     setBusy(d.id);
     setNotice(null);
     setError(null);
@@ -242,7 +242,7 @@ function Deliveries({ endpoint }: { endpoint: WebhookEndpoint }) {
       </div>
       <Notice message={notice} />
       {error ? <ErrorBox error={error} compact /> : null}
-      <AsyncView value={deliveries} onRetry={reload} isEmpty={(p) => !(p.data ?? []).length} empty={t('noDeliveries')}>
+      <AsyncView value={deliveries} onRetry={reload} isEmpty={(p) => !p.data.length} empty={t('noDeliveries')}>
         {(page) => (
           <TableWrap label={t('deliveriesTitle')}>
             <table class="table">
@@ -267,16 +267,16 @@ function Deliveries({ endpoint }: { endpoint: WebhookEndpoint }) {
                     <td>
                       <Badge kind={d.status}>{tKey(t, 'delivery', d.status)}</Badge>
                     </td>
-                    <td class="num">{d.attemptCount ?? d.attempts?.length ?? 0}</td>
+                    <td class="num">{d.attemptCount}</td>
                     <td class="cell-error">
                       {d.lastError ?? '–'}
-                      {d.attempts?.length ? (
+                      {d.attempts.length ? (
                         <details>
                           <summary>{t('attemptsDetail')}</summary>
                           <ol class="attempts">
                             {d.attempts.map((a, i) => (
                               <li key={i}>
-                                {formatDateTime(a.attemptedAt, lang)} · {a.statusCode ?? '—'} · {a.durationMs ?? 0} ms
+                                {formatDateTime(a.attemptedAt, lang)} · {a.statusCode ?? '—'} · {a.durationMs} ms
                                 {a.error ? ` · ${a.error}` : ''}
                               </li>
                             ))}
