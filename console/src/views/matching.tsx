@@ -3,11 +3,12 @@
  * greedy vs LP bound) and proposals with score, breakdown and reasons, and approve or reject matches one by
  * one or in bulk. A proposal is approved after its startup accepts it; "awaiting approval" lists those.
  */
+import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get, getAll, newIdempotencyKey, post } from '../api.js';
 import { allTestbeds, domainLabel, pilotById, useCatalog } from '../catalog.js';
 import { useI18n, tKey } from '../i18n.js';
-import { addDays, formatNumber, formatRange, fromDateInput, kstDayStart, toDateInput } from '../time.js';
+import { addDays, formatNumber, formatRange, fromDateInput, hoursBetween, kstDayStart, toDateInput } from '../time.js';
 import type { AllocationRun, Match, Me, Pilot, RunSummary, Testbed } from '../types.js';
 import { AsyncView, Badge, Empty, ErrorBox, Notice, TableWrap, problemLines, useAsync } from '../ui.js';
 import { BreakdownList, Reasons, ScoreValue } from './score.js';
@@ -258,7 +259,8 @@ function AwaitingApproval({ tick, onChanged }: { tick: number; onChanged: () => 
           {t('refresh')}
         </button>
       </div>
-      <AsyncView value={matches} onRetry={reload} isEmpty={(d) => d.length === 0}>
+      {/* Not AsyncView's empty state: the table stays mounted when its last entry is decided, so the outcome shows. */}
+      <AsyncView value={matches} onRetry={reload}>
         {(list) => <MatchTable matches={list} onChanged={onChanged} label={t('queueApprovalTitle')} />}
       </AsyncView>
     </section>
@@ -271,6 +273,44 @@ interface Outcome {
   bookedTestbed?: string;
 }
 
+/**
+ * What the operator decides on: one match, or a pilot's plan (the matches sharing a groupId, in start order),
+ * which the server accepts, approves or rejects as one.
+ */
+interface Entry {
+  key: string;
+  matches: Match[];
+  group: boolean;
+}
+
+function entriesOf(matches: Match[]): Entry[] {
+  const out: Entry[] = [];
+  const groups = new Map<string, Entry>();
+  for (const m of matches) {
+    if (!m.groupId) {
+      out.push({ key: m.id, matches: [m], group: false });
+      continue;
+    }
+    let entry = groups.get(m.groupId);
+    if (!entry) {
+      entry = { key: m.groupId, matches: [], group: true };
+      groups.set(m.groupId, entry);
+      out.push(entry);
+    }
+    entry.matches.push(m);
+  }
+  for (const e of groups.values()) e.matches.sort((a, b) => a.start.localeCompare(b.start));
+  return out;
+}
+
+const canApprove = (e: Entry) => e.matches.every((m) => APPROVABLE.includes(m.status));
+const canReject = (e: Entry) => e.matches.some((m) => REJECTABLE.includes(m.status));
+
+/** Credits a session books at the testbed's current rate (fixed only when the booking is confirmed). */
+function sessionCredits(m: Match, testbed: Testbed | undefined): number | null {
+  return testbed ? Math.ceil(m.units * hoursBetween(m.start, m.end) * testbed.creditRate) : null;
+}
+
 function MatchTable({ matches, onChanged, label }: { matches: Match[]; onChanged: () => void; label: string }) {
   const { t, lang } = useI18n();
   const [pilots, setPilots] = useState(new Map<string, Pilot | null>());
@@ -278,12 +318,13 @@ function MatchTable({ matches, onChanged, label }: { matches: Match[]; onChanged
   const [selected, setSelected] = useState(new Set<string>());
   const [busy, setBusy] = useState<string | null>(null);
   const [outcome, setOutcome] = useState<Outcome>({ message: null, failures: [] });
+  const entries = useMemo(() => entriesOf(matches), [matches]);
 
   useEffect(() => {
     let live = true;
     const ids = [...new Set(matches.map((m) => m.pilotId))];
-    void Promise.all(ids.map(async (id) => [id, await pilotById(id)] as const)).then((entries) => {
-      if (live) setPilots(new Map(entries));
+    void Promise.all(ids.map(async (id) => [id, await pilotById(id)] as const)).then((found) => {
+      if (live) setPilots(new Map(found));
     });
     allTestbeds().then(
       (list) => live && setTestbeds(new Map(list.map((tb) => [tb.id, tb]))),
@@ -296,37 +337,39 @@ function MatchTable({ matches, onChanged, label }: { matches: Match[]; onChanged
 
   useEffect(() => {
     // Drop selections that no longer allow any action.
-    setSelected((sel) => new Set([...sel].filter((id) => matches.some((m) => m.id === id && REJECTABLE.includes(m.status)))));
-  }, [matches]);
+    setSelected((sel) => new Set([...sel].filter((key) => entries.some((e) => e.key === key && canReject(e)))));
+  }, [entries]);
 
   const titleOf = (m: Match) => pilots.get(m.pilotId)?.title ?? m.pilotId.slice(0, 8);
-  const actionable = matches.filter((m) => REJECTABLE.includes(m.status));
-  const chosen = matches.filter((m) => selected.has(m.id));
-  const approvable = chosen.filter((m) => APPROVABLE.includes(m.status));
-  const rejectable = chosen.filter((m) => REJECTABLE.includes(m.status));
+  const actionable = entries.filter(canReject);
+  const chosen = entries.filter((e) => selected.has(e.key));
+  const approvable = chosen.filter(canApprove);
+  const rejectable = chosen.filter(canReject);
 
-  const act = async (action: 'approve' | 'reject', list: Match[]) => {
+  const act = async (action: 'approve' | 'reject', list: Entry[]) => {
     setBusy(action);
     const failures: Outcome['failures'] = [];
     let ok = 0;
     let bookedTestbed: string | undefined;
-    // One at a time: each approval books a slot, and the server decides each on its own. A group (a pilot's plan)
-    // is decided as one by the server, so one of its matches stands for all of them.
-    const groups = new Set<string>();
-    const once = list.filter((m) => !m.groupId || (!groups.has(m.groupId) && Boolean(groups.add(m.groupId))));
-    for (const m of once) {
+    // One at a time: each approval books, and the server decides each on its own. A plan is decided as one by
+    // the server, so its first match stands for all of them.
+    for (const e of list) {
+      const m = e.matches[0]!;
       try {
         await post(`/v1/matches/${m.id}/${action}`);
         ok++;
         if (action === 'approve') bookedTestbed = m.testbedId;
       } catch (err) {
         const p = problemLines(err, t, lang);
-        failures.push({ id: m.id, title: `${titleOf(m)}: ${p.title}`, detail: [p.detail, ...p.fields].filter(Boolean).join(' ') });
+        const detail = [p.detail, ...p.fields].filter(Boolean).join(' ');
+        failures.push({ id: e.key, title: `${titleOf(m)}: ${p.title}`, detail });
       }
     }
-    const single = once.length === 1 && failures.length === 0;
+    const single = list.length === 1 && failures.length === 0;
+    const plan = list.length === 1 && list[0]!.group;
+    const done = action === 'approve' ? (plan ? 'planApproved' : 'approved') : plan ? 'planRejected' : 'rejected';
     setOutcome({
-      message: single ? t(action === 'approve' ? 'approved' : 'rejected') : t('bulkResult', { ok, failed: failures.length }),
+      message: single ? t(done) : t('bulkResult', { ok, failed: failures.length }),
       failures,
       bookedTestbed,
     });
@@ -335,14 +378,67 @@ function MatchTable({ matches, onChanged, label }: { matches: Match[]; onChanged
     onChanged();
   };
 
-  const allChosen = actionable.length > 0 && actionable.every((m) => selected.has(m.id));
-  const toggle = (id: string) =>
+  const allChosen = actionable.length > 0 && actionable.every((e) => selected.has(e.key));
+  const toggle = (key: string) =>
     setSelected((sel) => {
       const next = new Set(sel);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
+      if (next.has(key)) next.delete(key);
+      else next.add(key);
       return next;
     });
+
+  const checkbox = (e: Entry, name: string) => (
+    <input
+      type="checkbox"
+      aria-label={name}
+      checked={selected.has(e.key)}
+      disabled={!canReject(e)}
+      onChange={() => toggle(e.key)}
+    />
+  );
+  const actions = (e: Entry, title: string) => {
+    const plan = e.group;
+    const proposed = e.matches.some((m) => m.status === 'proposed');
+    return (
+      <td class="actions">
+        <button
+          type="button"
+          class="btn btn-small btn-primary"
+          disabled={!canApprove(e) || !!busy}
+          title={proposed ? t('approveHint') : undefined}
+          aria-label={`${t(plan ? 'approvePlan' : 'approve')}: ${title}`}
+          onClick={() => act('approve', [e])}
+        >
+          {t(plan ? 'approvePlan' : 'approve')}
+        </button>
+        <button
+          type="button"
+          class="btn btn-small btn-danger"
+          disabled={!canReject(e) || !!busy}
+          aria-label={`${t(plan ? 'rejectPlan' : 'reject')}: ${title}`}
+          onClick={() => act('reject', [e])}
+        >
+          {t(plan ? 'rejectPlan' : 'reject')}
+        </button>
+      </td>
+    );
+  };
+  const status = (m: Match) => (
+    <>
+      <Badge kind={m.status}>{tKey(t, 'match', m.status)}</Badge>
+      {m.status === 'proposed' ? <span class="cell-sub">{t('awaitingAcceptance')}</span> : null}
+    </>
+  );
+  // Testbed, time and units sit under the title: a column each made the table wider than its card at 1400 px,
+  // hiding Approve and Reject.
+  const where = (m: Match) => (
+    <>
+      <span class="cell-sub">{testbeds.get(m.testbedId)?.name ?? m.testbedId.slice(0, 8)}</span>
+      <span class="cell-sub">
+        {formatRange(m.start, m.end, lang)} · {t('units', { n: m.units })}
+      </span>
+    </>
+  );
 
   return (
     <div class="matches">
@@ -371,91 +467,156 @@ function MatchTable({ matches, onChanged, label }: { matches: Match[]; onChanged
           </ul>
         </div>
       ) : null}
-      <TableWrap label={label}>
-        <table class="table">
-          <thead>
-            <tr>
-              <th scope="col">
-                <input
-                  type="checkbox"
-                  aria-label={t('selectAll')}
-                  checked={allChosen}
-                  disabled={!actionable.length}
-                  onChange={() => setSelected(allChosen ? new Set() : new Set(actionable.map((m) => m.id)))}
-                />
-              </th>
-              <th scope="col">{t('colPilot')}</th>
-              <th scope="col">{t('colScore')}</th>
-              <th scope="col">{t('colReasons')}</th>
-              <th scope="col">{t('colStatus')}</th>
-              <th scope="col">{t('colActions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {matches.map((m) => {
-              const title = titleOf(m);
-              const canApprove = APPROVABLE.includes(m.status);
-              const canReject = REJECTABLE.includes(m.status);
+      {entries.length === 0 ? (
+        <Empty />
+      ) : (
+        <TableWrap label={label}>
+          <table class="table">
+            <thead>
+              <tr>
+                <th scope="col">
+                  <input
+                    type="checkbox"
+                    aria-label={t('selectAll')}
+                    checked={allChosen}
+                    disabled={!actionable.length}
+                    onChange={() => setSelected(allChosen ? new Set() : new Set(actionable.map((e) => e.key)))}
+                  />
+                </th>
+                <th scope="col">{t('colPilot')}</th>
+                <th scope="col">{t('colScore')}</th>
+                <th scope="col">{t('colReasons')}</th>
+                <th scope="col">{t('colStatus')}</th>
+                <th scope="col">{t('colActions')}</th>
+              </tr>
+            </thead>
+            {entries.map((e) => {
+              const first = e.matches[0]!;
+              const title = titleOf(first);
+              if (!e.group) {
+                return (
+                  <tbody key={e.key}>
+                    <tr data-match-id={first.id} data-status={first.status}>
+                      <td>{checkbox(e, t('selectRow', { title }))}</td>
+                      <th scope="row" class="cell-title">
+                        {title}
+                        {where(first)}
+                      </th>
+                      <td>
+                        <ScoreValue score={first.score} />
+                        <BreakdownList breakdown={first.breakdown} />
+                      </td>
+                      <td>
+                        <Reasons reasons={first.reasons} />
+                      </td>
+                      <td>{status(first)}</td>
+                      {actions(e, title)}
+                    </tr>
+                  </tbody>
+                );
+              }
               return (
-                <tr key={m.id} data-match-id={m.id} data-status={m.status}>
-                  <td>
-                    <input
-                      type="checkbox"
-                      aria-label={t('selectRow', { title })}
-                      checked={selected.has(m.id)}
-                      disabled={!canReject}
-                      onChange={() => toggle(m.id)}
-                    />
-                  </td>
-                  {/* Testbed, time and units sit under the title: a column each made the table wider than
-                      its card at 1400 px, hiding Approve and Reject. */}
-                  <th scope="row" class="cell-title">
-                    {title}
-                    {m.groupId ? <span class="cell-sub">{t('planStage', { stage: m.stage })}</span> : null}
-                    <span class="cell-sub">{testbeds.get(m.testbedId)?.name ?? m.testbedId.slice(0, 8)}</span>
-                    <span class="cell-sub">
-                      {m.start && m.end ? formatRange(m.start, m.end, lang) : '–'}
-                      {m.units ? ` · ${t('units', { n: m.units })}` : null}
-                    </span>
-                  </th>
-                  <td>
-                    <ScoreValue score={m.score} />
-                    <BreakdownList breakdown={m.breakdown} />
-                  </td>
-                  <td>
-                    <Reasons reasons={m.reasons} />
-                  </td>
-                  <td>
-                    <Badge kind={m.status}>{tKey(t, 'match', m.status)}</Badge>
-                    {m.status === 'proposed' ? <span class="cell-sub">{t('awaitingAcceptance')}</span> : null}
-                  </td>
-                  <td class="actions">
-                    <button
-                      type="button"
-                      class="btn btn-small btn-primary"
-                      disabled={!canApprove || !!busy}
-                      title={m.status === 'proposed' ? t('approveHint') : undefined}
-                      aria-label={`${t('approve')}: ${title}`}
-                      onClick={() => act('approve', [m])}
-                    >
-                      {t('approve')}
-                    </button>
-                    <button
-                      type="button"
-                      class="btn btn-small btn-danger"
-                      disabled={!canReject || !!busy}
-                      aria-label={`${t('reject')}: ${title}`}
-                      onClick={() => act('reject', [m])}
-                    >
-                      {t('reject')}
-                    </button>
-                  </td>
-                </tr>
+                <PlanRows
+                  key={e.key}
+                  entry={e}
+                  title={title}
+                  pilot={pilots.get(first.pilotId) ?? null}
+                  testbeds={testbeds}
+                  checkbox={checkbox(e, t('selectPlan', { title }))}
+                  actions={actions(e, title)}
+                  status={status}
+                  where={where}
+                />
               );
             })}
-          </tbody>
-        </table>
-      </TableWrap>
+          </table>
+        </TableWrap>
+      )}
     </div>
+  );
+}
+
+/**
+ * A plan: a head row (pilot, sessions, hours, credits at today's rates against the budget left, one pair of
+ * actions for the whole plan) and a row per session (stage, testbed, time, score, reasons, status).
+ */
+function PlanRows({
+  entry,
+  title,
+  pilot,
+  testbeds,
+  checkbox,
+  actions,
+  status,
+  where,
+}: {
+  entry: Entry;
+  title: string;
+  pilot: Pilot | null;
+  testbeds: Map<string, Testbed>;
+  checkbox: JSX.Element;
+  actions: JSX.Element;
+  status: (m: Match) => JSX.Element;
+  where: (m: Match) => JSX.Element;
+}) {
+  const { t, lang } = useI18n();
+  const ms = entry.matches;
+  const hours = ms.reduce((sum, m) => sum + hoursBetween(m.start, m.end), 0);
+  const costs = ms.map((m) => sessionCredits(m, testbeds.get(m.testbedId)));
+  const credits = costs.every((c): c is number => c !== null) ? costs.reduce((a, b) => a + b, 0) : null;
+  // The plan's score as the server ranks plans: its sessions' scores weighted by their hours.
+  const scored = ms.filter((m) => m.score !== null);
+  const weight = scored.reduce((sum, m) => sum + hoursBetween(m.start, m.end), 0);
+  const weighted = scored.reduce((sum, m) => sum + (m.score ?? 0) * hoursBetween(m.start, m.end), 0);
+  const score = weight > 0 ? weighted / weight : null;
+  const budget = pilot?.budget ?? null;
+  const over = budget !== null && credits !== null && credits > budget.remaining;
+  const statuses = [...new Set(ms.map((m) => m.status))];
+  const n = (v: number) => formatNumber(v, lang, 0);
+  return (
+    <tbody class="plan" data-group-id={entry.key}>
+      <tr class="plan-head" data-status={statuses.length === 1 ? statuses[0] : 'mixed'}>
+        <td>{checkbox}</td>
+        <th scope="row" class="cell-title">
+          {title}
+          <span class="cell-sub">
+            {t('planSummary', { n: ms.length, hours: formatNumber(hours, lang, 1) })}
+            {credits !== null ? ` · ${t('planCredits', { n: n(credits) })}` : ''}
+          </span>
+          {budget ? (
+            <span class={over ? 'cell-sub plan-over' : 'cell-sub'}>
+              {t('budgetRemaining', { remaining: n(budget.remaining), credits: n(budget.credits) })}
+              {over ? ` · ${t('planOverBudget')}` : ''}
+            </span>
+          ) : null}
+        </th>
+        <td>
+          <ScoreValue score={score} />
+        </td>
+        <td>
+          <span class="muted">{t('planTogether')}</span>
+        </td>
+        <td>{statuses.length === 1 ? status(ms[0]!) : <Badge kind="mixed">{t('planMixed')}</Badge>}</td>
+        {actions}
+      </tr>
+      {ms.map((m) => (
+        <tr key={m.id} class="plan-session" data-match-id={m.id} data-status={m.status}>
+          <td />
+          <th scope="row" class="cell-title">
+            <span class="stage-key">{m.stage}</span>
+            {where(m)}
+          </th>
+          <td>
+            <ScoreValue score={m.score} />
+            <BreakdownList breakdown={m.breakdown} />
+          </td>
+          <td>
+            <Reasons reasons={m.reasons} />
+          </td>
+          <td>{status(m)}</td>
+          <td />
+        </tr>
+      ))}
+    </tbody>
   );
 }

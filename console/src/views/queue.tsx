@@ -1,4 +1,7 @@
-/** Queue: pilots by domain and status (GET /v1/pilots), with requirements, filters, search and candidates. */
+/**
+ * Queue: pilots by domain and status (GET /v1/pilots) with their plans' stages and credit budgets, filters, search
+ * and candidates; below them, holds that expired (GET /v1/matches?status=expired).
+ */
 import { Fragment } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import { get, getAll } from '../api.js';
@@ -7,6 +10,8 @@ import { useI18n, tKey } from '../i18n.js';
 import { formatDate, formatDateTime, formatNumber, formatRange } from '../time.js';
 import type { CandidateList, Me, Pilot, UnmetStage } from '../types.js';
 import { AsyncView, Badge, Empty, ErrorBox, Loading, TableWrap, useAsync } from '../ui.js';
+import { ExpiredHolds } from './holds.js';
+import { BudgetCell, StageList } from './plan.js';
 import { BreakdownList, Reasons, ScoreValue } from './score.js';
 
 const STATUSES = ['submitted', 'matched', 'booked', 'active', 'completed', 'withdrawn', 'draft'];
@@ -114,7 +119,7 @@ export function Queue({ me }: { me: Me }) {
                       <th scope="col">{t('colStatus')}</th>
                       <th scope="col">{t('colRequirements')}</th>
                       <th scope="col">{t('colWindow')}</th>
-                      <th scope="col">{t('colSubmitted')}</th>
+                      <th scope="col">{t('colCredits')}</th>
                       {me.role === 'operator' ? (
                         <th scope="col">
                           <span class="sr-only">{t('colActions')}</span>
@@ -137,9 +142,14 @@ export function Queue({ me }: { me: Me }) {
                           </td>
                           <td>
                             <Badge kind={p.status}>{tKey(t, 'pilot', p.status)}</Badge>
+                            {p.submittedAt ? (
+                              <span class="cell-sub nowrap">
+                                {t('submittedOn', { date: formatDate(p.submittedAt, lang) })}
+                              </span>
+                            ) : null}
                           </td>
                           <td>
-                            <Requirements pilot={p} />
+                            <StageList pilot={p} />
                           </td>
                           <td>
                             {p.requirements.earliestStart && p.requirements.latestEnd ? (
@@ -151,7 +161,9 @@ export function Queue({ me }: { me: Me }) {
                               '–'
                             )}
                           </td>
-                          <td class="nowrap">{p.submittedAt ? formatDate(p.submittedAt, lang) : '–'}</td>
+                          <td>
+                            <BudgetCell budget={p.budget} />
+                          </td>
                           {me.role === 'operator' ? (
                             <td>
                               <button
@@ -182,29 +194,8 @@ export function Queue({ me }: { me: Me }) {
           </>
         )}
       </AsyncView>
+      <ExpiredHolds />
     </section>
-  );
-}
-
-function Requirements({ pilot }: { pilot: Pilot }) {
-  const { t, lang } = useI18n();
-  const catalog = useCatalog();
-  const r = pilot.requirements;
-  return (
-    <div class="reqs">
-      <ul class="tags">
-        {r.capabilities.map((c) => (
-          <li key={c} class="tag">
-            {capabilityLabel(catalog, c, lang)}
-          </li>
-        ))}
-      </ul>
-      <span class="cell-sub">
-        {r.units !== undefined ? t('units', { n: r.units }) : ''}
-        {r.durationHours !== undefined ? ` · ${t('hours', { n: formatNumber(r.durationHours, lang, 1) })}` : ''}
-        {r.location?.address ? ` · ${r.location.address}` : ''}
-      </span>
-    </div>
   );
 }
 
@@ -225,8 +216,9 @@ function Candidates({ pilot }: { pilot: Pilot }) {
       ) : (
         <ol class="cand-list">
           {list.map((c) => (
-            <li key={c.slotId} class="cand">
+            <li key={`${c.stage}:${c.slotId}`} class="cand">
               <div class="cand-head">
+                {pilot.requirements.stages.length > 1 ? <span class="stage-key">{c.stage}</span> : null}
                 <strong>{c.testbedName}</strong>
                 <span>{formatDateTime(c.start, lang)}</span>
                 <span>
@@ -272,7 +264,7 @@ function NoCandidates({ pilot, unmet }: { pilot: Pilot; unmet: UnmetStage[] | un
         <ul>
           {unmet.map((u) => {
             const excluded = Object.entries(u.excluded).filter(([, n]) => n > 0);
-            const list = excluded.map(([k, n]) => `${k} ${n}`).join(', ');
+            const list = excluded.map(([k, n]) => `${tKey(t, 'excluded', k)} ${n}`).join(', ');
             return (
               <li key={u.stage}>
                 {t('unmetStage', { stage: u.stage, reason: u.detail })}

@@ -1,10 +1,13 @@
-/** Utilisation by domain over a chosen range (GET /v1/reports/utilization), as an SVG bar chart and a table. */
+/**
+ * Utilisation by domain over a chosen range (GET /v1/reports/utilization), as an SVG bar chart and a table, and
+ * credits over the same range (GET /v1/reports/credits): budgets as they stand, and credits booked in the range.
+ */
 import { useState } from 'preact/hooks';
 import { get } from '../api.js';
-import { domainLabel, useCatalog } from '../catalog.js';
-import { useI18n } from '../i18n.js';
+import { domainLabel, useCatalog, type Catalog } from '../catalog.js';
+import { useI18n, tKey, type Lang, type Translate } from '../i18n.js';
 import { addDays, formatNumber, formatPercent, fromDateInput, kstWeekStart, toDateInput } from '../time.js';
-import type { UtilizationReport } from '../types.js';
+import type { CreditGroupBy, CreditReport, CreditRow, UtilizationReport } from '../types.js';
 import { AsyncView, TableWrap, useAsync } from '../ui.js';
 
 export function UtilizationOverview() {
@@ -94,6 +97,99 @@ export function UtilizationOverview() {
                 </table>
               </TableWrap>
             </div>
+          );
+        }}
+      </AsyncView>
+      <Credits from={range.from} to={range.to} />
+    </section>
+  );
+}
+
+const GROUPINGS: CreditGroupBy[] = ['domain', 'fundingLine', 'organization'];
+
+function creditRowName(row: CreditRow, groupBy: CreditGroupBy, catalog: Catalog, t: Translate, lang: Lang): string {
+  if (groupBy === 'domain') return domainLabel(catalog, row.key, lang);
+  if (groupBy === 'fundingLine') return tKey(t, 'funding', row.key);
+  return row.label || row.key;
+}
+
+/** Credits by domain, funding line or organisation, with a total row. Operators only, like the rest here. */
+function Credits({ from, to }: { from: string; to: string }) {
+  const { t, lang } = useI18n();
+  const catalog = useCatalog();
+  const [groupBy, setGroupBy] = useState<CreditGroupBy>('domain');
+  const [report, reload] = useAsync(
+    (signal) => {
+      const start = fromDateInput(from)!;
+      const end = addDays(fromDateInput(to)!, 1);
+      const query = { from: start.toISOString(), to: end.toISOString(), groupBy };
+      return get<CreditReport>('/v1/reports/credits', query, signal);
+    },
+    [from, to, groupBy],
+  );
+  const n = (v: number) => formatNumber(v, lang, 0);
+  return (
+    <section class="credits" aria-labelledby="credit-h">
+      <div class="section-head">
+        <h3 id="credit-h" class="h3">
+          {t('creditTitle')}
+        </h3>
+        <label class="field field-inline">
+          <span>{t('creditGroupBy')}</span>
+          <select name="groupBy" value={groupBy} onChange={(e) => setGroupBy(e.currentTarget.value as CreditGroupBy)}>
+            {GROUPINGS.map((g) => (
+              <option key={g} value={g}>
+                {tKey(t, 'creditBy', g)}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <p class="lead">{t('creditLead')}</p>
+      <AsyncView value={report} onRetry={reload} isEmpty={(r) => !r.data.length}>
+        {(r) => {
+          const rows = r.data.map((row) => ({ ...row, name: creditRowName(row, r.groupBy, catalog, t, lang) }));
+          const sum = (f: (row: CreditRow) => number) => rows.reduce((a, row) => a + f(row), 0);
+          return (
+            <TableWrap label={t('creditTitle')}>
+              <table class="table table-compact credit-table">
+                <thead>
+                  <tr>
+                    <th scope="col">{tKey(t, 'creditBy', r.groupBy)}</th>
+                    <th scope="col" class="num">{t('colPilots')}</th>
+                    <th scope="col" class="num">{t('colBudgeted')}</th>
+                    <th scope="col" class="num">{t('colCommitted')}</th>
+                    <th scope="col" class="num">{t('colRemaining')}</th>
+                    <th scope="col" class="num">{t('colBookedCredits')}</th>
+                    <th scope="col" class="num">{t('colBookings')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((row) => (
+                    <tr key={row.key} data-key={row.key}>
+                      <th scope="row">{row.name}</th>
+                      <td class="num">{row.pilots}</td>
+                      <td class="num">{n(row.budgetedCredits)}</td>
+                      <td class="num">{n(row.committedCredits)}</td>
+                      <td class="num">{n(row.remainingCredits)}</td>
+                      <td class="num">{n(row.bookedCredits)}</td>
+                      <td class="num">{row.bookings}</td>
+                    </tr>
+                  ))}
+                </tbody>
+                <tfoot>
+                  <tr>
+                    <th scope="row">{t('total')}</th>
+                    <td class="num">{sum((row) => row.pilots)}</td>
+                    <td class="num">{n(sum((row) => row.budgetedCredits))}</td>
+                    <td class="num">{n(sum((row) => row.committedCredits))}</td>
+                    <td class="num">{n(sum((row) => row.remainingCredits))}</td>
+                    <td class="num">{n(sum((row) => row.bookedCredits))}</td>
+                    <td class="num">{sum((row) => row.bookings)}</td>
+                  </tr>
+                </tfoot>
+              </table>
+            </TableWrap>
           );
         }}
       </AsyncView>
