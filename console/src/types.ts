@@ -198,3 +198,44 @@ export interface Delivery {
   createdAt: string;
   attempts?: DeliveryAttempt[];
 }
+
+// ---- Testbed operations: schemas/blackout.json, blackout-create.json, waitlist-entry.json (exact shapes) ----
+
+/** schemas/blackout.json: time a testbed is out of service, half-open [start, end). */
+export interface Blackout {
+  id: string;
+  testbedId: string;
+  start: string;
+  end: string;
+  reason: string;
+  /** The confirmed bookings the blackout cancelled, each with the re-offer made to its pilot, if any. */
+  displaced: {
+    bookingId: string;
+    pilotId: string;
+    slotId: string;
+    reofferMatchId: string | null;
+  }[];
+  createdAt: string;
+}
+
+/** schemas/blackout-create.json */
+export interface BlackoutCreate {
+  start: string;
+  end: string;
+  reason: string;
+}
+
+/** schemas/waitlist-entry.json: a pilot waiting for units of a slot; position counts waiting entries from 1. */
+export interface WaitlistEntry {
+  id: string;
+  slotId: string;
+  pilotId: string;
+  units: number;
+  stage: string;
+  status: 'waiting' | 'offered' | 'cancelled';
+  position: number | null;
+  matchId: string | null;
+  createdAt: string;
+  offeredAt: string | null;
+}
+// ---- end of testbed operations ----
