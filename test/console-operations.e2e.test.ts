@@ -175,6 +175,7 @@ describe('Testbed operations in the console (headless Chromium)', function () {
     await form.getByRole('button', { name: '블랙아웃 추가', exact: true }).click();
     await page.getByText('블랙아웃을 추가했습니다. 취소된 예약 1건, 재제안 1건.').waitFor();
     assert.equal(await form.getByRole('alert').count(), 0, 'the earlier problem is gone');
+    assert.equal(await form.getByLabel('사유').inputValue(), '', 'the form is ready for the next one');
     const created = (await api().get(`/v1/testbeds/${seed.testbed.id}/blackouts`).set(seed.op.auth)).body.data;
     assert.equal(created.length, 1);
     assert.equal(created[0].displaced.length, 1);

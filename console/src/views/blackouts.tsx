@@ -227,6 +227,7 @@ export function BlackoutPanel({
       });
       const reoffered = created.displaced.filter((d) => d.reofferMatchId).length;
       setNotice({ key: 'blackoutCreated', vars: { n: created.displaced.length, m: reoffered } });
+      setDraft({ ...draft, reason: '' });
       onChanged(created);
     } catch (err) {
       setError(err);
