@@ -14,6 +14,7 @@ import type {
 export type {
   AllocationRun,
   Blackout,
+  BlackoutCreate,
   Booking,
   Candidate,
   CandidateList,

@@ -1,6 +1,7 @@
 /**
- * Testbeds: a week or month calendar per testbed (slots with booked/available units, bookings with their
- * pilots, utilisation for the period) and, for operators, utilisation by domain over a chosen range.
+ * Testbeds: a week or month calendar per testbed (slots with booked, held and available units, bookings with their
+ * pilots, blackouts and waitlists, utilisation for the period) and, for operators, utilisation by domain over a
+ * chosen range.
  */
 import { useState } from 'preact/hooks';
 import { get, getAll, type Page } from '../api.js';
@@ -22,6 +23,21 @@ import {
 } from '../time.js';
 import type { Booking, Me, Pilot, Slot, Testbed } from '../types.js';
 import { AsyncView, Badge, ErrorBox, Loading, TableWrap, useAsync } from '../ui.js';
+import {
+  BLACKOUT_REASON_ID,
+  BlackoutPanel,
+  DayBlackouts,
+  SlotOperations,
+  dayDraft,
+  loadOperations,
+  managesTestbed,
+  opsPilotIds,
+  overlaps,
+  toKstInput,
+  type BlackoutDraft,
+  type OpsData,
+  type OpsSlot,
+} from './blackouts.js';
 import { UtilizationOverview } from './utilization.js';
 
 export function Testbeds({ me, testbedId }: { me: Me; testbedId?: string }) {
@@ -80,7 +96,7 @@ export function Testbeds({ me, testbedId }: { me: Me; testbedId?: string }) {
                   {selected.capacity !== undefined ? <span class="cell-sub">{t('capacity', { n: selected.capacity })}</span> : null}
                   {selected.location?.address ? <span class="cell-sub">{selected.location.address}</span> : null}
                 </p>
-                <CalendarAtNext testbed={selected} key={selected.id} />
+                <CalendarAtNext me={me} testbed={selected} key={selected.id} />
               </>
             ) : null}
           </>
@@ -124,19 +140,20 @@ async function firstDay(testbedId: string, signal: AbortSignal): Promise<Date> {
   return slot ? new Date(Math.max(from.getTime(), new Date(slot.start).getTime())) : from;
 }
 
-function CalendarAtNext({ testbed }: { testbed: Testbed }) {
+function CalendarAtNext({ me, testbed }: { me: Me; testbed: Testbed }) {
   const [first, reload] = useAsync((signal) => firstDay(testbed.id, signal), [testbed.id]);
   if (first.state === 'error') return <ErrorBox error={first.error} onRetry={reload} />;
   if (!first.data) return <Loading />;
-  return <Calendar testbed={testbed} initial={first.data} />;
+  return <Calendar me={me} testbed={testbed} initial={first.data} />;
 }
 
 type Mode = 'week' | 'month';
 
 interface CalendarData {
-  slots: Slot[];
+  slots: OpsSlot[];
   bookings: Booking[];
   pilots: Map<string, Pilot | null>;
+  ops: OpsData;
 }
 
 /** Booked unit-hours / offered unit-hours of the slots' parts inside [from, to). */
@@ -154,10 +171,17 @@ function utilisation(slots: Slot[], from: Date, to: Date): number | null {
   return offered > 0 ? booked / offered : null;
 }
 
-function Calendar({ testbed, initial }: { testbed: Testbed; initial: Date }) {
+function Calendar({ me, testbed, initial }: { me: Me; testbed: Testbed; initial: Date }) {
   const { t, lang } = useI18n();
   const [mode, setMode] = useState<Mode>('week');
   const [anchor, setAnchor] = useState(initial);
+  const manager = managesTestbed(me, testbed);
+  // The order of the queue is for operators; a testbed's owner sees how many wait.
+  const showOrder = me.role === 'operator';
+  const [draft, setDraft] = useState<BlackoutDraft>(() => {
+    const day = kstDayStart(initial);
+    return { start: toKstInput(addDays(day, 1)), end: toKstInput(addDays(day, 2)), reason: '' };
+  });
 
   const from = mode === 'week' ? kstWeekStart(anchor) : kstMonthStart(anchor);
   const to = mode === 'week' ? addDays(from, 7) : kstMonthAdd(from, 1);
@@ -166,95 +190,153 @@ function Calendar({ testbed, initial }: { testbed: Testbed; initial: Date }) {
 
   const [data, reload] = useAsync<CalendarData>(
     async (signal) => {
+      const window = { from: fromIso, to: toIso };
       const [slots, bookings] = await Promise.all([
-        getAll<Slot>(`/v1/testbeds/${testbed.id}/slots`, { from: fromIso, to: toIso }, 2000, signal),
-        getAll<Booking>('/v1/bookings', { testbedId: testbed.id, from: fromIso, to: toIso }, 2000, signal),
+        getAll<OpsSlot>(`/v1/testbeds/${testbed.id}/slots`, window, 2000, signal),
+        getAll<Booking>('/v1/bookings', { testbedId: testbed.id, ...window }, 2000, signal),
       ]);
+      // Waitlists are one request per slot: loaded for the week, where they are shown.
+      const ops = await loadOperations(testbed.id, slots, window, { waitlists: manager && mode === 'week' }, signal);
       const live = bookings.filter((b) => b.status !== 'cancelled');
-      const ids = [...new Set(live.map((b) => b.pilotId))];
+      const ids = [...new Set([...live.map((b) => b.pilotId), ...opsPilotIds(ops, showOrder)])];
       const pilots = new Map<string, Pilot | null>(await Promise.all(ids.map(async (id) => [id, await pilotById(id)] as const)));
-      return { slots: slots.sort((a, b) => a.start.localeCompare(b.start)), bookings: live, pilots };
+      return { slots: slots.sort((a, b) => a.start.localeCompare(b.start)), bookings: live, pilots, ops };
     },
-    [testbed.id, fromIso, toIso],
+    [testbed.id, fromIso, toIso, mode],
   );
+
+  const addOn = (day: Date) => {
+    setDraft(dayDraft(day, draft.reason));
+    document.getElementById(BLACKOUT_REASON_ID)?.focus();
+  };
+  const onChanged = (created?: { start: string; end: string }) => {
+    // A blackout outside the period shown: go to it, so its effect is in sight.
+    if (created && !overlaps(created, from, to)) setAnchor(new Date(created.start));
+    else reload();
+  };
 
   const step = (dir: -1 | 1) => setAnchor(mode === 'week' ? addDays(from, 7 * dir) : kstMonthAdd(from, dir));
   const title = mode === 'week' ? `${formatDay(from, lang)} – ${formatDay(addDays(to, -1), lang)}` : formatMonth(from, lang);
   const util = data.data ? utilisation(data.data.slots, from, to) : null;
 
   return (
-    <section class="calendar card" aria-labelledby="cal-h">
-      <div class="cal-toolbar">
-        <h2 id="cal-h" class="h2">
-          <span class="sr-only">{t('calendarOf', { name: testbed.name })}: </span>
-          <span class="cal-range" aria-live="polite">
-            {title}
-          </span>
-        </h2>
-        <div class="btn-group" role="group" aria-label={t('viewMode')}>
-          <button type="button" class="btn btn-secondary" aria-pressed={mode === 'week'} onClick={() => setMode('week')}>
-            {t('week')}
-          </button>
-          <button type="button" class="btn btn-secondary" aria-pressed={mode === 'month'} onClick={() => setMode('month')}>
-            {t('month')}
-          </button>
+    <>
+      <section class="calendar card" aria-labelledby="cal-h">
+        <div class="cal-toolbar">
+          <h2 id="cal-h" class="h2">
+            <span class="sr-only">{t('calendarOf', { name: testbed.name })}: </span>
+            <span class="cal-range" aria-live="polite">
+              {title}
+            </span>
+          </h2>
+          <div class="btn-group" role="group" aria-label={t('viewMode')}>
+            <button
+              type="button"
+              class="btn btn-secondary"
+              aria-pressed={mode === 'week'}
+              onClick={() => setMode('week')}
+            >
+              {t('week')}
+            </button>
+            <button
+              type="button"
+              class="btn btn-secondary"
+              aria-pressed={mode === 'month'}
+              onClick={() => setMode('month')}
+            >
+              {t('month')}
+            </button>
+          </div>
+          <div class="btn-group">
+            <button type="button" class="btn btn-secondary" onClick={() => step(-1)} aria-label={t('previous')}>
+              ‹ <span class="hide-narrow">{t('previous')}</span>
+            </button>
+            <button type="button" class="btn btn-secondary" onClick={() => setAnchor(new Date())}>
+              {t('today')}
+            </button>
+            <button type="button" class="btn btn-secondary cal-next" onClick={() => step(1)} aria-label={t('next')}>
+              <span class="hide-narrow">{t('next')}</span> ›
+            </button>
+          </div>
         </div>
-        <div class="btn-group">
-          <button type="button" class="btn btn-secondary" onClick={() => step(-1)} aria-label={t('previous')}>
-            ‹ <span class="hide-narrow">{t('previous')}</span>
-          </button>
-          <button type="button" class="btn btn-secondary" onClick={() => setAnchor(new Date())}>
-            {t('today')}
-          </button>
-          <button type="button" class="btn btn-secondary cal-next" onClick={() => step(1)} aria-label={t('next')}>
-            <span class="hide-narrow">{t('next')}</span> ›
-          </button>
-        </div>
-      </div>
 
+        {data.data ? (
+          <p class="cal-stats">
+            <span class="stat">{t('periodUtilization', { pct: formatPercent(util, lang) })}</span>
+            <span class="stat">{t('slotsCount', { n: data.data.slots.length })}</span>
+            <span class="stat">{t('bookingsCount', { n: data.data.bookings.length })}</span>
+            <Meter ratio={util} />
+          </p>
+        ) : null}
+
+        {data.state === 'error' ? (
+          <ErrorBox error={data.error} onRetry={reload} />
+        ) : !data.data ? (
+          <Loading />
+        ) : mode === 'week' ? (
+          <WeekGrid
+            from={from}
+            data={data.data}
+            busy={data.state === 'loading'}
+            showOrder={showOrder}
+            onAddBlackout={manager ? addOn : undefined}
+          />
+        ) : (
+          <MonthGrid
+            from={from}
+            to={to}
+            data={data.data}
+            busy={data.state === 'loading'}
+            onPick={(day) => {
+              setAnchor(day);
+              setMode('week');
+            }}
+          />
+        )}
+        {data.data && data.data.bookings.length ? <BookingTable data={data.data} /> : null}
+      </section>
       {data.data ? (
-        <p class="cal-stats">
-          <span class="stat">{t('periodUtilization', { pct: formatPercent(util, lang) })}</span>
-          <span class="stat">{t('slotsCount', { n: data.data.slots.length })}</span>
-          <span class="stat">{t('bookingsCount', { n: data.data.bookings.length })}</span>
-          <Meter ratio={util} />
-        </p>
-      ) : null}
-
-      {data.state === 'error' ? (
-        <ErrorBox error={data.error} onRetry={reload} />
-      ) : !data.data ? (
-        <Loading />
-      ) : mode === 'week' ? (
-        <WeekGrid from={from} data={data.data} busy={data.state === 'loading'} />
-      ) : (
-        <MonthGrid
-          from={from}
-          to={to}
-          data={data.data}
-          busy={data.state === 'loading'}
-          onPick={(day) => {
-            setAnchor(day);
-            setMode('week');
-          }}
+        <BlackoutPanel
+          testbed={testbed}
+          manager={manager}
+          ops={data.data.ops}
+          pilots={data.data.pilots}
+          draft={draft}
+          setDraft={setDraft}
+          onChanged={onChanged}
         />
-      )}
-      {data.data && data.data.bookings.length ? <BookingTable data={data.data} /> : null}
-    </section>
+      ) : null}
+    </>
   );
 }
 
-function Meter({ ratio }: { ratio: number | null }) {
-  const pct = Math.round(Math.min(1, Math.max(0, ratio ?? 0)) * 100);
-  const level = pct >= 85 ? 'high' : pct >= 50 ? 'mid' : 'low';
+/** Booked share, and (on a slot) the share held by pending requests after it. */
+function Meter({ ratio, held }: { ratio: number | null; held?: number }) {
+  const clamp = (r: number) => Math.min(1, Math.max(0, r));
+  const pct = Math.round(clamp(ratio ?? 0) * 100);
+  const heldPct = Math.min(100 - pct, Math.round(clamp(held ?? 0) * 100));
+  const level = pct + heldPct >= 85 ? 'high' : pct + heldPct >= 50 ? 'mid' : 'low';
   return (
     <span class={`meter meter-${level}`} aria-hidden="true">
       <span style={{ width: `${pct}%` }} />
+      {heldPct > 0 ? <span class="meter-held" style={{ width: `${heldPct}%` }} /> : null}
     </span>
   );
 }
 
-function WeekGrid({ from, data, busy }: { from: Date; data: CalendarData; busy: boolean }) {
+function WeekGrid({
+  from,
+  data,
+  busy,
+  showOrder,
+  onAddBlackout,
+}: {
+  from: Date;
+  data: CalendarData;
+  busy: boolean;
+  showOrder: boolean;
+  onAddBlackout?: (day: Date) => void;
+}) {
   const { t, lang } = useI18n();
   const days = Array.from({ length: 7 }, (_, i) => addDays(from, i));
   const today = kstDayStart(new Date()).getTime();
@@ -269,21 +351,43 @@ function WeekGrid({ from, data, busy }: { from: Date; data: CalendarData; busy: 
         const label = formatDay(day, lang);
         return (
           <section class={day.getTime() === today ? 'day day-today' : 'day'} key={day.toISOString()} aria-label={label}>
-            <h3 class="day-head">{label}</h3>
+            <div class="day-top">
+              <h3 class="day-head">{label}</h3>
+              {onAddBlackout ? (
+                <button
+                  type="button"
+                  class="btn btn-ghost btn-tiny"
+                  aria-label={t('blackoutAddOn', { day: label })}
+                  onClick={() => onAddBlackout(day)}
+                >
+                  {t('blackoutAddShort')}
+                </button>
+              ) : null}
+            </div>
+            <DayBlackouts day={day} blackouts={data.ops.blackouts} />
             {slots.length === 0 ? <p class="day-empty muted">–</p> : null}
             <ul class="slot-list">
               {slots.map((s) => {
                 const booked = s.bookedUnits ?? 0;
+                const held = s.heldUnits ?? 0;
                 const bookings = data.bookings.filter((b) => b.slotId === s.id);
                 const ratio = s.capacity ? booked / s.capacity : 0;
+                const full = (s.availableUnits ?? s.capacity - booked - held) <= 0;
+                const fill = full ? 'slot-full' : booked + held > 0 ? 'slot-part' : 'slot-free';
                 return (
-                  <li key={s.id} class={`slot ${booked >= s.capacity ? 'slot-full' : booked > 0 ? 'slot-part' : 'slot-free'}`} data-slot-id={s.id}>
+                  <li key={s.id} class={`slot ${fill}${s.blockedBy ? ' slot-blocked' : ''}`} data-slot-id={s.id}>
                     <span class="slot-time">
                       {formatTime(s.start, lang)}–{formatTime(s.end, lang)}
                       {hoursBetween(s.start, s.end) > 24 ? ` (${formatDay(s.end, lang)})` : ''}
                     </span>
                     <span class="slot-units">{t('slotUnits', { booked, capacity: s.capacity })}</span>
-                    <Meter ratio={ratio} />
+                    <SlotOperations
+                      slot={s}
+                      waiting={data.ops.waitlists?.get(s.id)}
+                      showOrder={showOrder}
+                      pilots={data.pilots}
+                    />
+                    <Meter ratio={ratio} held={s.capacity ? held / s.capacity : 0} />
                     {bookings.length ? (
                       <ul class="booking-list">
                         {bookings.map((b) => (
@@ -336,6 +440,7 @@ function MonthGrid({ from, to, data, busy, onPick }: { from: Date; to: Date; dat
               const inMonth = kstParts(day).month === month;
               const slots = data.slots.filter((s) => new Date(s.start) < end && new Date(s.end) > day);
               const bookings = data.bookings.filter((b) => new Date(b.start) < end && new Date(b.end) > day);
+              const blackouts = data.ops.blackouts.filter((b) => overlaps(b, day, end));
               const util = utilisation(slots, day, end);
               return (
                 <td key={d} class={`${inMonth ? '' : 'out'} ${day.getTime() === today ? 'day-today' : ''}`}>
@@ -345,6 +450,11 @@ function MonthGrid({ from, to, data, busy, onPick }: { from: Date; to: Date; dat
                       <span class="month-date" aria-hidden="true">
                         {kstParts(day).day}
                       </span>
+                      {blackouts.length ? (
+                        <span class="month-line month-blackout" title={blackouts.map((b) => b.reason).join('\n')}>
+                          {t('monthBlackout')}
+                        </span>
+                      ) : null}
                       {slots.length ? (
                         <>
                           <span class="month-line">{t('slotsCount', { n: slots.length })}</span>
