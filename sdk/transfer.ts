@@ -128,7 +128,7 @@ export interface DownloadResult {
 }
 
 /** The hex SHA-256 in a Repr-Digest header (RFC 9530), if it has one. */
-export function reprDigestSha256(header: string | null): string | undefined {
+function reprDigestSha256(header: string | null): string | undefined {
   const m = header ? /(?:^|,)\s*sha-256=:([A-Za-z0-9+/=]+):/.exec(header) : null;
   return m ? Buffer.from(m[1]!, 'base64').toString('hex') : undefined;
 }

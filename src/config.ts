@@ -4,7 +4,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 
-export interface S3Config {
+interface S3Config {
   endpoint?: string;
   region: string;
   bucket: string;

@@ -12,7 +12,7 @@ import supertest from 'supertest';
 import { ctx } from './support/context.js';
 import { ensureConsoleBuilt, launchChromium, screenshot, type LaunchedBrowser } from './support/console-browser.js';
 import { assertFits, axeViolations, describeViolations, literal, openConsole, signIn } from './support/console-page.js';
-import { seedConsole, type ConsoleSeed } from './support/console-seed.js';
+import { seedConsole } from './support/console-seed.js';
 import { createPilot, createSlot, createTestbed, DAY, signup } from './support/factories.js';
 
 const TEXT = {

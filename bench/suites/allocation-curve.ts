@@ -21,7 +21,7 @@ export interface AllocationPoint {
 }
 
 /** BENCH_ALLOCATION_SIZES=500x1250,1000x2500 overrides the sizes. */
-export const ALLOCATION_SIZES: [number, number][] = process.env.BENCH_ALLOCATION_SIZES
+const ALLOCATION_SIZES: [number, number][] = process.env.BENCH_ALLOCATION_SIZES
   ? process.env.BENCH_ALLOCATION_SIZES.split(',').map((s) => s.split('x').map(Number) as [number, number])
   : [
       [500, 1250],

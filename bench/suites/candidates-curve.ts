@@ -17,7 +17,7 @@ export interface CandidatesPoint {
   ten: LoadResult;
 }
 
-export const CANDIDATE_SIZES = (process.env.BENCH_CANDIDATE_SIZES ?? '10000,100000,1000000').split(',').map(Number);
+const CANDIDATE_SIZES = (process.env.BENCH_CANDIDATE_SIZES ?? '10000,100000,1000000').split(',').map(Number);
 
 function businessNumber(i: number): string {
   const d = String(300000000 + i).slice(-9);

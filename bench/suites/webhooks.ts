@@ -45,7 +45,7 @@ export interface WebhookResults {
 
 const ENDPOINTS = 10;
 /** Event rates of the latency curve (events/s; each event fans out to every endpoint). */
-export const RATES = [10, 50, 200, 500];
+const RATES = [10, 50, 200, 500];
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;

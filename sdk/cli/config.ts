@@ -24,7 +24,7 @@ export interface AxvConfig {
   listen?: Record<string, ListenState>;
 }
 
-export const DEFAULT_URL = 'http://localhost:3000';
+const DEFAULT_URL = 'http://localhost:3000';
 
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
@@ -42,7 +42,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AxvConfig {
   }
 }
 
-export function writeConfig(config: AxvConfig, env: NodeJS.ProcessEnv = process.env): void {
+function writeConfig(config: AxvConfig, env: NodeJS.ProcessEnv = process.env): void {
   const dir = configDir(env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = configPath(env);

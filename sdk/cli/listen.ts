@@ -10,7 +10,7 @@ import { Webhook } from 'standardwebhooks';
 import { ok, type AxClient, type components } from '../index.js';
 import type { ListenState } from './config.js';
 
-export type FeedEvent = components['schemas']['EventList']['data'][number];
+type FeedEvent = components['schemas']['EventList']['data'][number];
 
 export interface ListenOptions {
   client: AxClient;

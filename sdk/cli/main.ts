@@ -75,7 +75,7 @@ function action<A extends unknown[]>(fn: (...args: [...A, Common]) => Promise<vo
 
 const pilotLine = (p: Pilot) => [p.id, p.status, p.domain, p.title];
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('axv')
     .description('AX Testbed Registry command line: pilots, matching, datasets and a local webhook forwarder.')
     .version('0.1.0')

@@ -19,7 +19,7 @@ export interface ApiKeyRow {
 
 const COLUMNS = 'id, name, prefix, scopes, user_id, created_at, last_used_at';
 
-export const toApiKeyDto = (k: ApiKeyRow) => ({
+const toApiKeyDto = (k: ApiKeyRow) => ({
   id: k.id,
   name: k.name,
   prefix: k.prefix,
@@ -45,7 +45,7 @@ export async function createApiKey(db: Db, principal: Principal, input: ApiKeyCr
  * caller's own (write implies read, so a `pilots:write` key may mint a `pilots:read` one). Without `scopes` the
  * new key gets exactly the caller's scopes; a session holds every scope, so its keys default to all of them.
  */
-export function grantableScopes(principal: Principal, requested: Scope[] | undefined): Scope[] {
+function grantableScopes(principal: Principal, requested: Scope[] | undefined): Scope[] {
   if (requested === undefined) return ALL_SCOPES.filter((s) => principal.scopes.has(s));
   const beyond = requested.filter((s) => !grants(principal.scopes, s));
   if (beyond.length) {

@@ -2,8 +2,8 @@
  * API keys carry scopes, "<area>:read" or "<area>:write"; write implies read. Login sessions hold every scope
  * their role allows. Which areas a role may act on at all is decided by the services, not by scopes.
  */
-export const AREAS = ['pilots', 'testbeds', 'datasets', 'matching', 'bookings', 'webhooks', 'reports', 'keys'] as const;
-export type Area = (typeof AREAS)[number];
+const AREAS = ['pilots', 'testbeds', 'datasets', 'matching', 'bookings', 'webhooks', 'reports', 'keys'] as const;
+type Area = (typeof AREAS)[number];
 export type Scope = `${Area}:${'read' | 'write'}`;
 
 export const ALL_SCOPES: Scope[] = AREAS.flatMap((a) => [`${a}:read`, `${a}:write`] as Scope[]);

@@ -38,7 +38,7 @@ export interface Session {
   expiresAt: Date;
 }
 
-export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
 async function createSession(tx: Queryable, userId: string, ttlSeconds: number): Promise<Session> {
   const token = newSecret(SESSION_PREFIX);

@@ -9,11 +9,9 @@
 import type { Principal } from '../auth/principal.js';
 
 /** True when the organisation $orgParam owns a testbed with a confirmed booking of pilotExpr. */
-export const bookedOnOwnTestbed = (pilotExpr: string, orgParam: number) =>
+const bookedOnOwnTestbed = (pilotExpr: string, orgParam: number) =>
   `EXISTS (SELECT 1 FROM bookings b JOIN testbeds t ON t.id = b.testbed_id
             WHERE b.pilot_id = ${pilotExpr} AND b.status = 'confirmed' AND t.organization_id = $${orgParam})`;
-
-export const PARTNER_SENSITIVITIES = ['public', 'internal'] as const;
 
 /** Datasets (alias d) the principal may read. */
 export function datasetVisibility(principal: Principal, orgParam: number): string {

@@ -9,8 +9,8 @@ import iconv from 'iconv-lite';
 
 export const HEAD_BYTES = 64 * 1024;
 
-export type TextEncoding = 'utf-8' | 'cp949';
-export type TextKind = 'csv' | 'tsv' | 'ndjson' | 'json' | 'plain' | 'script';
+type TextEncoding = 'utf-8' | 'cp949';
+type TextKind = 'csv' | 'tsv' | 'ndjson' | 'json' | 'plain' | 'script';
 
 export interface Sniffed {
   mediaType: string;
@@ -171,7 +171,7 @@ function classifyText(text: string, complete: boolean): { kind: TextKind; delimi
   return { kind: 'plain', delimiter: null };
 }
 
-export function decodeHead(buf: Buffer, encoding: TextEncoding): string {
+function decodeHead(buf: Buffer, encoding: TextEncoding): string {
   return encoding === 'cp949' ? iconv.decode(buf, 'cp949') : new TextDecoder('utf-8').decode(buf);
 }
 

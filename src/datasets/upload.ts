@@ -130,7 +130,7 @@ export async function measureStream(
 }
 
 /** multer StorageEngine writing into temporaries of our BlobStore. */
-export class DatasetStorageEngine implements multer.StorageEngine {
+class DatasetStorageEngine implements multer.StorageEngine {
   /** Files still streaming: when multer gives up on a request (malformed or cut-short body), they are stopped. */
   private readonly inFlight = new Set<{ stop(err: Error): void; settled: Promise<unknown> }>();
 

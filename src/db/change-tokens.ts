@@ -16,7 +16,7 @@ export function changeTokenSql(table: string): string {
   return `COALESCE((SELECT token FROM change_tokens WHERE name = '${table}'), '')`;
 }
 
-export async function currentChangeToken(db: Queryable, table: string): Promise<string> {
+async function currentChangeToken(db: Queryable, table: string): Promise<string> {
   const { rows } = await db.query<{ token: string }>(`SELECT ${changeTokenSql(table)} AS token`);
   return rows[0]!.token;
 }

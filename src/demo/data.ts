@@ -75,7 +75,7 @@ export interface DemoTestbed {
   schedule: SlotPattern[];
 }
 
-export type DemoPilotStatus = 'draft' | 'submitted' | 'withdrawn';
+type DemoPilotStatus = 'draft' | 'submitted' | 'withdrawn';
 
 export interface DemoPilot {
   id: string;
@@ -100,7 +100,7 @@ export interface DemoPilot {
   budget?: { credits: number; fundingLine: 'national' | 'city' | 'private'; note: string };
 }
 
-export interface DemoStage {
+interface DemoStage {
   key: string;
   capabilities: string[];
   units: number;

@@ -25,7 +25,7 @@ export function weekStart(now: Date, zone: string): DateTime {
  * A stable UUID (version-5 layout over SHA-1) for a name: the same testbed and start always give the same slot
  * id, so a slot already inserted by an earlier load is recognised by its primary key.
  */
-export function stableUuid(name: string): string {
+function stableUuid(name: string): string {
   const h = createHash('sha1').update(`ax-testbed-registry/demo/${name}`).digest();
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;

@@ -32,7 +32,7 @@ export interface DemoLoadOptions {
   now?: Date;
 }
 
-export interface DemoCounts {
+interface DemoCounts {
   organizations: number;
   users: number;
   testbeds: number;

@@ -2,12 +2,12 @@
  * The programme's five domains (5대 분야) and the controlled vocabulary of testbed capabilities. Pilots and
  * testbeds refer to these codes; they change with a release, not at run time.
  */
-export interface Label {
+interface Label {
   ko: string;
   en: string;
 }
 
-export interface Subdomain {
+interface Subdomain {
   code: string;
   label: Label;
 }
@@ -108,10 +108,8 @@ export const CAPABILITIES: Capability[] = [
   cap('test-equipment', '실증 시험 장비', 'Demonstration test equipment'),
 ];
 
-const domainCodes = new Set(DOMAINS.map((d) => d.code));
 const capabilityCodes = new Set(CAPABILITIES.map((c) => c.code));
 
-export const isDomain = (code: string) => domainCodes.has(code);
 export const isCapability = (code: string) => capabilityCodes.has(code);
 export const isSubdomainOf = (domain: string, subdomain: string) =>
   DOMAINS.find((d) => d.code === domain)?.subdomains.some((s) => s.code === subdomain) ?? false;

@@ -9,7 +9,7 @@
  * each for a bounded time, before it has authenticated.
  */
 import type { Server } from 'node:http';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { AppError, sendProblem } from './errors.js';
 
 export interface BodyDeadlineSettings {

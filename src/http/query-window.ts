@@ -20,7 +20,7 @@ export interface WindowRules {
   maxYears?: number;
 }
 
-export function queryWindowErrors(from: string | undefined, to: string | undefined, rules: WindowRules = {}) {
+function queryWindowErrors(from: string | undefined, to: string | undefined, rules: WindowRules = {}) {
   const errors: FieldError[] = [];
   const f = from === undefined ? undefined : parseInstant(from);
   const t = to === undefined ? undefined : parseInstant(to);

@@ -7,7 +7,7 @@ import { rateLimit, type IncrementResponse, type Options, type Store } from 'exp
 import type { Db } from '../db/client.js';
 import { tooManyRequests } from './errors.js';
 
-export class PostgresRateLimitStore implements Store {
+class PostgresRateLimitStore implements Store {
   private windowMs = 60_000;
   readonly localKeys = false;
 

@@ -45,7 +45,7 @@ function escapePointer(s: string): string {
   return s.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-export function toFieldErrors(part: Part, errors: ErrorObject[] | null | undefined): FieldError[] {
+function toFieldErrors(part: Part, errors: ErrorObject[] | null | undefined): FieldError[] {
   const out: FieldError[] = [];
   const seen = new Set<string>();
   for (const e of errors ?? []) {

@@ -9,7 +9,7 @@ import { creditsFor, searchPlans, type PlanLimits, type PlanSlot, type PlanStage
 import { scoreOffer, unsuitability, type PilotNeeds, type SlotOffer } from './scoring.js';
 
 /** Each pilot's best candidate slots considered by a run; the model stays small and the choice stays good. */
-export const PAIRS_PER_PILOT = 40;
+const PAIRS_PER_PILOT = 40;
 
 export interface InstancePilot {
   id: string;
@@ -78,7 +78,7 @@ export const PLANS_PER_PILOT = 20;
 /** Each stage's best eligible slots handed to the plan search. */
 const SLOTS_PER_STAGE = 200;
 /** A narrower search than GET plans: a run searches for a thousand pilots at once. */
-export const RUN_PLAN_LIMITS: PlanLimits = { beamWidth: 24, optionsPerStage: 16, slotsPerStage: 40 };
+const RUN_PLAN_LIMITS: PlanLimits = { beamWidth: 24, optionsPerStage: 16, slotsPerStage: 40 };
 
 export interface RunStage extends PlanStage {
   units: number;

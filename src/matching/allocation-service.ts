@@ -27,7 +27,7 @@ import { reasonsFor, scoreOffer, type Lang } from './scoring.js';
 const DAY = 86_400_000;
 const MAX_WINDOW_DAYS = 731;
 /** A proposal waits for the startup and the approver at most this long (and never past the slot's start). */
-export const PROPOSAL_TTL_MS = 7 * DAY;
+const PROPOSAL_TTL_MS = 7 * DAY;
 const MAX_PILOTS = 10_000;
 const MAX_SLOTS = 50_000;
 

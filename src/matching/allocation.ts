@@ -26,7 +26,7 @@ type Loader = typeof highsModule.default;
 const loadHighs: Loader =
   typeof highsModule === 'function' ? (highsModule as unknown as Loader) : (highsModule as unknown as { default: Loader }).default;
 
-export interface AllocPilot {
+interface AllocPilot {
   id: string;
   domain: string;
   units: number;
@@ -34,7 +34,7 @@ export interface AllocPilot {
   order: number;
 }
 
-export interface AllocSlot {
+interface AllocSlot {
   id: string;
   available: number;
 }
@@ -53,7 +53,7 @@ export interface AllocationInstance {
   minShare?: Record<string, number>;
 }
 
-export interface AllocSession {
+interface AllocSession {
   slot: number;
   units: number;
   stage: string;
@@ -86,9 +86,9 @@ export interface PlanAssignment {
   plan: AllocPlan;
 }
 
-export type Method = 'optimal' | 'greedy';
+type Method = 'optimal' | 'greedy';
 
-export interface ShareOutcome {
+interface ShareOutcome {
   domain: string;
   pilots: number;
   required: number;
@@ -153,10 +153,10 @@ export interface PlanAllocationResult {
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 let highsPromise: Promise<Highs> | undefined;
-export const highs = (): Promise<Highs> => (highsPromise ??= loadHighs());
+const highs = (): Promise<Highs> => (highsPromise ??= loadHighs());
 
 /** Edges sorted canonically and de-duplicated, so equal instances build identical models. */
-export function canonical(inst: AllocationInstance): AllocationInstance {
+function canonical(inst: AllocationInstance): AllocationInstance {
   const seen = new Set<string>();
   const edges = inst.edges
     .filter((e) => e.score >= 0 && Number.isFinite(e.score))
@@ -184,7 +184,7 @@ export function pruneEdges(inst: AllocationInstance, k: number): AllocationInsta
 }
 
 /** A single-slot instance as plans: each edge is a one-session plan of stage `main`. */
-export function edgesAsPlans(inst: AllocationInstance): PlanInstance {
+function edgesAsPlans(inst: AllocationInstance): PlanInstance {
   return {
     pilots: inst.pilots,
     slots: inst.slots,
@@ -207,7 +207,7 @@ function compareSlots(a: AllocPlan, b: AllocPlan): number {
  * Plans sorted canonically (pilot, then slot lists), sessions sorted by slot, duplicates (the best kept) and plans that could never
  * fit (a session wanting more units than its slot has, a slot twice) dropped: equal instances build identical models.
  */
-export function canonicalPlans(inst: PlanInstance): PlanInstance {
+function canonicalPlans(inst: PlanInstance): PlanInstance {
   const seen = new Set<string>();
   const plans = inst.plans
     .filter((q) => q.score >= 0 && Number.isFinite(q.score) && q.sessions.length > 0)

@@ -27,7 +27,7 @@ export function holdExpiry(slotStart: Date, now = Date.now()): Date {
   return new Date(Math.min(slotStart.getTime(), now + holdTtlMs));
 }
 
-export interface BlockedBy {
+interface BlockedBy {
   blackoutId: string;
   reason: string;
 }
@@ -43,7 +43,7 @@ export const notBlockedSql = (alias: string) =>
   `NOT EXISTS (SELECT 1 FROM blackouts bo
      WHERE bo.testbed_id = ${alias}.testbed_id AND bo.start_at < ${alias}.end_at AND bo.end_at > ${alias}.start_at)`;
 
-export async function blockedBy(tx: Queryable, slotId: string): Promise<BlockedBy | null> {
+async function blockedBy(tx: Queryable, slotId: string): Promise<BlockedBy | null> {
   const { rows } = await tx.query<{ blocked_by: BlockedBy | null }>(
     `SELECT ${blockedBySql('s')} AS blocked_by FROM slots s WHERE s.id = $1`,
     [slotId],
@@ -51,7 +51,7 @@ export async function blockedBy(tx: Queryable, slotId: string): Promise<BlockedB
   return rows[0]?.blocked_by ?? null;
 }
 
-export const slotBlocked = (slotId: string, by: BlockedBy): AppError =>
+const slotBlocked = (slotId: string, by: BlockedBy): AppError =>
   conflict(
     'slot-blocked',
     `The slot overlaps a blackout of its testbed (${by.reason}); it cannot be booked, requested or proposed.`,

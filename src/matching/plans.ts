@@ -32,7 +32,7 @@ export interface PlanSlot {
   credits: number;
 }
 
-export interface PlanSession extends PlanSlot {
+interface PlanSession extends PlanSlot {
   stage: string;
 }
 
@@ -49,7 +49,7 @@ export interface PlanLimits {
   slotsPerStage: number;
 }
 
-export const DEFAULT_LIMITS: PlanLimits = { beamWidth: 24, optionsPerStage: 24, slotsPerStage: 40 };
+const DEFAULT_LIMITS: PlanLimits = { beamWidth: 24, optionsPerStage: 24, slotsPerStage: 40 };
 
 interface Partial {
   sessions: PlanSession[];

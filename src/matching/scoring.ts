@@ -51,14 +51,14 @@ export interface SlotOffer {
 }
 
 export const WEIGHTS = { capabilityFit: 0.35, timeFit: 0.3, location: 0.15, loadBalance: 0.2 } as const;
-export type Factor = keyof typeof WEIGHTS;
+type Factor = keyof typeof WEIGHTS;
 
-export interface FactorValue {
+interface FactorValue {
   value: number | null;
   weight: number;
 }
 
-export interface Breakdown {
+interface Breakdown {
   capabilityFit: FactorValue & { unusedScarce: string[]; unusedOther: string[] };
   timeFit: FactorValue & { hoursAfterEarliestStart: number };
   location: FactorValue & { distanceKm: number | null };

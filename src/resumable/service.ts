@@ -124,7 +124,7 @@ export async function ownUpload(
 }
 
 /** Raised inside the committing transaction when another request committed the same upload first. */
-export class AlreadyCommitted extends Error {
+class AlreadyCommitted extends Error {
   constructor(readonly uploadId: string) {
     super(`upload ${uploadId} was committed by another request`);
   }

@@ -4,7 +4,7 @@ import { LocalBlobStore } from './local.js';
 import { S3BlobStore, s3Client } from './s3.js';
 import type { BlobStore } from './store.js';
 
-export type { BlobStore, ByteRange, TempObject } from './store.js';
+export type { BlobStore, TempObject } from './store.js';
 export { TempLostError } from './store.js';
 
 const stores = new Map<string, BlobStore>();

@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 const LEASE_REFRESH_MS = 10_000;
-export const LEASE_STALE_MS = 60_000;
+const LEASE_STALE_MS = 60_000;
 
 const host = () =>
   hostname()

@@ -45,7 +45,7 @@ export async function createTestbed(db: Db, principal: Principal, input: Testbed
 }
 
 /** Testbeds are read by every signed-in organisation, and so are their events. */
-export function recordTestbedEvent(tx: Queryable, type: 'testbed.created' | 'testbed.updated', row: TestbedRow) {
+function recordTestbedEvent(tx: Queryable, type: 'testbed.created' | 'testbed.updated', row: TestbedRow) {
   return recordEvent(tx, { type, data: toTestbedDto(row), visibility: 'public', organizationId: row.organization_id, testbedId: row.id });
 }
 
@@ -110,7 +110,7 @@ export async function listTestbeds(db: Db, q: TestbedListQuery): Promise<Rendere
 }
 
 /** Applies a JSON merge patch: scalars and arrays replace, location merges field by field. */
-export function mergeTestbed(row: TestbedRow, patch: TestbedPatch): TestbedFields {
+function mergeTestbed(row: TestbedRow, patch: TestbedPatch): TestbedFields {
   return {
     name: patch.name ?? row.name,
     description: patch.description ?? row.description,

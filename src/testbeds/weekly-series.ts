@@ -7,11 +7,11 @@ import { DateTime } from 'luxon';
 import type { SlotSeries } from '../generated/schema-types.js';
 import { validationFailed, type FieldError } from '../http/errors.js';
 
-export const SERIES_ZONE = 'Asia/Seoul';
+const SERIES_ZONE = 'Asia/Seoul';
 /** A series covers at most this many calendar days, from and to included. */
-export const MAX_SERIES_DAYS = 366;
+const MAX_SERIES_DAYS = 366;
 /** A series creates at most this many slots in one request. */
-export const MAX_SERIES_SLOTS = 1000;
+const MAX_SERIES_SLOTS = 1000;
 
 export interface Interval {
   start: Date;

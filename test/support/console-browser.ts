@@ -10,8 +10,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { consoleDistDir } from '../../src/console/serve.js';
 import { projectRoot } from '../../src/paths.js';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const artifactsDir = join(projectRoot, 'test', 'artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const artifactsDir = join(projectRoot, 'test', 'artifacts');
 
 export interface LaunchedBrowser {
   context: BrowserContext;

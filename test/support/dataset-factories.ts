@@ -82,7 +82,7 @@ export async function bookPilotOnPartnerTestbed(partner: Actor, pilotId: string,
 }
 
 /** Files below a directory, recursively (relative paths). */
-export function filesUnder(dir: string): string[] {
+function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
   const walk = (d: string, prefix: string) => {

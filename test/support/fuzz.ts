@@ -113,7 +113,7 @@ const CODE_POINTS: [number, number][] = [
 ];
 
 /** Random text of up to max code points; never a lone surrogate, so it survives encodeURIComponent. */
-export function randomText(rng: Rng, max: number): string {
+function randomText(rng: Rng, max: number): string {
   const n = 1 + rng.int(max);
   let out = '';
   for (let i = 0; i < n; i++) {
@@ -124,7 +124,7 @@ export function randomText(rng: Rng, max: number): string {
 }
 
 /** A random JSON value of any type, nesting at most depth deep. */
-export function randomJson(rng: Rng, depth = 3): unknown {
+function randomJson(rng: Rng, depth = 3): unknown {
   switch (rng.int(depth > 0 ? 8 : 6)) {
     case 0:
       return null;
@@ -148,10 +148,10 @@ export function randomJson(rng: Rng, depth = 3): unknown {
 // The document
 // ---------------------------------------------------------------------------------------------------------
 
-export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 const METHODS: Method[] = ['get', 'post', 'put', 'patch', 'delete'];
 
-export interface Param {
+interface Param {
   name: string;
   in: 'path' | 'query' | 'header' | 'cookie';
   required: boolean;
@@ -461,8 +461,8 @@ export function validInstance(kit: SchemaKit, schema: unknown, rng: Rng, name = 
 // Hostile values
 // ---------------------------------------------------------------------------------------------------------
 
-export const SQL = "'; DROP TABLE pilots;--";
-export const SCRIPT = '<script>alert(document.cookie)</script>';
+const SQL = "'; DROP TABLE pilots;--";
+const SCRIPT = '<script>alert(document.cookie)</script>';
 const CONTROL = 'a\u0000b\u0007c\u001b[31m\u202eevil\u2028\ud800';
 const UNICODE = '광주 AX 실증밸리 🚗💨 ﷽ Z̵̡̢͇a̸͍l̶g̷o̵';
 
@@ -479,7 +479,7 @@ const WRONG_VALUES: [string, unknown][] = [
   ['negative', -1],
   ['fraction', 1.5],
   ['huge number', 1e308],
-  ['unsafe integer', 9007199254740993],
+  ['unsafe integer', Number.MAX_SAFE_INTEGER + 1],
   ['empty string', ''],
   ['blank string', '   '],
   ['number as string', '42'],
@@ -522,9 +522,9 @@ const EXTRA_FIELDS: [string, unknown][] = [
 // JSON paths
 // ---------------------------------------------------------------------------------------------------------
 
-export type Path = (string | number)[];
+type Path = (string | number)[];
 
-export function pathsOf(value: unknown, depth = 0, prefix: Path = []): Path[] {
+function pathsOf(value: unknown, depth = 0, prefix: Path = []): Path[] {
   const out: Path[] = [];
   if (depth > 5) return out;
   if (Array.isArray(value)) {
@@ -545,14 +545,14 @@ function objectPathsOf(value: unknown): Path[] {
   return [[], ...pathsOf(value)].filter((p) => isObject(getAt(value, p)));
 }
 
-export function getAt(value: unknown, path: Path): unknown {
+function getAt(value: unknown, path: Path): unknown {
   let cur = value;
   for (const p of path) cur = (cur as Record<string | number, unknown>)?.[p];
   return cur;
 }
 
 /** A copy of value with the node at path replaced (or removed when remove is set). */
-export function setAt(value: unknown, path: Path, replacement: unknown, remove = false): unknown {
+function setAt(value: unknown, path: Path, replacement: unknown, remove = false): unknown {
   if (!path.length) return replacement;
   const [head, ...rest] = path;
   if (Array.isArray(value)) {
@@ -569,7 +569,7 @@ export function setAt(value: unknown, path: Path, replacement: unknown, remove =
   return copy;
 }
 
-export const pointer = (p: Path) => '/' + p.map((x) => String(x).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+const pointer = (p: Path) => '/' + p.map((x) => String(x).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
 const MARK = '\u0000FUZZ-RAW\u0000';
 
@@ -652,14 +652,14 @@ function boundaryValues(s: Json, current: unknown): [string, unknown][] {
 export type ActorName = 'none' | 'startup' | 'partner' | 'operator';
 export const ACTORS: ActorName[] = ['none', 'startup', 'partner', 'operator'];
 
-export interface Body {
+interface Body {
   text: string;
   /** null sends the bytes with no Content-Type at all. */
   contentType: string | null;
 }
 
 /** One way to break a request of an operation. Unset fields keep the valid base. */
-export interface Candidate {
+interface Candidate {
   category: string;
   label: string;
   /** The document says this must be refused (4xx); false only for odd-but-schema-valid GET queries. */
@@ -1146,7 +1146,7 @@ export function generateCases(doc: Json, kit: SchemaKit, opts: GenerateOptions):
 }
 
 /** Values a schema usually accepts but code downstream may trip on. NUL is left out: see fuzz.test.ts. */
-export const HOSTILE_VALID: [string, unknown][] = [
+const HOSTILE_VALID: [string, unknown][] = [
   ['sql', SQL],
   ['sql tautology', "' OR '1'='1' --"],
   ['script', SCRIPT],

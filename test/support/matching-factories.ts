@@ -4,10 +4,10 @@ import { eventVisibility } from '../../src/events/visibility.js';
 import { ctx } from './context.js';
 import { DAY, createPilot, createSlot, createTestbed, type Actor, type SlotDto } from './factories.js';
 
-export const HOUR = 3_600_000;
+const HOUR = 3_600_000;
 
 /** Midnight UTC ten days from now: the start of every test pilot's window. */
-export function windowStart(): Date {
+function windowStart(): Date {
   const d = new Date(Date.now() + 10 * DAY);
   d.setUTCHours(0, 0, 0, 0);
   return d;

@@ -9,7 +9,7 @@ import type { WebhookReceiver } from './webhook-receiver.js';
 
 export const LOOPBACK = '127.0.0.0/8,::1/128';
 
-export const webhookConfig = (overrides: Record<string, string> = {}) =>
+const webhookConfig = (overrides: Record<string, string> = {}) =>
   testConfig({ WEBHOOK_ALLOW_NETWORKS: LOOPBACK, WEBHOOK_RETRY_SCHEDULE: '0,0.05,0.05', WEBHOOK_TIMEOUT_MS: '1500', WEBHOOK_LEASE_SECONDS: '5', ...overrides });
 
 let agent: supertest.Agent | undefined;
