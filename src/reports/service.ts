@@ -14,7 +14,7 @@ import type {
   UtilizationQuery,
   UtilizationReport,
 } from '../generated/schema-types.js';
-import { decodeCursor, encodeCursor } from '../http/pagination.js';
+import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { queryWindow } from '../http/query-window.js';
 import { PILOT_STATUSES } from '../pilots/status.js';
 
