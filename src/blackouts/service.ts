@@ -16,7 +16,7 @@ import { recordEvent } from '../events/outbox.js';
 import type { BlackoutCreate } from '../generated/schema-types.js';
 import { notFound, validationFailed, type FieldError } from '../core/errors.js';
 import { decodeCursor, toPage } from '../core/cursor.js';
-import { parseInstant, queryWindow } from '../http/query-window.js';
+import { parseInstant, queryWindow } from '../core/query-window.js';
 import { BOOKING_SELECT, type BookingRow } from '../bookings/presenter.js';
 import { cancelConfirmed } from '../bookings/service.js';
 import { rankedCandidates } from '../matching/candidates.js';

@@ -7,7 +7,7 @@ import type { Db, Queryable } from '../db/client.js';
 import type { BookingListQuery as BookingListQueryParams } from '../generated/schema-types.js';
 import { AppError, notFound } from '../core/errors.js';
 import { decodeCursor, toPage } from '../core/cursor.js';
-import { queryWindow } from '../http/query-window.js';
+import { queryWindow } from '../core/query-window.js';
 import { MATCH_SELECT, partiesVisibility, toMatchDto, type MatchRow } from '../matching/presenter.js';
 import { offerWaitlist, releaseHold } from '../matching/holds.js';
 import { recordPartiesEvent, settlePilot } from '../matching/service.js';

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { DatasetUpload } from '../generated/schema-types.js';
 import { AppError, validationFailed } from '../core/errors.js';
-import { etagOf } from '../http/etag.js';
+import { etagOf } from '../core/etag.js';
 import { schema, type ApiRouter } from '../http/route.js';
 import { blobStoreFor } from '../storage/index.js';
 import { isAudited } from './access.js';

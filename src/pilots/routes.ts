@@ -1,5 +1,5 @@
 import type { Db } from '../db/client.js';
-import { requireIfMatch } from '../http/etag.js';
+import { requireIfMatch } from '../core/etag.js';
 import { schema, type ApiRouter } from '../http/route.js';
 import { toPilotDto, type PilotRow } from './presenter.js';
 import type { PilotFields } from './rules.js';

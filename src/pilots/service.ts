@@ -2,7 +2,7 @@
 import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import { AppError, conflict, forbidden, notFound } from '../core/errors.js';
-import { assertIfMatch, etagOf } from '../http/etag.js';
+import { assertIfMatch, etagOf } from '../core/etag.js';
 import { decodeCursor, toPage } from '../core/cursor.js';
 import type { EventType } from '../events/catalog.js';
 import { recordEvent } from '../events/outbox.js';

@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import type { Db } from '../db/client.js';
 import type { TestbedCreate, TestbedPatch } from '../generated/schema-types.js';
-import { requireIfMatch } from '../http/etag.js';
+import { requireIfMatch } from '../core/etag.js';
 import { schema, type ApiRouter } from '../http/route.js';
 import { toTestbedDto, type TestbedRow } from './presenter.js';
 import { createTestbed, getTestbed, listTestbeds, testbedEtag, updateTestbed, type TestbedListQuery } from './service.js';

@@ -7,7 +7,7 @@ import type {
   TestbedPatch,
 } from '../generated/schema-types.js';
 import { forbidden, notFound } from '../core/errors.js';
-import { assertIfMatch, etagOf } from '../http/etag.js';
+import { assertIfMatch, etagOf } from '../core/etag.js';
 import { decodeCursor, toJsonPage } from '../core/cursor.js';
 import { recordEvent } from '../events/outbox.js';
 import { canManageTestbed, canPublishTestbeds } from './access.js';

@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import type { Db } from '../db/client.js';
 import type { SlotCreate, SlotPatch } from '../generated/schema-types.js';
-import { parseIfMatch, requireIfMatch } from '../http/etag.js';
+import { parseIfMatch, requireIfMatch } from '../core/etag.js';
 import { schema, type ApiRouter } from '../http/route.js';
 import { toSlotDto, type SlotRow } from './presenter.js';
 import { createSlots, deleteSlot, getSlot, listSlots, slotEtag, updateSlot, type SlotListQuery } from './slot-service.js';

@@ -3,7 +3,7 @@
  * a slot no larger than its testbed, and list windows of sensible size. Pure; the services call them.
  */
 import type { FieldError } from '../core/errors.js';
-import { parseInstant } from '../http/query-window.js';
+import { parseInstant } from '../core/query-window.js';
 
 /** The furthest apart a list's from and to may be. */
 export const MAX_WINDOW_YEARS = 2;

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { listEvents, type EventListQuery } from '../events/feed.js';
 import type { WebhookDeliveryListQuery, WebhookEndpointCreate, WebhookEndpointPatch } from '../generated/schema-types.js';
-import { requireIfMatch } from '../http/etag.js';
+import { requireIfMatch } from '../core/etag.js';
 import { schema, type ApiRouter } from '../http/route.js';
 import { toEndpointDto, type EndpointRow } from './presenter.js';
 import {

@@ -4,7 +4,7 @@ import type { Db, Queryable } from '../db/client.js';
 import { DELIVERY_SIGNAL, recordEvent } from '../events/outbox.js';
 import type { WebhookDeliveryListQuery, WebhookEndpointCreate, WebhookEndpointPatch } from '../generated/schema-types.js';
 import { AppError, conflict, notFound, validationFailed } from '../core/errors.js';
-import { assertIfMatch, etagOf } from '../http/etag.js';
+import { assertIfMatch, etagOf } from '../core/etag.js';
 import { decodeCursor, toPage } from '../core/cursor.js';
 import { DELIVERY_SELECT, ENDPOINT_COLUMNS, toDeliveryDto, toEndpointDto, type DeliveryRow, type EndpointRow } from './presenter.js';
 import { generateSecret } from './signing.js';

@@ -3,7 +3,7 @@
  * id and version. PATCH requires If-Match so that two editors cannot silently overwrite each other.
  */
 import { createHash } from 'node:crypto';
-import { preconditionFailed, preconditionRequired } from '../core/errors.js';
+import { preconditionFailed, preconditionRequired } from './errors.js';
 
 export function etagOf(id: string, version: number): string {
   return `"${createHash('sha256').update(`${id}:${version}`).digest('base64url').slice(0, 22)}"`;

@@ -3,7 +3,7 @@
  * half-open), optionally required and bounded in length. One rule for every route that takes a window.
  */
 import { DateTime } from 'luxon';
-import { validationFailed, type FieldError } from '../core/errors.js';
+import { validationFailed, type FieldError } from './errors.js';
 
 /**
  * An RFC 3339 instant as a Date, or undefined when it does not name a real instant (a leap second, say).
