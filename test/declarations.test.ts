@@ -7,7 +7,14 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, PROBLEM_CODES, conflict, isProblemCode, problemCodes, type ProblemCode } from '../src/core/errors.js';
+import {
+  AppError,
+  PROBLEM_CODES,
+  conflict,
+  isProblemCode,
+  problemCodes,
+  type ProblemCode,
+} from '../src/core/errors.js';
 import type { PathParams } from '../src/http/route.js';
 import { projectRoot } from '../src/paths.js';
 import { ctx } from './support/context.js';

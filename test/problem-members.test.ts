@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import express from 'express';
 import supertest from 'supertest';
-import { AppError, RESERVED_PROBLEM_MEMBERS, isProblemCode, problemCodes, type ProblemExtensions } from '../src/core/errors.js';
+import {
+  AppError,
+  RESERVED_PROBLEM_MEMBERS,
+  isProblemCode,
+  problemCodes,
+  type ProblemExtensions,
+} from '../src/core/errors.js';
 import { sendProblem } from '../src/http/errors.js';
 import { ctx } from './support/context.js';
 import { createPilot, signup } from './support/factories.js';

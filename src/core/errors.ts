@@ -36,7 +36,8 @@ export class AppError extends Error {
   }
 }
 
-export const badRequest = (detail: string, code: ProblemCode = 'bad-request') => new AppError(400, code, 'Bad request', detail);
+export const badRequest = (detail: string, code: ProblemCode = 'bad-request') =>
+  new AppError(400, code, 'Bad request', detail);
 export const validationFailed = (errors: FieldError[], detail = 'The request is not valid.') =>
   new AppError(400, 'validation-failed', 'Validation failed', detail, { errors });
 export const unauthorized = (detail = 'A valid bearer token is required.') =>

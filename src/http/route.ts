@@ -38,7 +38,9 @@ export type SchemaRef<T> = string & { readonly [validates]?: T };
 /** `body: schema<PilotPatch>('pilot-patch.json')`: the file Ajv validates against, and the type that yields. */
 export const schema = <T>(file: string): SchemaRef<T> => file as SchemaRef<T>;
 
-type PathParamNames<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | PathParamNames<Rest> : never;
+type PathParamNames<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
+  ? Name | PathParamNames<Rest>
+  : never;
 
 /**
  * The path parameters a declared path names, each a string: `/v1/pilots/{id}/uploads/{uploadId}` gives
@@ -107,7 +109,11 @@ export interface Ctx<B, Q, P extends string = string> {
 }
 
 export type Handler<B, Q, P extends string = string> = (ctx: Ctx<B, Q, P>) => Promise<void> | void;
-export type RawHandler<P extends string = string> = (req: Request, res: Response, params: PathParams<P>) => Promise<void>;
+export type RawHandler<P extends string = string> = (
+  req: Request,
+  res: Response,
+  params: PathParams<P>,
+) => Promise<void>;
 
 export interface RouteDeps {
   db: Db;
@@ -159,7 +165,10 @@ export class ApiRouter {
    * Declares an operation. The handler's types come from the declaration: `params` from the path, `body` and
    * `query` from schema<T>(...) references (unknown and a record of unknowns for plain file ids).
    */
-  add<P extends string, B = unknown, Q = Record<string, unknown>>(declared: OperationSpec<P, B, Q>, handler: Handler<B, Q, P>): void {
+  add<P extends string, B = unknown, Q = Record<string, unknown>>(
+    declared: OperationSpec<P, B, Q>,
+    handler: Handler<B, Q, P>,
+  ): void {
     const spec = conditionalGet(declared);
     this.operations.push(spec);
     const { validator } = this.deps;
