@@ -13,7 +13,7 @@ import { blackoutRoutes } from './blackouts/routes.js';
 import { bookingRoutes } from './bookings/routes.js';
 import { datasetRoutes } from './datasets/routes.js';
 import { resumableRoutes } from './resumable/routes.js';
-import { createPassport } from './auth/passport.js';
+import { authenticate, createPassport } from './auth/passport.js';
 import { PrincipalCache } from './auth/principal-cache.js';
 import { authRoutes } from './auth/routes.js';
 import { serveConsole } from './console/serve.js';
@@ -23,7 +23,8 @@ import { domainRoutes } from './domains/routes.js';
 import { landingRoutes } from './landing/routes.js';
 
 import { bodyDeadlines } from './http/body-deadlines.js';
-import { AppError, PROBLEM_CODES, errorHandler } from './http/errors.js';
+import { AppError, PROBLEM_CODES, isProblemCode } from './core/errors.js';
+import { errorHandler } from './http/errors.js';
 import { authRateLimiter } from './http/rate-limit.js';
 import { ApiRouter } from './http/route.js';
 import { matchingRoutes } from './matching/routes.js';
@@ -155,7 +156,7 @@ export function createApp(deps: AppDeps): App {
   const api = new ApiRouter({
     db,
     validator,
-    passport,
+    authenticate: authenticate(passport),
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
     authRateLimiter: authRateLimiter(db, config.authRateLimit, config.authRateWindowSeconds),
   });
@@ -184,9 +185,10 @@ export function createApp(deps: AppDeps): App {
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' }, customSiteTitle: 'AX Testbed Registry API' }));
   app.get('/problems/:code', (req, res, next) => {
-    const text = PROBLEM_CODES[req.params.code];
-    if (!text) return next(new AppError(404, 'not-found', 'Not found', 'No such problem type.'));
-    res.json({ code: req.params.code, description: text });
+    const { code } = req.params;
+    // Own keys only: /problems/toString is not a problem type.
+    if (!isProblemCode(code)) return next(new AppError(404, 'not-found', 'Not found', 'No such problem type.'));
+    res.json({ code, description: PROBLEM_CODES[code] });
   });
 
   serveConsole(app);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ALL_SCOPES } from '../src/auth/scopes.js';
+import { ALL_SCOPES } from '../src/core/scopes.js';
 import { CAPABILITIES, DOMAINS } from '../src/domains/catalog.js';
 import { ctx } from './support/context.js';
 

@@ -1,7 +1,7 @@
 /** Forged pagination cursors: the right list name, values of the wrong type. */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { decodeCursor, encodeCursor } from '../src/http/pagination.js';
+import { decodeCursor, encodeCursor } from '../src/core/cursor.js';
 import { ctx } from './support/context.js';
 import { createPilot, createTestbed, operator, signup, type Actor } from './support/factories.js';
 

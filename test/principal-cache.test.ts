@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import supertest from 'supertest';
 import { createApp } from '../src/app.js';
 import { PrincipalCache } from '../src/auth/principal-cache.js';
-import type { Principal } from '../src/auth/principal.js';
+import type { Principal } from '../src/core/principal.js';
 import { ctx, testConfig } from './support/context.js';
 import { signup } from './support/factories.js';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AppError } from '../src/http/errors.js';
+import { AppError } from '../src/core/errors.js';
 import { expandWeeklySeries, minutesOfDay, planWeeklySeries } from '../src/testbeds/weekly-series.js';
 import type { SlotSeries } from '../src/generated/schema-types.js';
 

@@ -1,11 +1,11 @@
 import type { ApiKeyCreate, ListQuery } from '../generated/schema-types.js';
 import type { PrincipalCache } from '../auth/principal-cache.js';
 import type { Db } from '../db/client.js';
-import type { ApiRouter } from '../http/route.js';
+import { schema, type ApiRouter } from '../http/route.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './service.js';
 
 export function apiKeyRoutes(api: ApiRouter, db: Db, principals: PrincipalCache): void {
-  api.add<ApiKeyCreate, object>(
+  api.add(
     {
       method: 'post',
       path: '/v1/api-keys',
@@ -13,7 +13,7 @@ export function apiKeyRoutes(api: ApiRouter, db: Db, principals: PrincipalCache)
       summary: 'Create an API key for your organisation (the secret is shown once)',
       tag: 'API keys',
       auth: 'keys:write',
-      body: 'api-key-create.json',
+      body: schema<ApiKeyCreate>('api-key-create.json'),
       idempotent: true,
       secretResponse: true,
       success: { status: 201, description: 'The key, with its secret in `key`.', schema: 'api-key.json' },
@@ -24,7 +24,7 @@ export function apiKeyRoutes(api: ApiRouter, db: Db, principals: PrincipalCache)
     },
   );
 
-  api.add<unknown, ListQuery & { limit: number }>(
+  api.add(
     {
       method: 'get',
       path: '/v1/api-keys',
@@ -32,7 +32,7 @@ export function apiKeyRoutes(api: ApiRouter, db: Db, principals: PrincipalCache)
       summary: "List your organisation's active API keys",
       tag: 'API keys',
       auth: 'keys:read',
-      query: 'list-query.json',
+      query: schema<ListQuery & { limit: number }>('list-query.json'),
       success: { status: 200, description: 'A page of keys (never their secrets).', schema: 'api-key-list.json' },
     },
     async ({ principal, query, res }) => {
@@ -52,8 +52,8 @@ export function apiKeyRoutes(api: ApiRouter, db: Db, principals: PrincipalCache)
       errors: [404],
     },
     async ({ principal, params, res }) => {
-      await revokeApiKey(db, principal, params.id!);
-      principals.evictCredential(params.id!);
+      await revokeApiKey(db, principal, params.id);
+      principals.evictCredential(params.id);
       res.status(204).end();
     },
   );

@@ -1,11 +1,11 @@
 /** API keys belong to an organisation; any of its users may list and revoke them. */
-import type { Principal } from '../auth/principal.js';
-import { ALL_SCOPES, grants, type Scope } from '../auth/scopes.js';
+import type { Principal } from '../core/principal.js';
+import { ALL_SCOPES, grants, type Scope } from '../core/scopes.js';
 import type { ApiKeyCreate, ListQuery } from '../generated/schema-types.js';
 import { API_KEY_PREFIX, displayPrefix, hashSecret, newSecret } from '../auth/tokens.js';
 import type { Db } from '../db/client.js';
-import { AppError, notFound } from '../http/errors.js';
-import { decodeCursor, toPage } from '../http/pagination.js';
+import { AppError, notFound } from '../core/errors.js';
+import { decodeCursor, toPage } from '../core/cursor.js';
 
 export interface ApiKeyRow {
   id: string;

@@ -7,9 +7,9 @@ import passport from 'passport';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { Db } from '../db/client.js';
-import { unauthorized } from '../http/errors.js';
+import { unauthorized } from '../core/errors.js';
 import type { PrincipalCache } from './principal-cache.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../core/principal.js';
 import { resolvePrincipal } from './resolve.js';
 import { verifyLogin, type LoginUser } from './service.js';
 

@@ -4,7 +4,7 @@
  * past a session's expiry); the process that logs a session out or revokes a key evicts it at once, and other
  * processes stop honouring it within the TTL. ttlSeconds = 0 turns the cache off.
  */
-import type { Principal } from './principal.js';
+import type { Principal } from '../core/principal.js';
 
 interface Entry {
   principal: Principal;

@@ -1,8 +1,8 @@
 /** Turns a bearer secret into a Principal, or undefined when it is unknown, expired or revoked. */
 import type { Queryable } from '../db/client.js';
 import type { PrincipalCache } from './principal-cache.js';
-import type { OrgKind, Principal } from './principal.js';
-import { ALL_SCOPES, isScope, type Scope } from './scopes.js';
+import type { OrgKind, Principal } from '../core/principal.js';
+import { ALL_SCOPES, isScope, type Scope } from '../core/scopes.js';
 import { API_KEY_PREFIX, SESSION_PREFIX, hashSecret, looksLikeToken } from './tokens.js';
 
 interface CredentialRow {

@@ -1,17 +1,17 @@
 import type { Config } from '../config.js';
-import { AppError } from '../http/errors.js';
-import type { ApiRouter } from '../http/route.js';
+import { AppError } from '../core/errors.js';
+import { schema, type ApiRouter } from '../http/route.js';
 import { checkPassword } from './passport.js';
 import type passport from 'passport';
 import { toOrganizationDto, toUserDto } from './presenters.js';
-import { ALL_SCOPES, grants } from './scopes.js';
+import { ALL_SCOPES, grants } from '../core/scopes.js';
 import { loadMe, login, logout, signup } from './service.js';
 import type { SignupRequest } from '../generated/schema-types.js';
 import type { Db } from '../db/client.js';
 import type { PrincipalCache } from './principal-cache.js';
 
 export function authRoutes(api: ApiRouter, db: Db, config: Config, instance: passport.PassportStatic, principals: PrincipalCache): void {
-  api.add<SignupRequest, object>(
+  api.add(
     {
       method: 'post',
       path: '/v1/auth/signup',
@@ -19,7 +19,7 @@ export function authRoutes(api: ApiRouter, db: Db, config: Config, instance: pas
       summary: 'Register a startup or partner organisation and its first user',
       tag: 'Auth',
       auth: 'public',
-      body: 'signup-request.json',
+      body: schema<SignupRequest>('signup-request.json'),
       rateLimited: true,
       success: { status: 201, description: 'Organisation, user and a login token.', schema: 'signup-response.json' },
       errors: [409],

@@ -5,11 +5,11 @@
 import type { Db, Queryable } from '../db/client.js';
 import type { SignupRequest } from '../generated/schema-types.js';
 import { isDbError } from '../db/errors.js';
-import { AppError, badRequest, conflict, validationFailed } from '../http/errors.js';
+import { AppError, badRequest, conflict, validationFailed } from '../core/errors.js';
 import { isValidBusinessNumber, normalizeBusinessNumber } from './business-number.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { PrincipalCache } from './principal-cache.js';
-import type { OrgKind, Principal } from './principal.js';
+import type { OrgKind, Principal } from '../core/principal.js';
 import { SESSION_PREFIX, hashSecret, newSecret } from './tokens.js';
 
 export interface OrganizationRow {

@@ -1,13 +1,13 @@
 import type { Db } from '../db/client.js';
 import type { BlackoutCreate } from '../generated/schema-types.js';
-import type { ApiRouter } from '../http/route.js';
+import { schema, type ApiRouter } from '../http/route.js';
 import { toBlackoutDto } from './presenter.js';
 import { createBlackout, deleteBlackout, listBlackouts, type BlackoutListQuery } from './service.js';
 
 const TAG = 'Testbed operations';
 
 export function blackoutRoutes(api: ApiRouter, db: Db): void {
-  api.add<BlackoutCreate, object>(
+  api.add(
     {
       method: 'post',
       path: '/v1/testbeds/{id}/blackouts',
@@ -22,7 +22,7 @@ export function blackoutRoutes(api: ApiRouter, db: Db): void {
         're-offered. `end` must be after `start`, at most a year later.',
       tag: TAG,
       auth: 'testbeds:write',
-      body: 'blackout-create.json',
+      body: schema<BlackoutCreate>('blackout-create.json'),
       idempotent: true,
       success: {
         status: 201,
@@ -32,12 +32,12 @@ export function blackoutRoutes(api: ApiRouter, db: Db): void {
       },
     },
     async ({ principal, params, body, res }) => {
-      const row = await createBlackout(db, principal, params.id!, body);
+      const row = await createBlackout(db, principal, params.id, body);
       res.status(201).location(`/v1/blackouts/${row.id}`).json(toBlackoutDto(row, true));
     },
   );
 
-  api.add<unknown, BlackoutListQuery>(
+  api.add(
     {
       method: 'get',
       path: '/v1/testbeds/{id}/blackouts',
@@ -46,11 +46,11 @@ export function blackoutRoutes(api: ApiRouter, db: Db): void {
       description: '`from`/`to` keep those overlapping the window. Only the owner and operators see `displaced`.',
       tag: TAG,
       auth: 'testbeds:read',
-      query: 'blackout-list-query.json',
+      query: schema<BlackoutListQuery>('blackout-list-query.json'),
       success: { status: 200, description: 'A page of blackouts.', schema: 'blackout-list.json' },
     },
     async ({ principal, params, query, res }) => {
-      res.json(await listBlackouts(db, principal, params.id!, query));
+      res.json(await listBlackouts(db, principal, params.id, query));
     },
   );
 
@@ -68,7 +68,7 @@ export function blackoutRoutes(api: ApiRouter, db: Db): void {
       success: { status: 204, description: 'Removed.' },
     },
     async ({ principal, params, res }) => {
-      await deleteBlackout(db, principal, params.id!);
+      await deleteBlackout(db, principal, params.id);
       res.status(204).end();
     },
   );

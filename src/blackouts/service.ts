@@ -10,13 +10,13 @@
  * looks for bookings, so a booking either commits before and is cancelled here, or waits and is refused.
  */
 import { DateTime } from 'luxon';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import { recordEvent } from '../events/outbox.js';
 import type { BlackoutCreate } from '../generated/schema-types.js';
-import { notFound, validationFailed, type FieldError } from '../http/errors.js';
-import { decodeCursor, toPage } from '../http/pagination.js';
-import { parseInstant, queryWindow } from '../http/query-window.js';
+import { notFound, validationFailed, type FieldError } from '../core/errors.js';
+import { decodeCursor, toPage } from '../core/cursor.js';
+import { parseInstant, queryWindow } from '../core/query-window.js';
 import { BOOKING_SELECT, type BookingRow } from '../bookings/presenter.js';
 import { cancelConfirmed } from '../bookings/service.js';
 import { rankedCandidates } from '../matching/candidates.js';

@@ -5,9 +5,9 @@
  * "never in two places at once" are the database's to enforce, as for every booking; an extension is exempt from
  * the stage rules (the contract: an explicit choice beyond the stage's hours).
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db } from '../db/client.js';
-import { AppError, conflict, forbidden, notFound, unprocessable } from '../http/errors.js';
+import { AppError, conflict, forbidden, notFound, unprocessable } from '../core/errors.js';
 import { assertNotBlocked, holdExpiry, takeHold } from '../matching/holds.js';
 import { partiesVisibility, toMatchDto, type MatchRow } from '../matching/presenter.js';
 import type { Lang } from '../matching/scoring.js';

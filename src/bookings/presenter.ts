@@ -1,7 +1,7 @@
 /** Booking rows and the whitelist of what leaves the process. */
 import type { Queryable } from '../db/client.js';
 import type { Booking } from '../generated/schema-types.js';
-import { notFound } from '../http/errors.js';
+import { notFound } from '../core/errors.js';
 
 export interface BookingRow {
   id: string;

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Db } from '../db/client.js';
 import type { CalendarFeedQuery } from '../generated/schema-types.js';
-import type { ApiRouter } from '../http/route.js';
+import { schema, type ApiRouter } from '../http/route.js';
 import { extendBooking } from './extension.js';
 import { toBookingDto } from './presenter.js';
 import { toMatchDto } from '../matching/presenter.js';
@@ -29,7 +29,7 @@ const origin = (req: Request) => `${req.protocol}://${req.get('host') ?? 'localh
 
 /** Bookings and testbed calendars. */
 export function bookingRoutes(api: ApiRouter, db: Db): void {
-  api.add<unknown, BookingListQuery>(
+  api.add(
     {
       method: 'get',
       path: '/v1/bookings',
@@ -38,7 +38,7 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
       description: 'The pilot owner and the testbed owner see a booking; operators see all. `from`/`to` keep bookings overlapping that window.',
       tag: TAG,
       auth: 'bookings:read',
-      query: 'booking-list-query.json',
+      query: schema<BookingListQuery>('booking-list-query.json'),
       success: { status: 200, description: 'A page of bookings.', schema: 'booking-list.json' },
     },
     async ({ principal, query, res }) => {
@@ -49,7 +49,7 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
   api.add(
     { method: 'get', path: '/v1/bookings/{id}', operationId: 'getBooking', summary: 'Read a booking', tag: TAG, auth: 'bookings:read', success: ONE },
     async ({ principal, params, res }) => {
-      res.json(toBookingDto(await getVisibleBooking(db, principal, params.id!)));
+      res.json(toBookingDto(await getVisibleBooking(db, principal, params.id)));
     },
   );
 
@@ -66,11 +66,11 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
       errors: [409],
     },
     async ({ principal, params, res }) => {
-      res.json(toBookingDto(await cancelBooking(db, principal, params.id!)));
+      res.json(toBookingDto(await cancelBooking(db, principal, params.id)));
     },
   );
 
-  api.add<{ slotId: string }, object>(
+  api.add(
     {
       method: 'post',
       path: '/v1/bookings/{id}/extend',
@@ -84,14 +84,14 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
         'booking cannot be extended (409).',
       tag: TAG,
       auth: 'bookings:write',
-      body: 'booking-extend.json',
+      body: schema<{ slotId: string }>('booking-extend.json'),
       idempotent: true,
       success: { status: 201, description: 'What the extension did.', schema: 'booking-extension.json' },
       errors: [409, 422],
     },
     async ({ principal, params, body, req, res }) => {
       const lang = languageOf(req, res);
-      const ext = await extendBooking(db, principal, params.id!, body.slotId, lang);
+      const ext = await extendBooking(db, principal, params.id, body.slotId, lang);
       const booking = ext.booking ? toBookingDto(ext.booking) : null;
       res.status(201).json({ status: ext.status, match: toMatchDto(ext.match, lang), booking });
     },
@@ -111,7 +111,7 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
       success: { status: 200, description: 'The calendar.', mediaType: ICS },
     },
     async ({ principal, params, res }) => {
-      sendCalendar(res, await testbedCalendarFor(db, principal, params.id!));
+      sendCalendar(res, await testbedCalendarFor(db, principal, params.id));
     },
   );
 
@@ -129,9 +129,9 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
       success: { status: 201, description: 'The feed URL, shown once.', schema: 'calendar-feed.json' },
     },
     async ({ principal, params, req, res }) => {
-      const { token, createdAt } = await createFeed(db, principal, params.id!);
-      const url = `${origin(req)}/v1/calendar-feeds/${params.id!}/calendar.ics?token=${token}`;
-      res.status(201).set('Cache-Control', 'no-store').json({ testbedId: params.id!, url, token, createdAt: createdAt.toISOString() });
+      const { token, createdAt } = await createFeed(db, principal, params.id);
+      const url = `${origin(req)}/v1/calendar-feeds/${params.id}/calendar.ics?token=${token}`;
+      res.status(201).set('Cache-Control', 'no-store').json({ testbedId: params.id, url, token, createdAt: createdAt.toISOString() });
     },
   );
 
@@ -146,12 +146,12 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
       success: { status: 204, description: 'Revoked; the URL answers 404 from now on.' },
     },
     async ({ principal, params, res }) => {
-      await deleteFeed(db, principal, params.id!);
+      await deleteFeed(db, principal, params.id);
       res.status(204).end();
     },
   );
 
-  api.add<unknown, CalendarFeedQuery>(
+  api.add(
     {
       method: 'get',
       path: '/v1/calendar-feeds/{id}/calendar.ics',
@@ -160,12 +160,12 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
       description: '`{id}` is the testbed id. A wrong or revoked token answers 404.',
       tag: TAG,
       auth: 'public',
-      query: 'calendar-feed-query.json',
+      query: schema<CalendarFeedQuery>('calendar-feed-query.json'),
       success: { status: 200, description: 'The calendar.', mediaType: ICS },
     },
     async ({ params, query, res }) => {
       res.set('Cache-Control', 'private, no-store');
-      sendCalendar(res, await feedCalendar(db, params.id!, query.token));
+      sendCalendar(res, await feedCalendar(db, params.id, query.token));
     },
   );
 }

@@ -2,12 +2,12 @@
  * Bookings: listed and read by the parties (pilot owner, testbed owner) and operators; cancelled by either
  * party or an operator, which frees the slot's units in the same transaction.
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import type { BookingListQuery as BookingListQueryParams } from '../generated/schema-types.js';
-import { AppError, notFound } from '../http/errors.js';
-import { decodeCursor, toPage } from '../http/pagination.js';
-import { queryWindow } from '../http/query-window.js';
+import { AppError, notFound } from '../core/errors.js';
+import { decodeCursor, toPage } from '../core/cursor.js';
+import { queryWindow } from '../core/query-window.js';
 import { MATCH_SELECT, partiesVisibility, toMatchDto, type MatchRow } from '../matching/presenter.js';
 import { offerWaitlist, releaseHold } from '../matching/holds.js';
 import { recordPartiesEvent, settlePilot } from '../matching/service.js';

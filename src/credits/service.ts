@@ -4,11 +4,11 @@
  * pilot_budgets_committed_check refuses committed > credits, whether an approval raises committed or an
  * operator lowers credits. Lock order as everywhere: the pilot row first, then its budget row.
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db } from '../db/client.js';
 import { isDbError } from '../db/errors.js';
 import type { PilotBudget, PilotBudgetPut } from '../generated/schema-types.js';
-import { conflict, forbidden } from '../http/errors.js';
+import { conflict, forbidden } from '../core/errors.js';
 import { budgetOf } from '../pilots/presenter.js';
 import { getVisiblePilot, recordPilotEvent } from '../pilots/service.js';
 

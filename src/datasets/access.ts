@@ -6,7 +6,7 @@
  *     public and internal datasets — never personal or sensitive ones, which it is not even shown in lists.
  * Only the owning organisation uploads and deletes; only it and operators read the access log.
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 
 /** True when the organisation $orgParam owns a testbed with a confirmed booking of pilotExpr. */
 const bookedOnOwnTestbed = (pilotExpr: string, orgParam: number) =>

@@ -5,9 +5,9 @@ import rangeParser from 'range-parser';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { DatasetUpload } from '../generated/schema-types.js';
-import { AppError, validationFailed } from '../http/errors.js';
-import { etagOf } from '../http/etag.js';
-import type { ApiRouter } from '../http/route.js';
+import { AppError, validationFailed } from '../core/errors.js';
+import { etagOf } from '../core/etag.js';
+import { schema, type ApiRouter } from '../http/route.js';
 import { blobStoreFor } from '../storage/index.js';
 import { isAudited } from './access.js';
 import { toDatasetDto, type DatasetRow } from './presenter.js';
@@ -79,7 +79,7 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
       errors: [413, 415, 422],
     },
     async ({ principal, params, req, res }) => {
-      const pilot = await uploadablePilot(db, principal, params.id!);
+      const pilot = await uploadablePilot(db, principal, params.id);
       const { fields, file } = await receiveUpload(req, res, store, FILE_FIELD, config.uploadMaxBytes);
       let row: DatasetRow;
       try {
@@ -96,7 +96,7 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
     },
   );
 
-  api.add<unknown, DatasetListQuery>(
+  api.add(
     {
       method: 'get',
       path: '/v1/pilots/{id}/datasets',
@@ -105,23 +105,23 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
       description: 'Partners owning a testbed booked by the pilot see only its public and internal datasets.',
       tag: TAG,
       auth: 'datasets:read',
-      query: 'dataset-list-query.json',
+      query: schema<DatasetListQuery>('dataset-list-query.json'),
       success: { status: 200, description: 'A page of dataset versions.', schema: 'dataset-list.json' },
     },
     async ({ principal, params, query, res }) => {
-      res.json(await listPilotDatasets(db, principal, params.id!, query));
+      res.json(await listPilotDatasets(db, principal, params.id, query));
     },
   );
 
   api.add(
     { method: 'get', path: '/v1/datasets/{id}', operationId: 'getDataset', summary: 'Read a dataset version (metadata and profile)', tag: TAG, auth: 'datasets:read', success: ONE },
     async ({ principal, params, res }) => {
-      const row = await getVisibleDataset(db, principal, params.id!);
+      const row = await getVisibleDataset(db, principal, params.id);
       res.set('ETag', metadataEtag(row)).json(toDatasetDto(row));
     },
   );
 
-  api.add<unknown, { limit: number; cursor?: string }>(
+  api.add(
     {
       method: 'get',
       path: '/v1/datasets/{id}/versions',
@@ -129,11 +129,11 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
       summary: 'List every live version of this dataset name on its pilot, newest first',
       tag: TAG,
       auth: 'datasets:read',
-      query: 'list-query.json',
+      query: schema<{ limit: number; cursor?: string }>('list-query.json'),
       success: { status: 200, description: 'A page of versions.', schema: 'dataset-list.json' },
     },
     async ({ principal, params, query, res }) => {
-      res.json(await listVersions(db, principal, params.id!, query));
+      res.json(await listVersions(db, principal, params.id, query));
     },
   );
 
@@ -165,7 +165,7 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
       errors: [416],
     },
     async ({ principal, params, req, res }) => {
-      const row = await getVisibleDataset(db, principal, params.id!);
+      const row = await getVisibleDataset(db, principal, params.id);
       await sendContent(req, res, row, async (range) => {
         if (isAudited(row.sensitivity)) await recordAccess(db, principal, row, range, req.ip);
       });
@@ -183,12 +183,12 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
       success: { status: 204, description: 'Deleted.' },
     },
     async ({ principal, params, res }) => {
-      await deleteDataset(db, store, principal, params.id!);
+      await deleteDataset(db, store, principal, params.id);
       res.status(204).end();
     },
   );
 
-  api.add<unknown, { limit: number; cursor?: string }>(
+  api.add(
     {
       method: 'get',
       path: '/v1/datasets/{id}/access-log',
@@ -197,11 +197,11 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
       description: "For the dataset's owner and operators; kept after the dataset is deleted.",
       tag: TAG,
       auth: 'datasets:read',
-      query: 'list-query.json',
+      query: schema<{ limit: number; cursor?: string }>('list-query.json'),
       success: { status: 200, description: 'A page of access records.', schema: 'dataset-access-log.json' },
     },
     async ({ principal, params, query, res }) => {
-      res.json(await listAccessLog(db, principal, params.id!, query));
+      res.json(await listAccessLog(db, principal, params.id, query));
     },
   );
 

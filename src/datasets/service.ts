@@ -6,12 +6,12 @@
  * without a row.
  */
 import { randomUUID } from 'node:crypto';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import { recordEvent } from '../events/outbox.js';
 import type { DatasetListQuery as DatasetListQueryParams, DatasetUpload } from '../generated/schema-types.js';
-import { AppError, forbidden, notFound, unprocessable } from '../http/errors.js';
-import { decodeCursor, toPage } from '../http/pagination.js';
+import { AppError, forbidden, notFound, unprocessable } from '../core/errors.js';
+import { decodeCursor, toPage } from '../core/cursor.js';
 import type { BlobStore } from '../storage/index.js';
 import { datasetVisibility, isOwner, pilotDatasetVisibility } from './access.js';
 import { claimedMediaType, displayFileName } from './file-name.js';

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import multer from 'multer';
 import type { DatasetProfile } from '../generated/schema-types.js';
-import { AppError, validationFailed } from '../http/errors.js';
+import { AppError, validationFailed } from '../core/errors.js';
 import type { BlobStore, TempObject } from '../storage/index.js';
 import { createProfiler, type Profiler } from './profile.js';
 import { HEAD_BYTES, sniff, type Sniffed } from './sniff.js';

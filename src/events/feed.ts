@@ -7,8 +7,8 @@
  */
 import type { Queryable } from '../db/client.js';
 import type { EventListQuery as EventListQueryParams } from '../generated/schema-types.js';
-import { AppError } from '../http/errors.js';
-import { decodeCursor, encodeCursor } from '../http/pagination.js';
+import { AppError } from '../core/errors.js';
+import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { toEventEnvelope, type EventEnvelope, type EventRow } from './envelope.js';
 import { eventVisibility, type Audience } from './visibility.js';
 

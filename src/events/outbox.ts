@@ -10,7 +10,7 @@
  * The same statement that creates deliveries runs pg_notify(DELIVERY_SIGNAL): PostgreSQL sends it when (and
  * only if) the transaction commits, so sleeping delivery workers wake at once instead of at their next poll.
  */
-import type { OrgKind } from '../auth/principal.js';
+import type { OrgKind } from '../core/principal.js';
 import type { Queryable } from '../db/client.js';
 import type { EventType, EventVisibility } from './catalog.js';
 import { eventVisibility } from './visibility.js';

@@ -4,7 +4,7 @@
  * rule applies (visibility) and what it is about (pilot_id, testbed_id, dataset_id, organization_id); see
  * src/db/migrations/0002_events.sql. Pilot access defers to pilotVisibility, the single source of that rule.
  */
-import type { OrgKind, Principal } from '../auth/principal.js';
+import type { OrgKind, Principal } from '../core/principal.js';
 import { datasetVisibility } from '../datasets/access.js';
 import { pilotVisibility } from '../pilots/visibility.js';
 

@@ -10,7 +10,8 @@
  */
 import type { Server } from 'node:http';
 import type { Request, RequestHandler } from 'express';
-import { AppError, sendProblem } from './errors.js';
+import { AppError } from '../core/errors.js';
+import { sendProblem } from './errors.js';
 
 export interface BodyDeadlineSettings {
   idleMs: number;

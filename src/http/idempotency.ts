@@ -12,7 +12,7 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Db } from '../db/client.js';
-import { badRequest, conflict, unprocessable } from './errors.js';
+import { badRequest, conflict, unprocessable } from '../core/errors.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const REPLAYED_HEADERS = ['location', 'etag', 'content-type'];

@@ -5,7 +5,7 @@
 import type { RequestHandler } from 'express';
 import { rateLimit, type IncrementResponse, type Options, type Store } from 'express-rate-limit';
 import type { Db } from '../db/client.js';
-import { tooManyRequests } from './errors.js';
+import { tooManyRequests } from '../core/errors.js';
 
 class PostgresRateLimitStore implements Store {
   private windowMs = 60_000;

@@ -5,13 +5,11 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Router } from 'express';
-import type passport from 'passport';
-import type { Principal } from '../auth/principal.js';
-import { authenticate } from '../auth/passport.js';
-import { grants, type Scope } from '../auth/scopes.js';
+import { AppError, forbidden, validationFailed } from '../core/errors.js';
+import type { Principal } from '../core/principal.js';
+import { grants, type Scope } from '../core/scopes.js';
 import type { Db } from '../db/client.js';
 import { liftTotalDeadline } from './body-deadlines.js';
-import { AppError, forbidden } from './errors.js';
 import { idempotency } from './idempotency.js';
 import type { Validator } from './validation.js';
 
@@ -29,18 +27,44 @@ export interface ResponseSpec {
   headers?: string[];
 }
 
-export interface OperationSpec {
+declare const validates: unique symbol;
+
+/**
+ * A schema file id that also tells the compiler the type of a value that passed validation against it, so
+ * the handler's `body` or `query` is typed by the declaration itself. A plain string is a schema of unknown type.
+ */
+export type SchemaRef<T> = string & { readonly [validates]?: T };
+
+/** `body: schema<PilotPatch>('pilot-patch.json')`: the file Ajv validates against, and the type that yields. */
+export const schema = <T>(file: string): SchemaRef<T> => file as SchemaRef<T>;
+
+type PathParamNames<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
+  ? Name | PathParamNames<Rest>
+  : never;
+
+/**
+ * The path parameters a declared path names, each a string: `/v1/pilots/{id}/uploads/{uploadId}` gives
+ * `{ id: string; uploadId: string }`. A path only known as `string` falls back to a record of strings.
+ */
+export type PathParams<P extends string> = string extends P
+  ? Record<string, string>
+  : { readonly [K in PathParamNames<P>]: string };
+
+export interface OperationSpec<P extends string = string, B = unknown, Q = unknown> {
   method: Method;
-  /** OpenAPI-style path: /v1/pilots/{id}. Every path parameter is a UUID. */
-  path: string;
+  /**
+   * OpenAPI-style path, written out in full (never assembled from parts, so a search for a path finds its
+   * declaration): /v1/pilots/{id}. Every path parameter is a UUID.
+   */
+  path: P;
   operationId: string;
   summary: string;
   description?: string;
   tag: string;
   /** 'public' needs no token; 'user' any valid token; a scope a token carrying it. */
   auth: 'public' | 'user' | Scope;
-  query?: string;
-  body?: string;
+  query?: SchemaRef<Q>;
+  body?: SchemaRef<B>;
   /** Creating POSTs accept Idempotency-Key. */
   idempotent?: boolean;
   /** The answer shows a secret once: its idempotency record is sealed to the requesting credential. */
@@ -74,23 +98,28 @@ export interface OperationSpec {
   streamingBody?: boolean;
 }
 
-export interface Ctx<B, Q> {
+export interface Ctx<B, Q, P extends string = string> {
   req: Request;
   res: Response;
   body: B;
   query: Q;
-  params: Record<string, string>;
+  params: PathParams<P>;
   /** The caller; throws on public routes, where there is none. */
   readonly principal: Principal;
 }
 
-export type Handler<B, Q> = (ctx: Ctx<B, Q>) => Promise<void> | void;
-export type RawHandler = (req: Request, res: Response, params: Record<string, string>) => Promise<void>;
+export type Handler<B, Q, P extends string = string> = (ctx: Ctx<B, Q, P>) => Promise<void> | void;
+export type RawHandler<P extends string = string> = (
+  req: Request,
+  res: Response,
+  params: PathParams<P>,
+) => Promise<void>;
 
 export interface RouteDeps {
   db: Db;
   validator: Validator;
-  passport: passport.PassportStatic;
+  /** Demands a valid bearer token and sets req.principal (src/auth/passport.ts). */
+  authenticate: RequestHandler;
   idempotencyTtlSeconds: number;
   authRateLimiter: RequestHandler;
 }
@@ -101,13 +130,16 @@ function pathParams(path: string): string[] {
   return [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
 }
 
+const insufficientScope = (scope: Scope) => {
+  const e = forbidden(`This API key lacks the "${scope}" scope.`);
+  return new AppError(403, 'insufficient-scope', e.title, e.detail, { requiredScope: scope });
+};
+
 function checkPathParams(names: string[], raw: Record<string, string>): Record<string, string> {
   const errors = names
     .filter((n) => !UUID.test(raw[n] ?? ''))
     .map((n) => ({ pointer: `/path/${n}`, message: 'must be a UUID' }));
-  if (errors.length) {
-    throw new AppError(400, 'validation-failed', 'Validation failed', 'A path parameter is not valid.', { errors });
-  }
+  if (errors.length) throw validationFailed(errors, 'A path parameter is not valid.');
   const out: Record<string, string> = {};
   for (const n of names) out[n] = (raw[n] as string).toLowerCase();
   return out;
@@ -129,14 +161,21 @@ export class ApiRouter {
     return this.deps.validator;
   }
 
-  add<B = unknown, Q = Record<string, unknown>>(declared: OperationSpec, handler: Handler<B, Q>): void {
+  /**
+   * Declares an operation. The handler's types come from the declaration: `params` from the path, `body` and
+   * `query` from schema<T>(...) references (unknown and a record of unknowns for plain file ids).
+   */
+  add<P extends string, B = unknown, Q = Record<string, unknown>>(
+    declared: OperationSpec<P, B, Q>,
+    handler: Handler<B, Q, P>,
+  ): void {
     const spec = conditionalGet(declared);
     this.operations.push(spec);
     const { validator } = this.deps;
     const names = pathParams(spec.path);
     const chain: RequestHandler[] = [];
     if (spec.rateLimited) chain.push(this.deps.authRateLimiter);
-    if (spec.auth !== 'public') chain.push(authenticate(this.deps.passport));
+    if (spec.auth !== 'public') chain.push(this.deps.authenticate);
     if (spec.auth !== 'public' && (spec.multipart || spec.streamingBody)) {
       chain.push((req, _res, next) => {
         liftTotalDeadline(req);
@@ -147,8 +186,7 @@ export class ApiRouter {
       const scope = spec.auth;
       chain.push((req, _res, next) => {
         if (!grants(req.principal!.scopes, scope)) {
-          const e = forbidden(`This API key lacks the "${scope}" scope.`);
-          return next(new AppError(403, 'insufficient-scope', e.title, e.detail, { requiredScope: scope }));
+          return next(insufficientScope(scope));
         }
         next();
       });
@@ -169,9 +207,8 @@ export class ApiRouter {
         body = validator.check('body', spec.body, req.body ?? null);
         const nul = findNul(body, '/body');
         if (nul) {
-          throw new AppError(400, 'validation-failed', 'Validation failed', 'Text may not contain NUL characters.', {
-            errors: [{ pointer: nul, message: 'must not contain the NUL character' }],
-          });
+          const errors = [{ pointer: nul, message: 'must not contain the NUL character' }];
+          throw validationFailed(errors, 'Text may not contain NUL characters.');
         }
       }
       res.locals.input = { params, query, body };
@@ -185,7 +222,7 @@ export class ApiRouter {
       );
     }
     chain.push(async (req: Request, res: Response) => {
-      const input = res.locals.input as { params: Record<string, string>; query: Q; body: B };
+      const input = res.locals.input as { params: PathParams<P>; query: Q; body: B };
       await handler({
         req,
         res,
@@ -206,23 +243,22 @@ export class ApiRouter {
    * An operation whose protocol a library speaks (tus): declared like the others (document, 405s) and behind
    * the same authentication, scope and path checks, but the handler reads and answers the raw request.
    */
-  mount(spec: OperationSpec, handler: RawHandler): void {
+  mount<P extends string>(spec: OperationSpec<P>, handler: RawHandler<P>): void {
     this.operations.push(spec);
     const names = pathParams(spec.path);
     const chain: RequestHandler[] = [];
-    if (spec.auth !== 'public') chain.push(authenticate(this.deps.passport));
+    if (spec.auth !== 'public') chain.push(this.deps.authenticate);
     if (spec.auth !== 'public' && spec.auth !== 'user') {
       const scope = spec.auth;
       chain.push((req, _res, next) => {
         if (!grants(req.principal!.scopes, scope)) {
-          const e = forbidden(`This API key lacks the "${scope}" scope.`);
-          return next(new AppError(403, 'insufficient-scope', e.title, e.detail, { requiredScope: scope }));
+          return next(insufficientScope(scope));
         }
         next();
       });
     }
     chain.push(async (req: Request, res: Response) => {
-      await handler(req, res, checkPathParams(names, req.params as Record<string, string>));
+      await handler(req, res, checkPathParams(names, req.params as Record<string, string>) as PathParams<P>);
     });
     this.router[spec.method](spec.path.replace(/\{(\w+)\}/g, ':$1'), ...chain);
   }
@@ -256,9 +292,10 @@ function conditionalGet(spec: OperationSpec): OperationSpec {
 function rejectUnknownQuery<Q>(req: Request): Q {
   const keys = Object.keys(req.query as object);
   if (keys.length) {
-    throw new AppError(400, 'validation-failed', 'Validation failed', 'This operation takes no query parameters.', {
-      errors: keys.map((k) => ({ pointer: `/query/${k}`, message: 'is not a known parameter' })),
-    });
+    throw validationFailed(
+      keys.map((k) => ({ pointer: `/query/${k}`, message: 'is not a known parameter' })),
+      'This operation takes no query parameters.',
+    );
   }
   return {} as Q;
 }

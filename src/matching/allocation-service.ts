@@ -6,11 +6,11 @@
  * until a proposal is accepted and approved.
  */
 import { randomUUID } from 'node:crypto';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import { recordEvent } from '../events/outbox.js';
 import type { AllocationRun, AllocationRunCreate } from '../generated/schema-types.js';
-import { forbidden, notFound, unprocessable, validationFailed } from '../http/errors.js';
+import { forbidden, notFound, unprocessable, validationFailed } from '../core/errors.js';
 import { budgetOf, PILOT_COLUMNS, stagesOf, type PilotRow } from '../pilots/presenter.js';
 
 import { notBlockedSql } from './holds.js';

@@ -12,7 +12,7 @@
  */
 import type { Queryable } from '../db/client.js';
 import { recordEvent } from '../events/outbox.js';
-import { conflict, type AppError } from '../http/errors.js';
+import { conflict, type AppError } from '../core/errors.js';
 import { MATCH_SELECT, toMatchDto, type MatchRow } from './presenter.js';
 
 let holdTtlMs = 172_800_000;

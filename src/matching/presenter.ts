@@ -1,6 +1,6 @@
 /** Match rows as the database returns them, and the whitelist of what leaves the process. */
 import type { Match, ScoreBreakdown } from '../generated/schema-types.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Lang } from './scoring.js';
 
 export type MatchStatus = Match['status'];

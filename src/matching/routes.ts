@@ -1,8 +1,8 @@
 import type { Db } from '../db/client.js';
 import type { AllocationRunCreate, CandidateListQuery, MatchRequest, PlanListQuery } from '../generated/schema-types.js';
-import { AppError, forbidden, validationFailed } from '../http/errors.js';
-import { decodeCursor, encodeCursor } from '../http/pagination.js';
-import type { ApiRouter } from '../http/route.js';
+import { AppError, forbidden, validationFailed } from '../core/errors.js';
+import { decodeCursor, encodeCursor } from '../core/cursor.js';
+import { schema, type ApiRouter } from '../http/route.js';
 import { getVisiblePilot } from '../pilots/service.js';
 import { ownsPilot } from '../pilots/visibility.js';
 import { getRun, runAllocation, toRunDto } from './allocation-service.js';
@@ -30,7 +30,7 @@ const ONE_MATCH = { status: 200, description: 'The match.', schema: 'match.json'
 
 /** Candidates, matches and allocation runs. */
 export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
-  api.add<unknown, CandidateListQuery & { limit: number }>(
+  api.add(
     {
       method: 'get',
       path: '/v1/pilots/{id}/candidates',
@@ -45,11 +45,11 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
         'The pilot owner and operators.',
       tag: 'Matching',
       auth: 'matching:read',
-      query: 'candidate-list-query.json',
+      query: schema<CandidateListQuery & { limit: number }>('candidate-list-query.json'),
       success: { status: 200, description: 'A page of ranked candidates.', schema: 'candidate-list.json', headers: ['Content-Language'] },
     },
     async ({ principal, params, query, req, res }) => {
-      const pilot = await getVisiblePilot(db, principal, params.id!);
+      const pilot = await getVisiblePilot(db, principal, params.id);
       if (principal.orgKind !== 'operator' && !ownsPilot(principal, pilot)) {
         throw forbidden("Only the pilot's organisation and operators see its candidates.");
       }
@@ -75,7 +75,7 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
     },
   );
 
-  api.add<unknown, PlanListQuery & { limit: number }>(
+  api.add(
     {
       method: 'get',
       path: '/v1/pilots/{id}/plans',
@@ -89,11 +89,11 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
         'When no plan exists, `unmet` says per stage how many slots each hard filter removed. The pilot owner and operators.',
       tag: 'Matching',
       auth: 'matching:read',
-      query: 'plan-list-query.json',
+      query: schema<PlanListQuery & { limit: number }>('plan-list-query.json'),
       success: { status: 200, description: 'Plans, best first, or why there is none.', schema: 'plan-list.json', headers: ['Content-Language'] },
     },
     async ({ principal, params, query, req, res }) => {
-      const pilot = await getVisiblePilot(db, principal, params.id!);
+      const pilot = await getVisiblePilot(db, principal, params.id);
       if (principal.orgKind !== 'operator' && !ownsPilot(principal, pilot)) {
         throw forbidden("Only the pilot's organisation and operators see its plans.");
       }
@@ -101,7 +101,7 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
     },
   );
 
-  api.add<MatchRequest, object>(
+  api.add(
     {
       method: 'post',
       path: '/v1/pilots/{id}/matches',
@@ -117,7 +117,7 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
         'of the group act on the whole group.',
       tag: 'Matching',
       auth: 'matching:write',
-      body: 'match-request.json',
+      body: schema<MatchRequest>('match-request.json'),
       idempotent: true,
       success: { status: 201, description: 'The requested match, or the group.', schema: 'match-request-result.json', headers: ['Location'] },
       errors: [409],
@@ -125,16 +125,16 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
     async ({ principal, params, body, req, res }) => {
       const lang = languageOf(req, res);
       if (body.sessions) {
-        const group = await requestGroup(db, principal, params.id!, body, lang);
-        res.status(201).location(`/v1/matches?pilotId=${params.id!}`).json({ groupId: group.groupId, data: group.data.map((m) => toMatchDto(m, lang)) });
+        const group = await requestGroup(db, principal, params.id, body, lang);
+        res.status(201).location(`/v1/matches?pilotId=${params.id}`).json({ groupId: group.groupId, data: group.data.map((m) => toMatchDto(m, lang)) });
         return;
       }
-      const row = await requestMatch(db, principal, params.id!, body, lang);
+      const row = await requestMatch(db, principal, params.id, body, lang);
       res.status(201).location(`/v1/matches/${row.id}`).json(toMatchDto(row, lang));
     },
   );
 
-  api.add<unknown, MatchListQuery>(
+  api.add(
     {
       method: 'get',
       path: '/v1/matches',
@@ -143,7 +143,7 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       description: 'The pilot owner and the testbed owner see a match; operators see all. A live match past its expiry reads as `expired`.',
       tag: 'Matching',
       auth: 'matching:read',
-      query: 'match-list-query.json',
+      query: schema<MatchListQuery>('match-list-query.json'),
       success: { status: 200, description: 'A page of matches.', schema: 'match-list.json' },
     },
     async ({ principal, query, req, res }) => {
@@ -155,58 +155,76 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
   api.add(
     { method: 'get', path: '/v1/matches/{id}', operationId: 'getMatch', summary: 'Read a match', tag: 'Matching', auth: 'matching:read', success: ONE_MATCH },
     async ({ principal, params, req, res }) => {
-      res.json(toMatchDto(await getMatchRow(db, principal, params.id!), languageOf(req, res)));
+      res.json(toMatchDto(await getMatchRow(db, principal, params.id), languageOf(req, res)));
     },
   );
 
-  const actions = [
-    [
-      'accept',
-      'acceptMatch',
-      'Accept a proposal (the startup that owns the pilot)',
-      'Only `proposed` matches; 409 otherwise (`match-expired` past expiry). Accepting holds the units until ' +
+  api.add(
+    {
+      method: 'post',
+      path: '/v1/matches/{id}/accept',
+      operationId: 'acceptMatch',
+      summary: 'Accept a proposal (the startup that owns the pilot)',
+      description:
+        'Only `proposed` matches; 409 otherwise (`match-expired` past expiry). Accepting holds the units until ' +
         'approval, rejection or expiry after HOLD_TTL_SECONDS: 409 `slot-full` with `alternatives` when they are ' +
         'no longer free, `slot-blocked` under a blackout. A match of a group accepts the whole group.',
-    ],
-    [
-      'approve',
-      'approveMatch',
-      'Approve a requested or accepted match, booking the slot (testbed owner or operator)',
-      'Books the slot in the same transaction. A full or no longer suitable slot is a 409 with `alternatives`; a booking ' +
+      tag: 'Matching',
+      auth: 'matching:write',
+      success: ONE_MATCH,
+      errors: [409],
+    },
+    async ({ principal, params, req, res }) => {
+      const lang = languageOf(req, res);
+      const row = await acceptMatch(db, principal, params.id, lang);
+      res.json(toMatchDto(row, lang));
+    },
+  );
+
+  api.add(
+    {
+      method: 'post',
+      path: '/v1/matches/{id}/approve',
+      operationId: 'approveMatch',
+      summary: 'Approve a requested or accepted match, booking the slot (testbed owner or operator)',
+      description:
+        'Books the slot in the same transaction. A full or no longer suitable slot is a 409 with `alternatives`; a booking ' +
         'overlapping another of the pilot is 409 `booking-overlap`; approving twice, or a rejected or expired match, is 409. ' +
         'Credits (units × hours × creditRate) are spent from the pilot\'s budget: 409 `budget-exceeded` when they do not fit. ' +
         'A match of a group approves the whole group in one transaction, all bookings or none; a failure names `failedSession`.',
-    ],
-    ['reject', 'rejectMatch', 'Reject or decline a live match (either party, or an operator)', 'The pilot returns to `submitted` when nothing else is live. A match of a group rejects the whole group.'],
-  ] as const;
-  for (const [action, operationId, summary, description] of actions) {
-    api.add(
-      {
-        method: 'post',
-        path: `/v1/matches/{id}/${action}`,
-        operationId,
-        summary,
-        description,
-        tag: 'Matching',
-        auth: 'matching:write',
-        success: ONE_MATCH,
-        errors: [409],
-      },
-      async ({ principal, params, req, res }) => {
-        const lang = languageOf(req, res);
-        const id = params.id!;
-        const row =
-          action === 'accept'
-            ? await acceptMatch(db, principal, id, lang)
-            : action === 'reject'
-              ? await rejectMatch(db, principal, id)
-              : (await approveMatch(db, principal, id, lang)).match;
-        res.json(toMatchDto(row, lang));
-      },
-    );
-  }
+      tag: 'Matching',
+      auth: 'matching:write',
+      success: ONE_MATCH,
+      errors: [409],
+    },
+    async ({ principal, params, req, res }) => {
+      const lang = languageOf(req, res);
+      const row = (await approveMatch(db, principal, params.id, lang)).match;
+      res.json(toMatchDto(row, lang));
+    },
+  );
 
-  api.add<AllocationRunCreate, object>(
+  api.add(
+    {
+      method: 'post',
+      path: '/v1/matches/{id}/reject',
+      operationId: 'rejectMatch',
+      summary: 'Reject or decline a live match (either party, or an operator)',
+      description:
+        'The pilot returns to `submitted` when nothing else is live. A match of a group rejects the whole group.',
+      tag: 'Matching',
+      auth: 'matching:write',
+      success: ONE_MATCH,
+      errors: [409],
+    },
+    async ({ principal, params, req, res }) => {
+      const lang = languageOf(req, res);
+      const row = await rejectMatch(db, principal, params.id);
+      res.json(toMatchDto(row, lang));
+    },
+  );
+
+  api.add(
     {
       method: 'post',
       path: '/v1/allocation-runs',
@@ -221,7 +239,7 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
         'process a run is refused with 429 `allocation-runs-busy` and Retry-After.',
       tag: 'Matching',
       auth: 'matching:write',
-      body: 'allocation-run-create.json',
+      body: schema<AllocationRunCreate>('allocation-run-create.json'),
       idempotent: true,
       success: { status: 201, description: 'The run with its proposals and summary.', schema: 'allocation-run.json', headers: ['Location'] },
       errors: [422, 429],
@@ -248,7 +266,7 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
     },
     async ({ principal, params, req, res }) => {
       const lang = languageOf(req, res);
-      res.json(await toRunDto(db, await getRun(db, principal, params.id!), lang));
+      res.json(await toRunDto(db, await getRun(db, principal, params.id), lang));
     },
   );
 }

@@ -4,7 +4,7 @@
  * /healthz answering for ten seconds). Past the bound a run is refused with 429 and Retry-After, not queued,
  * so the operator sees at once that the earlier runs are still working.
  */
-import { AppError } from '../http/errors.js';
+import { AppError } from '../core/errors.js';
 
 export class RunGate {
   private inFlight = 0;

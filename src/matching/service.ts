@@ -9,14 +9,14 @@
  * and cancellations do not deadlock one another. The slot lock is FOR NO KEY UPDATE: it serialises bookers of
  * one slot yet lets requests insert matches that refer to it (their foreign key takes only FOR KEY SHARE).
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import { isDbError } from '../db/errors.js';
 import { recordEvent } from '../events/outbox.js';
 import type { EventType } from '../events/catalog.js';
 import type { MatchListQuery as MatchListQueryParams, MatchRequest } from '../generated/schema-types.js';
-import { AppError, conflict, forbidden, notFound, validationFailed, type FieldError } from '../http/errors.js';
-import { decodeCursor, toPage } from '../http/pagination.js';
+import { AppError, conflict, forbidden, notFound, validationFailed, type FieldError } from '../core/errors.js';
+import { decodeCursor, toPage } from '../core/cursor.js';
 import { getBookingRow, toBookingDto } from '../bookings/presenter.js';
 import { PILOT_COLUMNS, stagesOf, type PilotRow } from '../pilots/presenter.js';
 import type { PilotStage } from '../generated/schema-types.js';

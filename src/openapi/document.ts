@@ -3,7 +3,7 @@
  * to each other by file name ($ref: "label.json"); here those become #/components/schemas/<Title>.
  */
 import type { OperationSpec, ResponseSpec } from '../http/route.js';
-import { PROBLEM_CODES } from '../http/errors.js';
+import { PROBLEM_CODES } from '../core/errors.js';
 import type { JsonSchema } from '../http/validation.js';
 
 type Json = Record<string, unknown>;

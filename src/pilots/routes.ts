@@ -1,6 +1,6 @@
 import type { Db } from '../db/client.js';
-import { requireIfMatch } from '../http/etag.js';
-import type { ApiRouter } from '../http/route.js';
+import { requireIfMatch } from '../core/etag.js';
+import { schema, type ApiRouter } from '../http/route.js';
 import { toPilotDto, type PilotRow } from './presenter.js';
 import type { PilotFields } from './rules.js';
 import {
@@ -23,7 +23,7 @@ export function pilotRoutes(api: ApiRouter, db: Db): void {
     res.status(status).set('ETag', pilotEtag(row)).json(toPilotDto(row));
   };
 
-  api.add<PilotFields, object>(
+  api.add(
     {
       method: 'post',
       path: '/v1/pilots',
@@ -31,7 +31,7 @@ export function pilotRoutes(api: ApiRouter, db: Db): void {
       summary: 'Register a pilot project (as a draft)',
       tag: TAG,
       auth: 'pilots:write',
-      body: 'pilot-create.json',
+      body: schema<PilotFields>('pilot-create.json'),
       idempotent: true,
       success: { ...ONE, status: 201, description: 'The new draft pilot.', headers: ['ETag', 'Location'] },
     },
@@ -42,7 +42,7 @@ export function pilotRoutes(api: ApiRouter, db: Db): void {
     },
   );
 
-  api.add<unknown, PilotListQuery>(
+  api.add(
     {
       method: 'get',
       path: '/v1/pilots',
@@ -51,7 +51,7 @@ export function pilotRoutes(api: ApiRouter, db: Db): void {
       description: 'Startups see their own; operators see all; partners see pilots matched or booked on their testbeds.',
       tag: TAG,
       auth: 'pilots:read',
-      query: 'pilot-list-query.json',
+      query: schema<PilotListQuery>('pilot-list-query.json'),
       success: { status: 200, description: 'A page of pilots.', schema: 'pilot-list.json' },
     },
     async ({ principal, query, res }) => {
@@ -62,11 +62,11 @@ export function pilotRoutes(api: ApiRouter, db: Db): void {
   api.add(
     { method: 'get', path: '/v1/pilots/{id}', operationId: 'getPilot', summary: 'Read a pilot', tag: TAG, auth: 'pilots:read', success: ONE },
     async ({ principal, params, res }) => {
-      send(res, await getVisiblePilot(db, principal, params.id!));
+      send(res, await getVisiblePilot(db, principal, params.id));
     },
   );
 
-  api.add<PilotPatch, object>(
+  api.add(
     {
       method: 'patch',
       path: '/v1/pilots/{id}',
@@ -74,14 +74,14 @@ export function pilotRoutes(api: ApiRouter, db: Db): void {
       summary: 'Edit a draft pilot (JSON merge patch, If-Match required)',
       tag: TAG,
       auth: 'pilots:write',
-      body: 'pilot-patch.json',
+      body: schema<PilotPatch>('pilot-patch.json'),
       ifMatch: true,
       success: ONE,
       errors: [409],
     },
     async ({ principal, params, body, req, res }) => {
       const ifMatch = requireIfMatch(req.get('If-Match'));
-      send(res, await updatePilot(db, principal, params.id!, body, ifMatch));
+      send(res, await updatePilot(db, principal, params.id, body, ifMatch));
     },
   );
 
@@ -97,26 +97,40 @@ export function pilotRoutes(api: ApiRouter, db: Db): void {
       errors: [409],
     },
     async ({ principal, params, res }) => {
-      await deletePilot(db, principal, params.id!);
+      await deletePilot(db, principal, params.id);
       res.status(204).end();
     },
   );
 
-  for (const action of ['submit', 'withdraw'] as const) {
-    api.add(
-      {
-        method: 'post',
-        path: `/v1/pilots/{id}/${action}`,
-        operationId: `${action}Pilot`,
-        summary: action === 'submit' ? 'Submit a draft pilot for matching' : 'Withdraw a pilot (any state before completed)',
-        tag: TAG,
-        auth: 'pilots:write',
-        success: ONE,
-        errors: [409],
-      },
-      async ({ principal, params, res }) => {
-        send(res, await actOnPilot(db, principal, params.id!, action));
-      },
-    );
-  }
+  api.add(
+    {
+      method: 'post',
+      path: '/v1/pilots/{id}/submit',
+      operationId: 'submitPilot',
+      summary: 'Submit a draft pilot for matching',
+      tag: TAG,
+      auth: 'pilots:write',
+      success: ONE,
+      errors: [409],
+    },
+    async ({ principal, params, res }) => {
+      send(res, await actOnPilot(db, principal, params.id, 'submit'));
+    },
+  );
+
+  api.add(
+    {
+      method: 'post',
+      path: '/v1/pilots/{id}/withdraw',
+      operationId: 'withdrawPilot',
+      summary: 'Withdraw a pilot (any state before completed)',
+      tag: TAG,
+      auth: 'pilots:write',
+      success: ONE,
+      errors: [409],
+    },
+    async ({ principal, params, res }) => {
+      send(res, await actOnPilot(db, principal, params.id, 'withdraw'));
+    },
+  );
 }

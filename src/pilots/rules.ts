@@ -3,7 +3,7 @@
  * requirements hold together (stages.ts). Pure, so create and patch share it and tests call it directly.
  */
 import { isSubdomainOf } from '../domains/catalog.js';
-import { validationFailed, type FieldError } from '../http/errors.js';
+import { validationFailed, type FieldError } from '../core/errors.js';
 import type { PilotCreate } from '../generated/schema-types.js';
 import { requirementErrors } from './stages.js';
 

@@ -1,9 +1,9 @@
 /** Pilot rules and transactions: creation by startups, draft-only edits, and the status machine. */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
-import { AppError, conflict, forbidden, notFound } from '../http/errors.js';
-import { assertIfMatch, etagOf } from '../http/etag.js';
-import { decodeCursor, toPage } from '../http/pagination.js';
+import { AppError, conflict, forbidden, notFound } from '../core/errors.js';
+import { assertIfMatch, etagOf } from '../core/etag.js';
+import { decodeCursor, toPage } from '../core/cursor.js';
 import type { EventType } from '../events/catalog.js';
 import { recordEvent } from '../events/outbox.js';
 import { releasePilotHoldings } from '../bookings/service.js';

@@ -3,7 +3,7 @@
  * whose sessions are at least durationHours long, so with the no-spare-slot rule it is met by exactly one slot,
  * as before. Pure: create, patch, candidates and plans share it, and unit tests call it directly.
  */
-import type { FieldError } from '../http/errors.js';
+import type { FieldError } from '../core/errors.js';
 import type { PilotRequirementsInput, PilotStage } from '../generated/schema-types.js';
 
 export const HOUR_MS = 3_600_000;

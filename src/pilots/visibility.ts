@@ -3,7 +3,7 @@
  * matched or booked on (a live match or a confirmed booking). Returned as a SQL condition over the alias "p"
  * so lists and single reads share it.
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 
 export function pilotVisibility(principal: Principal, orgParam: number): string {
   switch (principal.orgKind) {

@@ -1,9 +1,9 @@
 import type { Request, Response } from 'express';
 import type { Db } from '../db/client.js';
 import type { CreditReportQuery, PilotReportQuery, UtilizationQuery } from '../generated/schema-types.js';
-import { forbidden } from '../http/errors.js';
-import type { ApiRouter } from '../http/route.js';
-import type { Principal } from '../auth/principal.js';
+import { forbidden } from '../core/errors.js';
+import { schema, type ApiRouter } from '../http/route.js';
+import type { Principal } from '../core/principal.js';
 import { creditCsv, pilotCsv, utilizationCsv } from './csv.js';
 import { creditReport, pilotReport, utilizationReport } from './service.js';
 
@@ -20,7 +20,7 @@ function sendCsv(res: Response, name: string, body: string): void {
 
 /** Operator reports. */
 export function reportRoutes(api: ApiRouter, db: Db): void {
-  api.add<unknown, UtilizationQuery & { limit: number }>(
+  api.add(
     {
       method: 'get',
       path: '/v1/reports/utilization',
@@ -32,7 +32,7 @@ export function reportRoutes(api: ApiRouter, db: Db): void {
         '(the same page; a `Link: rel="next"` header names the next one).',
       tag: 'Reports',
       auth: 'reports:read',
-      query: 'utilization-query.json',
+      query: schema<UtilizationQuery & { limit: number }>('utilization-query.json'),
       success: { status: 200, description: 'The report.', schema: 'utilization-report.json', mediaType: 'text/csv', headers: ['Link'] },
     },
     async ({ principal, query, req, res }) => {
@@ -47,7 +47,7 @@ export function reportRoutes(api: ApiRouter, db: Db): void {
     },
   );
 
-  api.add<unknown, PilotReportQuery>(
+  api.add(
     {
       method: 'get',
       path: '/v1/reports/pilots',
@@ -56,7 +56,7 @@ export function reportRoutes(api: ApiRouter, db: Db): void {
       description: '`from`/`to` keep pilots created in that range. Waiting is measured to a pilot\'s first booking; pilots still waiting are counted apart.',
       tag: 'Reports',
       auth: 'reports:read',
-      query: 'pilot-report-query.json',
+      query: schema<PilotReportQuery>('pilot-report-query.json'),
       success: { status: 200, description: 'The report.', schema: 'pilot-report.json', mediaType: 'text/csv' },
     },
     async ({ principal, query, req, res }) => {
@@ -67,7 +67,7 @@ export function reportRoutes(api: ApiRouter, db: Db): void {
     },
   );
 
-  api.add<unknown, CreditReportQuery>(
+  api.add(
     {
       method: 'get',
       path: '/v1/reports/credits',
@@ -79,7 +79,7 @@ export function reportRoutes(api: ApiRouter, db: Db): void {
         'when grouped by fundingLine.',
       tag: 'Reports',
       auth: 'reports:read',
-      query: 'credit-report-query.json',
+      query: schema<CreditReportQuery>('credit-report-query.json'),
       success: { status: 200, description: 'The report.', schema: 'credit-report.json', mediaType: 'text/csv' },
     },
     async ({ principal, query, req, res }) => {

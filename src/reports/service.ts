@@ -14,8 +14,8 @@ import type {
   UtilizationQuery,
   UtilizationReport,
 } from '../generated/schema-types.js';
-import { decodeCursor, encodeCursor } from '../http/pagination.js';
-import { queryWindow } from '../http/query-window.js';
+import { decodeCursor, encodeCursor } from '../core/cursor.js';
+import { queryWindow } from '../core/query-window.js';
 import { PILOT_STATUSES } from '../pilots/status.js';
 
 /** Reports span at most this many years; longer ones are asked for in parts. */

@@ -12,13 +12,14 @@ import type { IncomingMessage } from 'node:http';
 import { Server, type Upload } from '@tus/server';
 import type { Request, Response } from 'express';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { checkReceived, commitUpload, storageUsed, uploadablePilot } from '../datasets/service.js';
 import { fileTooLarge, measureStream, quotaExceeded, receiveStream } from '../datasets/upload.js';
-import { AppError, problemType, sendProblem, uploadInterrupted } from '../http/errors.js';
-import type { ApiRouter, OperationSpec } from '../http/route.js';
+import { AppError, isProblemCode, problemType, uploadInterrupted, type ProblemCode } from '../core/errors.js';
+import { sendProblem } from '../http/errors.js';
+import type { ApiRouter } from '../http/route.js';
 import { blobStoreFor, TempLostError } from '../storage/index.js';
 import { resumableStore } from './store.js';
 import {
@@ -41,7 +42,7 @@ interface Pending {
 }
 
 /** What a tus status means, for the problem+json the route answers instead of the library's plain text. */
-const TUS_PROBLEMS: Record<number, [string, string]> = {
+const TUS_PROBLEMS: Record<number, [ProblemCode, string]> = {
   400: ['bad-request', 'Bad request'],
   403: ['forbidden', 'Forbidden'],
   404: ['not-found', 'Not found'],
@@ -150,9 +151,11 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
     for (const [k, v] of answer.headers) if (k !== 'content-length' && k !== 'content-type') res.setHeader(k, v);
     let problem: AppError;
     try {
-      const body = JSON.parse(text) as { code: string; title: string; detail: string; type: string; status: number };
-      const { type: _t, title, status: _s, detail, code, ...extra } = body as unknown as Record<string, unknown>;
-      problem = new AppError(answer.status, String(code), String(title), String(detail), extra);
+      const body = JSON.parse(text) as Record<string, unknown>;
+      const { type: _t, title, status: _s, detail, code, ...extra } = body;
+      // Our own problems, serialised by problemBody for the tus server to pass on; anything else is the server's.
+      if (typeof code !== 'string' || !isProblemCode(code)) throw new TypeError('not a problem of ours');
+      problem = new AppError(answer.status, code, String(title), String(detail), extra);
     } catch {
       const [code, title] =
         TUS_PROBLEMS[answer.status] ??
@@ -197,9 +200,9 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
         headers: ['Location', 'Upload-Expires', ...tusHeaders],
       },
       errors: [412, 413],
-    } satisfies OperationSpec,
+    },
     async (req, res, params) => {
-      const pilot = await uploadablePilot(db, req.principal!, params.id!);
+      const pilot = await uploadablePilot(db, req.principal!, params.id);
       requireTus(req);
       const lengthHeader = req.get('Upload-Length');
       if (lengthHeader === undefined || !/^\d{1,16}$/.test(lengthHeader) || Number(lengthHeader) === 0) {
@@ -222,12 +225,11 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
     },
   );
 
-  const one = '/v1/pilots/{id}/uploads/{uploadId}';
   /** The upload addressed by the URL, when it is the caller's and still resumable; answers committed ones. */
-  async function addressed(req: Request, params: Record<string, string>) {
-    const pilot = await uploadablePilot(db, req.principal!, params.id!);
+  async function addressed(req: Request, params: { id: string; uploadId: string }) {
+    const pilot = await uploadablePilot(db, req.principal!, params.id);
     requireTus(req);
-    const row = await ownUpload(db, req.principal!, pilot.id, params.uploadId!);
+    const row = await ownUpload(db, req.principal!, pilot.id, params.uploadId);
     if (!row.dataset_id && row.expires_at.getTime() < Date.now()) {
       await datastore.remove(row.id).catch(() => undefined);
       await forgetUpload(db, row.id);
@@ -245,7 +247,7 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
     {
       ...common,
       method: 'head',
-      path: one,
+      path: '/v1/pilots/{id}/uploads/{uploadId}',
       operationId: 'getResumableUploadOffset',
       summary: 'How many bytes of a resumable upload the server holds (tus HEAD)',
       description: 'A finished upload answers its full length and the `Dataset-Id` of the version it became.',
@@ -291,7 +293,7 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
     {
       ...common,
       method: 'patch',
-      path: one,
+      path: '/v1/pilots/{id}/uploads/{uploadId}',
       operationId: 'appendResumableUpload',
       summary: 'Append bytes to a resumable upload at Upload-Offset (tus PATCH)',
       description:
@@ -327,7 +329,7 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
     {
       ...common,
       method: 'delete',
-      path: one,
+      path: '/v1/pilots/{id}/uploads/{uploadId}',
       operationId: 'terminateResumableUpload',
       summary: 'Abandon a resumable upload and remove its bytes (tus termination)',
       headerParams: ['TusResumable'],

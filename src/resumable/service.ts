@@ -3,10 +3,10 @@
  * dataset version it became. Every API process sharing the database sees the same records, so an upload
  * begun on one process is resumed on another under the same rules.
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import type { DatasetUpload } from '../generated/schema-types.js';
-import { AppError, validationFailed } from '../http/errors.js';
+import { AppError, validationFailed } from '../core/errors.js';
 import type { Validator } from '../http/validation.js';
 
 export interface ResumableRow {

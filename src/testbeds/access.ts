@@ -2,7 +2,7 @@
  * Who may change testbeds and their slots. Every signed-in organisation reads them; operators and partners
  * publish testbeds; the owning organisation and every operator change a testbed and its slots.
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 
 export const canPublishTestbeds = (principal: Principal) => principal.orgKind === 'operator' || principal.orgKind === 'partner';
 

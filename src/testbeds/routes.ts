@@ -1,8 +1,8 @@
 import type { Response } from 'express';
 import type { Db } from '../db/client.js';
 import type { TestbedCreate, TestbedPatch } from '../generated/schema-types.js';
-import { requireIfMatch } from '../http/etag.js';
-import type { ApiRouter } from '../http/route.js';
+import { requireIfMatch } from '../core/etag.js';
+import { schema, type ApiRouter } from '../http/route.js';
 import { toTestbedDto, type TestbedRow } from './presenter.js';
 import { createTestbed, getTestbed, listTestbeds, testbedEtag, updateTestbed, type TestbedListQuery } from './service.js';
 
@@ -14,7 +14,7 @@ export function testbedRoutes(api: ApiRouter, db: Db): void {
     res.status(status).set('ETag', testbedEtag(row)).json(toTestbedDto(row));
   };
 
-  api.add<TestbedCreate, object>(
+  api.add(
     {
       method: 'post',
       path: '/v1/testbeds',
@@ -22,7 +22,7 @@ export function testbedRoutes(api: ApiRouter, db: Db): void {
       summary: 'Publish a testbed (operators and partners); your organisation owns it',
       tag: TAG,
       auth: 'testbeds:write',
-      body: 'testbed-create.json',
+      body: schema<TestbedCreate>('testbed-create.json'),
       idempotent: true,
       success: { ...ONE, status: 201, description: 'The new testbed, active.', headers: ['ETag', 'Location'] },
     },
@@ -33,7 +33,7 @@ export function testbedRoutes(api: ApiRouter, db: Db): void {
     },
   );
 
-  api.add<unknown, TestbedListQuery>(
+  api.add(
     {
       method: 'get',
       path: '/v1/testbeds',
@@ -42,7 +42,7 @@ export function testbedRoutes(api: ApiRouter, db: Db): void {
       description: 'Every signed-in organisation reads every testbed. Filters combine; `capability` may repeat.',
       tag: TAG,
       auth: 'testbeds:read',
-      query: 'testbed-list-query.json',
+      query: schema<TestbedListQuery>('testbed-list-query.json'),
       success: { status: 200, description: 'A page of testbeds.', schema: 'testbed-list.json' },
     },
     async ({ query, res }) => {
@@ -55,11 +55,11 @@ export function testbedRoutes(api: ApiRouter, db: Db): void {
   api.add(
     { method: 'get', path: '/v1/testbeds/{id}', operationId: 'getTestbed', summary: 'Read a testbed', tag: TAG, auth: 'testbeds:read', success: ONE },
     async ({ params, res }) => {
-      send(res, await getTestbed(db, params.id!));
+      send(res, await getTestbed(db, params.id));
     },
   );
 
-  api.add<TestbedPatch, object>(
+  api.add(
     {
       method: 'patch',
       path: '/v1/testbeds/{id}',
@@ -68,13 +68,13 @@ export function testbedRoutes(api: ApiRouter, db: Db): void {
       description: 'The owning organisation or any operator; others get 403.',
       tag: TAG,
       auth: 'testbeds:write',
-      body: 'testbed-patch.json',
+      body: schema<TestbedPatch>('testbed-patch.json'),
       ifMatch: true,
       success: ONE,
     },
     async ({ principal, params, body, req, res }) => {
       const ifMatch = requireIfMatch(req.get('If-Match'));
-      send(res, await updateTestbed(db, principal, params.id!, body, ifMatch));
+      send(res, await updateTestbed(db, principal, params.id, body, ifMatch));
     },
   );
 }

@@ -1,14 +1,14 @@
 /** Testbed rules and transactions: publishing by operators and partners, reading by all, edits by the owner. */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import type {
   TestbedCreate,
   TestbedListQuery as TestbedListQueryParams,
   TestbedPatch,
 } from '../generated/schema-types.js';
-import { forbidden, notFound } from '../http/errors.js';
-import { assertIfMatch, etagOf } from '../http/etag.js';
-import { decodeCursor, toJsonPage } from '../http/pagination.js';
+import { forbidden, notFound } from '../core/errors.js';
+import { assertIfMatch, etagOf } from '../core/etag.js';
+import { decodeCursor, toJsonPage } from '../core/cursor.js';
 import { recordEvent } from '../events/outbox.js';
 import { canManageTestbed, canPublishTestbeds } from './access.js';
 import { TESTBED_COLUMNS, TESTBED_SHAPE, toTestbedDto, type TestbedRow } from './presenter.js';

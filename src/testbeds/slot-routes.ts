@@ -1,8 +1,8 @@
 import type { Response } from 'express';
 import type { Db } from '../db/client.js';
 import type { SlotCreate, SlotPatch } from '../generated/schema-types.js';
-import { parseIfMatch, requireIfMatch } from '../http/etag.js';
-import type { ApiRouter } from '../http/route.js';
+import { parseIfMatch, requireIfMatch } from '../core/etag.js';
+import { schema, type ApiRouter } from '../http/route.js';
 import { toSlotDto, type SlotRow } from './presenter.js';
 import { createSlots, deleteSlot, getSlot, listSlots, slotEtag, updateSlot, type SlotListQuery } from './slot-service.js';
 
@@ -14,7 +14,7 @@ export function slotRoutes(api: ApiRouter, db: Db): void {
     res.status(status).set('ETag', slotEtag(row)).json(toSlotDto(row));
   };
 
-  api.add<SlotCreate, object>(
+  api.add(
     {
       method: 'post',
       path: '/v1/testbeds/{id}/slots',
@@ -26,13 +26,13 @@ export function slotRoutes(api: ApiRouter, db: Db): void {
         'A slot overlapping another of the testbed is refused with 409 `slot-overlap`.',
       tag: TAG,
       auth: 'testbeds:write',
-      body: 'slot-create.json',
+      body: schema<SlotCreate>('slot-create.json'),
       idempotent: true,
       success: { status: 201, description: 'The new slot, or the slots of the new series.', schema: 'slot-created.json', headers: ['ETag', 'Location'] },
       errors: [409],
     },
     async ({ principal, params, body, res }) => {
-      const created = await createSlots(db, principal, params.id!, body);
+      const created = await createSlots(db, principal, params.id, body);
       if (created.kind === 'single') {
         res.location(`/v1/slots/${created.slot.id}`);
         send(res, created.slot, 201);
@@ -42,7 +42,7 @@ export function slotRoutes(api: ApiRouter, db: Db): void {
     },
   );
 
-  api.add<unknown, SlotListQuery>(
+  api.add(
     {
       method: 'get',
       path: '/v1/testbeds/{id}/slots',
@@ -51,22 +51,22 @@ export function slotRoutes(api: ApiRouter, db: Db): void {
       description: '`from`/`to` keep the slots overlapping that window; `available=true` those with units left.',
       tag: TAG,
       auth: 'testbeds:read',
-      query: 'slot-list-query.json',
+      query: schema<SlotListQuery>('slot-list-query.json'),
       success: { status: 200, description: 'A page of slots.', schema: 'slot-list.json' },
     },
     async ({ params, query, res }) => {
-      res.json(await listSlots(db, params.id!, query));
+      res.json(await listSlots(db, params.id, query));
     },
   );
 
   api.add(
     { method: 'get', path: '/v1/slots/{id}', operationId: 'getSlot', summary: 'Read a slot', tag: TAG, auth: 'testbeds:read', success: ONE },
     async ({ params, res }) => {
-      send(res, await getSlot(db, params.id!));
+      send(res, await getSlot(db, params.id));
     },
   );
 
-  api.add<SlotPatch, object>(
+  api.add(
     {
       method: 'patch',
       path: '/v1/slots/{id}',
@@ -75,14 +75,14 @@ export function slotRoutes(api: ApiRouter, db: Db): void {
       description: 'A slot with bookings keeps its times, and its capacity cannot drop below its booked units.',
       tag: TAG,
       auth: 'testbeds:write',
-      body: 'slot-patch.json',
+      body: schema<SlotPatch>('slot-patch.json'),
       ifMatch: true,
       success: ONE,
       errors: [409],
     },
     async ({ principal, params, body, req, res }) => {
       const ifMatch = requireIfMatch(req.get('If-Match'));
-      send(res, await updateSlot(db, principal, params.id!, body, ifMatch));
+      send(res, await updateSlot(db, principal, params.id, body, ifMatch));
     },
   );
 
@@ -99,7 +99,7 @@ export function slotRoutes(api: ApiRouter, db: Db): void {
       errors: [409, 412],
     },
     async ({ principal, params, req, res }) => {
-      await deleteSlot(db, principal, params.id!, parseIfMatch(req.get('If-Match')));
+      await deleteSlot(db, principal, params.id, parseIfMatch(req.get('If-Match')));
       res.status(204).end();
     },
   );

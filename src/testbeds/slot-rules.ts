@@ -2,8 +2,8 @@
  * Checks on slot times and capacities that JSON Schema cannot express: instants that parse, start before end,
  * a slot no larger than its testbed, and list windows of sensible size. Pure; the services call them.
  */
-import type { FieldError } from '../http/errors.js';
-import { parseInstant } from '../http/query-window.js';
+import type { FieldError } from '../core/errors.js';
+import { parseInstant } from '../core/query-window.js';
 
 /** The furthest apart a list's from and to may be. */
 export const MAX_WINDOW_YEARS = 2;

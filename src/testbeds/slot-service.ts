@@ -4,18 +4,18 @@
  * and the booked-units CHECK, into problems a client can act on.
  */
 import { randomUUID } from 'node:crypto';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import { isDbError } from '../db/errors.js';
 import type { SlotCreate, SlotListQuery as SlotListQueryParams, SlotPatch } from '../generated/schema-types.js';
-import { conflict, forbidden, notFound, validationFailed, type FieldError } from '../http/errors.js';
-import { assertIfMatch, etagOf } from '../http/etag.js';
-import { decodeCursor, toPage } from '../http/pagination.js';
+import { conflict, forbidden, notFound, validationFailed, type FieldError } from '../core/errors.js';
+import { assertIfMatch, etagOf } from '../core/etag.js';
+import { decodeCursor, toPage } from '../core/cursor.js';
 import { recordEvent } from '../events/outbox.js';
 import { canManageTestbed } from './access.js';
 import { SLOT_COLUMNS, slotColumns, toSlotDto, type SlotRow } from './presenter.js';
 import { getManagedTestbed, getTestbed } from './service.js';
-import { queryWindow } from '../http/query-window.js';
+import { queryWindow } from '../core/query-window.js';
 import { MAX_WINDOW_YEARS, capacityErrors, slotTimes } from './slot-rules.js';
 import { expandWeeklySeries, type Interval } from './weekly-series.js';
 import { blockedBySql, notBlockedSql, offerWaitlist } from '../matching/holds.js';

@@ -5,7 +5,7 @@
  */
 import { DateTime } from 'luxon';
 import type { SlotSeries } from '../generated/schema-types.js';
-import { validationFailed, type FieldError } from '../http/errors.js';
+import { validationFailed, type FieldError } from '../core/errors.js';
 
 const SERIES_ZONE = 'Asia/Seoul';
 /** A series covers at most this many calendar days, from and to included. */

@@ -1,13 +1,13 @@
 import type { Db } from '../db/client.js';
 import type { WaitlistCreate, WaitlistListQuery } from '../generated/schema-types.js';
-import type { ApiRouter } from '../http/route.js';
+import { schema, type ApiRouter } from '../http/route.js';
 import { toWaitlistDto } from './presenter.js';
 import { joinWaitlist, leaveWaitlist, listWaitlist } from './service.js';
 
 const TAG = 'Testbed operations';
 
 export function waitlistRoutes(api: ApiRouter, db: Db): void {
-  api.add<WaitlistCreate, object>(
+  api.add(
     {
       method: 'post',
       path: '/v1/slots/{id}/waitlist',
@@ -21,7 +21,7 @@ export function waitlistRoutes(api: ApiRouter, db: Db): void {
         'pilot cannot use is 409 `slot-unsuitable`.',
       tag: TAG,
       auth: 'matching:write',
-      body: 'waitlist-create.json',
+      body: schema<WaitlistCreate>('waitlist-create.json'),
       idempotent: true,
       success: {
         status: 201,
@@ -32,12 +32,12 @@ export function waitlistRoutes(api: ApiRouter, db: Db): void {
       errors: [409],
     },
     async ({ principal, params, body, res }) => {
-      const row = await joinWaitlist(db, principal, params.id!, body);
+      const row = await joinWaitlist(db, principal, params.id, body);
       res.status(201).location(`/v1/waitlist/${row.id}`).json(toWaitlistDto(row));
     },
   );
 
-  api.add<unknown, WaitlistListQuery & { limit: number }>(
+  api.add(
     {
       method: 'get',
       path: '/v1/slots/{id}/waitlist',
@@ -46,11 +46,11 @@ export function waitlistRoutes(api: ApiRouter, db: Db): void {
       description: 'The testbed owner and operators see every entry; a startup sees the entries of its own pilots.',
       tag: TAG,
       auth: 'matching:read',
-      query: 'waitlist-list-query.json',
+      query: schema<WaitlistListQuery & { limit: number }>('waitlist-list-query.json'),
       success: { status: 200, description: 'A page of entries.', schema: 'waitlist-list.json' },
     },
     async ({ principal, params, query, res }) => {
-      res.json(await listWaitlist(db, principal, params.id!, query));
+      res.json(await listWaitlist(db, principal, params.id, query));
     },
   );
 
@@ -67,7 +67,7 @@ export function waitlistRoutes(api: ApiRouter, db: Db): void {
       errors: [409],
     },
     async ({ principal, params, res }) => {
-      await leaveWaitlist(db, principal, params.id!);
+      await leaveWaitlist(db, principal, params.id);
       res.status(204).end();
     },
   );

@@ -4,12 +4,12 @@
  * first waiting entries that fit (matching/holds.ts offerWaitlist), as held `requested` matches. Joining while
  * units are free serves the queue at once, so a pilot never waits behind nothing.
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import { isDbError } from '../db/errors.js';
 import type { WaitlistCreate } from '../generated/schema-types.js';
-import { AppError, conflict, forbidden, notFound, validationFailed } from '../http/errors.js';
-import { decodeCursor, toPage } from '../http/pagination.js';
+import { AppError, conflict, forbidden, notFound, validationFailed } from '../core/errors.js';
+import { decodeCursor, toPage } from '../core/cursor.js';
 import { needsOf, stageOf } from '../matching/candidates.js';
 import { offerWaitlist } from '../matching/holds.js';
 import { unsuitability, unsuitabilityText } from '../matching/scoring.js';

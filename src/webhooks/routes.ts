@@ -4,8 +4,8 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { listEvents, type EventListQuery } from '../events/feed.js';
 import type { WebhookDeliveryListQuery, WebhookEndpointCreate, WebhookEndpointPatch } from '../generated/schema-types.js';
-import { requireIfMatch } from '../http/etag.js';
-import type { ApiRouter } from '../http/route.js';
+import { requireIfMatch } from '../core/etag.js';
+import { schema, type ApiRouter } from '../http/route.js';
 import { toEndpointDto, type EndpointRow } from './presenter.js';
 import {
   createEndpoint,
@@ -33,7 +33,7 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
     res.status(status).set('ETag', endpointEtag(row)).json(toEndpointDto(row, { withSecret }));
   };
 
-  api.add<WebhookEndpointCreate, object>(
+  api.add(
     {
       method: 'post',
       path: '/v1/webhook-endpoints',
@@ -44,7 +44,7 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
         'production, carry no credentials and resolve to a public address. Omit eventTypes (or send ["*"]) for every type.',
       tag: TAG,
       auth: 'webhooks:write',
-      body: 'webhook-endpoint-create.json',
+      body: schema<WebhookEndpointCreate>('webhook-endpoint-create.json'),
       idempotent: true,
       secretResponse: true,
       success: { ...ONE, status: 201, description: 'The new endpoint with its whsec_ secret.', headers: ['ETag', 'Location'] },
@@ -57,7 +57,7 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
     },
   );
 
-  api.add<unknown, { limit: number; cursor?: string }>(
+  api.add(
     {
       method: 'get',
       path: '/v1/webhook-endpoints',
@@ -65,7 +65,7 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
       summary: "List your organisation's webhook endpoints",
       tag: TAG,
       auth: 'webhooks:read',
-      query: 'list-query.json',
+      query: schema<{ limit: number; cursor?: string }>('list-query.json'),
       success: { status: 200, description: 'A page of endpoints.', schema: 'webhook-endpoint-list.json' },
     },
     async ({ principal, query, res }) => {
@@ -76,11 +76,11 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
   api.add(
     { method: 'get', path: '/v1/webhook-endpoints/{id}', operationId: 'getWebhookEndpoint', summary: 'Read a webhook endpoint', tag: TAG, auth: 'webhooks:read', success: ONE },
     async ({ principal, params, res }) => {
-      send(res, await getOwnEndpoint(db, principal, params.id!));
+      send(res, await getOwnEndpoint(db, principal, params.id));
     },
   );
 
-  api.add<WebhookEndpointPatch, object>(
+  api.add(
     {
       method: 'patch',
       path: '/v1/webhook-endpoints/{id}',
@@ -89,13 +89,13 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
       description: 'Disabling fails its pending deliveries; re-enabling clears the failure record. Catch up with GET /v1/events or redelivery.',
       tag: TAG,
       auth: 'webhooks:write',
-      body: 'webhook-endpoint-patch.json',
+      body: schema<WebhookEndpointPatch>('webhook-endpoint-patch.json'),
       ifMatch: true,
       success: ONE,
     },
     async ({ principal, params, body, req, res }) => {
       const ifMatch = requireIfMatch(req.get('If-Match'));
-      send(res, await updateEndpoint(db, principal, params.id!, body, ifMatch, rules));
+      send(res, await updateEndpoint(db, principal, params.id, body, ifMatch, rules));
     },
   );
 
@@ -110,7 +110,7 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
       success: { status: 204, description: 'Deleted.' },
     },
     async ({ principal, params, res }) => {
-      await deleteEndpoint(db, principal, params.id!);
+      await deleteEndpoint(db, principal, params.id);
       res.status(204).end();
     },
   );
@@ -126,7 +126,7 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
       success: { ...ONE, description: 'The endpoint with its new secret and when the previous one stops signing.' },
     },
     async ({ principal, params, res }) => {
-      send(res, await rotateSecret(db, principal, params.id!, config.webhookSecretGraceSeconds), 200, true);
+      send(res, await rotateSecret(db, principal, params.id, config.webhookSecretGraceSeconds), 200, true);
     },
   );
 
@@ -142,12 +142,12 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
       errors: [409],
     },
     async ({ principal, params, res }) => {
-      const delivery = await sendTestPing(db, principal, params.id!);
+      const delivery = await sendTestPing(db, principal, params.id);
       res.status(202).location(`/v1/deliveries/${delivery.id}`).json(delivery);
     },
   );
 
-  api.add<unknown, WebhookDeliveryListQuery & { limit: number }>(
+  api.add(
     {
       method: 'get',
       path: '/v1/webhook-endpoints/{id}/deliveries',
@@ -155,11 +155,11 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
       summary: 'The delivery log of an endpoint, newest first, with every attempt',
       tag: TAG,
       auth: 'webhooks:read',
-      query: 'webhook-delivery-list-query.json',
+      query: schema<WebhookDeliveryListQuery & { limit: number }>('webhook-delivery-list-query.json'),
       success: { status: 200, description: 'A page of deliveries.', schema: 'webhook-delivery-list.json' },
     },
     async ({ principal, params, query, res }) => {
-      res.json(await listDeliveries(db, principal, params.id!, query));
+      res.json(await listDeliveries(db, principal, params.id, query));
     },
   );
 
@@ -174,7 +174,7 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
       success: { status: 200, description: 'The delivery.', schema: 'webhook-delivery.json' },
     },
     async ({ principal, params, res }) => {
-      res.json(await getDelivery(db, principal, params.id!));
+      res.json(await getDelivery(db, principal, params.id));
     },
   );
 
@@ -190,12 +190,12 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
       errors: [409],
     },
     async ({ principal, params, res }) => {
-      const delivery = await redeliver(db, principal, params.id!);
+      const delivery = await redeliver(db, principal, params.id);
       res.status(202).location(`/v1/deliveries/${delivery.id}`).json(delivery);
     },
   );
 
-  api.add<unknown, EventListQuery>(
+  api.add(
     {
       method: 'get',
       path: '/v1/events',
@@ -206,7 +206,7 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
         'Events are the ones webhooks deliver, visible by the same rules as the resources they describe.',
       tag: TAG,
       auth: 'webhooks:read',
-      query: 'event-list-query.json',
+      query: schema<EventListQuery>('event-list-query.json'),
       success: { status: 200, description: 'A page of events.', schema: 'event-list.json' },
     },
     async ({ principal, query, res }) => {

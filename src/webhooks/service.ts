@@ -1,11 +1,11 @@
 /** Webhook endpoints and their delivery log: rules and transactions. Endpoints belong to one organisation. */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import { DELIVERY_SIGNAL, recordEvent } from '../events/outbox.js';
 import type { WebhookDeliveryListQuery, WebhookEndpointCreate, WebhookEndpointPatch } from '../generated/schema-types.js';
-import { AppError, conflict, notFound, validationFailed } from '../http/errors.js';
-import { assertIfMatch, etagOf } from '../http/etag.js';
-import { decodeCursor, toPage } from '../http/pagination.js';
+import { AppError, conflict, notFound, validationFailed } from '../core/errors.js';
+import { assertIfMatch, etagOf } from '../core/etag.js';
+import { decodeCursor, toPage } from '../core/cursor.js';
 import { DELIVERY_SELECT, ENDPOINT_COLUMNS, toDeliveryDto, toEndpointDto, type DeliveryRow, type EndpointRow } from './presenter.js';
 import { generateSecret } from './signing.js';
 import { urlProblems, type AddressPolicy } from './ssrf.js';

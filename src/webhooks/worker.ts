@@ -24,7 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { OrgKind } from '../auth/principal.js';
+import type { OrgKind } from '../core/principal.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { EventType, EventVisibility } from '../events/catalog.js';

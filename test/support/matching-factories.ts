@@ -1,5 +1,5 @@
 /** Builders for matching and booking tests, on top of the shared factories. */
-import type { OrgKind } from '../../src/auth/principal.js';
+import type { OrgKind } from '../../src/core/principal.js';
 import { eventVisibility } from '../../src/events/visibility.js';
 import { ctx } from './context.js';
 import { DAY, createPilot, createSlot, createTestbed, type Actor, type SlotDto } from './factories.js';
