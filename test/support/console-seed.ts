@@ -8,7 +8,7 @@ const HOUR = 3_600_000;
 const KST = 9 * HOUR;
 
 /** Monday 00:00 KST of the week after the current one: always in the future, always one "next" click away. */
-function nextKstWeekStart(now = Date.now()): Date {
+export function nextKstWeekStart(now = Date.now()): Date {
   const dayStart = Math.floor((now + KST) / DAY) * DAY - KST;
   const weekday = new Date(dayStart + KST).getUTCDay();
   return new Date(dayStart - ((weekday + 6) % 7) * DAY + 7 * DAY);
