@@ -9,8 +9,8 @@ import type { Db } from '../db/client.js';
 import { isDbError } from '../db/errors.js';
 import type { PilotBudget, PilotBudgetPut } from '../generated/schema-types.js';
 import { conflict, forbidden } from '../http/errors.js';
-import { budgetOf } from '../pilots/presenter.js';
-import { getVisiblePilot, recordPilotEvent } from '../pilots/service.js';
+import { budgetOf, getVisiblePilot } from '../pilots/queries.js';
+import { recordPilotEvent } from '../pilots/service.js';
 
 export async function putBudget(db: Db, principal: Principal, pilotId: string, body: PilotBudgetPut): Promise<PilotBudget> {
   try {

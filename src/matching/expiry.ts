@@ -2,13 +2,17 @@
  * The hold expiry sweep. Live matches past expires_at read as expired at once (EFFECTIVE_STATUS); this sweep
  * makes it so for real: status expired, event match.expired, held units freed and offered to the waitlist, the
  * pilot's status settled. It runs beside the webhook worker in every process that runs one (and in
- * `npm run worker`); processes share the work through FOR UPDATE SKIP LOCKED, and a match leaves the live
- * statuses in the transaction that expires it, so no match is expired twice. There is no timer per hold.
+ * `npm run worker`); processes share the work through SKIP LOCKED, and a match leaves the live statuses in the
+ * transaction that expires it, so no match is expired twice. There is no timer per hold.
+ *
+ * Lock order (pilots/lifecycle.ts): pilot, match, slot. Due matches are found unlocked; each one's pilot and
+ * then the match itself are taken with SKIP LOCKED, so a pilot being withdrawn or a match being decided is never
+ * waited for (its live status already reads as expired; the next sweep finishes it).
  */
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { expireMatch } from './holds.js';
-import { settlePilot } from './service.js';
+import { settlePilot } from '../pilots/lifecycle.js';
 
 /** Matches expired per transaction: short transactions keep locks brief. */
 const BATCH = 50;
@@ -19,16 +23,24 @@ export async function expireDueMatches(db: Db, limit = BATCH): Promise<number> {
     const { rows } = await tx.query<{ id: string; pilot_id: string }>(
       `SELECT id, pilot_id FROM matches
         WHERE status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()
-        ORDER BY expires_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        ORDER BY expires_at, id LIMIT $1`,
       [limit],
     );
+    let expired = 0;
     for (const m of rows) {
-      // Lock order: match (held), pilot, then the slot inside expireMatch.
-      await tx.query('SELECT id FROM pilots WHERE id = $1 FOR UPDATE', [m.pilot_id]);
+      const pilot = await tx.query('SELECT id FROM pilots WHERE id = $1 FOR UPDATE SKIP LOCKED', [m.pilot_id]);
+      if (!pilot.rows.length) continue;
+      const due = await tx.query(
+        `SELECT id FROM matches WHERE id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()
+          FOR UPDATE SKIP LOCKED`,
+        [m.id],
+      );
+      if (!due.rows.length) continue;
       await expireMatch(tx, m.id);
       await settlePilot(tx, m.pilot_id);
+      expired++;
     }
-    return rows.length;
+    return expired;
   });
 }
 
