@@ -19,6 +19,11 @@ const BATCH = 50;
 
 /** Expires up to `limit` due live matches in one transaction; returns how many it expired. */
 export async function expireDueMatches(db: Db, limit = BATCH): Promise<number> {
+  return (await expireBatch(db, limit)).expired;
+}
+
+/** One batch: how many due matches it found and how many of them it expired (the rest were busy elsewhere). */
+async function expireBatch(db: Db, limit: number): Promise<{ found: number; expired: number }> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: string; pilot_id: string }>(
       `SELECT id, pilot_id FROM matches
@@ -40,17 +45,20 @@ export async function expireDueMatches(db: Db, limit = BATCH): Promise<number> {
       await settlePilot(tx, m.pilot_id);
       expired++;
     }
-    return expired;
+    return { found: rows.length, expired };
   });
 }
 
-/** Sweeps until nothing is due; returns how many matches it expired. */
+/**
+ * Sweeps until nothing is due; returns how many matches it expired. A full batch means more may be due; a batch
+ * that expired nothing (all busy elsewhere) ends the sweep, so busy matches never make it spin.
+ */
 export async function sweepHolds(db: Db): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = await expireDueMatches(db);
-    total += n;
-    if (n < BATCH) return total;
+    const { found, expired } = await expireBatch(db, BATCH);
+    total += expired;
+    if (found < BATCH || expired === 0) return total;
   }
 }
 
