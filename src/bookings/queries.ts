@@ -22,9 +22,9 @@ export interface BookingRow {
   credits: string | number;
 }
 
-export const BOOKING_SELECT = `SELECT b.id, b.match_id, b.pilot_id, b.slot_id, b.testbed_id, b.units, b.start_at, b.end_at, b.status,
-    b.created_at, b.cancelled_at, b.cancel_reason, b.credits, p.organization_id AS pilot_org, t.organization_id AS testbed_org,
-    p.title AS pilot_title
+export const BOOKING_SELECT = `SELECT b.id, b.match_id, b.pilot_id, b.slot_id, b.testbed_id, b.units, b.start_at,
+    b.end_at, b.status, b.created_at, b.cancelled_at, b.cancel_reason, b.credits, p.organization_id AS pilot_org,
+    t.organization_id AS testbed_org, p.title AS pilot_title
   FROM bookings b
   JOIN pilots p ON p.id = b.pilot_id
   JOIN testbeds t ON t.id = b.testbed_id`;

@@ -10,7 +10,14 @@ import { toMatchDto } from './presenter.js';
 import { getMatchById, type MatchRow } from './queries.js';
 
 /** Events about a match or booking are seen by both parties and operators. */
-export function recordPartiesEvent(tx: Queryable, type: EventType, data: unknown, pilotId: string, testbedId: string, pilotOrg: string) {
+export function recordPartiesEvent(
+  tx: Queryable,
+  type: EventType,
+  data: unknown,
+  pilotId: string,
+  testbedId: string,
+  pilotOrg: string,
+) {
   return recordEvent(tx, { type, data, visibility: 'parties', organizationId: pilotOrg, pilotId, testbedId });
 }
 

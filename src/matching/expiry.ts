@@ -36,7 +36,8 @@ async function expireBatch(db: Db, limit: number): Promise<{ found: number; expi
       const pilot = await tx.query('SELECT id FROM pilots WHERE id = $1 FOR UPDATE SKIP LOCKED', [m.pilot_id]);
       if (!pilot.rows.length) continue;
       const due = await tx.query(
-        `SELECT id FROM matches WHERE id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()
+        `SELECT id FROM matches
+          WHERE id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()
           FOR UPDATE SKIP LOCKED`,
         [m.id],
       );

@@ -38,9 +38,11 @@ export interface MatchRow {
 export const EFFECTIVE_STATUS = `CASE WHEN m.status IN ('requested', 'proposed', 'accepted') AND m.expires_at <= now()
   THEN 'expired' ELSE m.status END`;
 
-export const MATCH_SELECT = `SELECT m.id, m.pilot_id, m.slot_id, m.testbed_id, m.units, ${EFFECTIVE_STATUS} AS status, m.origin,
+export const MATCH_SELECT = `SELECT m.id, m.pilot_id, m.slot_id, m.testbed_id, m.units, ${EFFECTIVE_STATUS} AS status,
+    m.origin,
     m.allocation_run_id, m.score, m.breakdown, m.reasons, m.created_at, m.updated_at, m.expires_at, m.accepted_at,
-    m.decided_at, m.stage, m.group_id, s.start_at, s.end_at, b.id AS booking_id, p.organization_id AS pilot_org, t.organization_id AS testbed_org
+    m.decided_at, m.stage, m.group_id, s.start_at, s.end_at, b.id AS booking_id, p.organization_id AS pilot_org,
+    t.organization_id AS testbed_org
   FROM matches m
   JOIN slots s ON s.id = m.slot_id
   JOIN pilots p ON p.id = m.pilot_id
@@ -48,7 +50,12 @@ export const MATCH_SELECT = `SELECT m.id, m.pilot_id, m.slot_id, m.testbed_id, m
   LEFT JOIN bookings b ON b.match_id = m.id`;
 
 /** Parties to a match or booking (pilot owner, testbed owner) and operators see it. */
-export function partiesVisibility(principal: Principal, orgParam: number, pilotOrg = 'p.organization_id', testbedOrg = 't.organization_id'): string {
+export function partiesVisibility(
+  principal: Principal,
+  orgParam: number,
+  pilotOrg = 'p.organization_id',
+  testbedOrg = 't.organization_id',
+): string {
   if (principal.orgKind === 'operator') return `$${orgParam}::uuid IS NOT NULL`;
   return `(${pilotOrg} = $${orgParam} OR ${testbedOrg} = $${orgParam})`;
 }

@@ -40,10 +40,17 @@ const REQUESTABLE = new Set<PilotStatus>(['submitted', 'matched', 'booked']);
 /** 409 invalid-transition unless the pilot may ask for, wait for or be booked into a slot. */
 export function assertRequestable(pilot: PilotRow): void {
   if (!REQUESTABLE.has(pilot.status)) {
-    throw new AppError(409, 'invalid-transition', 'Conflict', `A ${pilot.status} pilot cannot ask for or be booked into a slot${pilot.status === 'draft' ? '; submit it first' : ''}.`, {
-      currentStatus: pilot.status,
-      allowedFrom: [...REQUESTABLE],
-    });
+    throw new AppError(
+      409,
+      'invalid-transition',
+      'Conflict',
+      `A ${pilot.status} pilot cannot ask for or be booked into a slot` +
+        `${pilot.status === 'draft' ? '; submit it first' : ''}.`,
+      {
+        currentStatus: pilot.status,
+        allowedFrom: [...REQUESTABLE],
+      },
+    );
   }
 }
 
@@ -129,8 +136,10 @@ export async function cancelConfirmed(
  */
 async function refundCredits(tx: Queryable, bookingId: string): Promise<void> {
   await tx.query(
-    `WITH r AS (UPDATE bookings SET refunded = true WHERE id = $1 AND start_at > now() AND credits > 0 RETURNING pilot_id, credits)
-     UPDATE pilot_budgets pb SET committed = pb.committed - r.credits, updated_at = now() FROM r WHERE pb.pilot_id = r.pilot_id`,
+    `WITH r AS (UPDATE bookings SET refunded = true WHERE id = $1 AND start_at > now() AND credits > 0
+                RETURNING pilot_id, credits)
+     UPDATE pilot_budgets pb SET committed = pb.committed - r.credits, updated_at = now()
+       FROM r WHERE pb.pilot_id = r.pilot_id`,
     [bookingId],
   );
 }
@@ -141,9 +150,17 @@ async function refundCredits(tx: Queryable, bookingId: string): Promise<void> {
  * are cancelled; what was freed goes to the slots' waitlists. Meant for the pilot's withdrawal, so a withdrawn
  * pilot never keeps a slot. Locks follow the order above: bookings, their matches and the live ones, slots.
  */
-export async function releasePilotHoldings(tx: Queryable, pilotId: string, userId: string, reason = 'pilot withdrawn'): Promise<void> {
+export async function releasePilotHoldings(
+  tx: Queryable,
+  pilotId: string,
+  userId: string,
+  reason = 'pilot withdrawn',
+): Promise<void> {
   const bookings = (
-    await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.pilot_id = $1 AND b.status = 'confirmed' ORDER BY b.id FOR UPDATE OF b`, [pilotId])
+    await tx.query<BookingRow>(
+      `${BOOKING_SELECT} WHERE b.pilot_id = $1 AND b.status = 'confirmed' ORDER BY b.id FOR UPDATE OF b`,
+      [pilotId],
+    )
   ).rows;
   const matches = (
     await tx.query<{ id: string; slot_id: string; live: boolean }>(
@@ -162,7 +179,11 @@ export async function releasePilotHoldings(tx: Queryable, pilotId: string, userI
     freed.add(b.slot_id);
   }
   for (const m of live) {
-    await tx.query(`UPDATE matches SET status = 'rejected', decided_at = now(), decided_by = $2, updated_at = now(), version = version + 1 WHERE id = $1`, [m.id, userId]);
+    await tx.query(
+      `UPDATE matches SET status = 'rejected', decided_at = now(), decided_by = $2, updated_at = now(),
+              version = version + 1 WHERE id = $1`,
+      [m.id, userId],
+    );
     const slotId = await releaseHold(tx, m.id);
     if (slotId) freed.add(slotId);
     await recordMatchEvent(tx, 'match.rejected', m.id);

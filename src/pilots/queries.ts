@@ -4,7 +4,14 @@
  */
 import type { Principal } from '../auth/principal.js';
 import type { Queryable } from '../db/client.js';
-import type { CapabilityCode, DomainCode, Location, PilotBudget, PilotRequirements, PilotStage } from '../generated/schema-types.js';
+import type {
+  CapabilityCode,
+  DomainCode,
+  Location,
+  PilotBudget,
+  PilotRequirements,
+  PilotStage,
+} from '../generated/schema-types.js';
 import { notFound } from '../http/errors.js';
 import { mainStage } from './stages.js';
 import type { PilotStatus } from './status.js';
@@ -37,16 +44,23 @@ export interface PilotRow {
   budget: { credits: number; committed: number; fundingLine: PilotBudget['fundingLine']; note: string | null } | null;
 }
 
-export const PILOT_COLUMNS = `id, organization_id, title, summary, domain, subdomain, capabilities, units, duration_hours,
-  earliest_start, latest_end, location_address, location_lat, location_lng, status, version, demo, created_at,
-  updated_at, submitted_at, withdrawn_at, stages,
-  (SELECT json_build_object('credits', pb.credits, 'committed', pb.committed, 'fundingLine', pb.funding_line, 'note', pb.note)
+export const PILOT_COLUMNS = `id, organization_id, title, summary, domain, subdomain, capabilities, units,
+  duration_hours, earliest_start, latest_end, location_address, location_lat, location_lng, status, version, demo,
+  created_at, updated_at, submitted_at, withdrawn_at, stages,
+  (SELECT json_build_object('credits', pb.credits, 'committed', pb.committed, 'fundingLine', pb.funding_line,
+                            'note', pb.note)
      FROM pilot_budgets pb WHERE pb.pilot_id = id) AS budget`;
 
 /** The pilot if the principal may see it; 404 otherwise, so ids of other organisations leak nothing. */
-export async function getVisiblePilot(db: Queryable, principal: Principal, id: string, lock = false): Promise<PilotRow> {
+export async function getVisiblePilot(
+  db: Queryable,
+  principal: Principal,
+  id: string,
+  lock = false,
+): Promise<PilotRow> {
   const { rows } = await db.query<PilotRow>(
-    `SELECT ${PILOT_COLUMNS} FROM pilots p WHERE p.id = $1 AND (${pilotVisibility(principal, 2)})${lock ? ' FOR UPDATE' : ''}`,
+    `SELECT ${PILOT_COLUMNS} FROM pilots p
+      WHERE p.id = $1 AND (${pilotVisibility(principal, 2)})${lock ? ' FOR UPDATE' : ''}`,
     [id, principal.organizationId],
   );
   const row = rows[0];
@@ -89,5 +103,11 @@ export function stagesOf(row: PilotRow): PilotStage[] {
 export function budgetOf(row: PilotRow): PilotBudget | null {
   const b = row.budget;
   if (!b) return null;
-  return { credits: Number(b.credits), committed: Number(b.committed), remaining: Number(b.credits) - Number(b.committed), fundingLine: b.fundingLine, note: b.note };
+  return {
+    credits: Number(b.credits),
+    committed: Number(b.committed),
+    remaining: Number(b.credits) - Number(b.committed),
+    fundingLine: b.fundingLine,
+    note: b.note,
+  };
 }
