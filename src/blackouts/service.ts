@@ -6,7 +6,7 @@
  * slots it blocked to their waitlists.
  *
  * Races: requests, acceptances and approvals check for blackouts under the slot's row lock; a blackout locks
- * every slot it covers (after the matches and pilots of the bookings it cancels, the usual lock order) before it
+ * every slot it covers (after the pilots, bookings and matches it cancels: the lifecycle's lock order) before it
  * looks for bookings, so a booking either commits before and is cancelled here, or waits and is refused.
  */
 import { DateTime } from 'luxon';
