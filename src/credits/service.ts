@@ -1,7 +1,7 @@
 /**
  * Funded budgets. An operator sets a pilot's credits; approvals spend them (matching/service.ts bookMatch) and
- * cancellations before the start return them (pilots/lifecycle.ts cancelConfirmed). PostgreSQL keeps the rule: the CHECK
- * pilot_budgets_committed_check refuses committed > credits, whether an approval raises committed or an
+ * cancellations before the start return them (pilots/lifecycle.ts cancelConfirmed). PostgreSQL keeps the rule:
+ * the CHECK pilot_budgets_committed_check refuses committed > credits, whether an approval raises committed or an
  * operator lowers credits. Lock order as everywhere: the pilot row first, then its budget row.
  */
 import type { Principal } from '../auth/principal.js';
