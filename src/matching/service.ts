@@ -165,13 +165,17 @@ export function matchPage(rows: MatchRow[], limit: number, lang: Lang) {
  * Expires the pilot's live matches past their time (events, holds freed, waitlists served) inside the caller's
  * transaction, which holds the pilot's lock. SKIP LOCKED: a match being decided or swept elsewhere is left alone.
  */
-async function expireOverdue(tx: Queryable, pilotId: string): Promise<void> {
-  const { rows } = await tx.query<{ id: string }>(
-    `SELECT id FROM matches
+async function expireOverdue(tx: Queryable, pilotId: string, slotIds: string[]): Promise<void> {
+  const { rows } = await tx.query<{ id: string; slot_id: string }>(
+    `SELECT id, slot_id FROM matches
       WHERE pilot_id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()
       ORDER BY id FOR UPDATE SKIP LOCKED`,
     [pilotId],
   );
+  // The slots this transaction will touch, the ones it asks for among them, are locked together in id order.
+  await tx.query('SELECT id FROM slots WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE', [
+    [...rows.map((m) => m.slot_id), ...slotIds],
+  ]);
   for (const m of rows) await expireMatch(tx, m.id);
 }
 
@@ -199,7 +203,7 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
       assertRequestable(pilot);
       // The pilot's overdue matches expire for real (freeing their holds), so the one-live-match-per-slot index
       // lets a new one in. SKIP LOCKED: one the sweep is expiring right now is left to it.
-      await expireOverdue(tx, pilot.id);
+      await expireOverdue(tx, pilot.id, [slotId]);
       // The slot stays locked to commit: the blackout check and the hold are decided under it.
       const offer = await loadOffer(tx, slotId, pilot, true);
       await assertNotBlocked(tx, slotId);
@@ -453,11 +457,13 @@ export async function requestGroup(db: Db, principal: Principal, pilotId: string
       const errors = groupFieldErrors(pilot, body);
       if (errors.length) throw validationFailed(errors, 'The group request is not valid.');
       assertRequestable(pilot);
-      await expireOverdue(tx, pilot.id);
-      // Every session's slot is locked in id order before any hold, so two groups never deadlock.
-      await tx.query('SELECT id FROM slots WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE', [
+      // Every session's slot is locked in id order (with those of expiring matches) before any hold, so two groups
+      // never deadlock.
+      await expireOverdue(
+        tx,
+        pilot.id,
         body.sessions!.map((x) => x.slotId),
-      ]);
+      );
       const groupId = (await tx.query<{ id: string }>('SELECT gen_random_uuid() AS id')).rows[0]!.id;
       const offers: SlotOffer[] = [];
       const ids: string[] = [];
