@@ -5,9 +5,10 @@
  * `npm run worker`); processes share the work through SKIP LOCKED, and a match leaves the live statuses in the
  * transaction that expires it, so no match is expired twice. There is no timer per hold.
  *
- * Lock order (pilots/lifecycle.ts): pilot, match, slot. Due matches are found unlocked; each one's pilot and
- * then the match itself are taken with SKIP LOCKED, so a pilot being withdrawn or a match being decided is never
- * waited for (its live status already reads as expired; the next sweep finishes it).
+ * Lock order (pilots/lifecycle.ts): pilots, matches, slots. Due matches are found unlocked; their pilots and
+ * then the matches themselves are taken with SKIP LOCKED, so a pilot being withdrawn or a match being decided is
+ * never waited for (its live status already reads as expired; the next sweep finishes it); then their slots, in
+ * id order.
  */
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
@@ -31,22 +32,28 @@ async function expireBatch(db: Db, limit: number): Promise<{ found: number; expi
         ORDER BY expires_at, id LIMIT $1`,
       [limit],
     );
-    let expired = 0;
-    for (const m of rows) {
-      const pilot = await tx.query('SELECT id FROM pilots WHERE id = $1 FOR UPDATE SKIP LOCKED', [m.pilot_id]);
-      if (!pilot.rows.length) continue;
-      const due = await tx.query(
-        `SELECT id FROM matches
-          WHERE id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()
-          FOR UPDATE SKIP LOCKED`,
-        [m.id],
-      );
-      if (!due.rows.length) continue;
-      await expireMatch(tx, m.id);
-      await settlePilot(tx, m.pilot_id);
-      expired++;
-    }
-    return { found: rows.length, expired };
+    if (!rows.length) return { found: 0, expired: 0 };
+    // Pilots, matches, slots, each in id order; pilots and matches busy elsewhere are skipped.
+    const { rows: free } = await tx.query<{ id: string }>(
+      'SELECT id FROM pilots WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE SKIP LOCKED',
+      [[...new Set(rows.map((m) => m.pilot_id))]],
+    );
+    const pilots = new Set(free.map((p) => p.id));
+    const due = (
+      await tx.query<{ id: string; pilot_id: string; slot_id: string }>(
+        `SELECT id, pilot_id, slot_id FROM matches
+          WHERE id = ANY($1::uuid[]) AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()
+          ORDER BY id FOR UPDATE SKIP LOCKED`,
+        [rows.filter((m) => pilots.has(m.pilot_id)).map((m) => m.id)],
+      )
+    ).rows;
+    await tx.query('SELECT id FROM slots WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE', [
+      due.map((m) => m.slot_id),
+    ]);
+    const locked = new Set(due.map((m) => m.id));
+    for (const m of rows) if (locked.has(m.id)) await expireMatch(tx, m.id);
+    for (const pilotId of new Set(due.map((m) => m.pilot_id))) await settlePilot(tx, pilotId);
+    return { found: rows.length, expired: due.length };
   });
 }
 
