@@ -172,7 +172,7 @@ async function expireOverdue(tx: Queryable, pilotId: string, slotIds: string[]):
       ORDER BY id FOR UPDATE SKIP LOCKED`,
     [pilotId],
   );
-  // The slots this transaction will touch, the ones it asks for among them, are locked together in id order.
+  // The expiring matches' slots and the slots asked for are locked together, in id order.
   await tx.query('SELECT id FROM slots WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE', [
     [...rows.map((m) => m.slot_id), ...slotIds],
   ]);
