@@ -9,8 +9,7 @@
  * in-process app instead: there is no second process that could share it.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { startAppServer, stopAppServers } from './support/app-servers.js';
 import { ctx } from './support/context.js';
 import { createPilot, createSlot, createTestbed, operator, signup, type Actor } from './support/factories.js';
 import { at, ruleBreaches, unheldRequest } from './support/matching-factories.js';
@@ -27,18 +26,6 @@ interface Hit {
   shot: Shot;
   status: number;
   code?: string;
-}
-
-async function startServer(): Promise<{ base: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/app-server.ts'], {
-    env: { ...process.env, LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`app server exited with ${code}`)));
-  });
-  return { base: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`, child };
 }
 
 async function submitted(owner: Actor, title: string): Promise<string> {
@@ -141,7 +128,7 @@ describe('guarantee 1: no over-booking, no pilot in two places at once', functio
     it('holds for 200 concurrent approvals and requests sent to two server processes on one PostgreSQL', async () => {
       assert.equal(ctx().db.engine, 'postgres');
       const { shots, slots } = await scene();
-      const servers = await Promise.all([startServer(), startServer()]);
+      const servers = await Promise.all([startAppServer(), startAppServer()]);
       try {
         const hits = await Promise.all(
           shots.map(async (shot, k): Promise<Hit> => {
@@ -156,10 +143,7 @@ describe('guarantee 1: no over-booking, no pilot in two places at once', functio
         );
         check(hits, slots);
       } finally {
-        for (const s of servers) {
-          s.child.kill('SIGTERM');
-          await new Promise((r) => s.child.once('exit', r));
-        }
+        await stopAppServers(servers);
       }
       await verifyDatabase(slots);
     });

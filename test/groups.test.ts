@@ -3,8 +3,7 @@
  * approval books every session or none, also under concurrent approvals from two server processes.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { startAppServer, stopAppServers } from './support/app-servers.js';
 import { ctx } from './support/context.js';
 import { countRows, createTestbed, operator, pointers, signup, type Actor } from './support/factories.js';
 import { approve, requested, ruleBreaches, slotOn, submittedPilot } from './support/matching-factories.js';
@@ -119,18 +118,6 @@ describe('group requests', () => {
   });
 });
 
-async function startServer(): Promise<{ base: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/app-server.ts'], {
-    env: { ...process.env, LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`app server exited with ${code}`)));
-  });
-  return { base: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`, child };
-}
-
 /**
  * Ten pilots each ask for a group of two sessions: a slot of their own (capacity 1) and a shared slot S
  * (capacity 3). All ten groups are approved at once, each through both of its matches: exactly three groups win,
@@ -181,7 +168,7 @@ describe('atomic group approval under concurrency', function () {
   if (process.env.DATABASE_URL) {
     it('books whole groups or nothing for 20 concurrent approvals sent to two server processes', async () => {
       const { shots, pilots, shared } = await stormScene();
-      const servers = await Promise.all([startServer(), startServer()]);
+      const servers = await Promise.all([startAppServer(), startAppServer()]);
       try {
         const hits = await Promise.all(
           shots.map(async (shot, k) => {
@@ -191,10 +178,7 @@ describe('atomic group approval under concurrency', function () {
         );
         await verifyStorm(hits, pilots, shared);
       } finally {
-        for (const s of servers) {
-          s.child.kill('SIGTERM');
-          await new Promise((r) => s.child.once('exit', r));
-        }
+        await stopAppServers(servers);
       }
     });
   } else {

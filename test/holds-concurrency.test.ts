@@ -4,8 +4,7 @@
  * which no second process can share). Every unit goes to exactly one winner; everyone else is 409 slot-full.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { startAppServer, stopAppServers } from './support/app-servers.js';
 import { ctx } from './support/context.js';
 import { createTestbed, signup, type Actor } from './support/factories.js';
 import { approve, holdBreaches, proposal, slotOn, submittedPilot } from './support/matching-factories.js';
@@ -15,18 +14,6 @@ interface Shot {
   path: string;
   actor: Actor;
   body?: unknown;
-}
-
-async function startServer(): Promise<{ base: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/app-server.ts'], {
-    env: { ...process.env, LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`app server exited with ${code}`)));
-  });
-  return { base: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`, child };
 }
 
 /** S1 (capacity 1) and S3 (capacity 3): per slot 70 fresh pilots ask for it and 30 accept a proposal of it. */
@@ -103,7 +90,7 @@ describe('holds never over-promise a slot', function () {
   if (process.env.DATABASE_URL) {
     it('for 200 concurrent requests and acceptances sent to two server processes on one PostgreSQL', async () => {
       const { shots, slots, partner } = await scene();
-      const servers = await Promise.all([startServer(), startServer()]);
+      const servers = await Promise.all([startAppServer(), startAppServer()]);
       try {
         const hits = await Promise.all(
           shots.map(async (shot, k): Promise<Hit> => {
@@ -118,10 +105,7 @@ describe('holds never over-promise a slot', function () {
         );
         await check(hits, slots, partner);
       } finally {
-        for (const s of servers) {
-          s.child.kill('SIGTERM');
-          await new Promise((r) => s.child.once('exit', r));
-        }
+        await stopAppServers(servers);
       }
     });
   } else {

@@ -6,7 +6,7 @@
  * slots it blocked to their waitlists.
  *
  * Races: requests, acceptances and approvals check for blackouts under the slot's row lock; a blackout locks
- * every slot it covers (after the matches and pilots of the bookings it cancels, the usual lock order) before it
+ * every slot it covers (after the pilots, bookings and matches it cancels: the lifecycle's lock order) before it
  * looks for bookings, so a booking either commits before and is cancelled here, or waits and is refused.
  */
 import { DateTime } from 'luxon';
@@ -17,14 +17,13 @@ import type { BlackoutCreate } from '../generated/schema-types.js';
 import { notFound, validationFailed, type FieldError } from '../core/errors.js';
 import { decodeCursor, toPage } from '../core/cursor.js';
 import { parseInstant, queryWindow } from '../core/query-window.js';
-import { BOOKING_SELECT, type BookingRow } from '../bookings/presenter.js';
-import { cancelConfirmed } from '../bookings/service.js';
+import { BOOKING_SELECT, type BookingRow } from '../bookings/queries.js';
 import { rankedCandidates } from '../matching/candidates.js';
+import { recordMatchEvent } from '../matching/events.js';
 import { holdExpiry, offerWaitlist } from '../matching/holds.js';
-import { MATCH_SELECT, toMatchDto, type MatchRow } from '../matching/presenter.js';
-import { recordPartiesEvent, settlePilot } from '../matching/service.js';
 import { reasonsFor } from '../matching/scoring.js';
-import { PILOT_COLUMNS, stagesOf, type PilotRow } from '../pilots/presenter.js';
+import { cancelConfirmed, settlePilot } from '../pilots/lifecycle.js';
+import { getPilotRow, stagesOf } from '../pilots/queries.js';
 import { canManageTestbed } from '../testbeds/access.js';
 import { getManagedTestbed, getTestbed } from '../testbeds/service.js';
 import { BLACKOUT_COLUMNS, toBlackoutDto, type BlackoutRow, type Displaced } from './presenter.js';
@@ -58,7 +57,7 @@ async function reoffer(
   b: BookingRow,
   taken: { slotId: string; start: Date; end: Date }[],
 ): Promise<string | null> {
-  const pilot = (await tx.query<PilotRow>(`SELECT ${PILOT_COLUMNS} FROM pilots WHERE id = $1`, [b.pilot_id])).rows[0];
+  const pilot = await getPilotRow(tx, b.pilot_id);
   if (!pilot || !['submitted', 'matched', 'booked'].includes(pilot.status)) return null;
   const stageKey = (await tx.query<{ stage: string }>('SELECT stage FROM matches WHERE id = $1', [b.match_id])).rows[0]
     ?.stage;
@@ -101,9 +100,7 @@ async function reoffer(
       WHERE id = $1 AND status = 'submitted'`,
     [pilot.id],
   );
-  const row = (await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.id = $1`, [rows[0]!.id])).rows[0]!;
-  await recordPartiesEvent(tx, 'match.proposed', toMatchDto(row), row.pilot_id, row.testbed_id, row.pilot_org);
-  return row.id;
+  return (await recordMatchEvent(tx, 'match.proposed', rows[0]!.id)).id;
 }
 
 export async function createBlackout(
@@ -117,8 +114,9 @@ export async function createBlackout(
   const start = times.start!.toISOString();
   const end = times.end!.toISOString();
   return db.transaction(async (tx) => {
-    // FOR UPDATE: blackouts of one testbed are created one at a time.
-    const testbed = await getManagedTestbed(tx, principal, testbedId, 'update');
+    // Blackouts of one testbed are created one at a time. FOR NO KEY UPDATE, not FOR UPDATE: an approval holding
+    // a pilot's lock inserts a booking whose foreign key takes FOR KEY SHARE on the testbed, and must not queue here.
+    const testbed = await getManagedTestbed(tx, principal, testbedId, 'no key update');
     const { rows } = await tx.query<{ id: string }>(
       `INSERT INTO blackouts (testbed_id, start_at, end_at, reason, created_by)
        VALUES ($1, $2, $3, $4, $5) RETURNING id`,
@@ -129,18 +127,20 @@ export async function createBlackout(
     const seen = (
       await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE ${overlapping} ORDER BY b.id`, [testbedId, start, end])
     ).rows;
-    // Lock order: matches, pilots, slots (each in id order).
-    await tx.query('SELECT id FROM matches WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [
-      seen.map((b) => b.match_id),
-    ]);
+    // Lock order (pilots/lifecycle.ts): pilots, bookings, matches, slots (each in id order).
     await tx.query('SELECT id FROM pilots WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [
       seen.map((b) => b.pilot_id),
+    ]);
+    await tx.query('SELECT id FROM bookings WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [seen.map((b) => b.id)]);
+    await tx.query('SELECT id FROM matches WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [
+      seen.map((b) => b.match_id),
     ]);
     await tx.query(
       'SELECT id FROM slots WHERE testbed_id = $1 AND start_at < $3 AND end_at > $2 ORDER BY id FOR NO KEY UPDATE',
       [testbedId, start, end],
     );
-    // Bookings confirmed before the slot locks were taken are seen now too.
+    // Bookings confirmed before the slot locks were taken are seen now too. Their pilots' locks come after the slots
+    // here, the one place against the order; it takes an approval committing in the instant between the two reads.
     const bookings = (
       await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE ${overlapping} ORDER BY b.id FOR UPDATE OF b`, [
         testbedId,

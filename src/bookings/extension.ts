@@ -9,19 +9,14 @@ import type { Principal } from '../core/principal.js';
 import type { Db } from '../db/client.js';
 import { AppError, conflict, forbidden, notFound, unprocessable } from '../core/errors.js';
 import { assertNotBlocked, holdExpiry, takeHold } from '../matching/holds.js';
-import { partiesVisibility, toMatchDto, type MatchRow } from '../matching/presenter.js';
+import { recordMatchEvent } from '../matching/events.js';
+import { getMatchRow, partiesVisibility, type MatchRow } from '../matching/queries.js';
 import type { Lang } from '../matching/scoring.js';
-import {
-  assertRequestable,
-  bookingProblem,
-  bookMatch,
-  getMatchRow,
-  loadOffer,
-  lockPilot,
-  recordPartiesEvent,
-} from '../matching/service.js';
-import type { PilotRow } from '../pilots/presenter.js';
-import { BOOKING_SELECT, getBookingRow, toBookingDto, type BookingRow } from './presenter.js';
+import { bookingProblem, bookMatch, loadOffer } from '../matching/service.js';
+import { assertRequestable, lockPilot } from '../pilots/lifecycle.js';
+import type { PilotRow } from '../pilots/queries.js';
+import { recordBookingConfirmed } from './events.js';
+import { BOOKING_SELECT, type BookingRow } from './queries.js';
 
 export interface Extension {
   status: 'booked' | 'requested';
@@ -46,11 +41,13 @@ export async function extendBooking(
   try {
     return await db.transaction(async (tx) => {
       const { rows } = await tx.query<BookingRow>(
-        `${BOOKING_SELECT} WHERE b.id = $1 AND ${partiesVisibility(principal, 2)} FOR UPDATE OF b`,
+        `${BOOKING_SELECT} WHERE b.id = $1 AND ${partiesVisibility(principal, 2)}`,
         [bookingId, principal.organizationId],
       );
-      const b = rows[0];
-      if (!b) throw notFound('booking');
+      if (!rows[0]) throw notFound('booking');
+      // Lock order (pilots/lifecycle.ts): pilot, booking (re-read under its lock), slot.
+      pilot = await lockPilot(tx, rows[0].pilot_id);
+      const b = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1 FOR UPDATE OF b`, [bookingId])).rows[0]!;
       const mayApprove = principal.orgKind === 'operator' || b.testbed_org === principal.organizationId;
       if (!mayApprove && b.pilot_org !== principal.organizationId)
         throw forbidden('Only the parties to the booking may extend it.');
@@ -61,8 +58,6 @@ export async function extendBooking(
         });
       }
       units = b.units;
-      // Lock order: pilot, then slot.
-      pilot = await lockPilot(tx, b.pilot_id);
       assertRequestable(pilot);
       const slot = (
         await tx.query<{ id: string; testbed_id: string; start_at: Date }>(
@@ -101,16 +96,8 @@ export async function extendBooking(
       const matchId = created[0]!.id;
       if (!mayApprove) {
         await takeHold(tx, matchId, slotId, b.units);
-        const match = await getMatchRow(tx, principal, matchId);
-        await recordPartiesEvent(
-          tx,
-          'match.requested',
-          toMatchDto(match),
-          match.pilot_id,
-          match.testbed_id,
-          match.pilot_org,
-        );
-        return { status: 'requested', match, booking: null };
+        await recordMatchEvent(tx, 'match.requested', matchId);
+        return { status: 'requested', match: await getMatchRow(tx, principal, matchId), booking: null };
       }
       const offer = await loadOffer(tx, slotId, pilot, false);
       const newBooking = await bookMatch(
@@ -124,15 +111,7 @@ export async function extendBooking(
         [matchId, principal.userId],
       );
       const match = await getMatchRow(tx, principal, matchId);
-      const booking = await getBookingRow(tx, newBooking);
-      await recordPartiesEvent(
-        tx,
-        'booking.confirmed',
-        { booking: toBookingDto(booking), match: toMatchDto(match) },
-        match.pilot_id,
-        match.testbed_id,
-        match.pilot_org,
-      );
+      const booking = await recordBookingConfirmed(tx, newBooking, match);
       return { status: 'booked', match, booking };
     });
   } catch (err) {

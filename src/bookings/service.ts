@@ -3,18 +3,19 @@
  * party or an operator, which frees the slot's units in the same transaction.
  */
 import type { Principal } from '../core/principal.js';
-import type { Db, Queryable } from '../db/client.js';
+import type { Db } from '../db/client.js';
 import type { BookingListQuery as BookingListQueryParams } from '../generated/schema-types.js';
 import { AppError, notFound } from '../core/errors.js';
 import { decodeCursor, toPage } from '../core/cursor.js';
 import { queryWindow } from '../core/query-window.js';
-import { MATCH_SELECT, partiesVisibility, toMatchDto, type MatchRow } from '../matching/presenter.js';
-import { offerWaitlist, releaseHold } from '../matching/holds.js';
-import { recordPartiesEvent, settlePilot } from '../matching/service.js';
+import { offerWaitlist } from '../matching/holds.js';
+import { partiesVisibility } from '../matching/queries.js';
+import { cancelConfirmed, lockPilot, settlePilot } from '../pilots/lifecycle.js';
 import { canManageTestbed } from '../testbeds/access.js';
 import { getManagedTestbed, getTestbed } from '../testbeds/service.js';
 import { hashFeedToken, newFeedToken, testbedCalendar } from './calendar.js';
-import { BOOKING_SELECT, toBookingDto, type BookingRow } from './presenter.js';
+import { toBookingDto } from './presenter.js';
+import { BOOKING_SELECT, type BookingRow } from './queries.js';
 
 export type BookingListQuery = BookingListQueryParams & { limit: number };
 
@@ -49,65 +50,23 @@ export async function getVisibleBooking(db: Db, principal: Principal, id: string
 export async function cancelBooking(db: Db, principal: Principal, id: string): Promise<BookingRow> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<BookingRow>(
-      `${BOOKING_SELECT} WHERE b.id = $1 AND ${partiesVisibility(principal, 2)} FOR UPDATE OF b`,
+      `${BOOKING_SELECT} WHERE b.id = $1 AND ${partiesVisibility(principal, 2)}`,
       [id, principal.organizationId],
     );
-    const b = rows[0];
-    if (!b) throw notFound('booking');
+    if (!rows[0]) throw notFound('booking');
+    // Lock order as everywhere (pilots/lifecycle.ts): pilot, booking (re-read under its lock), match, slot.
+    await lockPilot(tx, rows[0].pilot_id);
+    const b = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1 FOR UPDATE OF b`, [id])).rows[0]!;
     if (b.status !== 'confirmed') {
       throw new AppError(409, 'invalid-transition', 'Conflict', 'The booking is already cancelled.', { currentStatus: b.status });
     }
-    // Lock order as everywhere: match, pilot, slot.
     await tx.query('SELECT id FROM matches WHERE id = $1 FOR UPDATE', [b.match_id]);
-    await tx.query('SELECT id FROM pilots WHERE id = $1 FOR UPDATE', [b.pilot_id]);
     const updated = await cancelConfirmed(tx, b, principal.userId, null);
     await settlePilot(tx, b.pilot_id);
     // The freed units go to the slot's waitlist in this transaction (the slot is still locked).
     await offerWaitlist(tx, b.slot_id);
     return updated;
   });
-}
-
-/**
- * Cancels a confirmed booking inside tx: frees its units, refunds its credits when it had not started, cancels
- * its match and records booking.cancelled. The caller holds the booking's, match's and pilot's locks; this
- * takes the slot's. It neither settles the pilot nor serves the waitlist: callers decide.
- */
-export async function cancelConfirmed(
-  tx: Queryable,
-  b: BookingRow,
-  userId: string | null,
-  reason: string | null,
-): Promise<BookingRow> {
-  await tx.query('SELECT id FROM slots WHERE id = $1 FOR NO KEY UPDATE', [b.slot_id]);
-  await tx.query(
-    'UPDATE slots SET booked_units = booked_units - $2, version = version + 1, updated_at = now() WHERE id = $1',
-    [b.slot_id, b.units],
-  );
-  await tx.query(
-    `UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2, cancel_reason = $3
-      WHERE id = $1`,
-    [b.id, userId, reason],
-  );
-  await refundCredits(tx, b.id);
-  await tx.query(`UPDATE matches SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = $1`, [
-    b.match_id,
-  ]);
-  const updated = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [b.id])).rows[0]!;
-  await recordPartiesEvent(tx, 'booking.cancelled', toBookingDto(updated), b.pilot_id, b.testbed_id, b.pilot_org);
-  return updated;
-}
-
-/**
- * Returns a just-cancelled booking's credits to its pilot's budget when it had not started yet; once started,
- * the time was held from others and stays spent. The caller holds the pilot's row lock.
- */
-async function refundCredits(tx: Queryable, bookingId: string): Promise<void> {
-  await tx.query(
-    `WITH r AS (UPDATE bookings SET refunded = true WHERE id = $1 AND start_at > now() AND credits > 0 RETURNING pilot_id, credits)
-     UPDATE pilot_budgets pb SET committed = pb.committed - r.credits, updated_at = now() FROM r WHERE pb.pilot_id = r.pilot_id`,
-    [bookingId],
-  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -177,34 +136,4 @@ export async function feedCalendar(db: Db, testbedId: string, token: string): Pr
   const { rows } = await db.query('SELECT 1 FROM calendar_feeds WHERE testbed_id = $1 AND token_hash = $2', [testbedId, hashFeedToken(token)]);
   if (!rows.length) throw notFound('calendar feed');
   return testbedCalendarFor(db, undefined, testbedId);
-}
-
-/**
- * Releases everything a pilot holds, inside the caller's transaction: confirmed bookings are cancelled (their
- * units freed) and live matches rejected, each with its event. Meant for the pilot's withdrawal, so a withdrawn
- * pilot never keeps a slot; the caller holds the pilot's row lock.
- */
-export async function releasePilotHoldings(tx: Queryable, pilotId: string, userId: string, reason = 'pilot withdrawn'): Promise<void> {
-  const bookings = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.pilot_id = $1 AND b.status = 'confirmed' ORDER BY b.id FOR UPDATE OF b`, [pilotId])).rows;
-  const freed = new Set<string>();
-  for (const b of bookings) {
-    await cancelConfirmed(tx, b, userId, reason);
-    freed.add(b.slot_id);
-  }
-  const live = (
-    await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.pilot_id = $1 AND m.status IN ('requested', 'proposed', 'accepted') ORDER BY m.id FOR UPDATE OF m`, [pilotId])
-  ).rows;
-  for (const m of live) {
-    await tx.query(`UPDATE matches SET status = 'rejected', decided_at = now(), decided_by = $2, updated_at = now(), version = version + 1 WHERE id = $1`, [m.id, userId]);
-    const slotId = await releaseHold(tx, m.id);
-    if (slotId) freed.add(slotId);
-    const updated = (await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.id = $1`, [m.id])).rows[0]!;
-    await recordPartiesEvent(tx, 'match.rejected', toMatchDto(updated), m.pilot_id, m.testbed_id, m.pilot_org);
-  }
-  await tx.query(
-    `UPDATE waitlist_entries SET status = 'cancelled', cancelled_at = now() WHERE pilot_id = $1 AND status = 'waiting'`,
-    [pilotId],
-  );
-  // What the pilot gave up goes to the waitlists, slots in id order.
-  for (const slotId of [...freed].sort()) await offerWaitlist(tx, slotId);
 }

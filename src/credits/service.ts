@@ -1,7 +1,7 @@
 /**
  * Funded budgets. An operator sets a pilot's credits; approvals spend them (matching/service.ts bookMatch) and
- * cancellations before the start return them (bookings/service.ts). PostgreSQL keeps the rule: the CHECK
- * pilot_budgets_committed_check refuses committed > credits, whether an approval raises committed or an
+ * cancellations before the start return them (pilots/lifecycle.ts cancelConfirmed). PostgreSQL keeps the rule:
+ * the CHECK pilot_budgets_committed_check refuses committed > credits, whether an approval raises committed or an
  * operator lowers credits. Lock order as everywhere: the pilot row first, then its budget row.
  */
 import type { Principal } from '../core/principal.js';
@@ -9,8 +9,8 @@ import type { Db } from '../db/client.js';
 import { isDbError } from '../db/errors.js';
 import type { PilotBudget, PilotBudgetPut } from '../generated/schema-types.js';
 import { conflict, forbidden } from '../core/errors.js';
-import { budgetOf } from '../pilots/presenter.js';
-import { getVisiblePilot, recordPilotEvent } from '../pilots/service.js';
+import { budgetOf, getVisiblePilot } from '../pilots/queries.js';
+import { recordPilotEvent } from '../pilots/service.js';
 
 export async function putBudget(db: Db, principal: Principal, pilotId: string, body: PilotBudgetPut): Promise<PilotBudget> {
   try {

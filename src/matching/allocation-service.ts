@@ -11,17 +11,18 @@ import type { Db, Queryable } from '../db/client.js';
 import { recordEvent } from '../events/outbox.js';
 import type { AllocationRun, AllocationRunCreate } from '../generated/schema-types.js';
 import { forbidden, notFound, unprocessable, validationFailed } from '../core/errors.js';
-import { budgetOf, PILOT_COLUMNS, stagesOf, type PilotRow } from '../pilots/presenter.js';
+import { budgetOf, PILOT_COLUMNS, stagesOf, type PilotRow } from '../pilots/queries.js';
 
 import { notBlockedSql } from './holds.js';
-import { transitionPilot } from '../pilots/service.js';
+import { transitionPilot } from '../pilots/lifecycle.js';
 import type { AllocationSummary } from './allocation.js';
 import { allocatePlansOffThread } from './allocate-off-thread.js';
 import type { PlanScene } from './allocation-instance.js';
 import { needsOf, SCARCE, stageOf, toOffer } from './candidates.js';
 import { creditRates } from './plan-service.js';
-import { MATCH_SELECT, toMatchDto, type MatchRow } from './presenter.js';
-import { recordPartiesEvent } from './service.js';
+import { recordPartiesEvent } from './events.js';
+import { toMatchDto } from './presenter.js';
+import { MATCH_SELECT, type MatchRow } from './queries.js';
 import { reasonsFor, scoreOffer, type Lang } from './scoring.js';
 
 const DAY = 86_400_000;

@@ -9,7 +9,7 @@
  */
 import type { Queryable } from '../db/client.js';
 import { CAPABILITIES } from '../domains/catalog.js';
-import { stagesOf, type PilotRow } from '../pilots/presenter.js';
+import { stagesOf, type PilotRow } from '../pilots/queries.js';
 import type { Candidate, PilotStage } from '../generated/schema-types.js';
 import { notBlockedSql } from './holds.js';
 import { compareScored, rankOffers, reasonsFor, type Lang, type PilotNeeds, type Scored, type SlotOffer } from './scoring.js';

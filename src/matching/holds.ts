@@ -6,14 +6,14 @@
  * slots_held_units_check (held_units >= 0 AND booked_units + held_units <= capacity) refuses whatever would
  * over-promise. matches.held_units records what a match holds, so a hold is released at most once.
  *
- * Lock order, as in the rest of matching: match, pilot, slot. Handing freed units to the waitlist happens under
- * the slot's lock (the freeing transaction holds it), so waiting entries are served one transaction at a time,
- * in seq order.
+ * Lock order as everywhere (pilots/lifecycle.ts): pilot, bookings, matches, slots. Handing freed units to the
+ * waitlist happens under the slot's lock (the freeing transaction holds it), so waiting entries are served one
+ * transaction at a time, in seq order; the entries and their pilots come after the slot, against the order, so
+ * they are taken with SKIP LOCKED and never waited for.
  */
 import type { Queryable } from '../db/client.js';
-import { recordEvent } from '../events/outbox.js';
 import { conflict, type AppError } from '../core/errors.js';
-import { MATCH_SELECT, toMatchDto, type MatchRow } from './presenter.js';
+import { recordMatchEvent } from './events.js';
 
 let holdTtlMs = 172_800_000;
 
@@ -95,20 +95,6 @@ export async function releaseHold(tx: Queryable, matchId: string): Promise<strin
   return m.slot_id;
 }
 
-/** Records an event both parties of a match (and operators) see. */
-async function matchEvent(tx: Queryable, type: 'match.requested' | 'match.expired', id: string): Promise<MatchRow> {
-  const row = (await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.id = $1`, [id])).rows[0]!;
-  await recordEvent(tx, {
-    type,
-    data: toMatchDto(row),
-    visibility: 'parties',
-    organizationId: row.pilot_org,
-    pilotId: row.pilot_id,
-    testbedId: row.testbed_id,
-  });
-  return row;
-}
-
 /**
  * Closes a live match as expired (event match.expired), frees its hold and offers the units to the slot's
  * waitlist. The caller holds the match's lock and, before this, the pilot's; it settles the pilot's status.
@@ -118,7 +104,7 @@ export async function expireMatch(tx: Queryable, matchId: string): Promise<void>
     matchId,
   ]);
   const slotId = await releaseHold(tx, matchId);
-  await matchEvent(tx, 'match.expired', matchId);
+  await recordMatchEvent(tx, 'match.expired', matchId);
   if (slotId) await offerWaitlist(tx, slotId);
 }
 
@@ -137,7 +123,9 @@ interface WaitingRow {
  * fits what is free (and whose pilot may still be booked: requestable, no confirmed booking overlapping, no live
  * match for the slot) gets a `requested` match holding its units, origin `waitlist`, event match.requested.
  * Runs inside the transaction that freed the units; takes the slot's lock (the caller may hold it already).
- * Nothing is offered for a blocked slot or one that has started. Returns the matches created.
+ * An entry or pilot locked by another transaction (the pilot being withdrawn, say) is passed over this time
+ * rather than waited for, since its lock comes after the slot's. Nothing is offered for a blocked slot or one
+ * that has started. Returns the matches created.
  */
 export async function offerWaitlist(tx: Queryable, slotId: string): Promise<string[]> {
   const { rows } = await tx.query<{ id: string; testbed_id: string; start_at: Date; free: number; blocked: boolean }>(
@@ -153,7 +141,7 @@ export async function offerWaitlist(tx: Queryable, slotId: string): Promise<stri
       `SELECT w.id, w.pilot_id, w.units, w.stage, p.status AS pilot_status
          FROM waitlist_entries w JOIN pilots p ON p.id = w.pilot_id
         WHERE w.slot_id = $1 AND w.status = 'waiting' AND w.units <= $2
-        ORDER BY w.seq FOR UPDATE OF w`,
+        ORDER BY w.seq FOR UPDATE OF w, p SKIP LOCKED`,
       [slotId, slot.free],
     )
   ).rows;
@@ -188,7 +176,7 @@ export async function offerWaitlist(tx: Queryable, slotId: string): Promise<stri
         WHERE id = $1 AND status = 'submitted'`,
       [w.pilot_id],
     );
-    await matchEvent(tx, 'match.requested', matchId);
+    await recordMatchEvent(tx, 'match.requested', matchId);
     offered.push(matchId);
     if (free <= 0) break;
   }

@@ -5,7 +5,7 @@
  */
 import type { Queryable } from '../db/client.js';
 import type { PilotStage, PlanList, UnmetStage } from '../generated/schema-types.js';
-import { budgetOf, stagesOf, type PilotRow } from '../pilots/presenter.js';
+import { budgetOf, stagesOf, type PilotRow } from '../pilots/queries.js';
 import { needsOf, SCARCE, suitableOffers } from './candidates.js';
 import { creditsFor, searchPlans, type PlanSlot } from './plans.js';
 import { rankOffers, type Lang } from './scoring.js';

@@ -5,30 +5,33 @@
  * Guarantee 1 is PostgreSQL's to keep: approval raises slots.booked_units under the slot's row lock and the
  * CHECK slots_booked_units_check refuses any over-booking; the exclusion constraint bookings_pilot_no_overlap
  * refuses a second overlapping booking of one pilot. Those refusals become 409 problems here, with up to three
- * alternative candidates. Locks are always taken in one order — match, pilot, slot — so approvals, requests
- * and cancellations do not deadlock one another. The slot lock is FOR NO KEY UPDATE: it serialises bookers of
- * one slot yet lets requests insert matches that refer to it (their foreign key takes only FOR KEY SHARE).
+ * alternative candidates. Locks are always taken in one order — pilot, bookings, matches, slots; see
+ * pilots/lifecycle.ts — so approvals, requests, withdrawals and cancellations do not deadlock one another. A
+ * decision on a match reads it unlocked to learn its pilot, locks the pilot, then locks and re-checks the match.
+ * The slot lock is FOR NO KEY UPDATE: it serialises bookers of one slot yet lets requests insert matches that
+ * refer to it (their foreign key takes only FOR KEY SHARE).
  */
 import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import { isDbError } from '../db/errors.js';
-import { recordEvent } from '../events/outbox.js';
-import type { EventType } from '../events/catalog.js';
 import type { MatchListQuery as MatchListQueryParams, MatchRequest } from '../generated/schema-types.js';
 import { AppError, conflict, forbidden, notFound, validationFailed, type FieldError } from '../core/errors.js';
 import { decodeCursor, toPage } from '../core/cursor.js';
-import { getBookingRow, toBookingDto } from '../bookings/presenter.js';
-import { PILOT_COLUMNS, stagesOf, type PilotRow } from '../pilots/presenter.js';
+import { recordBookingConfirmed } from '../bookings/events.js';
 import type { PilotStage } from '../generated/schema-types.js';
-import { getVisiblePilot, transitionPilot } from '../pilots/service.js';
+import { assertRequestable, lockPilot, settlePilot, transitionPilot } from '../pilots/lifecycle.js';
+import { getVisiblePilot, stagesOf, type PilotRow } from '../pilots/queries.js';
 import { ownsPilot } from '../pilots/visibility.js';
 import { alternatives, needsOf, SCARCE, stageOf, toOffer } from './candidates.js';
 import { assertNotBlocked, expireMatch, holdExpiry, offerWaitlist, releaseHold, takeHold } from './holds.js';
-import { EFFECTIVE_STATUS, LIVE, MATCH_SELECT, partiesVisibility, toMatchDto, type MatchRow } from './presenter.js';
+import { recordPartiesEvent } from './events.js';
+import { toMatchDto } from './presenter.js';
+import { EFFECTIVE_STATUS, getMatchRow, LIVE, MATCH_SELECT, partiesVisibility, type MatchRow } from './queries.js';
 import { reasonsFor, scoreOffer, unsuitability, unsuitabilityText, type Lang, type SlotOffer, type Unsuitability } from './scoring.js';
 
 export type MatchListQuery = MatchListQueryParams & { limit: number };
 
+export { getMatchRow } from './queries.js';
 
 /** A refusal decided inside a transaction; turned into a 409 with alternatives after the rollback. */
 class Refusal extends Error {
@@ -135,16 +138,6 @@ export async function loadOffer(tx: Queryable, slotId: string, pilot: PilotRow, 
   return toOffer(row);
 }
 
-export async function getMatchRow(db: Queryable, principal: Principal, id: string, lock = false): Promise<MatchRow> {
-  const { rows } = await db.query<MatchRow>(
-    `${MATCH_SELECT} WHERE m.id = $1 AND ${partiesVisibility(principal, 2)}${lock ? ' FOR UPDATE OF m' : ''}`,
-    [id, principal.organizationId],
-  );
-  const row = rows[0];
-  if (!row) throw notFound('match');
-  return row;
-}
-
 export async function listMatches(db: Db, principal: Principal, q: MatchListQuery) {
   const after = decodeCursor('matches', q.cursor, ['time', 'uuid']);
   const { rows } = await db.query<MatchRow>(
@@ -168,57 +161,22 @@ export function matchPage(rows: MatchRow[], limit: number, lang: Lang) {
   return toPage('matches', rows, limit, matchCursorKey, (r) => toMatchDto(r, lang));
 }
 
-/** Events about a match or booking are seen by both parties and operators. */
-export function recordPartiesEvent(tx: Queryable, type: EventType, data: unknown, pilotId: string, testbedId: string, pilotOrg: string) {
-  return recordEvent(tx, { type, data, visibility: 'parties', organizationId: pilotOrg, pilotId, testbedId });
-}
-
-/**
- * After a match or booking closes, the pilot's status follows what it still holds: a confirmed booking →
- * booked; a live match → matched; nothing → back to submitted, so it can be matched again. Only pilots that are
- * matched or booked move (withdrawn, active and completed pilots keep their status).
- */
-export async function settlePilot(tx: Queryable, pilotId: string): Promise<void> {
-  const target = `CASE
-      WHEN EXISTS (SELECT 1 FROM bookings b WHERE b.pilot_id = p.id AND b.status = 'confirmed') THEN 'booked'
-      WHEN EXISTS (SELECT 1 FROM matches m WHERE m.pilot_id = p.id AND m.status IN ('requested', 'proposed', 'accepted')
-                     AND (m.expires_at IS NULL OR m.expires_at > now())) THEN 'matched'
-      ELSE 'submitted' END`;
-  await tx.query(
-    `UPDATE pilots p SET status = ${target}, version = version + 1, updated_at = now()
-      WHERE p.id = $1 AND p.status IN ('matched', 'booked') AND p.status <> ${target}`,
-    [pilotId],
-  );
-}
-
-const REQUESTABLE = new Set(['submitted', 'matched', 'booked']);
-
 /**
  * Expires the pilot's live matches past their time (events, holds freed, waitlists served) inside the caller's
  * transaction, which holds the pilot's lock. SKIP LOCKED: a match being decided or swept elsewhere is left alone.
  */
-async function expireOverdue(tx: Queryable, pilotId: string): Promise<void> {
-  const { rows } = await tx.query<{ id: string }>(
-    `SELECT id FROM matches
+async function expireOverdue(tx: Queryable, pilotId: string, slotIds: string[]): Promise<void> {
+  const { rows } = await tx.query<{ id: string; slot_id: string }>(
+    `SELECT id, slot_id FROM matches
       WHERE pilot_id = $1 AND status IN ('requested', 'proposed', 'accepted') AND expires_at <= now()
       ORDER BY id FOR UPDATE SKIP LOCKED`,
     [pilotId],
   );
+  // The expiring matches' slots and the slots asked for are locked together, in id order.
+  await tx.query('SELECT id FROM slots WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE', [
+    [...rows.map((m) => m.slot_id), ...slotIds],
+  ]);
   for (const m of rows) await expireMatch(tx, m.id);
-}
-
-export function assertRequestable(pilot: PilotRow): void {
-  if (!REQUESTABLE.has(pilot.status)) {
-    throw new AppError(409, 'invalid-transition', 'Conflict', `A ${pilot.status} pilot cannot ask for or be booked into a slot${pilot.status === 'draft' ? '; submit it first' : ''}.`, {
-      currentStatus: pilot.status,
-      allowedFrom: [...REQUESTABLE],
-    });
-  }
-}
-
-export async function lockPilot(tx: Queryable, id: string): Promise<PilotRow> {
-  const { rows } = await tx.query<PilotRow>(`SELECT ${PILOT_COLUMNS} FROM pilots WHERE id = $1 FOR UPDATE`, [id]);
-  return rows[0]!;
 }
 
 /** The stage a request names (400 when the pilot has none of that key), or the first stage the slot suits. */
@@ -245,7 +203,7 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
       assertRequestable(pilot);
       // The pilot's overdue matches expire for real (freeing their holds), so the one-live-match-per-slot index
       // lets a new one in. SKIP LOCKED: one the sweep is expiring right now is left to it.
-      await expireOverdue(tx, pilot.id);
+      await expireOverdue(tx, pilot.id, [slotId]);
       // The slot stays locked to commit: the blackout check and the hold are decided under it.
       const offer = await loadOffer(tx, slotId, pilot, true);
       await assertNotBlocked(tx, slotId);
@@ -295,36 +253,47 @@ function closedProblem(row: MatchRow, action: string): AppError {
 }
 
 /**
- * The matches a decision acts on, locked: the whole group when the match belongs to one (locked in id order
- * before anything else, so two decisions on one group never deadlock), else the match alone. 404 when the caller
- * may not see the match.
+ * The pilot and the matches a decision acts on, locked in the lifecycle's order (pilots/lifecycle.ts): the match
+ * is read unlocked to learn its pilot and group (neither ever changes), the pilot is locked, then the whole group
+ * when the match belongs to one (in id order, so two decisions on one group never deadlock), else the match
+ * alone; their statuses are read under those locks. 404 when the caller may not see the match.
  */
-async function lockMembers(tx: Queryable, principal: Principal, id: string): Promise<{ row: MatchRow; members: MatchRow[] }> {
-  const group = (await tx.query<{ group_id: string | null }>('SELECT group_id FROM matches WHERE id = $1', [id])).rows[0]?.group_id ?? null;
+async function lockMembers(
+  tx: Queryable,
+  principal: Principal,
+  id: string,
+): Promise<{ row: MatchRow; members: MatchRow[]; pilot: PilotRow }> {
+  const found = (
+    await tx.query<{ group_id: string | null; pilot_id: string }>('SELECT group_id, pilot_id FROM matches WHERE id = $1', [id])
+  ).rows[0];
+  if (!found) throw notFound('match');
+  const pilot = await lockPilot(tx, found.pilot_id);
+  const group = found.group_id;
   if (group) await tx.query('SELECT id FROM matches WHERE group_id = $1 ORDER BY id FOR UPDATE', [group]);
   const row = await getMatchRow(tx, principal, id, true);
   const members = group ? (await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.group_id = $1 ORDER BY m.id`, [group])).rows : [row];
-  return { row, members };
+  return { row, members, pilot };
 }
 
 /**
  * Accepting a proposal makes it hold its units until approval, rejection or expiry (HOLD_TTL_SECONDS, never past
  * the slot's start). A proposal on a full or blocked slot cannot be accepted (409 slot-full with alternatives,
- * or slot-blocked). Lock order: the matches, the pilot, the slots in id order.
+ * or slot-blocked). Lock order: the pilot, the matches, the slots in id order.
  */
 export async function acceptMatch(db: Db, principal: Principal, id: string, lang: Lang = 'en'): Promise<MatchRow> {
   let pilot: PilotRow | undefined;
   let current: MatchRow | undefined;
   try {
     return await db.transaction(async (tx) => {
-      const { row, members } = await lockMembers(tx, principal, id);
+      const locked = await lockMembers(tx, principal, id);
+      const { row, members } = locked;
       if (row.pilot_org !== principal.organizationId) {
         throw forbidden('Only the organisation that registered the pilot accepts a proposal.');
       }
       for (const m of members) {
         if (m.status !== 'proposed') throw closedProblem(m, 'be accepted (only proposals are accepted)');
       }
-      pilot = await lockPilot(tx, row.pilot_id);
+      pilot = locked.pilot;
       for (const m of [...members].sort((a, b) => (a.slot_id < b.slot_id ? -1 : a.slot_id > b.slot_id ? 1 : 0))) {
         current = m;
         await tx.query('SELECT id FROM slots WHERE id = $1 FOR NO KEY UPDATE', [m.slot_id]);
@@ -362,7 +331,6 @@ export async function rejectMatch(db: Db, principal: Principal, id: string): Pro
         [m.id, principal.userId],
       );
     }
-    await lockPilot(tx, row.pilot_id);
     // Freed holds go to the slots' waitlists in the same transaction (slots in id order).
     const freed: string[] = [];
     for (const m of [...live].sort((a, b) => (a.slot_id < b.slot_id ? -1 : a.slot_id > b.slot_id ? 1 : 0))) {
@@ -392,14 +360,15 @@ class SessionFailure extends Error {
 /**
  * Approves a match, or every match of its group in one transaction: all bookings are confirmed, or none (a
  * failure names the session and offers alternatives for its stage; no booking and no credit is left behind).
- * Lock order: the group's matches (id order), the pilot, the slots (id order).
+ * Lock order: the pilot, the group's matches (id order), the slots (id order).
  */
 export async function approveMatch(db: Db, principal: Principal, id: string, lang: Lang): Promise<{ match: MatchRow; bookingId: string }> {
   let pilot: PilotRow | undefined;
   let grouped = false;
   try {
     return await db.transaction(async (tx) => {
-      const { row, members } = await lockMembers(tx, principal, id);
+      const locked = await lockMembers(tx, principal, id);
+      const { row, members } = locked;
       grouped = row.group_id !== null;
       if (principal.orgKind !== 'operator' && members.some((m) => m.testbed_org !== principal.organizationId)) {
         throw forbidden(
@@ -412,7 +381,7 @@ export async function approveMatch(db: Db, principal: Principal, id: string, lan
         if (m.status === 'proposed') throw closedProblem(m, 'be approved before the startup accepts it');
         if (m.status !== 'requested' && m.status !== 'accepted') throw closedProblem(m, 'be approved');
       }
-      pilot = await lockPilot(tx, row.pilot_id);
+      pilot = locked.pilot;
       assertRequestable(pilot);
       const p = pilot;
       const bookings = new Map<string, string>();
@@ -440,8 +409,7 @@ export async function approveMatch(db: Db, principal: Principal, id: string, lan
       if (p.status === 'submitted' || p.status === 'matched') await transitionPilot(tx, p, 'book');
       for (const m of members) {
         const match = await getMatchRow(tx, principal, m.id);
-        const booking = await getBookingRow(tx, bookings.get(m.id)!);
-        await recordPartiesEvent(tx, 'booking.confirmed', { booking: toBookingDto(booking), match: toMatchDto(match) }, match.pilot_id, match.testbed_id, match.pilot_org);
+        await recordBookingConfirmed(tx, bookings.get(m.id)!, match);
       }
       return { match: await getMatchRow(tx, principal, id), bookingId: bookings.get(id)! };
     });
@@ -489,11 +457,13 @@ export async function requestGroup(db: Db, principal: Principal, pilotId: string
       const errors = groupFieldErrors(pilot, body);
       if (errors.length) throw validationFailed(errors, 'The group request is not valid.');
       assertRequestable(pilot);
-      await expireOverdue(tx, pilot.id);
-      // Every session's slot is locked in id order before any hold, so two groups never deadlock.
-      await tx.query('SELECT id FROM slots WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE', [
+      // Every session's slot is locked in id order (with those of expiring matches) before any hold, so two groups
+      // never deadlock.
+      await expireOverdue(
+        tx,
+        pilot.id,
         body.sessions!.map((x) => x.slotId),
-      ]);
+      );
       const groupId = (await tx.query<{ id: string }>('SELECT gen_random_uuid() AS id')).rows[0]!.id;
       const offers: SlotOffer[] = [];
       const ids: string[] = [];

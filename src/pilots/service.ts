@@ -1,18 +1,24 @@
-/** Pilot rules and transactions: creation by startups, draft-only edits, and the status machine. */
+/**
+ * Pilot rules and transactions: creation by startups, draft-only edits, submission and withdrawal. The status
+ * moves themselves and releasing what a withdrawn pilot holds are the lifecycle's (lifecycle.ts).
+ */
 import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
-import { AppError, conflict, forbidden, notFound } from '../core/errors.js';
+import { conflict, forbidden } from '../core/errors.js';
 import { assertIfMatch, etagOf } from '../core/etag.js';
 import { decodeCursor, toPage } from '../core/cursor.js';
 import type { EventType } from '../events/catalog.js';
 import { recordEvent } from '../events/outbox.js';
-import { releasePilotHoldings } from '../bookings/service.js';
 import type { PilotListQuery as PilotListQueryParams, PilotPatch, PilotRequirementsInput } from '../generated/schema-types.js';
-import { PILOT_COLUMNS, firstReleaseOf, toPilotDto, type PilotRow } from './presenter.js';
+import { releasePilotHoldings, transitionPilot } from './lifecycle.js';
+import { toPilotDto } from './presenter.js';
+import { PILOT_COLUMNS, firstReleaseOf, getVisiblePilot, type PilotRow } from './queries.js';
 import { envelopeOf, normaliseStages, type Envelope } from './stages.js';
 import { assertValidPilot, type PilotFields } from './rules.js';
-import { TRANSITIONS, isEditable, type PilotAction, type PilotStatus } from './status.js';
+import { isEditable } from './status.js';
 import { ownsPilot, pilotVisibility } from './visibility.js';
+
+export { getVisiblePilot } from './queries.js';
 
 export type PilotListQuery = PilotListQueryParams & { limit: number };
 
@@ -59,17 +65,6 @@ export async function createPilot(db: Db, principal: Principal, input: PilotFiel
 /** Pilot events are seen by whoever may see the pilot. */
 export function recordPilotEvent(tx: Queryable, type: EventType, row: PilotRow) {
   return recordEvent(tx, { type, data: toPilotDto(row), visibility: 'pilot', organizationId: row.organization_id, pilotId: row.id });
-}
-
-/** The pilot if the principal may see it; 404 otherwise, so ids of other organisations leak nothing. */
-export async function getVisiblePilot(db: Queryable, principal: Principal, id: string, lock = false): Promise<PilotRow> {
-  const { rows } = await db.query<PilotRow>(
-    `SELECT ${PILOT_COLUMNS} FROM pilots p WHERE p.id = $1 AND (${pilotVisibility(principal, 2)})${lock ? ' FOR UPDATE' : ''}`,
-    [id, principal.organizationId],
-  );
-  const row = rows[0];
-  if (!row) throw notFound('pilot');
-  return row;
 }
 
 async function getOwnPilotForUpdate(tx: Queryable, principal: Principal, id: string): Promise<PilotRow> {
@@ -150,40 +145,12 @@ export async function deletePilot(db: Db, principal: Principal, id: string): Pro
   });
 }
 
-const VERB: Record<PilotAction, string> = {
-  submit: 'be submitted',
-  match: 'be matched',
-  book: 'be booked',
-  activate: 'become active',
-  complete: 'be completed',
-  withdraw: 'be withdrawn',
-};
-
-const STAMP: Partial<Record<PilotStatus, string>> = { submitted: 'submitted_at', withdrawn: 'withdrawn_at' };
-
-/** Moves a pilot along the status machine inside tx; 409 when the move is not allowed from its state. */
-export async function transitionPilot(tx: Queryable, row: PilotRow, action: PilotAction): Promise<PilotRow> {
-  const t = TRANSITIONS[action];
-  if (!t.from.includes(row.status)) {
-    throw new AppError(409, 'invalid-transition', 'Conflict', `A ${row.status} pilot cannot ${VERB[action]}.`, {
-      currentStatus: row.status,
-      allowedFrom: t.from,
-    });
-  }
-  const stamp = STAMP[t.to];
-  const { rows } = await tx.query<PilotRow>(
-    `UPDATE pilots SET status = $2, version = version + 1, updated_at = now()${stamp ? `, ${stamp} = now()` : ''}
-      WHERE id = $1 RETURNING ${PILOT_COLUMNS}`,
-    [row.id, t.to],
-  );
-  return rows[0]!;
-}
-
 export async function actOnPilot(db: Db, principal: Principal, id: string, action: 'submit' | 'withdraw') {
   return db.transaction(async (tx) => {
     const row = await getOwnPilotForUpdate(tx, principal, id);
     const moved = await transitionPilot(tx, row, action);
-    // A withdrawn pilot keeps no slot: its bookings are cancelled and its live matches rejected, in this transaction.
+    // A withdrawn pilot keeps no slot: its bookings are cancelled and its live matches rejected, in this transaction
+    // and under the pilot's lock, taken first as the lifecycle's lock order wants.
     if (action === 'withdraw') await releasePilotHoldings(tx, row.id, principal.userId);
     await recordPilotEvent(tx, action === 'submit' ? 'pilot.submitted' : 'pilot.withdrawn', moved);
     return moved;

@@ -50,7 +50,7 @@ function recordTestbedEvent(tx: Queryable, type: 'testbed.created' | 'testbed.up
 }
 
 /** Any signed-in caller reads any testbed; 404 only when there is none. */
-export async function getTestbed(db: Queryable, id: string, lock?: 'share' | 'update'): Promise<TestbedRow> {
+export async function getTestbed(db: Queryable, id: string, lock?: 'share' | 'no key update' | 'update'): Promise<TestbedRow> {
   const { rows } = await db.query<TestbedRow>(
     `SELECT ${TESTBED_COLUMNS} FROM testbeds WHERE id = $1${lock ? ` FOR ${lock.toUpperCase()}` : ''}`,
     [id],
@@ -61,7 +61,12 @@ export async function getTestbed(db: Queryable, id: string, lock?: 'share' | 'up
 }
 
 /** The testbed, locked, when the principal may change it or its slots: 404 if missing, 403 if only visible. */
-export async function getManagedTestbed(tx: Queryable, principal: Principal, id: string, lock: 'share' | 'update'): Promise<TestbedRow> {
+export async function getManagedTestbed(
+  tx: Queryable,
+  principal: Principal,
+  id: string,
+  lock: 'share' | 'no key update' | 'update',
+): Promise<TestbedRow> {
   const row = await getTestbed(tx, id, lock);
   if (!canManageTestbed(principal, row)) {
     throw forbidden('Only the organisation that owns this testbed, or a programme operator, may change it.');
