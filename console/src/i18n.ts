@@ -331,7 +331,7 @@ export type MessageKey = keyof typeof ko;
  * A message that depends on a count: one form per CLDR plural category of the language (Intl.PluralRules),
  * chosen by the variable `by` (default `n`). Korean has one form; English needs "1 unit" but "2 units".
  */
-export interface PluralMessage {
+interface PluralMessage {
   by?: string;
   zero?: string;
   one?: string;

@@ -5,7 +5,7 @@
 import type { Lang } from './i18n.js';
 
 export const KST_OFFSET_MS = 9 * 3_600_000;
-export const DAY_MS = 86_400_000;
+const DAY_MS = 86_400_000;
 const ZONE = 'Asia/Seoul';
 
 /** The instant of 00:00 KST on the KST day containing `at`. */

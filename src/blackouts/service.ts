@@ -29,7 +29,7 @@ import { getManagedTestbed, getTestbed } from '../testbeds/service.js';
 import { BLACKOUT_COLUMNS, toBlackoutDto, type BlackoutRow, type Displaced } from './presenter.js';
 
 /** Pure: the blackout's instants, or pointers to what is wrong (end after start, at most one calendar year). */
-export function blackoutTimes(body: { start: string; end: string }): {
+function blackoutTimes(body: { start: string; end: string }): {
   start?: Date;
   end?: Date;
   errors: FieldError[];
@@ -214,7 +214,7 @@ export async function listBlackouts(db: Db, principal: Principal, testbedId: str
   );
 }
 
-export async function getBlackoutRow(db: Queryable, id: string): Promise<BlackoutRow> {
+async function getBlackoutRow(db: Queryable, id: string): Promise<BlackoutRow> {
   const row = (await db.query<BlackoutRow>(`SELECT ${BLACKOUT_COLUMNS} FROM blackouts WHERE id = $1`, [id])).rows[0];
   if (!row) throw notFound('blackout');
   return row;

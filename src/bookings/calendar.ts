@@ -7,9 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ICalCalendar, ICalEventBusyStatus } from 'ical-generator';
 import { DateTime } from 'luxon';
 
-export const TZ = 'Asia/Seoul';
+const TZ = 'Asia/Seoul';
 
-export function vtimezone(tz: string): string | null {
+function vtimezone(tz: string): string | null {
   if (tz !== TZ) return null;
   return ['BEGIN:VTIMEZONE', `TZID:${TZ}`, 'X-LIC-LOCATION:Asia/Seoul', 'BEGIN:STANDARD', 'TZOFFSETFROM:+0900', 'TZOFFSETTO:+0900', 'TZNAME:KST', 'DTSTART:19700101T000000', 'END:STANDARD', 'END:VTIMEZONE'].join('\r\n');
 }

@@ -107,7 +107,7 @@ export async function testbedCalendarFor(db: Db, principal: Principal | undefine
   );
 }
 
-export const CALENDAR_HOST = 'ax-registry.gwangju.go.kr';
+const CALENDAR_HOST = 'ax-registry.gwangju.go.kr';
 
 export async function createFeed(db: Db, principal: Principal, testbedId: string) {
   return db.transaction(async (tx) => {

@@ -4,9 +4,6 @@
  */
 import { AppError } from './errors.js';
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 200;
-
 export interface Page<T> {
   data: T[];
   nextCursor: string | null;

@@ -11,7 +11,7 @@ import { DbError } from '../db/errors.js';
 import { TempLostError } from '../storage/store.js';
 
 /** What a client is told to wait while the database is unreachable; the pool reconnects on the next query. */
-export const DATABASE_RETRY_AFTER_SECONDS = 5;
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 export function sendProblem(res: Response, err: AppError, instance?: string): void {
   res
@@ -83,7 +83,8 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorReque
     } else if (err && typeof err === 'object') problem = fromHttpError(err as HttpishError, bodyLimitBytes);
 
     if (!problem) {
-      (req as { log?: Logger }).log?.error({ err }, 'unhandled error') ?? logger.error({ err }, 'unhandled error');
+      const log = (req as { log?: Logger }).log ?? logger;
+      log.error({ err }, 'unhandled error');
       problem = new AppError(500, 'internal', 'Internal server error', 'Something went wrong on our side; it has been logged.');
     }
     if (res.headersSent) {

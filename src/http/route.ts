@@ -13,7 +13,7 @@ import { liftTotalDeadline } from './body-deadlines.js';
 import { idempotency } from './idempotency.js';
 import type { Validator } from './validation.js';
 
-export type Method = 'get' | 'head' | 'post' | 'put' | 'patch' | 'delete';
+type Method = 'get' | 'head' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface ResponseSpec {
   status: number;
@@ -98,7 +98,7 @@ export interface OperationSpec<P extends string = string, B = unknown, Q = unkno
   streamingBody?: boolean;
 }
 
-export interface Ctx<B, Q, P extends string = string> {
+interface Ctx<B, Q, P extends string = string> {
   req: Request;
   res: Response;
   body: B;

@@ -5,7 +5,7 @@
 import type { ApiRouter } from '../http/route.js';
 import { VERSION } from '../version.js';
 
-export const SERVICE_INDEX = {
+const SERVICE_INDEX = {
   name: 'AX Testbed Registry',
   version: VERSION,
   links: {

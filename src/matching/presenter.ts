@@ -3,7 +3,7 @@ import type { Match } from '../generated/schema-types.js';
 import type { MatchRow } from './queries.js';
 import type { Lang } from './scoring.js';
 
-export type { MatchRow, MatchStatus } from './queries.js';
+export type { MatchRow } from './queries.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

@@ -155,7 +155,7 @@ export async function listMatches(db: Db, principal: Principal, q: MatchListQuer
   return rows;
 }
 
-export const matchCursorKey = (r: MatchRow) => [r.created_at.toISOString(), r.id];
+const matchCursorKey = (r: MatchRow) => [r.created_at.toISOString(), r.id];
 
 export function matchPage(rows: MatchRow[], limit: number, lang: Lang) {
   return toPage('matches', rows, limit, matchCursorKey, (r) => toMatchDto(r, lang));

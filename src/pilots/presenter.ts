@@ -4,7 +4,7 @@ import { budgetOf, firstReleaseOf, stagesOf, type PilotRow } from './queries.js'
 
 export type { PilotRow } from './queries.js';
 
-export function requirementsOf(row: PilotRow): PilotRequirements {
+function requirementsOf(row: PilotRow): PilotRequirements {
   return { ...firstReleaseOf(row), stages: stagesOf(row) as PilotRequirements['stages'] };
 }
 

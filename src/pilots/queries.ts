@@ -73,7 +73,7 @@ export async function getPilotRow(db: Queryable, id: string): Promise<PilotRow |
   return (await db.query<PilotRow>(`SELECT ${PILOT_COLUMNS} FROM pilots WHERE id = $1`, [id])).rows[0];
 }
 
-export function locationOf(row: PilotRow): Location | undefined {
+function locationOf(row: PilotRow): Location | undefined {
   if (row.location_lat === null || row.location_lng === null) return undefined;
   return {
     ...(row.location_address ? { address: row.location_address } : {}),

@@ -10,7 +10,7 @@ import { requirementErrors } from './stages.js';
 /** A whole pilot as a client describes it; after a merge patch the subdomain may be null. */
 export type PilotFields = Omit<PilotCreate, 'subdomain'> & { subdomain?: string | null };
 
-export function pilotFieldErrors(p: PilotFields): FieldError[] {
+function pilotFieldErrors(p: PilotFields): FieldError[] {
   const errors: FieldError[] = [];
   if (p.subdomain != null && !isSubdomainOf(p.domain, p.subdomain)) {
     errors.push({ pointer: '/body/subdomain', message: `is not a subdomain of ${p.domain}` });

@@ -92,7 +92,7 @@ export async function listPilots(db: Db, principal: Principal, q: PilotListQuery
  * Applies a JSON merge patch to a draft pilot, re-checking the whole result. `stages` replaces every stage; a
  * multi-stage pilot is edited through its stages only (first-release fields beside them are refused by the rules).
  */
-export function mergePilot(row: PilotRow, patch: PilotPatch): PilotFields {
+function mergePilot(row: PilotRow, patch: PilotPatch): PilotFields {
   const { location, stages, ...reqPatch } = patch.requirements ?? {};
   let requirements: PilotRequirementsInput;
   if (stages || row.stages) {

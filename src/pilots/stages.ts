@@ -6,8 +6,8 @@
 import type { FieldError } from '../core/errors.js';
 import type { PilotRequirementsInput, PilotStage } from '../generated/schema-types.js';
 
-export const HOUR_MS = 3_600_000;
-export const MAIN_STAGE = 'main';
+const HOUR_MS = 3_600_000;
+const MAIN_STAGE = 'main';
 
 const FIRST_RELEASE_FIELDS = ['capabilities', 'units', 'durationHours', 'earliestStart', 'latestEnd'] as const;
 

@@ -87,7 +87,7 @@ export function toKstInput(at: Date): string {
 }
 
 /** A datetime-local value read as KST, as an ISO instant; anything else goes as typed, for the server to refuse. */
-export function fromKstInput(value: string): string {
+function fromKstInput(value: string): string {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value);
   if (!m) return value;
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));

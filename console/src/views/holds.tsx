@@ -18,7 +18,7 @@ const SHOWN = 200;
  * What the match held while it was live: a request (origin request, waitlist or extension) held its units from
  * the start; a proposal only once accepted. Proposals nobody accepted held nothing.
  */
-export function heldUnits(m: Match): number {
+function heldUnits(m: Match): number {
   const requested = m.origin === 'request' || m.origin === 'waitlist' || m.origin === 'extension';
   return requested || m.acceptedAt ? m.units : 0;
 }

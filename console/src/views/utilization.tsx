@@ -244,7 +244,7 @@ function BarChart({ rows, title }: { rows: { key: string; name: string; ratio: n
 const WIDE = /[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]/;
 
 /** A generous estimate of a label's width at the chart's 12px font: CJK and Hangul take a full em. */
-export function textWidth(text: string): number {
+function textWidth(text: string): number {
   let w = 0;
   for (const ch of text) w += WIDE.test(ch) ? 12.5 : 7.5;
   return Math.ceil(w);
