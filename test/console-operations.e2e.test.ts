@@ -6,13 +6,11 @@
  * (serious/critical), nothing wider than its box at 1280 px.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import supertest from 'supertest';
+import { screenshot } from './support/console-browser.js';
 import { ctx } from './support/context.js';
-import { ensureConsoleBuilt, launchChromium, screenshot, type LaunchedBrowser } from './support/console-browser.js';
-import { assertFits, axeViolations, describeViolations, literal, signIn } from './support/console-page.js';
+import { assertFits, consoleInBrowser, literal, signIn } from './support/console-page.js';
 import { seedConsole, type ConsoleSeed } from './support/console-seed.js';
 import { createPilot, createSlot, createTestbed, DAY, signup, type Actor } from './support/factories.js';
 
@@ -72,50 +70,13 @@ async function busyWeek(seed: ConsoleSeed) {
 
 describe('Testbed operations in the console (headless Chromium)', function () {
   this.timeout(120_000);
-  let server: http.Server;
+  const session = consoleInBrowser({ artifactPrefix: 'failed-ops-', viewport: { width: 1280, height: 900 } });
   let base: string;
-  let chromium: LaunchedBrowser;
   let page: Page;
-  const pageErrors: string[] = [];
-  const violations: string[] = [];
-  const scan = async (screen: string) => {
-    const found = await axeViolations(page);
-    if (found.length) violations.push(describeViolations(screen, found));
-  };
-
-  before(async function () {
-    this.timeout(180_000);
-    ensureConsoleBuilt();
-    server = http.createServer(ctx().app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/console/`;
-    chromium = await launchChromium({ width: 1280, height: 900 });
+  beforeEach(() => {
+    ({ base, page } = session);
   });
-
-  beforeEach(async () => {
-    page = await chromium.context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      // A refused request (the bad blackout) shows up as a console error too; only script errors matter here.
-      if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) pageErrors.push(msg.text());
-    });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      const name = `failed-ops-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`;
-      await screenshot(page, name).catch(() => undefined);
-    }
-    await page?.close();
-    assert.deepEqual(pageErrors.splice(0), [], 'no script errors in the page');
-    assert.equal(violations.splice(0).join('\n'), '', 'no serious or critical axe violations');
-  });
-
-  after(async () => {
-    await chromium?.close();
-    await new Promise((resolve) => server?.close(resolve));
-  });
+  const scan = (screen: string) => session.scan(screen);
 
   it('shows held units and the waitlist, adds a blackout from a day with what it displaced, removes it', async () => {
     const seed = await seedConsole();

@@ -5,14 +5,12 @@
  * utilisation view shows the credits report. Korean and English, axe-core clean, no overflow at 1280 px.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import supertest from 'supertest';
 import { expireDueMatches } from '../src/matching/expiry.js';
+import { screenshot } from './support/console-browser.js';
 import { ctx } from './support/context.js';
-import { ensureConsoleBuilt, launchChromium, screenshot, type LaunchedBrowser } from './support/console-browser.js';
-import { assertFits, axeViolations, describeViolations, literal, signIn } from './support/console-page.js';
+import { assertFits, consoleInBrowser, literal, signIn } from './support/console-page.js';
 import { nextKstWeekStart } from './support/console-seed.js';
 import { DAY, createSlot, createTestbed, operator, signup, type Actor } from './support/factories.js';
 
@@ -150,52 +148,13 @@ async function seedPlans(): Promise<PlansSeed> {
 
 describe('Operator console: plans, credits and expired holds', function () {
   this.timeout(180_000);
-  let server: http.Server;
+  const session = consoleInBrowser({ artifactPrefix: 'failed-plans-', viewport: { width: 1280, height: 900 }, timeoutMs: 20_000 });
   let base: string;
-  let chromium: LaunchedBrowser;
   let page: Page;
-  const pageErrors: string[] = [];
-  const violations: string[] = [];
-
-  const scan = async (screen: string) => {
-    const found = await axeViolations(page);
-    if (found.length) violations.push(describeViolations(screen, found));
-  };
-
-  before(async function () {
-    this.timeout(180_000);
-    ensureConsoleBuilt();
-    server = http.createServer(ctx().app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/console/`;
-    chromium = await launchChromium({ width: 1280, height: 900 });
+  beforeEach(() => {
+    ({ base, page } = session);
   });
-
-  beforeEach(async () => {
-    page = await chromium.context.newPage();
-    page.setDefaultTimeout(20_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      // A refused request shows up as a console error too; only script errors matter here.
-      if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) pageErrors.push(msg.text());
-    });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      await screenshot(page, `failed-plans-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(
-        () => undefined,
-      );
-    }
-    await page?.close();
-    assert.deepEqual(pageErrors.splice(0), [], 'no script errors in the page');
-    assert.equal(violations.splice(0).join('\n'), '', 'no serious or critical axe violations');
-  });
-
-  after(async () => {
-    await chromium?.close();
-    await new Promise((resolve) => server?.close(resolve));
-  });
+  const scan = (screen: string) => session.scan(screen);
 
   it('queue: stages with order and gaps, budgets, and expired holds with when they expired', async () => {
     const seed = await seedPlans();

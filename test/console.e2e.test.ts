@@ -5,13 +5,11 @@
  * switch language; no serious or critical axe-core violations. Screenshots go to test/artifacts/.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import supertest from 'supertest';
+import { screenshot } from './support/console-browser.js';
 import { ctx } from './support/context.js';
-import { ensureConsoleBuilt, launchChromium, screenshot, type LaunchedBrowser } from './support/console-browser.js';
-import { assertFits, axeViolations, describeViolations, literal, openConsole, signIn } from './support/console-page.js';
+import { assertFits, axeViolations, consoleInBrowser, describeViolations, literal, openConsole, signIn } from './support/console-page.js';
 import { seedConsole } from './support/console-seed.js';
 import { createPilot, createSlot, createTestbed, DAY, signup } from './support/factories.js';
 
@@ -36,40 +34,11 @@ const TEXT = {
 
 describe('Operator console in headless Chromium', function () {
   this.timeout(120_000);
-  let server: http.Server;
+  const session = consoleInBrowser({ artifactPrefix: 'failed-' });
   let base: string;
-  let chromium: LaunchedBrowser;
   let page: Page;
-  const pageErrors: string[] = [];
-
-  before(async function () {
-    this.timeout(180_000);
-    ensureConsoleBuilt();
-    server = http.createServer(ctx().app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/console/`;
-    chromium = await launchChromium();
-  });
-
-  beforeEach(async () => {
-    page = await chromium.context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      // A refused request shows up as a console error too; only script errors matter here.
-      if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) pageErrors.push(msg.text());
-    });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await screenshot(page, `failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
-    await page?.close();
-    assert.deepEqual(pageErrors.splice(0), [], 'no script errors in the page');
-  });
-
-  after(async () => {
-    await chromium?.close();
-    await new Promise((resolve) => server?.close(resolve));
+  beforeEach(() => {
+    ({ base, page } = session);
   });
 
   it('serves the page no-cache and the hashed assets as immutable, under the CSP', async () => {

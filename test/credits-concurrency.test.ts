@@ -8,23 +8,10 @@
  * budgets 40, 24 and 8 credits: exactly 5, 3 and 1 approvals may win of the 36 sent at once.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { startAppServer, stopAppServers } from './support/app-servers.js';
 import { ctx } from './support/context.js';
 import { createTestbed, operator, signup } from './support/factories.js';
 import { requested, ruleBreaches, slotOn, submittedPilot } from './support/matching-factories.js';
-
-async function startServer(): Promise<{ base: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/app-server.ts'], {
-    env: { ...process.env, LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`app server exited with ${code}`)));
-  });
-  return { base: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`, child };
-}
 
 const BUDGETS = [40, 24, 8];
 const DAYS = 12;
@@ -83,7 +70,7 @@ describe('budgets under concurrency', function () {
     it('are never exceeded by 36 concurrent approvals sent to two server processes on one PostgreSQL', async () => {
       assert.equal(ctx().db.engine, 'postgres');
       const { shots, pilots } = await scene();
-      const servers = await Promise.all([startServer(), startServer()]);
+      const servers = await Promise.all([startAppServer(), startAppServer()]);
       try {
         const hits = await Promise.all(
           shots.map(async (shot, k) => {
@@ -94,10 +81,7 @@ describe('budgets under concurrency', function () {
         );
         await verify(hits, pilots);
       } finally {
-        for (const s of servers) {
-          s.child.kill('SIGTERM');
-          await new Promise((r) => s.child.once('exit', r));
-        }
+        await stopAppServers(servers);
       }
     });
   } else {

@@ -4,8 +4,7 @@
  * (a removed blackout: blackouts.test.ts) — first come, first served, also under many concurrent cancellations.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { startAppServer, stopAppServers } from './support/app-servers.js';
 import { ctx } from './support/context.js';
 import {
   countRows,
@@ -259,7 +258,7 @@ describe('waitlist', () => {
     if (process.env.DATABASE_URL) {
       it('gives each freed unit to exactly one waiting pilot, in queue order (two server processes)', async () => {
         const s = await scene();
-        const servers = await Promise.all([startServer(), startServer()]);
+        const servers = await Promise.all([startAppServer(), startAppServer()]);
         try {
           const statuses = await Promise.all(
             s.bookings.map(
@@ -274,10 +273,7 @@ describe('waitlist', () => {
           );
           await verify(statuses, s);
         } finally {
-          for (const srv of servers) {
-            srv.child.kill('SIGTERM');
-            await new Promise((r) => srv.child.once('exit', r));
-          }
+          await stopAppServers(servers);
         }
       });
     } else {
@@ -293,14 +289,3 @@ describe('waitlist', () => {
   });
 });
 
-async function startServer(): Promise<{ base: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/app-server.ts'], {
-    env: { ...process.env, LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`app server exited with ${code}`)));
-  });
-  return { base: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`, child };
-}

@@ -4,9 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
+import { ensureConsoleBuilt, launchChromium, screenshot, type LaunchedBrowser } from './console-browser.js';
 import { PASSWORD } from './console-seed.js';
+import { ctx } from './context.js';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -71,4 +75,82 @@ export async function signIn(page: Page, base: string, email: string): Promise<v
   await page.getByLabel('비밀번호').fill(PASSWORD);
   await page.getByRole('button', { name: '로그인', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: '접수 대기열' }).waitFor();
+}
+
+export interface ConsoleSession {
+  /** The console's address on this suite's server. */
+  readonly base: string;
+  /** A fresh page for the running test. */
+  readonly page: Page;
+  /** axe-core on the page as it is now; what it finds fails the test when it ends. */
+  scan(screen: string): Promise<void>;
+}
+
+/**
+ * The hooks every console suite needs, registered in the calling describe(): the app on an ephemeral port, one
+ * Chromium, a fresh page per test; after each test no script error in the page and nothing `scan` found. A failed
+ * test leaves a screenshot named after it.
+ */
+export function consoleInBrowser(options: {
+  artifactPrefix: string;
+  viewport?: { width: number; height: number };
+  timeoutMs?: number;
+}): ConsoleSession {
+  let server: http.Server | undefined;
+  let chromium: LaunchedBrowser | undefined;
+  let base = '';
+  let page: Page | undefined;
+  const pageErrors: string[] = [];
+  const violations: string[] = [];
+  const session: ConsoleSession = {
+    get base() {
+      return base;
+    },
+    get page() {
+      if (!page) throw new Error('no page outside a test');
+      return page;
+    },
+    async scan(screen) {
+      const found = await axeViolations(session.page);
+      if (found.length) violations.push(describeViolations(screen, found));
+    },
+  };
+
+  before(async function () {
+    this.timeout(180_000);
+    ensureConsoleBuilt();
+    server = http.createServer(ctx().app);
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/console/`;
+    chromium = await launchChromium(options.viewport);
+  });
+
+  beforeEach(async () => {
+    page = await chromium!.context.newPage();
+    page.setDefaultTimeout(options.timeoutMs ?? 15_000);
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => {
+      // A refused request shows up as a console error too; only script errors matter here.
+      if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) pageErrors.push(msg.text());
+    });
+  });
+
+  afterEach(async function () {
+    const test = this.currentTest;
+    if (page && test?.state === 'failed') {
+      const name = `${options.artifactPrefix}${test.title.slice(0, 40).replace(/\W+/g, '-')}`;
+      await screenshot(page, name).catch(() => undefined);
+    }
+    await page?.close();
+    page = undefined;
+    assert.deepEqual(pageErrors.splice(0), [], 'no script errors in the page');
+    assert.equal(violations.splice(0).join('\n'), '', 'no serious or critical axe violations');
+  });
+
+  after(async () => {
+    await chromium?.close();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  return session;
 }
