@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { ctx } from './support/context.js';
 import { createSlot, createTestbed, operator, signup, type Actor } from './support/factories.js';
 import { approve, at, holdBreaches, ruleBreaches, slotView, submittedPilot } from './support/matching-factories.js';
+import { searchPlans, type PlanSlot } from '../src/matching/plans.js';
 
 const api = () => ctx().api();
 
@@ -55,7 +56,12 @@ async function scene() {
   const created = await api()
     .post('/v1/pilots')
     .set(owner.auth)
-    .send({ title: 'Cockpit study', summary: 'Simulator, then the road.', domain: 'transport-safety', requirements: { stages } });
+    .send({
+      title: 'Cockpit study',
+      summary: 'Simulator, then the road.',
+      domain: 'transport-safety',
+      requirements: { stages },
+    });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const pilotId = created.body.id as string;
   assert.equal((await api().post(`/v1/pilots/${pilotId}/submit`).set(owner.auth)).status, 200);
@@ -76,7 +82,8 @@ async function scene() {
   return { partner, op, owner, road, pilotId, early, lostSlot, simBooking, roadBooking };
 }
 
-const lastSeq = async () => (await ctx().db.query<{ n: number }>('SELECT COALESCE(max(seq), 0)::int AS n FROM events')).rows[0]!.n;
+const lastSeq = async () =>
+  (await ctx().db.query<{ n: number }>('SELECT COALESCE(max(seq), 0)::int AS n FROM events')).rows[0]!.n;
 const eventsAfter = async (seq: number) =>
   (
     await ctx().db.query<{ type: string; id: string }>(
@@ -85,12 +92,15 @@ const eventsAfter = async (seq: number) =>
     )
   ).rows;
 const blackoutDay3 = (actor: Actor, testbedId: string) =>
-  api().post(`/v1/testbeds/${testbedId}/blackouts`).set(actor.auth).send({ start: at(3), end: at(3, 8), reason: 'Road resurfacing' });
+  api()
+    .post(`/v1/testbeds/${testbedId}/blackouts`)
+    .set(actor.auth)
+    .send({ start: at(3), end: at(3, 8), reason: 'Road resurfacing' });
 const bookingStatus = async (id: string) =>
   (await ctx().db.query<{ status: string }>('SELECT status FROM bookings WHERE id = $1', [id])).rows[0]!.status;
 
 describe('blackout re-offers around a plan', () => {
-  it('re-offers a single road slot that keeps the gap to the kept simulator booking, not the naive earliest', async () => {
+  it('re-offers a single road slot keeping the gap to the kept simulator booking, not the naive earliest', async () => {
     const s = await scene();
     const later = await createSlot(s.partner, s.road.id, at(4), at(4, 8));
     const naive = await api().get(`/v1/pilots/${s.pilotId}/candidates?stage=road`).set(s.owner.auth);
@@ -171,7 +181,13 @@ describe('blackout re-offers around a plan', () => {
     const res = await blackoutDay3(s.op, s.road.id);
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.deepEqual(res.body.displaced, [
-      { bookingId: s.roadBooking, pilotId: s.pilotId, slotId: s.lostSlot.id, reofferMatchId: null, reofferGroupId: null },
+      {
+        bookingId: s.roadBooking,
+        pilotId: s.pilotId,
+        slotId: s.lostSlot.id,
+        reofferMatchId: null,
+        reofferGroupId: null,
+      },
     ]);
     assert.deepEqual(
       (await eventsAfter(seq)).map((e) => e.type),
@@ -208,5 +224,45 @@ describe('blackout re-offers around a plan', () => {
     const res = await blackoutDay3(s.partner, s.road.id);
     assert.equal(res.status, 201);
     assert.ok((res.body.displaced as Displaced[])[0]!.reofferGroupId);
+  });
+});
+
+describe('re-planning around kept sessions (pure)', () => {
+  const H = 3_600_000;
+  const day = (d: number, h = 0) => Date.UTC(2031, 0, 10 + d, h);
+  const slot = (slotId: string, start: number, score: number): PlanSlot => ({
+    slotId,
+    testbedId: 't',
+    start,
+    end: start + 8 * H,
+    score,
+    credits: 8,
+  });
+  const sim = [slot('late', day(4), 0.9), slot('too-early', day(-5), 0.8), slot('fits', day(2), 0.5)];
+  const stagesAround = (road: { start: number; end: number }[]) => [
+    { key: 'sim', hours: 8, kept: [], open: true },
+    { key: 'road', hours: 8, after: { stage: 'sim', minGapHours: 24, maxGapHours: 120 }, kept: road, open: false },
+  ];
+
+  it('measures min and max gaps from a re-planned stage to the kept one after it', () => {
+    const kept = [{ start: day(5), end: day(5, 8) }];
+    const plans = searchPlans(stagesAround(kept), new Map([['sim', sim]]), null, 3);
+    assert.deepEqual(
+      plans.map((p) => p.sessions.map((s) => s.slotId)),
+      [['fits']],
+      'late: under the 24 h gap; too-early: over the 120 h one',
+    );
+  });
+
+  it('leaves a stage unconstrained by a stage the pilot holds nothing of, and counts kept hours', () => {
+    const plans = searchPlans(stagesAround([]), new Map([['sim', sim]]), null, 1);
+    assert.deepEqual(plans[0]!.sessions.map((s) => s.slotId), ['late']);
+    const full = searchPlans(
+      [{ key: 'sim', hours: 8, kept: [{ start: day(1), end: day(1, 8) }], open: true }],
+      new Map([['sim', sim]]),
+      null,
+      1,
+    );
+    assert.deepEqual(full[0]!.sessions, [], 'kept sessions already cover the stage: no spare session is added');
   });
 });
