@@ -151,7 +151,9 @@ describe('blackouts', () => {
     const bookingId = await book(owner, partner, pilot.id, only.id);
     const res = await blackout(op, testbed.id, { start: at(1), end: at(3), reason: 'Power work' });
     assert.equal(res.status, 201);
-    assert.deepEqual(res.body.displaced, [{ bookingId, pilotId: pilot.id, slotId: only.id, reofferMatchId: null }]);
+    assert.deepEqual(res.body.displaced, [
+      { bookingId, pilotId: pilot.id, slotId: only.id, reofferMatchId: null, reofferGroupId: null },
+    ]);
     assert.equal((await api().get(`/v1/pilots/${pilot.id}`).set(owner.auth)).body.status, 'submitted');
     const later = await slotOn(partner, testbed.id, 10, 1);
     const run = await api()

@@ -6,6 +6,8 @@ export interface Displaced {
   pilotId: string;
   slotId: string;
   reofferMatchId: string | null;
+  /** The re-offered group when the rest of the plan was re-offered as one (absent in rows written before). */
+  reofferGroupId?: string | null;
 }
 
 export interface BlackoutRow {
@@ -26,6 +28,6 @@ export const toBlackoutDto = (r: BlackoutRow, full: boolean): Blackout => ({
   start: r.start_at.toISOString(),
   end: r.end_at.toISOString(),
   reason: r.reason,
-  displaced: full ? r.displaced : [],
+  displaced: full ? r.displaced.map((d) => ({ ...d, reofferGroupId: d.reofferGroupId ?? null })) : [],
   createdAt: r.created_at.toISOString(),
 });

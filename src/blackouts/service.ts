@@ -1,9 +1,9 @@
 /**
  * Blackouts: time a testbed is out of service. Creating one, in one transaction: the blackout row, every
  * confirmed booking overlapping it cancelled (cancelReason "blackout", credits refunded, booking.cancelled), and
- * for each cancelled booking a re-offer to its pilot — the best alternative slot for the booking's stage as a
- * `proposed` match with origin `reoffer` (match.proposed) — when one exists. Deleting one hands the units of the
- * slots it blocked to their waitlists.
+ * each affected pilot re-offered what it lost around the bookings it keeps (reoffer.ts): a single alternative slot
+ * per lost session as a `proposed` match, or else the rest of its plan as a held `requested` group, origin
+ * `reoffer` — when one exists. Deleting one hands the units of the slots it blocked to their waitlists.
  *
  * Races: requests, acceptances and approvals check for blackouts under the slot's row lock; a blackout locks
  * every slot it covers (after the pilots, bookings and matches it cancels: the lifecycle's lock order) before it
@@ -18,15 +18,12 @@ import { notFound, validationFailed, type FieldError } from '../core/errors.js';
 import { decodeCursor, toPage } from '../core/cursor.js';
 import { parseInstant, queryWindow } from '../core/query-window.js';
 import { BOOKING_SELECT, type BookingRow } from '../bookings/queries.js';
-import { rankedCandidates } from '../matching/candidates.js';
-import { recordMatchEvent } from '../matching/events.js';
-import { holdExpiry, offerWaitlist } from '../matching/holds.js';
-import { reasonsFor } from '../matching/scoring.js';
+import { offerWaitlist } from '../matching/holds.js';
 import { cancelConfirmed, settlePilot } from '../pilots/lifecycle.js';
-import { getPilotRow, stagesOf } from '../pilots/queries.js';
 import { canManageTestbed } from '../testbeds/access.js';
 import { getManagedTestbed, getTestbed } from '../testbeds/service.js';
 import { BLACKOUT_COLUMNS, toBlackoutDto, type BlackoutRow, type Displaced } from './presenter.js';
+import { reofferPilot, type Reoffer } from './reoffer.js';
 
 /** Pure: the blackout's instants, or pointers to what is wrong (end after start, at most one calendar year). */
 function blackoutTimes(body: { start: string; end: string }): {
@@ -50,58 +47,6 @@ function blackoutTimes(body: { start: string; end: string }): {
 }
 
 const RECORDS_SHOWN = 'parties';
-
-/** Re-offers the best alternative for a cancelled booking's stage, unless none exists; returns the match id. */
-async function reoffer(
-  tx: Queryable,
-  b: BookingRow,
-  taken: { slotId: string; start: Date; end: Date }[],
-): Promise<string | null> {
-  const pilot = await getPilotRow(tx, b.pilot_id);
-  if (!pilot || !['submitted', 'matched', 'booked'].includes(pilot.status)) return null;
-  const stageKey = (await tx.query<{ stage: string }>('SELECT stage FROM matches WHERE id = $1', [b.match_id])).rows[0]
-    ?.stage;
-  const stage = stagesOf(pilot).find((s) => s.key === stageKey) ?? stagesOf(pilot)[0]!;
-  const live = new Set(
-    (
-      await tx.query<{ slot_id: string }>(
-        `SELECT slot_id FROM matches WHERE pilot_id = $1 AND status IN ('requested', 'proposed', 'accepted')`,
-        [pilot.id],
-      )
-    ).rows.map((r) => r.slot_id),
-  );
-  // The candidate query already leaves out blocked, full and overlapping-with-bookings slots (this blackout included).
-  const ranked = await rankedCandidates(tx, pilot, 0, 10, { stage, units: b.units });
-  const best = ranked.find(
-    (c) =>
-      !live.has(c.offer.slotId) &&
-      !taken.some((t) => t.slotId === c.offer.slotId || (t.start < c.offer.end && c.offer.start < t.end)),
-  );
-  if (!best) return null;
-  const { rows } = await tx.query<{ id: string }>(
-    `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, score, breakdown, reasons,
-                          expires_at, stage)
-     VALUES ($1, $2, $3, $4, 'proposed', 'reoffer', $5, $6, $7, $8, $9) RETURNING id`,
-    [
-      pilot.id,
-      best.offer.slotId,
-      best.offer.testbedId,
-      b.units,
-      best.score,
-      JSON.stringify(best.breakdown),
-      JSON.stringify({ ko: reasonsFor(best, 'ko'), en: reasonsFor(best, 'en') }),
-      holdExpiry(best.offer.start).toISOString(),
-      stage.key,
-    ],
-  );
-  taken.push({ slotId: best.offer.slotId, start: best.offer.start, end: best.offer.end });
-  await tx.query(
-    `UPDATE pilots SET status = 'matched', version = version + 1, updated_at = now()
-      WHERE id = $1 AND status = 'submitted'`,
-    [pilot.id],
-  );
-  return (await recordMatchEvent(tx, 'match.proposed', rows[0]!.id)).id;
-}
 
 export async function createBlackout(
   db: Db,
@@ -152,20 +97,20 @@ export async function createBlackout(
       await cancelConfirmed(tx, b, principal.userId, 'blackout');
       await settlePilot(tx, b.pilot_id);
     }
-    const displaced: Displaced[] = [];
-    const takenByPilot = new Map<string, { slotId: string; start: Date; end: Date }[]>();
-    for (const b of [...bookings].sort(
-      (x, y) => x.start_at.getTime() - y.start_at.getTime() || (x.id < y.id ? -1 : 1),
-    )) {
-      const taken = takenByPilot.get(b.pilot_id) ?? [];
-      takenByPilot.set(b.pilot_id, taken);
-      displaced.push({
-        bookingId: b.id,
-        pilotId: b.pilot_id,
-        slotId: b.slot_id,
-        reofferMatchId: await reoffer(tx, b, taken),
-      });
+    const lost = [...bookings].sort((x, y) => x.start_at.getTime() - y.start_at.getTime() || (x.id < y.id ? -1 : 1));
+    const byPilot = new Map<string, BookingRow[]>();
+    for (const b of lost) byPilot.set(b.pilot_id, [...(byPilot.get(b.pilot_id) ?? []), b]);
+    const made = new Map<string, Reoffer>();
+    for (const [pilotId, theirs] of byPilot) {
+      for (const [bookingId, r] of await reofferPilot(tx, pilotId, theirs)) made.set(bookingId, r);
     }
+    const displaced: Displaced[] = lost.map((b) => ({
+      bookingId: b.id,
+      pilotId: b.pilot_id,
+      slotId: b.slot_id,
+      reofferMatchId: made.get(b.id)?.matchId ?? null,
+      reofferGroupId: made.get(b.id)?.groupId ?? null,
+    }));
     const row = (
       await tx.query<BlackoutRow>(`UPDATE blackouts SET displaced = $2 WHERE id = $1 RETURNING ${BLACKOUT_COLUMNS}`, [
         id,

@@ -21,6 +21,34 @@ export interface PlanStage {
   key: string;
   hours: number;
   after?: { stage: string; minGapHours?: number; maxGapHours?: number } | undefined;
+  /**
+   * Sessions the pilot already holds for this stage (re-planning around them): they count toward its hours, its
+   * order and gaps, and overlaps, but are not part of the plan returned. Given (even empty) on every stage when
+   * re-planning: an `after` stage that has no session then leaves the stage unconstrained rather than unplannable.
+   */
+  kept?: readonly { start: number; end: number }[];
+  /** False: the stage takes no new session; only its kept sessions stand (checked against the order rules). */
+  open?: boolean;
+}
+
+type Span = { start: number; end: number };
+
+/**
+ * Whether sessions already chosen per stage keep every `after` rule: each session of a stage starts no earlier than
+ * the end of the last session of its `after` stage plus minGapHours, and its first no later than that end plus
+ * maxGapHours. A rule naming a stage with no session yet is not checked (nothing to measure against).
+ */
+export function keepsOrder(stages: readonly PlanStage[], byStage: ReadonlyMap<string, readonly Span[]>): boolean {
+  for (const stage of stages) {
+    const mine = byStage.get(stage.key) ?? [];
+    const before = stage.after ? (byStage.get(stage.after.stage) ?? []) : [];
+    if (!stage.after || !mine.length || !before.length) continue;
+    const end = Math.max(...before.map((s) => s.end));
+    const first = Math.min(...mine.map((s) => s.start));
+    if (first < end + (stage.after.minGapHours ?? 0) * HOUR) return false;
+    if (stage.after.maxGapHours !== undefined && first > end + stage.after.maxGapHours * HOUR) return false;
+  }
+  return true;
 }
 
 export interface PlanSlot {
@@ -57,6 +85,8 @@ interface Partial {
   hours: number;
   credits: number;
   lastEnd: Map<string, number>;
+  /** Kept sessions of the stages planned so far: they take part in overlaps but are not the plan's. */
+  fixed: Span[];
 }
 
 const hoursOf = (s: { start: number; end: number }) => (s.end - s.start) / HOUR;
@@ -74,19 +104,34 @@ export function coversWithoutSpare(hours: number, sessions: readonly { start: nu
 function stageOptions(stage: PlanStage, slots: readonly PlanSlot[], p: Partial, budget: number | null, limits: PlanLimits): PlanSlot[][] {
   let earliest = -Infinity;
   let latestFirst = Infinity;
+  const kept = stage.kept ?? [];
   if (stage.after) {
     const end = p.lastEnd.get(stage.after.stage);
-    if (end === undefined) return [];
-    earliest = end + (stage.after.minGapHours ?? 0) * HOUR;
-    if (stage.after.maxGapHours !== undefined) latestFirst = end + stage.after.maxGapHours * HOUR;
+    if (end === undefined) {
+      // Re-planning around kept sessions: an earlier stage the pilot holds nothing of leaves this one unconstrained.
+      if (!stage.kept) return [];
+    } else {
+      earliest = end + (stage.after.minGapHours ?? 0) * HOUR;
+      if (stage.after.maxGapHours !== undefined) latestFirst = end + stage.after.maxGapHours * HOUR;
+    }
+  }
+  if (kept.some((k) => k.start < earliest)) return [];
+  const keptHours = kept.reduce((a, k) => a + hoursOf(k), 0);
+  if (stage.open === false) {
+    return !kept.length || Math.min(...kept.map((k) => k.start)) <= latestFirst ? [[]] : [];
   }
   const room = budget === null ? Infinity : budget - p.credits;
+  const taken = [...p.sessions, ...p.fixed, ...kept];
   const eligible = slots
-    .filter((s) => s.start >= earliest && s.credits <= room && !p.sessions.some((x) => overlaps(x, s)))
+    .filter((s) => s.start >= earliest && s.credits <= room && !taken.some((x) => overlaps(x, s)))
     .slice(0, limits.slotsPerStage);
   const out: PlanSlot[][] = [];
+  if (kept.length && keptHours >= stage.hours - 1e-9) {
+    // The kept sessions alone cover the stage: it takes nothing new (a spare session is never added).
+    return coversWithoutSpare(stage.hours, kept) && Math.min(...kept.map((k) => k.start)) <= latestFirst ? [[]] : [];
+  }
   const chosen: PlanSlot[] = [];
-  // Depth-first over eligible slots in score order; a set is complete once its hours reach the stage's.
+  // Depth-first over eligible slots in score order; a set is complete once its hours (with the kept) reach the stage's.
   const visit = (from: number, sum: number, credits: number) => {
     if (out.length >= limits.optionsPerStage) return;
     for (let i = from; i < eligible.length && out.length < limits.optionsPerStage; i++) {
@@ -95,23 +140,27 @@ function stageOptions(stage: PlanStage, slots: readonly PlanSlot[], p: Partial, 
       chosen.push(s);
       const total = sum + hoursOf(s);
       if (total >= stage.hours - 1e-9) {
-        const first = Math.min(...chosen.map((c) => c.start));
-        if (first <= latestFirst && coversWithoutSpare(stage.hours, chosen)) out.push([...chosen]);
+        const all = [...kept, ...chosen];
+        const first = Math.min(...all.map((c) => c.start));
+        if (first <= latestFirst && coversWithoutSpare(stage.hours, all)) out.push([...chosen]);
       } else {
         visit(i + 1, total, credits + s.credits);
       }
       chosen.pop();
     }
   };
-  visit(0, 0, 0);
+  visit(0, keptHours, 0);
   return out;
 }
 
 function extend(p: Partial, stage: PlanStage, set: PlanSlot[]): Partial {
   const sessions = [...p.sessions, ...set.map((s) => ({ ...s, stage: stage.key }))];
-  const lastEnd = new Map(p.lastEnd).set(stage.key, Math.max(...set.map((s) => s.end)));
+  const kept = stage.kept ?? [];
+  const lastEnd = new Map(p.lastEnd);
+  if (set.length || kept.length) lastEnd.set(stage.key, Math.max(...set.map((s) => s.end), ...kept.map((s) => s.end)));
   return {
     sessions,
+    fixed: [...p.fixed, ...kept],
     weighted: p.weighted + set.reduce((a, s) => a + s.score * hoursOf(s), 0),
     hours: p.hours + set.reduce((a, s) => a + hoursOf(s), 0),
     credits: p.credits + set.reduce((a, s) => a + s.credits, 0),
@@ -120,7 +169,7 @@ function extend(p: Partial, stage: PlanStage, set: PlanSlot[]): Partial {
 }
 
 const scoreOf = (p: Partial) => (p.hours > 0 ? p.weighted / p.hours : 0);
-const endOf = (p: Partial) => Math.max(...p.sessions.map((s) => s.end));
+const endOf = (p: Partial) => Math.max(0, ...p.sessions.map((s) => s.end));
 const idsOf = (p: Partial) => p.sessions.map((s) => s.slotId).sort().join(',');
 
 function compare(a: Partial, b: Partial): number {
@@ -144,7 +193,7 @@ export function searchPlans(
   limit: number,
   limits: PlanLimits = DEFAULT_LIMITS,
 ): Plan[] {
-  let beam: Partial[] = [{ sessions: [], weighted: 0, hours: 0, credits: 0, lastEnd: new Map() }];
+  let beam: Partial[] = [{ sessions: [], weighted: 0, hours: 0, credits: 0, lastEnd: new Map(), fixed: [] }];
   for (const stage of stages) {
     const slots = slotsByStage.get(stage.key) ?? [];
     const next: Partial[] = [];
