@@ -8,20 +8,19 @@
  *     kept sessions and the alternatives already chosen. When every lost session has one, each becomes a
  *     `proposed` match, origin `reoffer` (match.proposed), as for a first-release pilot: nothing is held.
  *  2. Otherwise the best complete plan of the lost stages around the kept sessions (the plan search, ranked as
- *     `GET /plans` ranks) becomes a `requested` group, origin `reoffer`, each match holding its units (held +
- *     booked never past capacity: the CHECK, under the slots' locks) — event match.requested per match.
+ *     `GET /plans` ranks) becomes a `proposed` group, origin `reoffer` (match.proposed per match): the startup
+ *     accepts it whole, which takes the holds, and an approval books it whole, like any group.
  *  3. Without a plan, the lost sessions that step 1 found a slot for still get it as a proposal; the rest none.
  *
- * Locks: the blackout holds the pilot, the cancelled bookings and matches and its own testbed's slots. A plan's
- * slots are then locked in id order (FOR NO KEY UPDATE) before their free units are re-read and held; these may lie
- * after the blackout's slots in id order, the one step against the lifecycle's order, as with the late booking read.
+ * Locks: the blackout holds the pilot, the cancelled bookings and matches and its own testbed's slots. A proposal
+ * holds nothing, so a plan's slots are read, not locked: no step here goes against the lifecycle's lock order.
  */
 import type { Queryable } from '../db/client.js';
 import type { BookingRow } from '../bookings/queries.js';
 import type { PilotStage } from '../generated/schema-types.js';
 import { needsOf, rankedCandidates, SCARCE, suitableOffers } from '../matching/candidates.js';
 import { recordMatchEvent } from '../matching/events.js';
-import { holdExpiry, notBlockedSql, takeHold } from '../matching/holds.js';
+import { holdExpiry, notBlockedSql } from '../matching/holds.js';
 import { creditRates } from '../matching/plan-service.js';
 import { coversWithoutSpare, creditsFor, keepsOrder, searchPlans, type PlanSlot } from '../matching/plans.js';
 import { rankOffers, reasonsFor, type Scored } from '../matching/scoring.js';
@@ -129,10 +128,10 @@ async function bestPlan(
 }
 
 /**
- * The plan as a held `requested` group, or null when a slot no longer has the units (another pilot's re-offer in
- * this blackout took them): the slots are locked and re-read before any hold, so nothing is half-made.
+ * The plan as a `proposed` group, or null when a slot no longer has the units or is blocked (read again here: the
+ * ranking saw the slots before this blackout's other pilots were served). Nothing is held until the startup accepts.
  */
-async function requestGroup(
+async function proposeGroup(
   tx: Queryable,
   pilot: PilotRow,
   stages: PilotStage[],
@@ -142,7 +141,7 @@ async function requestGroup(
   const ids = plan.sessions.map((s) => s.slotId);
   const { rows: free } = await tx.query<{ id: string; free: number; open: boolean }>(
     `SELECT s.id, s.capacity - s.booked_units - s.held_units AS free, ${notBlockedSql('s')} AS open
-       FROM slots s WHERE s.id = ANY($1::uuid[]) ORDER BY s.id FOR NO KEY UPDATE`,
+       FROM slots s WHERE s.id = ANY($1::uuid[])`,
     [ids],
   );
   const byId = new Map(free.map((r) => [r.id, r]));
@@ -156,7 +155,7 @@ async function requestGroup(
     const { rows } = await tx.query<{ id: string }>(
       `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, score, breakdown, reasons,
                             expires_at, stage, group_id)
-       VALUES ($1, $2, $3, $4, 'requested', 'reoffer', $5, $6, $7, $8, $9, $10) RETURNING id`,
+       VALUES ($1, $2, $3, $4, 'proposed', 'reoffer', $5, $6, $7, $8, $9, $10) RETURNING id`,
       [
         pilot.id,
         s.slotId,
@@ -170,10 +169,9 @@ async function requestGroup(
         groupId,
       ],
     );
-    await takeHold(tx, rows[0]!.id, s.slotId, units.get(s.stage)!);
     matches.push({ id: rows[0]!.id, stage: s.stage });
   }
-  for (const m of matches) await recordMatchEvent(tx, 'match.requested', m.id);
+  for (const m of matches) await recordMatchEvent(tx, 'match.proposed', m.id);
   return { groupId, matches };
 }
 
@@ -223,11 +221,11 @@ export async function reofferPilot(tx: Queryable, pilotId: string, lost: Booking
     chosen = withSession(chosen, stage.key, spanOf(best.offer));
   }
 
-  // 2. Not every lost session has one: the best whole plan of the lost stages around the kept sessions, held.
+  // 2. Not every lost session has one: the best whole plan of the lost stages around the kept sessions.
   if (singles.size < lost.length) {
     const lostStages = new Set(lost.map((b) => stageOfBooking(b).key));
     const plan = await bestPlan(tx, pilot, stages, kept, lostStages, live);
-    const group = plan ? await requestGroup(tx, pilot, stages, plan) : null;
+    const group = plan ? await proposeGroup(tx, pilot, stages, plan) : null;
     if (group) {
       for (const b of lost) {
         const m = group.matches.find((x) => x.stage === stageOfBooking(b).key) ?? group.matches[0]!;

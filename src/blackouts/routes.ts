@@ -19,8 +19,8 @@ export function blackoutRoutes(api: ApiRouter, db: Db): void {
         'with `cancelReason: "blackout"` (credits returned when it had not started; `booking.cancelled`), and ' +
         'each one\'s pilot is re-offered, around the bookings it keeps (the plan\'s order and gaps respected): the ' +
         'best alternative slot for that session as a `proposed` match with `origin: "reoffer"` ' +
-        '(`match.proposed`), or, when no single slot keeps the plan whole, the rest of the plan as a held ' +
-        '`requested` group with `origin: "reoffer"` (`match.requested`) — when one exists. `displaced` lists what ' +
+        '(`match.proposed`), or, when no single slot keeps the plan whole, the rest of the plan as a `proposed` ' +
+        'group with `origin: "reoffer"` (accepted and approved whole) — when one exists. `displaced` lists what ' +
         'was cancelled and re-offered (`reofferGroupId` for a group). `end` must be after `start`, at most a ' +
         'year later.',
       tag: TAG,
