@@ -78,7 +78,7 @@ if (wants('webhooks')) {
   // BENCH_WEBHOOK_DATABASE_URL names another database for it (its schema is dropped and rebuilt too).
   const url = new URL(process.env.BENCH_WEBHOOK_DATABASE_URL ?? SERVER_URL);
   if (!process.env.BENCH_WEBHOOK_DATABASE_URL) url.pathname = '/ax_bench_webhooks';
-  const rates = (name: string) => process.env[name]?.split(',').map(Number);
+  const rates = (name: string) => process.env[name]?.split(',').filter(Boolean).map(Number);
   const embedded = await runEmbeddedWebhookSuite(rates('BENCH_WEBHOOK_EMBEDDED_RATES'));
   if (await serverAvailable(url.toString())) {
     console.log('webhooks suite on the PostgreSQL server…');

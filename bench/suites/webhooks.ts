@@ -190,6 +190,7 @@ export async function runWebhookSuite(databaseUrl: string, options: { events?: n
     receiver.reset();
     const started = performance.now();
     await paced(events, rate, (i) => record(i)());
+    console.log(`  ${scenario}: ${events} events committed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     out.rows.push(await receiver.row('postgres', scenario, events, started, rate));
   };
   try {

@@ -22,7 +22,6 @@
  * run out, and signals lost while a listening connection was down. Signals only trigger a claim: every
  * guarantee above still rests on the claim's locks and leases, whoever is woken.
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { OrgKind } from '../auth/principal.js';
 import type { Config } from '../config.js';
@@ -48,8 +47,9 @@ const LEASE_MARGIN_MS = 2000;
 const SIGNAL_GAP_MS = 5;
 
 /**
- * Batches a lane may take for its endpoint before it ends and the endpoint goes back to the claim's
- * least-recently-claimed order, so that endpoints waiting for a lane are served.
+ * Batches a lane may take for its endpoint, when the worker's last claim ran out of lanes, before it ends and the
+ * endpoint goes back to the claim's least-recently-claimed order, so that endpoints waiting for a lane are served.
+ * While lanes are to spare nobody waits for one, and a lane goes on as long as its endpoint has work.
  */
 const MAX_ROUNDS = 5;
 
@@ -64,6 +64,25 @@ const LEASE_PICKED = (leaseSecondsParam: number) =>
     WHERE d.id = picked.id AND ev.id = d.event_id AND w.id = d.endpoint_id AND o.id = w.organization_id
    RETURNING d.id, d.claim_token, d.attempt_count, d.event_seq, ev.id AS event_id, ev.type, ev.created_at, ev.data, ev.visibility,
              w.id AS endpoint_id, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.organization_id, o.kind AS org_kind`;
+
+/** Fewer live lanes (claim tokens with a lease running) on the endpoint than the bound in parameter $boundParam. */
+const UNDER_BOUND = (endpoint: string, boundParam: number) =>
+  `(SELECT count(DISTINCT b.claim_token) FROM webhook_deliveries b
+     WHERE b.endpoint_id = ${endpoint} AND b.locked_until IS NOT NULL AND b.locked_until >= now()) < $${boundParam}`;
+
+/**
+ * Leases lanes: `lanes` selects (endpoint_id, token) rows; each gets up to $4 of its endpoint's oldest due
+ * deliveries (first-attempt delay $1, lease $5 seconds), and its endpoint's claimed_at is touched.
+ */
+const leaseLanes = (lanes: string) => `WITH lane AS MATERIALIZED (${lanes}
+  ), picked AS (
+    SELECT d.id, lane.token FROM lane,
+      LATERAL (SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = lane.endpoint_id AND ${due(1)}
+                ORDER BY d.event_seq, d.created_at LIMIT $4 FOR UPDATE SKIP LOCKED) d
+  ), touched AS (
+    UPDATE webhook_endpoints SET claimed_at = now() WHERE id IN (SELECT endpoint_id FROM lane)
+  )
+  ${LEASE_PICKED(5)}`;
 
 /** Jobs by lane (claim token), each lane in event order. */
 function byLane(jobs: Job[]): Job[][] {
@@ -157,6 +176,8 @@ export class DeliveryWorker {
   private signals = 0;
   /** The last claim took as many lanes as it could: more may be due. */
   private claimedAll = false;
+  /** Lanes of this worker running now, by endpoint. */
+  private readonly serving = new Map<string, number>();
   /** Attempts made so far (runOnce counts them). */
   private attempts = 0;
   /** While the loop sleeps: end the sleep now, or on a database signal (coalesced after an empty claim). */
@@ -313,13 +334,18 @@ export class DeliveryWorker {
     const lanes = this.db.engine === 'pglite' ? await this.claimAlone(free) : await this.claim(free);
     for (const lane of lanes) {
       let again = true;
+      const endpoint = lane[0]!.endpoint_id;
+      this.serving.set(endpoint, (this.serving.get(endpoint) ?? 0) + 1);
       const p: Promise<void> = this.runLane(lane)
         .then((more) => {
           again = more;
         })
-        .catch((err: unknown) => this.logger.error({ err, endpoint: lane[0]?.endpoint_id }, 'webhook delivery failed unexpectedly'))
+        .catch((err: unknown) => this.logger.error({ err, endpoint }, 'webhook delivery failed unexpectedly'))
         .finally(() => {
           this.active.delete(p);
+          const left = (this.serving.get(endpoint) ?? 1) - 1;
+          if (left > 0) this.serving.set(endpoint, left);
+          else this.serving.delete(endpoint);
           // A lane that ended because its endpoint had nothing more due frees a slot nobody is waiting for: a claim
           // now would find nothing that a signal has not announced (polling alone, it might).
           if (again || !this.settings.wakeUp || this.claimedAll) this.wakeNow();
@@ -332,42 +358,25 @@ export class DeliveryWorker {
   /**
    * Claims up to `free` lanes: one endpoint each, with up to BATCH of its oldest due deliveries, all under one
    * claim token and lease. A lane sends its deliveries one after another, so it is one request in flight.
+   * Endpoints this worker already serves up to the per-endpoint bound are not even looked at.
    */
   private async claim(free: number): Promise<Job[][]> {
     const s = this.settings;
-    const first = s.retrySchedule[0] ?? 0;
     const jobs = await this.db.transaction(async (tx) => {
       const { rows: endpoints } = await tx.query<{ id: string }>(
         `SELECT e.id FROM webhook_endpoints e
-          WHERE e.status = 'enabled'
+          WHERE e.status = 'enabled' AND e.id <> ALL($3::uuid[])
             AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND ${due(1)})
           ORDER BY e.claimed_at NULLS FIRST
           LIMIT $2
           FOR NO KEY UPDATE OF e SKIP LOCKED`,
-        [first, free],
+        [s.retrySchedule[0] ?? 0, free, this.fullyServed()],
       );
       if (!endpoints.length) return [];
       // A new statement, so a new snapshot: it sees every lease committed by whoever held these locks before us.
-      const { rows: busy } = await tx.query<{ endpoint_id: string; lanes: number }>(
-        `SELECT endpoint_id, count(DISTINCT claim_token)::int AS lanes FROM webhook_deliveries
-          WHERE endpoint_id = ANY($1::uuid[]) AND locked_until IS NOT NULL AND locked_until >= now() GROUP BY endpoint_id`,
-        [endpoints.map((e) => e.id)],
-      );
-      const lanes = new Map(busy.map((b) => [b.endpoint_id, b.lanes]));
-      const open = endpoints.filter((e) => (lanes.get(e.id) ?? 0) < s.endpointConcurrency);
-      if (!open.length) return [];
       const { rows } = await tx.query<Job>(
-        `WITH lane AS (
-           SELECT * FROM unnest($2::uuid[], $3::uuid[]) AS l(endpoint_id, token)
-         ), picked AS (
-           SELECT d.id, lane.token FROM lane,
-             LATERAL (SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = lane.endpoint_id AND ${due(1)}
-                       ORDER BY d.event_seq, d.created_at LIMIT $4 FOR UPDATE SKIP LOCKED) d
-         ), touched AS (
-           UPDATE webhook_endpoints SET claimed_at = now() WHERE id = ANY($2::uuid[])
-         )
-         ${LEASE_PICKED(5)}`,
-        [first, open.map((e) => e.id), open.map(() => randomUUID()), BATCH, s.leaseSeconds],
+        leaseLanes(`SELECT l.id AS endpoint_id, gen_random_uuid() AS token FROM unnest($2::uuid[]) AS l(id) WHERE ${UNDER_BOUND('l.id', 3)}`),
+        [s.retrySchedule[0] ?? 0, endpoints.map((e) => e.id), s.endpointConcurrency, BATCH, s.leaseSeconds],
       );
       return rows;
     });
@@ -383,25 +392,22 @@ export class DeliveryWorker {
   private async claimAlone(free: number): Promise<Job[][]> {
     const s = this.settings;
     const { rows } = await this.db.query<Job>(
-      `WITH lane AS MATERIALIZED (
-         SELECT e.id AS endpoint_id, gen_random_uuid() AS token FROM webhook_endpoints e
-          WHERE e.status = 'enabled'
+      leaseLanes(
+        `SELECT e.id AS endpoint_id, gen_random_uuid() AS token FROM webhook_endpoints e
+          WHERE e.status = 'enabled' AND e.id <> ALL($6::uuid[])
             AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND ${due(1)})
-            AND (SELECT count(DISTINCT b.claim_token) FROM webhook_deliveries b
-                  WHERE b.endpoint_id = e.id AND b.locked_until IS NOT NULL AND b.locked_until >= now()) < $3
+            AND ${UNDER_BOUND('e.id', 3)}
           ORDER BY e.claimed_at NULLS FIRST
-          LIMIT $2
-       ), picked AS (
-         SELECT d.id, lane.token FROM lane,
-           LATERAL (SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = lane.endpoint_id AND ${due(1)}
-                     ORDER BY d.event_seq, d.created_at LIMIT $4 FOR UPDATE SKIP LOCKED) d
-       ), touched AS (
-         UPDATE webhook_endpoints SET claimed_at = now() WHERE id IN (SELECT endpoint_id FROM lane)
-       )
-       ${LEASE_PICKED(5)}`,
-      [s.retrySchedule[0] ?? 0, free, s.endpointConcurrency, BATCH, s.leaseSeconds],
+          LIMIT $2`,
+      ),
+      [s.retrySchedule[0] ?? 0, free, s.endpointConcurrency, BATCH, s.leaseSeconds, this.fullyServed()],
     );
     return byLane(rows);
+  }
+
+  /** Endpoints this worker's own lanes already serve up to the per-endpoint bound: no claim could open another. */
+  private fullyServed(): string[] {
+    return [...this.serving].filter(([, lanes]) => lanes >= this.settings.endpointConcurrency).map(([id]) => id);
   }
 
   /**
@@ -412,7 +418,7 @@ export class DeliveryWorker {
    * lost (endpoint disabled or deleted meanwhile) stops the lane within one commit.
    *
    * The statement that records the last successes of a batch also leases the endpoint's next due deliveries to
-   * the same lane (same claim token), up to MAX_ROUNDS batches: a busy endpoint goes on without a claim
+   * the same lane (same claim token), within MAX_ROUNDS: a busy endpoint goes on without a claim
    * transaction and without a gap. The lane's token holds leases without a break (the old ones end in the same
    * statement that takes the new ones), so to every claim the endpoint stays one lane, and the deliveries are
    * taken oldest first, as a claim takes them. Resolves with whether the worker should claim again now: false
@@ -478,7 +484,7 @@ export class DeliveryWorker {
         // Lost, or the batch ended with a failure or a skip: the lane ends and the worker claims afresh.
         if (lost || !queued.length) return true;
         const batch = queued.splice(0);
-        const more = round < MAX_ROUNDS && !this.stopping;
+        const more = (round < MAX_ROUNDS || !this.claimedAll) && !this.stopping;
         const signals = this.signals;
         const next = more ? { endpointId: batch[0]!.job.endpoint_id, token: batch[0]!.job.claim_token, expected: batch.length } : undefined;
         const r = await this.recordSuccesses(batch, next);

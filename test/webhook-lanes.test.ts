@@ -1,0 +1,102 @@
+/**
+ * A lane that has sent its batch records the last successes and, in the same statement, leases its endpoint's
+ * next due deliveries (see src/webhooks/worker.ts). These cases change the database while a delivery is being
+ * answered, so what the lane finds when it goes on is fixed before it looks; none depends on speed.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { recordEvent } from '../src/events/outbox.js';
+import { disableEndpoint } from '../src/webhooks/service.js';
+import { ctx } from './support/context.js';
+import { signup } from './support/factories.js';
+import { WebhookReceiver, waitFor } from './support/webhook-receiver.js';
+import { subscribe, testWorker } from './support/webhooks.js';
+
+const count = async (sql: string, params: unknown[] = []) => (await ctx().db.query<{ n: number }>(sql, params)).rows[0]!.n;
+
+/** A public event delivered to every endpoint that subscribes to all types; its id. */
+async function event(name: string): Promise<string> {
+  const e = await ctx().db.transaction((tx) =>
+    recordEvent(tx, { type: 'testbed.updated', data: { id: randomUUID(), name }, visibility: 'public' }),
+  );
+  return e.id;
+}
+
+describe('webhook lanes going on with their endpoint', function () {
+  this.timeout(60_000);
+  let receiver: WebhookReceiver;
+
+  beforeEach(async () => {
+    receiver = await new WebhookReceiver().start();
+  });
+  afterEach(async () => {
+    await receiver.stop();
+  });
+
+  it('take what was committed while they sent, oldest first, and never a delivery another lane holds', async () => {
+    const partner = await signup('partner');
+    await subscribe(partner, receiver);
+    const first = await event('first');
+    const made: string[] = [];
+    receiver.beforeAnswer = async (n) => {
+      if (n !== 0) return;
+      for (const name of ['second', 'held', 'fourth']) made.push(await event(name));
+      // Another lane (another worker) holds the third.
+      await ctx().db.query(
+        `UPDATE webhook_deliveries SET locked_until = now() + interval '1 hour', claim_token = $2 WHERE event_id = $1`,
+        [made[1], randomUUID()],
+      );
+    };
+    // Two lanes may serve the endpoint, so the held delivery does not keep this worker off it.
+    const attempts = await testWorker({ endpointConcurrency: 2 }).runOnce();
+    assert.deepEqual(receiver.ids(), [first, made[0], made[2]], 'in event order, the held one left alone');
+    assert.equal(attempts, 3);
+    assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.event_id = $1`, [made[1]]), 0);
+    assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE event_id = $1 AND status = 'pending' AND claim_token IS NOT NULL`, [made[1]]), 1);
+    assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'succeeded' AND attempt_count = 1`), 3);
+  });
+
+  it('stop once their endpoint is disabled: nothing more is sent', async () => {
+    const partner = await signup('partner');
+    const ep = await subscribe(partner, receiver);
+    const first = await event('first');
+    receiver.beforeAnswer = async (n) => {
+      if (n !== 0) return;
+      await event('second');
+      await ctx().db.transaction((tx) => disableEndpoint(tx, { id: ep.id, organization_id: partner.orgId, url: ep.url }, 'test', { notify: false }));
+    };
+    await testWorker().runOnce();
+    assert.deepEqual(receiver.ids(), [first]);
+    assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'failed'`), 2, 'both ended by the disabling');
+    assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_attempts`), 1, 'the attempt is logged');
+  });
+
+  it('two running workers deliver batch after batch exactly once, in event order, one request at a time', async () => {
+    const partner = await signup('partner');
+    receiver.delayMs = 2;
+    await subscribe(partner, receiver);
+    const second = await new WebhookReceiver().start();
+    const workers = [testWorker({ pollMs: 600_000 }), testWorker({ pollMs: 600_000 })];
+    try {
+      await subscribe(partner, second);
+      for (const w of workers) {
+        const idle = w.whenIdle();
+        w.start();
+        await idle;
+      }
+      // More than two batches per endpoint, committed while the workers deliver.
+      const ids: string[] = [];
+      for (let i = 0; i < 50; i++) ids.push(await event(`e${i}`));
+      assert.ok(await waitFor(() => receiver.received.length >= 50 && second.received.length >= 50, 45_000));
+      await Promise.all(workers.map((w) => w.stop(100)));
+      for (const r of [receiver, second]) {
+        assert.deepEqual(r.ids(), ids, 'each once, in event order');
+        assert.equal(r.peakInFlight, 1);
+      }
+      assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_attempts`), 100);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop(100)));
+      await second.stop();
+    }
+  });
+});
