@@ -6,12 +6,15 @@
  *            workers never claim for the same endpoint at once and neither waits), count what is already in
  *            flight to each, and lease their oldest due deliveries (FOR UPDATE SKIP LOCKED) up to the
  *            per-endpoint bound. The lease (locked_until) outlives the request deadline; a worker that dies
- *            mid-delivery leaves deliveries that fall due again when it runs out.
+ *            mid-delivery leaves deliveries that fall due again when it runs out. On the embedded database,
+ *            where statements run one at a time on one connection, the claim is a single statement.
  *   deliver  outside any transaction: re-check that the endpoint's organisation may still see the event, sign
  *            (Standard Webhooks) and POST with the hardened sender.
  *   settle   log the attempt; on 2xx succeed (successes of a lane are logged and settled in batches, one statement
  *            each, while the lane's next requests go out), otherwise in one transaction schedule the next attempt
  *            (with jitter, no sooner than Retry-After) or fail; 410 Gone, or failing for too long, disables the endpoint.
+ *   go on    the statement settling a lane's last successes also leases its endpoint's next due deliveries to the
+ *            same lane, so a busy endpoint needs no claim transaction between batches (see runLane).
  *
  * Within one endpoint deliveries are claimed in event order; with the default bound of one in flight per
  * endpoint they also arrive in event order, except that a delivery waiting for a retry lets later ones pass.
