@@ -33,6 +33,18 @@ describe('webhook lanes going on with their endpoint', function () {
     await receiver.stop();
   });
 
+  it('the worker\'s named statements answer as query() does, and a failing one leaves the database usable', async () => {
+    const db = ctx().db;
+    const sql = `SELECT $1::uuid[] AS ids, $2::timestamptz[] AS at, $3::int AS n, $4::text AS t, $5::bool AS b, NULL::text AS none`;
+    const params = [[randomUUID(), randomUUID()], [new Date('2026-01-02T03:04:05.678Z')], 7, "it's", true];
+    for (let i = 0; i < 2; i++) assert.deepEqual(await db.queryNamed(sql, params), await db.query(sql, params));
+    const update = `UPDATE organizations SET name = name WHERE id = $1`;
+    const partner = await signup('partner');
+    assert.equal((await db.queryNamed(update, [partner.orgId])).rowCount, 1);
+    await assert.rejects(db.queryNamed(`SELECT 1 / $1::int AS n`, [0]));
+    assert.deepEqual((await db.queryNamed(`SELECT 1 / $1::int AS n`, [1])).rows, [{ n: 1 }]);
+  });
+
   it('take what was committed while they sent, oldest first, and never a delivery another lane holds', async () => {
     const partner = await signup('partner');
     await subscribe(partner, receiver);

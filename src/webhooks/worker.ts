@@ -394,7 +394,7 @@ export class DeliveryWorker {
    */
   private async claimAlone(free: number): Promise<Job[][]> {
     const s = this.settings;
-    const { rows } = await this.db.query<Job>(
+    const { rows } = await this.db.queryNamed<Job>(
       leaseLanes(
         `SELECT e.id AS endpoint_id, gen_random_uuid() AS token FROM webhook_endpoints e
           WHERE e.status = 'enabled' AND e.id <> ALL($6::uuid[])
@@ -582,7 +582,7 @@ export class DeliveryWorker {
    */
   private async writeSuccesses(batch: Success[], lanes: LaneNext[]): Promise<{ settled: Set<string>; leased: Map<string, Job[]> }> {
     const s = this.settings;
-    const { rows } = await this.db.query<Job & { settled_ids: string[] | null }>(
+    const { rows } = await this.db.queryNamed<Job & { settled_ids: string[] | null }>(
       `WITH done AS (
          SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[], $6::bool[], $7::int[], $8::uuid[])
                     AS x(id, attempted_at, duration_ms, status_code, response_body, response_truncated, attempt, claim_token)
