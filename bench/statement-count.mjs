@@ -54,7 +54,6 @@ process.on('exit', () => {
   const rows = [...counts].sort((a, b) => b[1] - a[1]);
   const total = rows.reduce((s, [, n]) => s + n, 0);
   const lines = rows.slice(0, 25).map(([k, n]) => `${String(n).padStart(8)}  ${k}`);
-  process.stderr.write(
-    `\nstatements of pid ${process.pid} over ${((performance.now() - started) / 1000).toFixed(0)} s: ${total}\n${lines.join('\n')}\n`,
-  );
+  const seconds = ((performance.now() - started) / 1000).toFixed(0);
+  process.stderr.write(`\nstatements of pid ${process.pid} over ${seconds} s: ${total}\n${lines.join('\n')}\n`);
 });

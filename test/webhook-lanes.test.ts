@@ -12,7 +12,8 @@ import { signup } from './support/factories.js';
 import { WebhookReceiver, waitFor } from './support/webhook-receiver.js';
 import { subscribe, testWorker } from './support/webhooks.js';
 
-const count = async (sql: string, params: unknown[] = []) => (await ctx().db.query<{ n: number }>(sql, params)).rows[0]!.n;
+const count = async (sql: string, params: unknown[] = []) =>
+  (await ctx().db.query<{ n: number }>(sql, params)).rows[0]!.n;
 
 /** A public event delivered to every endpoint that subscribes to all types; its id. */
 async function event(name: string): Promise<string> {
@@ -33,9 +34,10 @@ describe('webhook lanes going on with their endpoint', function () {
     await receiver.stop();
   });
 
-  it('the worker\'s named statements answer as query() does, and a failing one leaves the database usable', async () => {
+  it("the worker's named statements answer as query() does; a failing one leaves the database usable", async () => {
     const db = ctx().db;
-    const sql = `SELECT $1::uuid[] AS ids, $2::timestamptz[] AS at, $3::int AS n, $4::text AS t, $5::bool AS b, NULL::text AS none`;
+    const sql = `SELECT $1::uuid[] AS ids, $2::timestamptz[] AS at, $3::int AS n, $4::text AS t, $5::bool AS b,
+                        NULL::text AS none`;
     const params = [[randomUUID(), randomUUID()], [new Date('2026-01-02T03:04:05.678Z')], 7, "it's", true];
     for (let i = 0; i < 2; i++) assert.deepEqual(await db.queryNamed(sql, params), await db.query(sql, params));
     const update = `UPDATE organizations SET name = name WHERE id = $1`;
@@ -63,9 +65,16 @@ describe('webhook lanes going on with their endpoint', function () {
     const attempts = await testWorker({ endpointConcurrency: 2 }).runOnce();
     assert.deepEqual(receiver.ids(), [first, made[0], made[2]], 'in event order, the held one left alone');
     assert.equal(attempts, 3);
-    assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.event_id = $1`, [made[1]]), 0);
-    assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE event_id = $1 AND status = 'pending' AND claim_token IS NOT NULL`, [made[1]]), 1);
-    assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'succeeded' AND attempt_count = 1`), 3);
+    const held = [made[1]];
+    const attemptsOfHeld = `SELECT count(*)::int AS n FROM webhook_attempts a
+                             JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.event_id = $1`;
+    assert.equal(await count(attemptsOfHeld, held), 0);
+    const stillHeld = `SELECT count(*)::int AS n FROM webhook_deliveries
+                        WHERE event_id = $1 AND status = 'pending' AND claim_token IS NOT NULL`;
+    assert.equal(await count(stillHeld, held), 1);
+    const succeeded = `SELECT count(*)::int AS n FROM webhook_deliveries
+                        WHERE status = 'succeeded' AND attempt_count = 1`;
+    assert.equal(await count(succeeded), 3);
   });
 
   it('stop once their endpoint is disabled: nothing more is sent', async () => {
@@ -75,11 +84,13 @@ describe('webhook lanes going on with their endpoint', function () {
     receiver.beforeAnswer = async (n) => {
       if (n !== 0) return;
       await event('second');
-      await ctx().db.transaction((tx) => disableEndpoint(tx, { id: ep.id, organization_id: partner.orgId, url: ep.url }, 'test', { notify: false }));
+      const endpoint = { id: ep.id, organization_id: partner.orgId, url: ep.url };
+      await ctx().db.transaction((tx) => disableEndpoint(tx, endpoint, 'test', { notify: false }));
     };
     await testWorker().runOnce();
     assert.deepEqual(receiver.ids(), [first]);
-    assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'failed'`), 2, 'both ended by the disabling');
+    const failed = `SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'failed'`;
+    assert.equal(await count(failed), 2, 'both ended by the disabling');
     assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_attempts`), 1, 'the attempt is logged');
   });
 

@@ -163,7 +163,10 @@ function nodeArgs(): string[] {
   return args;
 }
 
-export async function runWebhookSuite(databaseUrl: string, options: { events?: number; rates?: number[] } = {}): Promise<WebhookResults> {
+export async function runWebhookSuite(
+  databaseUrl: string,
+  options: { events?: number; rates?: number[] } = {},
+): Promise<WebhookResults> {
   const db = await openDb({ databaseUrl, dataDir: 'memory://', poolSize: 8 });
   await db.exec('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
   await migrate(db);

@@ -93,7 +93,11 @@ class PgliteDb implements Db {
           let statement = this.named.get(sql);
           if (!statement) {
             const described = await pglite.execProtocol(
-              Buffer.concat([serialize.parse({ name, text: sql, types: [] }), serialize.describe({ type: 'S', name }), serialize.sync()]),
+              Buffer.concat([
+                serialize.parse({ name, text: sql, types: [] }),
+                serialize.describe({ type: 'S', name }),
+                serialize.sync(),
+              ]),
             );
             statement = { name, types: pgliteParse.parseDescribeStatementResults(described.messages) };
             this.named.set(sql, statement);

@@ -12,7 +12,8 @@
  *            (Standard Webhooks) and POST with the hardened sender.
  *   settle   log the attempt; on 2xx succeed (successes of a lane are logged and settled in batches, one statement
  *            each, while the lane's next requests go out), otherwise in one transaction schedule the next attempt
- *            (with jitter, no sooner than Retry-After) or fail; 410 Gone, or failing for too long, disables the endpoint.
+ *            (with jitter, no sooner than Retry-After) or fail; 410 Gone, or failing for too long, disables the
+ *            endpoint.
  *   go on    the statement settling a lane's last successes also leases its endpoint's next due deliveries to the
  *            same lane, so a busy endpoint needs no claim transaction between batches (see runLane).
  *
@@ -58,15 +59,19 @@ const MAX_ROUNDS = 5;
 
 /** A delivery is due: pending, not leased, and its time has come (the first attempt after retrySchedule[0]). */
 const due = (firstDelayParam: number) => `d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < now())
-  AND d.next_attempt_at + CASE WHEN d.attempt_count = 0 THEN make_interval(secs => $${firstDelayParam}) ELSE interval '0' END <= now()`;
+  AND d.next_attempt_at + CASE WHEN d.attempt_count = 0 THEN make_interval(secs => $${firstDelayParam}) ELSE interval '0' END
+      <= now()`;
 
 /** Leases the deliveries of a `picked (id, token)` CTE under their lane's token; returns them as jobs. */
 const LEASE_PICKED = (leaseSecondsParam: number) =>
-  `UPDATE webhook_deliveries d SET locked_until = now() + make_interval(secs => $${leaseSecondsParam}), claim_token = picked.token, updated_at = now()
+  `UPDATE webhook_deliveries d
+      SET locked_until = now() + make_interval(secs => $${leaseSecondsParam}), claim_token = picked.token, updated_at = now()
      FROM picked, events ev, webhook_endpoints w, organizations o
     WHERE d.id = picked.id AND ev.id = d.event_id AND w.id = d.endpoint_id AND o.id = w.organization_id
-   RETURNING d.id, d.claim_token, d.attempt_count, d.event_seq, ev.id AS event_id, ev.type, ev.created_at, ev.data, ev.visibility,
-             w.id AS endpoint_id, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.organization_id, o.kind AS org_kind`;
+   RETURNING d.id, d.claim_token, d.attempt_count, d.event_seq,
+             ev.id AS event_id, ev.type, ev.created_at, ev.data, ev.visibility,
+             w.id AS endpoint_id, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.organization_id,
+             o.kind AS org_kind`;
 
 /** Fewer live lanes (claim tokens with a lease running) on the endpoint than the bound in parameter $boundParam. */
 const UNDER_BOUND = (endpoint: string, boundParam: number) =>
@@ -378,7 +383,10 @@ export class DeliveryWorker {
       if (!endpoints.length) return [];
       // A new statement, so a new snapshot: it sees every lease committed by whoever held these locks before us.
       const { rows } = await tx.query<Job>(
-        leaseLanes(`SELECT l.id AS endpoint_id, gen_random_uuid() AS token FROM unnest($2::uuid[]) AS l(id) WHERE ${UNDER_BOUND('l.id', 3)}`),
+        leaseLanes(
+          `SELECT l.id AS endpoint_id, gen_random_uuid() AS token FROM unnest($2::uuid[]) AS l(id)
+            WHERE ${UNDER_BOUND('l.id', 3)}`,
+        ),
         [s.retrySchedule[0] ?? 0, endpoints.map((e) => e.id), s.endpointConcurrency, BATCH, s.leaseSeconds],
       );
       return rows;
@@ -489,7 +497,8 @@ export class DeliveryWorker {
         const batch = queued.splice(0);
         const more = (round < MAX_ROUNDS || !this.claimedAll) && !this.stopping;
         const signals = this.signals;
-        const next = more ? { endpointId: batch[0]!.job.endpoint_id, token: batch[0]!.job.claim_token, expected: batch.length } : undefined;
+        const { endpoint_id: endpointId, claim_token: token } = batch[0]!.job;
+        const next = more ? { endpointId, token, expected: batch.length } : undefined;
         const r = await this.recordSuccesses(batch, next);
         if (!r.kept) return true;
         // Nothing more due: claim again only if signalled since the statement looked (it may have missed that).
@@ -565,7 +574,8 @@ export class DeliveryWorker {
           waiting.flatMap((w) => (w.next ? [w.next] : [])),
         );
         for (const w of waiting) {
-          w.resolve({ kept: w.batch.every((b) => settled.has(b.job.id)), next: (w.next && leased.get(w.next.token)) ?? [] });
+          const kept = w.batch.every((b) => settled.has(b.job.id));
+          w.resolve({ kept, next: (w.next && leased.get(w.next.token)) ?? [] });
         }
       } catch (err) {
         for (const w of waiting) w.reject(err);
@@ -580,25 +590,34 @@ export class DeliveryWorker {
    * One statement (atomic on its own): log every attempt, settle those whose claim holds, and lease each
    * continuing lane's next deliveries when its whole batch was settled; the ids settled and the jobs leased.
    */
-  private async writeSuccesses(batch: Success[], lanes: LaneNext[]): Promise<{ settled: Set<string>; leased: Map<string, Job[]> }> {
+  private async writeSuccesses(
+    batch: Success[],
+    lanes: LaneNext[],
+  ): Promise<{ settled: Set<string>; leased: Map<string, Job[]> }> {
     const s = this.settings;
     const { rows } = await this.db.queryNamed<Job & { settled_ids: string[] | null }>(
       `WITH done AS (
-         SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[], $6::bool[], $7::int[], $8::uuid[])
-                    AS x(id, attempted_at, duration_ms, status_code, response_body, response_truncated, attempt, claim_token)
+         SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[], $6::bool[], $7::int[],
+                              $8::uuid[])
+                    AS x(id, attempted_at, duration_ms, status_code, response_body, response_truncated, attempt,
+                         claim_token)
        ), attempt AS (
-         INSERT INTO webhook_attempts (delivery_id, attempted_at, duration_ms, status_code, error, response_body, response_truncated)
-         SELECT x.id, x.attempted_at, x.duration_ms, x.status_code, NULL, x.response_body, x.response_truncated FROM done x
+         INSERT INTO webhook_attempts
+                (delivery_id, attempted_at, duration_ms, status_code, error, response_body, response_truncated)
+         SELECT x.id, x.attempted_at, x.duration_ms, x.status_code, NULL, x.response_body, x.response_truncated
+           FROM done x
           WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = x.id)
        ), settled AS (
-         UPDATE webhook_deliveries d SET status = 'succeeded', attempt_count = x.attempt, last_error = NULL, locked_until = NULL,
-                claim_token = NULL, updated_at = now(), completed_at = now()
+         UPDATE webhook_deliveries d SET status = 'succeeded', attempt_count = x.attempt, last_error = NULL,
+                locked_until = NULL, claim_token = NULL, updated_at = now(), completed_at = now()
            FROM done x
           WHERE d.id = x.id AND d.claim_token = x.claim_token RETURNING d.id, d.endpoint_id, x.claim_token AS token
        ), cleared AS (
-         UPDATE webhook_endpoints SET failing_since = NULL WHERE id IN (SELECT endpoint_id FROM settled) AND failing_since IS NOT NULL
+         UPDATE webhook_endpoints SET failing_since = NULL
+          WHERE id IN (SELECT endpoint_id FROM settled) AND failing_since IS NOT NULL
        ), lane AS (
-         SELECT l.endpoint_id, l.token FROM unnest($9::uuid[], $10::uuid[], $11::int[]) AS l(endpoint_id, token, expected)
+         SELECT l.endpoint_id, l.token
+           FROM unnest($9::uuid[], $10::uuid[], $11::int[]) AS l(endpoint_id, token, expected)
           WHERE l.expected = (SELECT count(*) FROM settled s WHERE s.token = l.token)
        ), picked AS (
          SELECT d.id, lane.token FROM lane JOIN webhook_endpoints e ON e.id = lane.endpoint_id AND e.status = 'enabled',
@@ -607,7 +626,8 @@ export class DeliveryWorker {
        ), leased AS (
          ${LEASE_PICKED(14)}
        )
-       SELECT s.ids AS settled_ids, l.* FROM (SELECT array_agg(id)::text[] AS ids FROM settled) s LEFT JOIN leased l ON true`,
+       SELECT s.ids AS settled_ids, l.*
+         FROM (SELECT array_agg(id)::text[] AS ids FROM settled) s LEFT JOIN leased l ON true`,
       [
         batch.map((b) => b.job.id),
         batch.map((b) => b.attemptedAt),
