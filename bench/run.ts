@@ -5,6 +5,10 @@
  * BENCH_ONLY=api,matching,webhooks,uploads,curves,memory limits the suites (the others keep their last section
  * and their last data in bench/results.json, from which the chart is drawn); BENCH_API_RUNS (default 3) repeats
  * the API suite on the server; BENCH_UPLOAD_SIZES (MiB, default 1,16,128,1024) sets the upload curve.
+ * Webhooks: BENCH_WEBHOOK_EVENTS (full-load events, default 10,000), BENCH_WEBHOOK_RATES and
+ * BENCH_WEBHOOK_EMBEDDED_RATES (events/s, comma-separated), BENCH_WEBHOOK_DATABASE_URL (default: ax_bench_webhooks
+ * on the bench server), BENCH_WEBHOOK_NODE_ARGS (extra node arguments of the worker or embedded API process, e.g.
+ * --cpu-prof), BENCH_WEBHOOK_STATEMENTS=true (each of those processes prints its statements by kind on exit).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -71,12 +75,17 @@ if (wants('memory')) {
 
 if (wants('webhooks')) {
   // Its own database: the suite drops and rebuilds the schema, and worker processes share it.
-  const url = new URL(SERVER_URL);
-  url.pathname = '/ax_bench_webhooks';
-  const embedded = await runEmbeddedWebhookSuite();
+  // BENCH_WEBHOOK_DATABASE_URL names another database for it (its schema is dropped and rebuilt too).
+  const url = new URL(process.env.BENCH_WEBHOOK_DATABASE_URL ?? SERVER_URL);
+  if (!process.env.BENCH_WEBHOOK_DATABASE_URL) url.pathname = '/ax_bench_webhooks';
+  const rates = (name: string) => process.env[name]?.split(',').filter(Boolean).map(Number);
+  const embedded = await runEmbeddedWebhookSuite(rates('BENCH_WEBHOOK_EMBEDDED_RATES'));
   if (await serverAvailable(url.toString())) {
     console.log('webhooks suite on the PostgreSQL server…');
-    const r = await runWebhookSuite(url.toString(), { events: Number(process.env.BENCH_WEBHOOK_EVENTS ?? 10_000) });
+    const r = await runWebhookSuite(url.toString(), {
+      events: Number(process.env.BENCH_WEBHOOK_EVENTS ?? 10_000),
+      rates: rates('BENCH_WEBHOOK_RATES'),
+    });
     data.webhooks = { server: r, embedded };
     put(
       'webhooks',

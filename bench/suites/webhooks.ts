@@ -156,7 +156,17 @@ async function paced(events: number, perSecond: number | undefined, make: (i: nu
 
 const eventsAt = (rate: number) => Math.max(200, Math.min(3000, rate * 6));
 
-export async function runWebhookSuite(databaseUrl: string, options: { events?: number } = {}): Promise<WebhookResults> {
+/** Extra node arguments of the worker (server) or API process (embedded): profiling, statement counting. */
+function nodeArgs(): string[] {
+  const args = process.env.BENCH_WEBHOOK_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  if (process.env.BENCH_WEBHOOK_STATEMENTS === 'true') args.push('--import', './bench/statement-count.mjs');
+  return args;
+}
+
+export async function runWebhookSuite(
+  databaseUrl: string,
+  options: { events?: number; rates?: number[] } = {},
+): Promise<WebhookResults> {
   const db = await openDb({ databaseUrl, dataDir: 'memory://', poolSize: 8 });
   await db.exec('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
   await migrate(db);
@@ -183,6 +193,7 @@ export async function runWebhookSuite(databaseUrl: string, options: { events?: n
     receiver.reset();
     const started = performance.now();
     await paced(events, rate, (i) => record(i)());
+    console.log(`  ${scenario}: ${events} events committed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     out.rows.push(await receiver.row('postgres', scenario, events, started, rate));
   };
   try {
@@ -192,7 +203,7 @@ export async function runWebhookSuite(databaseUrl: string, options: { events?: n
     });
     console.log('webhooks: waking worker…');
     await withWorker(databaseUrl, {}, db, async () => {
-      for (const rate of RATES) await measure(`wake-up, ${rate} events/s`, eventsAt(rate), rate);
+      for (const rate of options.rates ?? RATES) await measure(`wake-up, ${rate} events/s`, eventsAt(rate), rate);
       const events = options.events ?? 10_000;
       const firstSeq = await maxSeq(db);
       await measure(`wake-up, full load: ${fmt(events)} events as fast as 4 writers commit them`, events, undefined);
@@ -211,7 +222,7 @@ async function maxSeq(db: Db): Promise<number> {
 
 /** Runs fn while one `npm run worker` process (default settings plus env) is up and listening. */
 async function withWorker(databaseUrl: string, env: Record<string, string>, db: Db, fn: () => Promise<void>): Promise<void> {
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  const worker = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs(), 'src/worker.ts'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -253,7 +264,7 @@ async function bareLoop(db: Db, receiver: Receiver, afterSeq: number): Promise<W
 
 /** The embedded database: the API process with its in-process worker; events made through POST /v1/testbeds. */
 export async function runEmbeddedWebhookSuite(rates = [10, 50]): Promise<WebhookRow[]> {
-  const t = await startTarget(undefined, { BENCH_WORKER: 'true', WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8' });
+  const t = await startTarget(undefined, { BENCH_WORKER: 'true', WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8' }, nodeArgs());
   const receiver = await new Receiver().start();
   const rows: WebhookRow[] = [];
   try {

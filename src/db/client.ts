@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, parse as pgliteParse, protocol } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { translatePgError } from './errors.js';
@@ -32,6 +32,12 @@ export interface Db extends Queryable {
    * with a function that stops listening.
    */
   listen(channel: string, onSignal: () => void): Promise<() => Promise<void>>;
+  /**
+   * query() for a hot statement outside any transaction, kept parsed by name: the server names every statement
+   * anyway; the embedded database otherwise parses and plans each one anew, which for a large statement costs
+   * far more than running it.
+   */
+  queryNamed<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
   close(): Promise<void>;
 }
 
@@ -70,6 +76,51 @@ class PgliteDb implements Db {
     return run(async () => {
       await this.pglite.exec(sql);
     });
+  }
+
+  /** Named statements of this database: name and parameter types, by text. */
+  private readonly named = new Map<string, { name: string; types: number[] }>();
+
+  queryNamed<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
+    const name = statementName(sql);
+    if (!name) return this.query<T>(sql, params);
+    const { serialize } = protocol;
+    const pglite = this.pglite;
+    // Like query(): not inside another caller's transaction, and alone on the connection.
+    return run(() =>
+      pglite._runExclusiveTransaction(() =>
+        pglite.runExclusive(async () => {
+          let statement = this.named.get(sql);
+          if (!statement) {
+            const described = await pglite.execProtocol(
+              Buffer.concat([
+                serialize.parse({ name, text: sql, types: [] }),
+                serialize.describe({ type: 'S', name }),
+                serialize.sync(),
+              ]),
+            );
+            statement = { name, types: pgliteParse.parseDescribeStatementResults(described.messages) };
+            this.named.set(sql, statement);
+          }
+          const types = statement.types;
+          const values = params.map((v, i) => {
+            if (v === null || v === undefined) return null;
+            const serializer = pglite.serializers[types[i]!];
+            return serializer ? (serializer(v) as string) : String(v);
+          });
+          const { messages } = await pglite.execProtocol(
+            Buffer.concat([
+              serialize.bind({ statement: statement.name, values }),
+              serialize.describe({ type: 'P' }),
+              serialize.execute({}),
+              serialize.sync(),
+            ]),
+          );
+          const r = pgliteParse.parseResults(messages, pglite.parsers)[0]!;
+          return { rows: r.rows as T[], rowCount: r.affectedRows ?? r.rows.length };
+        }),
+      ),
+    );
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -133,6 +184,10 @@ class ServerDb implements Db {
       const r = await this.pool.query({ name: statementName(sql), text: sql, values: params });
       return { rows: r.rows as T[], rowCount: r.rowCount ?? r.rows.length };
     });
+  }
+
+  queryNamed<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
+    return this.query<T>(sql, params);
   }
 
   exec(sql: string): Promise<void> {

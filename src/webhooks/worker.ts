@@ -6,12 +6,16 @@
  *            workers never claim for the same endpoint at once and neither waits), count what is already in
  *            flight to each, and lease their oldest due deliveries (FOR UPDATE SKIP LOCKED) up to the
  *            per-endpoint bound. The lease (locked_until) outlives the request deadline; a worker that dies
- *            mid-delivery leaves deliveries that fall due again when it runs out.
+ *            mid-delivery leaves deliveries that fall due again when it runs out. On the embedded database,
+ *            where statements run one at a time on one connection, the claim is a single statement.
  *   deliver  outside any transaction: re-check that the endpoint's organisation may still see the event, sign
  *            (Standard Webhooks) and POST with the hardened sender.
  *   settle   log the attempt; on 2xx succeed (successes of a lane are logged and settled in batches, one statement
  *            each, while the lane's next requests go out), otherwise in one transaction schedule the next attempt
- *            (with jitter, no sooner than Retry-After) or fail; 410 Gone, or failing for too long, disables the endpoint.
+ *            (with jitter, no sooner than Retry-After) or fail; 410 Gone, or failing for too long, disables the
+ *            endpoint.
+ *   go on    the statement settling a lane's last successes also leases its endpoint's next due deliveries to the
+ *            same lane, so a busy endpoint needs no claim transaction between batches (see runLane).
  *
  * Within one endpoint deliveries are claimed in event order; with the default bound of one in flight per
  * endpoint they also arrive in event order, except that a delivery waiting for a retry lets later ones pass.
@@ -22,7 +26,6 @@
  * run out, and signals lost while a listening connection was down. Signals only trigger a claim: every
  * guarantee above still rests on the claim's locks and leases, whoever is woken.
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { OrgKind } from '../core/principal.js';
 import type { Config } from '../config.js';
@@ -46,6 +49,66 @@ const LEASE_MARGIN_MS = 2000;
  * nothing again. A lane that finishes wakes the worker at once regardless.
  */
 const SIGNAL_GAP_MS = 5;
+
+/**
+ * Batches a lane may take for its endpoint, when the worker's last claim ran out of lanes, before it ends and the
+ * endpoint goes back to the claim's least-recently-claimed order, so that endpoints waiting for a lane are served.
+ * While lanes are to spare nobody waits for one, and a lane goes on as long as its endpoint has work.
+ */
+const MAX_ROUNDS = 5;
+
+/** A delivery is due: pending, not leased, and its time has come (the first attempt after retrySchedule[0]). */
+const due = (firstDelayParam: number) => `d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < now())
+  AND d.next_attempt_at + CASE WHEN d.attempt_count = 0 THEN make_interval(secs => $${firstDelayParam}) ELSE interval '0' END
+      <= now()`;
+
+/** Leases the deliveries of a `picked (id, token)` CTE under their lane's token; returns them as jobs. */
+const LEASE_PICKED = (leaseSecondsParam: number) =>
+  `UPDATE webhook_deliveries d
+      SET locked_until = now() + make_interval(secs => $${leaseSecondsParam}), claim_token = picked.token, updated_at = now()
+     FROM picked, events ev, webhook_endpoints w, organizations o
+    WHERE d.id = picked.id AND ev.id = d.event_id AND w.id = d.endpoint_id AND o.id = w.organization_id
+   RETURNING d.id, d.claim_token, d.attempt_count, d.event_seq,
+             ev.id AS event_id, ev.type, ev.created_at, ev.data, ev.visibility,
+             w.id AS endpoint_id, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.organization_id,
+             o.kind AS org_kind`;
+
+/** Fewer live lanes (claim tokens with a lease running) on the endpoint than the bound in parameter $boundParam. */
+const UNDER_BOUND = (endpoint: string, boundParam: number) =>
+  `(SELECT count(DISTINCT b.claim_token) FROM webhook_deliveries b
+     WHERE b.endpoint_id = ${endpoint} AND b.locked_until IS NOT NULL AND b.locked_until >= now()) < $${boundParam}`;
+
+/**
+ * Leases lanes: `lanes` selects (endpoint_id, token) rows; each gets up to $4 of its endpoint's oldest due
+ * deliveries (first-attempt delay $1, lease $5 seconds), and its endpoint's claimed_at is touched.
+ */
+const leaseLanes = (lanes: string) => `WITH lane AS MATERIALIZED (${lanes}
+  ), picked AS (
+    SELECT d.id, lane.token FROM lane,
+      LATERAL (SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = lane.endpoint_id AND ${due(1)}
+                ORDER BY d.event_seq, d.created_at LIMIT $4 FOR UPDATE SKIP LOCKED) d
+  ), touched AS (
+    UPDATE webhook_endpoints SET claimed_at = now() WHERE id IN (SELECT endpoint_id FROM lane)
+  )
+  ${LEASE_PICKED(5)}`;
+
+/** Jobs by lane (claim token), each lane in event order. */
+function byLane(jobs: Job[]): Job[][] {
+  const lanes = new Map<string, Job[]>();
+  for (const j of jobs.sort((a, b) => a.event_seq - b.event_seq)) {
+    const lane = lanes.get(j.claim_token);
+    if (lane) lane.push(j);
+    else lanes.set(j.claim_token, [j]);
+  }
+  return [...lanes.values()];
+}
+
+/** A lane asking to go on with its endpoint: taken only if all `expected` of its batch were still its own. */
+interface LaneNext {
+  endpointId: string;
+  token: string;
+  expected: number;
+}
 
 const isSuccess = (r: SendResult) => r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
 
@@ -117,13 +180,26 @@ export class DeliveryWorker {
   /** Set when capacity was freed, or a delivery signalled, while the loop was not asleep. */
   private freed = false;
   private signalled = false;
+  /** Database signals received so far; a lane compares it across its last statement. */
+  private signals = 0;
+  /** The last claim took as many lanes as it could: more may be due. */
+  private claimedAll = false;
+  /** Lanes of this worker running now, by endpoint. */
+  private readonly serving = new Map<string, number>();
+  /** Attempts made so far (runOnce counts them). */
+  private attempts = 0;
   /** While the loop sleeps: end the sleep now, or on a database signal (coalesced after an empty claim). */
   private onFreed: (() => void) | undefined;
   private onSignal: (() => void) | undefined;
   private idleWaiters: (() => void)[] = [];
   private asleep = false;
   /** Lanes' successes waiting for the statement that records them, and that statement while it runs. */
-  private successQueue: { batch: Success[]; resolve: (kept: boolean) => void; reject: (err: unknown) => void }[] = [];
+  private successQueue: {
+    batch: Success[];
+    next: LaneNext | undefined;
+    resolve: (r: { kept: boolean; next: Job[] }) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
   private writingSuccesses: Promise<void> | undefined;
 
   constructor(
@@ -170,12 +246,11 @@ export class DeliveryWorker {
    * of attempts made. For tests and tools; a running worker does the same continuously.
    */
   async runOnce(): Promise<number> {
-    let total = 0;
+    const before = this.attempts;
     for (;;) {
       const started = await this.claimAndStart(this.settings.concurrency - this.active.size);
       await Promise.allSettled([...this.active]);
-      if (!started) return total;
-      total += started;
+      if (!started) return this.attempts - before;
     }
   }
 
@@ -191,6 +266,7 @@ export class DeliveryWorker {
   }
 
   private wakeOnSignal(): void {
+    this.signals++;
     this.signalled = true;
     this.onSignal?.();
   }
@@ -224,8 +300,9 @@ export class DeliveryWorker {
           this.logger.error({ err }, 'claiming webhook deliveries failed');
         }
       }
+      this.claimedAll = started > 0 && started === free;
       // Claimed a full batch: there may be more. Otherwise sleep until signalled, a slot frees, or the poll.
-      if (started > 0 && started === free && this.active.size < this.settings.concurrency) continue;
+      if (this.claimedAll && this.active.size < this.settings.concurrency) continue;
       if (!this.running) break;
       await this.sleep(started > 0 ? 0 : performance.now() + SIGNAL_GAP_MS);
     }
@@ -262,13 +339,24 @@ export class DeliveryWorker {
 
   private async claimAndStart(free: number): Promise<number> {
     if (free <= 0) return 0;
-    const lanes = await this.claim(free);
+    const lanes = this.db.engine === 'pglite' ? await this.claimAlone(free) : await this.claim(free);
     for (const lane of lanes) {
+      let again = true;
+      const endpoint = lane[0]!.endpoint_id;
+      this.serving.set(endpoint, (this.serving.get(endpoint) ?? 0) + 1);
       const p: Promise<void> = this.runLane(lane)
-        .catch((err: unknown) => this.logger.error({ err, endpoint: lane[0]?.endpoint_id }, 'webhook delivery failed unexpectedly'))
+        .then((more) => {
+          again = more;
+        })
+        .catch((err: unknown) => this.logger.error({ err, endpoint }, 'webhook delivery failed unexpectedly'))
         .finally(() => {
           this.active.delete(p);
-          this.wakeNow();
+          const left = (this.serving.get(endpoint) ?? 1) - 1;
+          if (left > 0) this.serving.set(endpoint, left);
+          else this.serving.delete(endpoint);
+          // A lane that ended because its endpoint had nothing more due frees a slot nobody is waiting for: a claim
+          // now would find nothing that a signal has not announced (polling alone, it might).
+          if (again || !this.settings.wakeUp || this.claimedAll) this.wakeNow();
         });
       this.active.add(p);
     }
@@ -278,54 +366,59 @@ export class DeliveryWorker {
   /**
    * Claims up to `free` lanes: one endpoint each, with up to BATCH of its oldest due deliveries, all under one
    * claim token and lease. A lane sends its deliveries one after another, so it is one request in flight.
+   * Endpoints this worker already serves up to the per-endpoint bound are not even looked at.
    */
   private async claim(free: number): Promise<Job[][]> {
     const s = this.settings;
-    const first = s.retrySchedule[0] ?? 0;
-    const due = `d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < now())
-      AND d.next_attempt_at + CASE WHEN d.attempt_count = 0 THEN make_interval(secs => $1) ELSE interval '0' END <= now()`;
     const jobs = await this.db.transaction(async (tx) => {
       const { rows: endpoints } = await tx.query<{ id: string }>(
         `SELECT e.id FROM webhook_endpoints e
-          WHERE e.status = 'enabled'
-            AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND ${due})
+          WHERE e.status = 'enabled' AND e.id <> ALL($3::uuid[])
+            AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND ${due(1)})
           ORDER BY e.claimed_at NULLS FIRST
           LIMIT $2
           FOR NO KEY UPDATE OF e SKIP LOCKED`,
-        [first, free],
+        [s.retrySchedule[0] ?? 0, free, this.fullyServed()],
       );
       if (!endpoints.length) return [];
       // A new statement, so a new snapshot: it sees every lease committed by whoever held these locks before us.
-      const { rows: busy } = await tx.query<{ endpoint_id: string; lanes: number }>(
-        `SELECT endpoint_id, count(DISTINCT claim_token)::int AS lanes FROM webhook_deliveries
-          WHERE endpoint_id = ANY($1::uuid[]) AND locked_until IS NOT NULL AND locked_until >= now() GROUP BY endpoint_id`,
-        [endpoints.map((e) => e.id)],
-      );
-      const lanes = new Map(busy.map((b) => [b.endpoint_id, b.lanes]));
-      const open = endpoints.filter((e) => (lanes.get(e.id) ?? 0) < s.endpointConcurrency);
-      if (!open.length) return [];
       const { rows } = await tx.query<Job>(
-        `WITH lane AS (
-           SELECT * FROM unnest($2::uuid[], $3::uuid[]) AS l(endpoint_id, token)
-         ), picked AS (
-           SELECT d.id, lane.token FROM lane,
-             LATERAL (SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = lane.endpoint_id AND ${due}
-                       ORDER BY d.event_seq, d.created_at LIMIT $4 FOR UPDATE SKIP LOCKED) d
-         ), touched AS (
-           UPDATE webhook_endpoints SET claimed_at = now() WHERE id = ANY($2::uuid[])
-         )
-         UPDATE webhook_deliveries d SET locked_until = now() + make_interval(secs => $5), claim_token = picked.token, updated_at = now()
-           FROM picked, events ev, webhook_endpoints w, organizations o
-          WHERE d.id = picked.id AND ev.id = d.event_id AND w.id = d.endpoint_id AND o.id = w.organization_id
-         RETURNING d.id, d.claim_token, d.attempt_count, d.event_seq, ev.id AS event_id, ev.type, ev.created_at, ev.data, ev.visibility,
-                   w.id AS endpoint_id, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.organization_id, o.kind AS org_kind`,
-        [first, open.map((e) => e.id), open.map(() => randomUUID()), BATCH, s.leaseSeconds],
+        leaseLanes(
+          `SELECT l.id AS endpoint_id, gen_random_uuid() AS token FROM unnest($2::uuid[]) AS l(id)
+            WHERE ${UNDER_BOUND('l.id', 3)}`,
+        ),
+        [s.retrySchedule[0] ?? 0, endpoints.map((e) => e.id), s.endpointConcurrency, BATCH, s.leaseSeconds],
       );
       return rows;
     });
-    const byLane = new Map<string, Job[]>();
-    for (const j of jobs.sort((a, b) => a.event_seq - b.event_seq)) byLane.set(j.claim_token, [...(byLane.get(j.claim_token) ?? []), j]);
-    return [...byLane.values()];
+    return byLane(jobs);
+  }
+
+  /**
+   * The claim on the embedded database, in one statement. There every statement runs alone on the one
+   * connection, so the statement's snapshot already holds every lease committed before it, and nothing can commit
+   * between its reading them and its leasing: the lock and the second snapshot the server needs buy nothing here,
+   * while each statement and transaction costs the API its turn on the connection.
+   */
+  private async claimAlone(free: number): Promise<Job[][]> {
+    const s = this.settings;
+    const { rows } = await this.db.queryNamed<Job>(
+      leaseLanes(
+        `SELECT e.id AS endpoint_id, gen_random_uuid() AS token FROM webhook_endpoints e
+          WHERE e.status = 'enabled' AND e.id <> ALL($6::uuid[])
+            AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND ${due(1)})
+            AND ${UNDER_BOUND('e.id', 3)}
+          ORDER BY e.claimed_at NULLS FIRST
+          LIMIT $2`,
+      ),
+      [s.retrySchedule[0] ?? 0, free, s.endpointConcurrency, BATCH, s.leaseSeconds, this.fullyServed()],
+    );
+    return byLane(rows);
+  }
+
+  /** Endpoints this worker's own lanes already serve up to the per-endpoint bound: no claim could open another. */
+  private fullyServed(): string[] {
+    return [...this.serving].filter(([, lanes]) => lanes >= this.settings.endpointConcurrency).map(([id]) => id);
   }
 
   /**
@@ -334,9 +427,17 @@ export class DeliveryWorker {
    * their successes queue for the following commit, so a busy endpoint pays a commit per batch rather than per
    * delivery. A failure, a skip, a hand-back or the lane's end first waits for what is queued; a claim found
    * lost (endpoint disabled or deleted meanwhile) stops the lane within one commit.
+   *
+   * The statement that records the last successes of a batch also leases the endpoint's next due deliveries to
+   * the same lane (same claim token), within MAX_ROUNDS: a busy endpoint goes on without a claim
+   * transaction and without a gap. The lane's token holds leases without a break (the old ones end in the same
+   * statement that takes the new ones), so to every claim the endpoint stays one lane, and the deliveries are
+   * taken oldest first, as a claim takes them. Resolves with whether the worker should claim again now: false
+   * when the endpoint simply had nothing more due and no signal came after the lane last looked.
    */
-  private async runLane(lane: Job[]): Promise<void> {
-    const leaseEnds = performance.now() + this.settings.leaseSeconds * 1000;
+  private async runLane(first: Job[]): Promise<boolean> {
+    let lane = first;
+    let leaseEnds = performance.now() + this.settings.leaseSeconds * 1000;
     const queued: Success[] = [];
     let recording: Promise<void> | undefined;
     let lost = false;
@@ -346,8 +447,8 @@ export class DeliveryWorker {
       const batch = queued.splice(0);
       recording = this.recordSuccesses(batch)
         .then(
-          (kept) => {
-            if (!kept) lost = true;
+          (r) => {
+            if (!r.kept) lost = true;
           },
           (err: unknown) => {
             lost = true;
@@ -363,34 +464,51 @@ export class DeliveryWorker {
       while (recording) await recording;
     };
     try {
-      for (const [i, job] of lane.entries()) {
-        if (lost) break;
-        const last = performance.now() + this.settings.timeoutMs + LEASE_MARGIN_MS;
-        if (i > 0 && (last > leaseEnds || this.stopping)) {
+      for (let round = 1; ; round++) {
+        for (const [i, job] of lane.entries()) {
+          if (lost) break;
+          const last = performance.now() + this.settings.timeoutMs + LEASE_MARGIN_MS;
+          if (i > 0 && (last > leaseEnds || this.stopping)) {
+            await drain();
+            const rest = lane.slice(i);
+            await this.db.query(
+              `UPDATE webhook_deliveries SET locked_until = NULL, claim_token = NULL, updated_at = now() WHERE id = ANY($1::uuid[]) AND claim_token = $2`,
+              [rest.map((j) => j.id), job.claim_token],
+            );
+            return true;
+          }
+          const sent = await this.attempt(job);
+          if (sent && isSuccess(sent.result)) {
+            queued.push({ job, ...sent });
+            // The batch's last success waits for the statement that also takes the next batch.
+            if (i < lane.length - 1) record();
+            continue;
+          }
           await drain();
-          const rest = lane.slice(i);
-          await this.db.query(
-            `UPDATE webhook_deliveries SET locked_until = NULL, claim_token = NULL, updated_at = now() WHERE id = ANY($1::uuid[]) AND claim_token = $2`,
-            [rest.map((j) => j.id), job.claim_token],
-          );
-          return;
-        }
-        const sent = await this.attempt(job);
-        if (sent && isSuccess(sent.result)) {
-          queued.push({ job, ...sent });
-          record();
-          continue;
+          if (lost) break;
+          // Skipped (no longer visible) or failed: settled on its own, in order after the successes before it.
+          const kept = sent ? await this.settleFailure(job, sent.attemptedAt, sent.result) : await this.skip(job);
+          if (!kept) break;
         }
         await drain();
-        if (lost) break;
-        // Skipped (no longer visible) or failed: settled on its own, in order after the successes before it.
-        const kept = sent ? await this.settleFailure(job, sent.attemptedAt, sent.result) : await this.skip(job);
-        if (!kept) break;
+        if (failure) throw failure;
+        // Lost, or the batch ended with a failure or a skip: the lane ends and the worker claims afresh.
+        if (lost || !queued.length) return true;
+        const batch = queued.splice(0);
+        const more = (round < MAX_ROUNDS || !this.claimedAll) && !this.stopping;
+        const signals = this.signals;
+        const { endpoint_id: endpointId, claim_token: token } = batch[0]!.job;
+        const next = more ? { endpointId, token, expected: batch.length } : undefined;
+        const r = await this.recordSuccesses(batch, next);
+        if (!r.kept) return true;
+        // Nothing more due: claim again only if signalled since the statement looked (it may have missed that).
+        if (!r.next.length) return !more || this.signals !== signals;
+        lane = r.next;
+        leaseEnds = performance.now() + this.settings.leaseSeconds * 1000;
       }
     } finally {
       await drain();
     }
-    if (failure) throw failure;
   }
 
   private async stillVisible(job: Job): Promise<boolean> {
@@ -414,6 +532,7 @@ export class DeliveryWorker {
   /** One attempt: undefined when the event is no longer visible to the endpoint's organisation (nothing sent). */
   private async attempt(job: Job): Promise<{ attemptedAt: Date; result: SendResult } | undefined> {
     if (!(await this.stillVisible(job))) return undefined;
+    this.attempts++;
     const body = JSON.stringify(toEventEnvelope({ id: job.event_id, type: job.type, created_at: job.created_at, data: job.data }));
     const now = new Date();
     const headers = {
@@ -426,56 +545,89 @@ export class DeliveryWorker {
   }
 
   /**
-   * Logs a lane's batch of successful attempts and settles them; false when some claim was lost meanwhile (their
-   * attempts are logged, nothing else changes). Batches of every lane share the worker's statements: one is
-   * written at a time, and whatever the lanes hand in meanwhile goes into the next, so ten endpoints receiving
-   * the same event cost one commit, not ten (on the embedded database, where statements take turns, this is
-   * most of a delivery's cost).
+   * Logs a lane's batch of successful attempts and settles them; kept is false when some claim was lost meanwhile
+   * (their attempts are logged, nothing else changes). With `next`, the same statement leases the endpoint's next
+   * due deliveries to the lane, if every one of the batch was still its own. Batches of every lane share the
+   * worker's statements: one is written at a time, and whatever the lanes hand in meanwhile goes into the next,
+   * so ten endpoints receiving the same event cost one commit, not ten (on the embedded database, where
+   * statements take turns, this is most of a delivery's cost).
    */
-  private recordSuccesses(batch: Success[]): Promise<boolean> {
+  private recordSuccesses(batch: Success[], next?: LaneNext): Promise<{ kept: boolean; next: Job[] }> {
     return new Promise((resolve, reject) => {
-      this.successQueue.push({ batch, resolve, reject });
+      this.successQueue.push({ batch, next, resolve, reject });
       this.writeQueuedSuccesses();
     });
   }
 
+  /**
+   * Writes what is queued, after the I/O already waiting has been read (setImmediate): on the embedded database a
+   * statement holds the event loop while it runs, so answers that arrived meanwhile would otherwise each get a
+   * statement of their own as soon as the previous one ends.
+   */
   private writeQueuedSuccesses(): void {
     if (this.writingSuccesses || !this.successQueue.length) return;
-    const waiting = this.successQueue.splice(0);
-    this.writingSuccesses = this.writeSuccesses(waiting.flatMap((w) => w.batch))
-      .then(
-        (settled) => {
-          for (const w of waiting) w.resolve(w.batch.every((b) => settled.has(b.job.id)));
-        },
-        (err: unknown) => {
-          for (const w of waiting) w.reject(err);
-        },
-      )
-      .finally(() => {
+    this.writingSuccesses = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const waiting = this.successQueue.splice(0);
+      try {
+        const { settled, leased } = await this.writeSuccesses(
+          waiting.flatMap((w) => w.batch),
+          waiting.flatMap((w) => (w.next ? [w.next] : [])),
+        );
+        for (const w of waiting) {
+          const kept = w.batch.every((b) => settled.has(b.job.id));
+          w.resolve({ kept, next: (w.next && leased.get(w.next.token)) ?? [] });
+        }
+      } catch (err) {
+        for (const w of waiting) w.reject(err);
+      } finally {
         this.writingSuccesses = undefined;
         this.writeQueuedSuccesses();
-      });
+      }
+    });
   }
 
-  /** One statement (atomic on its own): log every attempt, settle those whose claim holds; the ids settled. */
-  private async writeSuccesses(batch: Success[]): Promise<Set<string>> {
-    const { rows } = await this.db.query<{ id: string }>(
+  /**
+   * One statement (atomic on its own): log every attempt, settle those whose claim holds, and lease each
+   * continuing lane's next deliveries when its whole batch was settled; the ids settled and the jobs leased.
+   */
+  private async writeSuccesses(
+    batch: Success[],
+    lanes: LaneNext[],
+  ): Promise<{ settled: Set<string>; leased: Map<string, Job[]> }> {
+    const s = this.settings;
+    const { rows } = await this.db.queryNamed<Job & { settled_ids: string[] | null }>(
       `WITH done AS (
-         SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[], $6::bool[], $7::int[], $8::uuid[])
-                    AS x(id, attempted_at, duration_ms, status_code, response_body, response_truncated, attempt, claim_token)
+         SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[], $6::bool[], $7::int[],
+                              $8::uuid[])
+                    AS x(id, attempted_at, duration_ms, status_code, response_body, response_truncated, attempt,
+                         claim_token)
        ), attempt AS (
-         INSERT INTO webhook_attempts (delivery_id, attempted_at, duration_ms, status_code, error, response_body, response_truncated)
-         SELECT x.id, x.attempted_at, x.duration_ms, x.status_code, NULL, x.response_body, x.response_truncated FROM done x
+         INSERT INTO webhook_attempts
+                (delivery_id, attempted_at, duration_ms, status_code, error, response_body, response_truncated)
+         SELECT x.id, x.attempted_at, x.duration_ms, x.status_code, NULL, x.response_body, x.response_truncated
+           FROM done x
           WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = x.id)
        ), settled AS (
-         UPDATE webhook_deliveries d SET status = 'succeeded', attempt_count = x.attempt, last_error = NULL, locked_until = NULL,
-                claim_token = NULL, updated_at = now(), completed_at = now()
+         UPDATE webhook_deliveries d SET status = 'succeeded', attempt_count = x.attempt, last_error = NULL,
+                locked_until = NULL, claim_token = NULL, updated_at = now(), completed_at = now()
            FROM done x
-          WHERE d.id = x.id AND d.claim_token = x.claim_token RETURNING d.id, d.endpoint_id
+          WHERE d.id = x.id AND d.claim_token = x.claim_token RETURNING d.id, d.endpoint_id, x.claim_token AS token
        ), cleared AS (
-         UPDATE webhook_endpoints SET failing_since = NULL WHERE id IN (SELECT endpoint_id FROM settled) AND failing_since IS NOT NULL
+         UPDATE webhook_endpoints SET failing_since = NULL
+          WHERE id IN (SELECT endpoint_id FROM settled) AND failing_since IS NOT NULL
+       ), lane AS (
+         SELECT l.endpoint_id, l.token
+           FROM unnest($9::uuid[], $10::uuid[], $11::int[]) AS l(endpoint_id, token, expected)
+          WHERE l.expected = (SELECT count(*) FROM settled s WHERE s.token = l.token)
+       ), picked AS (
+         SELECT d.id, lane.token FROM lane JOIN webhook_endpoints e ON e.id = lane.endpoint_id AND e.status = 'enabled',
+           LATERAL (SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = lane.endpoint_id AND ${due(12)}
+                     ORDER BY d.event_seq, d.created_at LIMIT $13 FOR UPDATE SKIP LOCKED) d
+       ), leased AS (
+         ${LEASE_PICKED(14)}
        )
-       SELECT id FROM settled`,
+       SELECT s.ids AS settled_ids, l.*
+         FROM (SELECT array_agg(id)::text[] AS ids FROM settled) s LEFT JOIN leased l ON true`,
       [
         batch.map((b) => b.job.id),
         batch.map((b) => b.attemptedAt),
@@ -485,9 +637,18 @@ export class DeliveryWorker {
         batch.map((b) => b.result.truncated),
         batch.map((b) => b.job.attempt_count + 1),
         batch.map((b) => b.job.claim_token),
+        lanes.map((l) => l.endpointId),
+        lanes.map((l) => l.token),
+        lanes.map((l) => l.expected),
+        s.retrySchedule[0] ?? 0,
+        BATCH,
+        s.leaseSeconds,
       ],
     );
-    return new Set(rows.map((r) => r.id));
+    const jobs = rows.filter((r) => r.id !== null);
+    const leased = new Map<string, Job[]>();
+    for (const lane of byLane(jobs)) leased.set(lane[0]!.claim_token, lane);
+    return { settled: new Set(rows[0]?.settled_ids ?? []), leased };
   }
 
   /** Logs a failed attempt and schedules the next (or fails the delivery); false when the claim was lost meanwhile. */

@@ -27,6 +27,8 @@ export class WebhookReceiver {
   behaviour: (n: number) => Behaviour = () => 'ok';
   /** Answer this long after the request arrived (well-behaved, just slow). */
   delayMs = 0;
+  /** Runs (and is awaited) before request n is answered: lets a test change the database mid-delivery. */
+  beforeAnswer: ((n: number) => Promise<void>) | undefined;
   /** Requests being handled now, and the most there ever were at once. */
   inFlight = 0;
   peakInFlight = 0;
@@ -64,12 +66,23 @@ export class WebhookReceiver {
     res.on('close', () => this.inFlight--);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => (this.delayMs ? setTimeout(() => this.answer(req, res, chunks), this.delayMs) : this.answer(req, res, chunks)));
+    req.on('end', () => {
+      const n = this.count++;
+      const answer = () => {
+        const hook = this.beforeAnswer?.(n);
+        if (!hook) return this.answer(req, res, chunks, n);
+        hook.then(
+          () => this.answer(req, res, chunks, n),
+          () => res.writeHead(500).end('test hook failed'),
+        );
+      };
+      if (this.delayMs) setTimeout(answer, this.delayMs);
+      else answer();
+    });
   }
 
-  private answer(req: http.IncomingMessage, res: http.ServerResponse, chunks: Buffer[]): void {
+  private answer(req: http.IncomingMessage, res: http.ServerResponse, chunks: Buffer[], n: number): void {
     {
-      const n = this.count++;
       const behaviour = this.behaviour(n);
       const payload = Buffer.concat(chunks).toString('utf8');
       const headers = {

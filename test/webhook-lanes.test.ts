@@ -1,0 +1,125 @@
+/**
+ * A lane that has sent its batch records the last successes and, in the same statement, leases its endpoint's
+ * next due deliveries (see src/webhooks/worker.ts). These cases change the database while a delivery is being
+ * answered, so what the lane finds when it goes on is fixed before it looks; none depends on speed.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { recordEvent } from '../src/events/outbox.js';
+import { disableEndpoint } from '../src/webhooks/service.js';
+import { ctx } from './support/context.js';
+import { signup } from './support/factories.js';
+import { WebhookReceiver, waitFor } from './support/webhook-receiver.js';
+import { subscribe, testWorker } from './support/webhooks.js';
+
+const count = async (sql: string, params: unknown[] = []) =>
+  (await ctx().db.query<{ n: number }>(sql, params)).rows[0]!.n;
+
+/** A public event delivered to every endpoint that subscribes to all types; its id. */
+async function event(name: string): Promise<string> {
+  const e = await ctx().db.transaction((tx) =>
+    recordEvent(tx, { type: 'testbed.updated', data: { id: randomUUID(), name }, visibility: 'public' }),
+  );
+  return e.id;
+}
+
+describe('webhook lanes going on with their endpoint', function () {
+  this.timeout(60_000);
+  let receiver: WebhookReceiver;
+
+  beforeEach(async () => {
+    receiver = await new WebhookReceiver().start();
+  });
+  afterEach(async () => {
+    await receiver.stop();
+  });
+
+  it("the worker's named statements answer as query() does; a failing one leaves the database usable", async () => {
+    const db = ctx().db;
+    const sql = `SELECT $1::uuid[] AS ids, $2::timestamptz[] AS at, $3::int AS n, $4::text AS t, $5::bool AS b,
+                        NULL::text AS none`;
+    const params = [[randomUUID(), randomUUID()], [new Date('2026-01-02T03:04:05.678Z')], 7, "it's", true];
+    for (let i = 0; i < 2; i++) assert.deepEqual(await db.queryNamed(sql, params), await db.query(sql, params));
+    const update = `UPDATE organizations SET name = name WHERE id = $1`;
+    const partner = await signup('partner');
+    assert.equal((await db.queryNamed(update, [partner.orgId])).rowCount, 1);
+    await assert.rejects(db.queryNamed(`SELECT 1 / $1::int AS n`, [0]));
+    assert.deepEqual((await db.queryNamed(`SELECT 1 / $1::int AS n`, [1])).rows, [{ n: 1 }]);
+  });
+
+  it('take what was committed while they sent, oldest first, and never a delivery another lane holds', async () => {
+    const partner = await signup('partner');
+    await subscribe(partner, receiver);
+    const first = await event('first');
+    const made: string[] = [];
+    receiver.beforeAnswer = async (n) => {
+      if (n !== 0) return;
+      for (const name of ['second', 'held', 'fourth']) made.push(await event(name));
+      // Another lane (another worker) holds the third.
+      await ctx().db.query(
+        `UPDATE webhook_deliveries SET locked_until = now() + interval '1 hour', claim_token = $2 WHERE event_id = $1`,
+        [made[1], randomUUID()],
+      );
+    };
+    // Two lanes may serve the endpoint, so the held delivery does not keep this worker off it.
+    const attempts = await testWorker({ endpointConcurrency: 2 }).runOnce();
+    assert.deepEqual(receiver.ids(), [first, made[0], made[2]], 'in event order, the held one left alone');
+    assert.equal(attempts, 3);
+    const held = [made[1]];
+    const attemptsOfHeld = `SELECT count(*)::int AS n FROM webhook_attempts a
+                             JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.event_id = $1`;
+    assert.equal(await count(attemptsOfHeld, held), 0);
+    const stillHeld = `SELECT count(*)::int AS n FROM webhook_deliveries
+                        WHERE event_id = $1 AND status = 'pending' AND claim_token IS NOT NULL`;
+    assert.equal(await count(stillHeld, held), 1);
+    const succeeded = `SELECT count(*)::int AS n FROM webhook_deliveries
+                        WHERE status = 'succeeded' AND attempt_count = 1`;
+    assert.equal(await count(succeeded), 3);
+  });
+
+  it('stop once their endpoint is disabled: nothing more is sent', async () => {
+    const partner = await signup('partner');
+    const ep = await subscribe(partner, receiver);
+    const first = await event('first');
+    receiver.beforeAnswer = async (n) => {
+      if (n !== 0) return;
+      await event('second');
+      const endpoint = { id: ep.id, organization_id: partner.orgId, url: ep.url };
+      await ctx().db.transaction((tx) => disableEndpoint(tx, endpoint, 'test', { notify: false }));
+    };
+    await testWorker().runOnce();
+    assert.deepEqual(receiver.ids(), [first]);
+    const failed = `SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'failed'`;
+    assert.equal(await count(failed), 2, 'both ended by the disabling');
+    assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_attempts`), 1, 'the attempt is logged');
+  });
+
+  it('two running workers deliver batch after batch exactly once, in event order, one request at a time', async () => {
+    const partner = await signup('partner');
+    receiver.delayMs = 2;
+    await subscribe(partner, receiver);
+    const second = await new WebhookReceiver().start();
+    const workers = [testWorker({ pollMs: 600_000 }), testWorker({ pollMs: 600_000 })];
+    try {
+      await subscribe(partner, second);
+      for (const w of workers) {
+        const idle = w.whenIdle();
+        w.start();
+        await idle;
+      }
+      // More than two batches per endpoint, committed while the workers deliver.
+      const ids: string[] = [];
+      for (let i = 0; i < 50; i++) ids.push(await event(`e${i}`));
+      assert.ok(await waitFor(() => receiver.received.length >= 50 && second.received.length >= 50, 45_000));
+      await Promise.all(workers.map((w) => w.stop(100)));
+      for (const r of [receiver, second]) {
+        assert.deepEqual(r.ids(), ids, 'each once, in event order');
+        assert.equal(r.peakInFlight, 1);
+      }
+      assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_attempts`), 100);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop(100)));
+      await second.stop();
+    }
+  });
+});
