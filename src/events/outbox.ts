@@ -40,7 +40,7 @@ export interface RecordedEvent {
 export const DELIVERY_SIGNAL = 'webhook_deliveries';
 
 /** Wraps an INSERT … RETURNING into webhook_deliveries: counts the rows and signals the workers when there are any. */
-export const insertAndSignal = (insert: string) =>
+const insertAndSignal = (insert: string) =>
   `WITH created AS (${insert} RETURNING 1)
    SELECT count(*)::int AS n, CASE WHEN count(*) > 0 THEN pg_notify('${DELIVERY_SIGNAL}', '') END AS signalled FROM created`;
 

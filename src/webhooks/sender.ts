@@ -6,7 +6,7 @@
 import { Agent, request } from 'undici';
 import { SsrfError, literalAddress, type AddressPolicy } from './ssrf.js';
 
-export const LOG_BYTES = 1024;
+const LOG_BYTES = 1024;
 
 export interface SendResult {
   statusCode: number | null;
@@ -91,7 +91,7 @@ export class Sender {
 }
 
 /** Retry-After as seconds from now: delta-seconds or an HTTP date; capped at a day. */
-export function retryAfter(value: string | string[] | undefined): number | null {
+function retryAfter(value: string | string[] | undefined): number | null {
   const v = Array.isArray(value) ? value[0] : value;
   if (!v) return null;
   const s = /^\s*\d+\s*$/.test(v) ? Number(v) : (Date.parse(v) - Date.now()) / 1000;

@@ -10,7 +10,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
-export const MAX_URL_LENGTH = 2048;
+const MAX_URL_LENGTH = 2048;
 
 /** Metadata services answer here; they fall in refused ranges anyway, but are named so that stays true. */
 const METADATA = ['169.254.169.254', 'fd00:ec2::254', '100.100.100.200'];

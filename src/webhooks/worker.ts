@@ -165,7 +165,7 @@ export const workerSettings = (c: Config): WorkerSettings => ({
 });
 
 /** Delay before attempt number `attempt` (0-based), jittered by ±10 % so a fleet of retries spreads out. */
-export function retryDelaySeconds(schedule: number[], attempt: number, random = Math.random): number | undefined {
+function retryDelaySeconds(schedule: number[], attempt: number, random = Math.random): number | undefined {
   const base = schedule[attempt];
   if (base === undefined) return undefined;
   return base * (0.9 + 0.2 * random());
