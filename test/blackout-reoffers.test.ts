@@ -53,22 +53,24 @@ async function scene() {
   const simSlot = await createSlot(partner, sim.id, at(1), at(1, 8));
   const early = await createSlot(partner, road.id, at(1, 10), at(1, 18));
   const lostSlot = await createSlot(partner, road.id, at(3), at(3, 8));
-  const created = await api()
-    .post('/v1/pilots')
-    .set(owner.auth)
-    .send({
-      title: 'Cockpit study',
-      summary: 'Simulator, then the road.',
-      domain: 'transport-safety',
-      requirements: { stages },
-    });
+  const created = await api().post('/v1/pilots').set(owner.auth).send({
+    title: 'Cockpit study',
+    summary: 'Simulator, then the road.',
+    domain: 'transport-safety',
+    requirements: { stages },
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const pilotId = created.body.id as string;
   assert.equal((await api().post(`/v1/pilots/${pilotId}/submit`).set(owner.auth)).status, 200);
   const group = await api()
     .post(`/v1/pilots/${pilotId}/matches`)
     .set(owner.auth)
-    .send({ sessions: [{ slotId: simSlot.id, stage: 'sim' }, { slotId: lostSlot.id, stage: 'road' }] });
+    .send({
+      sessions: [
+        { slotId: simSlot.id, stage: 'sim' },
+        { slotId: lostSlot.id, stage: 'road' },
+      ],
+    });
   assert.equal(group.status, 201, JSON.stringify(group.body));
   assert.equal((await approve(partner, group.body.data[0].id)).status, 200);
   const bookings = (
@@ -164,7 +166,10 @@ describe('blackout re-offers around a plan', () => {
       ['booking.cancelled', 'match.proposed', 'match.proposed', 'blackout.created'],
     );
     assert.deepEqual(
-      events.filter((e) => e.type === 'match.proposed').map((e) => e.id).sort(),
+      events
+        .filter((e) => e.type === 'match.proposed')
+        .map((e) => e.id)
+        .sort(),
       list.map((m) => m.id).sort(),
     );
 
@@ -262,7 +267,10 @@ describe('re-planning around kept sessions (pure)', () => {
 
   it('leaves a stage unconstrained by a stage the pilot holds nothing of, and counts kept hours', () => {
     const plans = searchPlans(stagesAround([]), new Map([['sim', sim]]), null, 1);
-    assert.deepEqual(plans[0]!.sessions.map((s) => s.slotId), ['late']);
+    assert.deepEqual(
+      plans[0]!.sessions.map((s) => s.slotId),
+      ['late'],
+    );
     const full = searchPlans(
       [{ key: 'sim', hours: 8, kept: [{ start: day(1), end: day(1, 8) }], open: true }],
       new Map([['sim', sim]]),

@@ -148,7 +148,11 @@ async function seedPlans(): Promise<PlansSeed> {
 
 describe('Operator console: plans, credits and expired holds', function () {
   this.timeout(180_000);
-  const session = consoleInBrowser({ artifactPrefix: 'failed-plans-', viewport: { width: 1280, height: 900 }, timeoutMs: 20_000 });
+  const session = consoleInBrowser({
+    artifactPrefix: 'failed-plans-',
+    viewport: { width: 1280, height: 900 },
+    timeoutMs: 20_000,
+  });
   let base: string;
   let page: Page;
   beforeEach(() => {

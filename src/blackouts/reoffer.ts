@@ -189,8 +189,7 @@ export async function reofferPilot(tx: Queryable, pilotId: string, lost: Booking
     [lost.map((b) => b.match_id)],
   );
   const stageOfMatch = new Map(stageRows.map((r) => [r.id, r.stage]));
-  const stageOfBooking = (b: BookingRow) =>
-    stages.find((s) => s.key === stageOfMatch.get(b.match_id)) ?? stages[0]!;
+  const stageOfBooking = (b: BookingRow) => stages.find((s) => s.key === stageOfMatch.get(b.match_id)) ?? stages[0]!;
   const live = new Set(
     (
       await tx.query<{ slot_id: string }>(

@@ -17,7 +17,7 @@ export function blackoutRoutes(api: ApiRouter, db: Db): void {
         'Slots overlapping `[start, end)` can no longer be booked, requested or proposed (409 `slot-blocked`; ' +
         'slots show `blockedBy`). In the same transaction every confirmed booking overlapping it is cancelled ' +
         'with `cancelReason: "blackout"` (credits returned when it had not started; `booking.cancelled`), and ' +
-        'each one\'s pilot is re-offered, around the bookings it keeps (the plan\'s order and gaps respected): the ' +
+        "each one's pilot is re-offered, around the bookings it keeps (the plan's order and gaps respected): the " +
         'best alternative slot for that session as a `proposed` match with `origin: "reoffer"` ' +
         '(`match.proposed`), or, when no single slot keeps the plan whole, the rest of the plan as a `proposed` ' +
         'group with `origin: "reoffer"` (accepted and approved whole) — when one exists. `displaced` lists what ' +

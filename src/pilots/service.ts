@@ -9,7 +9,11 @@ import { assertIfMatch, etagOf } from '../core/etag.js';
 import { decodeCursor, toPage } from '../core/cursor.js';
 import type { EventType } from '../events/catalog.js';
 import { recordEvent } from '../events/outbox.js';
-import type { PilotListQuery as PilotListQueryParams, PilotPatch, PilotRequirementsInput } from '../generated/schema-types.js';
+import type {
+  PilotListQuery as PilotListQueryParams,
+  PilotPatch,
+  PilotRequirementsInput,
+} from '../generated/schema-types.js';
 import { releasePilotHoldings, transitionPilot } from './lifecycle.js';
 import { toPilotDto } from './presenter.js';
 import { PILOT_COLUMNS, firstReleaseOf, getVisiblePilot, type PilotRow } from './queries.js';
@@ -64,7 +68,13 @@ export async function createPilot(db: Db, principal: Principal, input: PilotFiel
 
 /** Pilot events are seen by whoever may see the pilot. */
 export function recordPilotEvent(tx: Queryable, type: EventType, row: PilotRow) {
-  return recordEvent(tx, { type, data: toPilotDto(row), visibility: 'pilot', organizationId: row.organization_id, pilotId: row.id });
+  return recordEvent(tx, {
+    type,
+    data: toPilotDto(row),
+    visibility: 'pilot',
+    organizationId: row.organization_id,
+    pilotId: row.id,
+  });
 }
 
 async function getOwnPilotForUpdate(tx: Queryable, principal: Principal, id: string): Promise<PilotRow> {
@@ -96,7 +106,11 @@ function mergePilot(row: PilotRow, patch: PilotPatch): PilotFields {
   const { location, stages, ...reqPatch } = patch.requirements ?? {};
   let requirements: PilotRequirementsInput;
   if (stages || row.stages) {
-    requirements = { ...reqPatch, ...(location ? { location } : {}), stages: stages ?? (row.stages as PilotRequirementsInput['stages'])! };
+    requirements = {
+      ...reqPatch,
+      ...(location ? { location } : {}),
+      stages: stages ?? (row.stages as PilotRequirementsInput['stages'])!,
+    };
   } else {
     requirements = { ...firstReleaseOf(row), ...reqPatch };
     if (location === null) delete requirements.location;
@@ -107,7 +121,12 @@ function mergePilot(row: PilotRow, patch: PilotPatch): PilotFields {
     summary: patch.summary ?? row.summary,
     domain: patch.domain ?? row.domain,
     // Changing the domain without naming a subdomain drops the old one, which belonged to the old domain.
-    subdomain: patch.subdomain !== undefined ? patch.subdomain : patch.domain && patch.domain !== row.domain ? null : row.subdomain,
+    subdomain:
+      patch.subdomain !== undefined
+        ? patch.subdomain
+        : patch.domain && patch.domain !== row.domain
+          ? null
+          : row.subdomain,
     requirements,
   };
 }
@@ -117,7 +136,9 @@ export async function updatePilot(db: Db, principal: Principal, id: string, patc
     const row = await getOwnPilotForUpdate(tx, principal, id);
     assertIfMatch(ifMatch, pilotEtag(row));
     if (!isEditable(row.status)) {
-      throw conflict('invalid-transition', `Only draft pilots can be edited; this one is ${row.status}.`, { currentStatus: row.status });
+      throw conflict('invalid-transition', `Only draft pilots can be edited; this one is ${row.status}.`, {
+        currentStatus: row.status,
+      });
     }
     const merged = mergePilot(row, patch);
     assertValidPilot(merged);
@@ -138,7 +159,11 @@ export async function deletePilot(db: Db, principal: Principal, id: string): Pro
   await db.transaction(async (tx) => {
     const row = await getOwnPilotForUpdate(tx, principal, id);
     if (row.status !== 'draft') {
-      throw conflict('invalid-transition', `Only draft pilots can be deleted; withdraw a ${row.status} pilot instead.`, { currentStatus: row.status });
+      throw conflict(
+        'invalid-transition',
+        `Only draft pilots can be deleted; withdraw a ${row.status} pilot instead.`,
+        { currentStatus: row.status },
+      );
     }
     await tx.query('DELETE FROM pilots WHERE id = $1', [id]);
     await recordPilotEvent(tx, 'pilot.deleted', row);

@@ -514,7 +514,10 @@ export class DeliveryWorker {
   private async stillVisible(job: Job): Promise<boolean> {
     if (job.visibility === 'public') return true;
     const audience = { organizationId: job.organization_id, orgKind: job.org_kind };
-    const r = await this.db.query(`SELECT 1 FROM events ev WHERE ev.id = $1 AND ${eventVisibility(audience, 2)}`, [job.event_id, job.organization_id]);
+    const r = await this.db.query(`SELECT 1 FROM events ev WHERE ev.id = $1 AND ${eventVisibility(audience, 2)}`, [
+      job.event_id,
+      job.organization_id,
+    ]);
     return r.rows.length > 0;
   }
 
@@ -533,7 +536,9 @@ export class DeliveryWorker {
   private async attempt(job: Job): Promise<{ attemptedAt: Date; result: SendResult } | undefined> {
     if (!(await this.stillVisible(job))) return undefined;
     this.attempts++;
-    const body = JSON.stringify(toEventEnvelope({ id: job.event_id, type: job.type, created_at: job.created_at, data: job.data }));
+    const body = JSON.stringify(
+      toEventEnvelope({ id: job.event_id, type: job.type, created_at: job.created_at, data: job.data }),
+    );
     const now = new Date();
     const headers = {
       'webhook-id': job.event_id,
@@ -683,7 +688,9 @@ export class DeliveryWorker {
       if (r.statusCode === 410) {
         await disableEndpoint(tx, endpoint, 'the endpoint answered 410 Gone', { notify: true });
       } else if (rows[0]?.long) {
-        await disableEndpoint(tx, endpoint, `failing without a success since ${rows[0].failing_since.toISOString()}`, { notify: true });
+        await disableEndpoint(tx, endpoint, `failing without a success since ${rows[0].failing_since.toISOString()}`, {
+          notify: true,
+        });
       } else return true;
       return false;
     });

@@ -15,7 +15,8 @@ export interface Received {
   at: number;
 }
 
-export type Behaviour = 'ok' | 'hang' | 'trickle' | 'huge' | 'redirect' | 'reset' | { status: number; headers?: Record<string, string> };
+export type Behaviour =
+  'ok' | 'hang' | 'trickle' | 'huge' | 'redirect' | 'reset' | { status: number; headers?: Record<string, string> };
 
 export class WebhookReceiver {
   readonly received: Received[] = [];
@@ -142,7 +143,11 @@ export class WebhookReceiver {
 }
 
 /** Polls until check passes or the deadline passes; returns whether it passed. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 60_000, stepMs = 25): Promise<boolean> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+  stepMs = 25,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
