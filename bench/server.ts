@@ -17,7 +17,12 @@ const config = loadConfig({ ...process.env, DEMO_DATA: 'false', LOG_LEVEL: 'sile
 const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 10 });
 if (db.engine === 'postgres') await db.exec('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
 await migrate(db);
-const app = createApp({ db, config, logger: pino({ level: 'silent' }) });
+// BENCH_LOG_LEVEL (default silent) shows the server's own log on stderr, e.g. to read why a request failed.
+const app = createApp({
+  db,
+  config,
+  logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' }, pino.destination(2)),
+});
 // BENCH_WORKER=true: the webhook delivery worker runs in this process, as `npm start` runs it by default.
 const worker =
   process.env.BENCH_WORKER === 'true'
