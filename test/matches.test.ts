@@ -44,7 +44,8 @@ describe('GET /v1/pilots/:id/candidates', () => {
     const pilot = await submittedPilot(s);
     const a = await createTestbed(partner, { capacity: 4 });
     const b = await createTestbed(partner, { name: 'Second testbed', capacity: 4 });
-    const slots = [await slotOn(partner, a.id, 2, 4), await slotOn(partner, a.id, 4, 4), await slotOn(partner, b.id, 3, 4)];
+    const slots = [await slotOn(partner, a.id, 2, 4), await slotOn(partner, a.id, 4, 4)];
+    slots.push(await slotOn(partner, b.id, 3, 4));
     // Sub-millisecond times and booked plus held units must come through as the driver reads them.
     await ctx().db.query(
       `UPDATE slots SET start_at = start_at + interval '0.123756 s', end_at = end_at + interval '0.123756 s',
@@ -53,14 +54,19 @@ describe('GET /v1/pilots/:id/candidates', () => {
     );
     const res = await api().get(`/v1/pilots/${pilot.id}/candidates`).set(s.auth);
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    const { rows } = await ctx().db.query<{ id: string; testbed_id: string; name: string; start_at: Date; end_at: Date; free: number }>(
+    type Stored = { id: string; testbed_id: string; name: string; start_at: Date; end_at: Date; free: number };
+    const { rows } = await ctx().db.query<Stored>(
       `SELECT s.id, s.testbed_id, t.name, s.start_at, s.end_at, s.capacity - s.booked_units - s.held_units AS free
          FROM slots s JOIN testbeds t ON t.id = s.testbed_id`,
     );
-    const shown = (res.body.data as { slotId: string; testbedId: string; testbedName: string; start: string; end: string; availableUnits: number }[])
+    type Shown = { slotId: string; testbedId: string; testbedName: string; start: string; end: string;
+      availableUnits: number };
+    const shown = (res.body.data as Shown[])
       .map((c) => [c.slotId, c.testbedId, c.testbedName, c.start, c.end, c.availableUnits])
       .sort();
-    const stored = rows.map((r) => [r.id, r.testbed_id, r.name, r.start_at.toISOString(), r.end_at.toISOString(), r.free]).sort();
+    const stored = rows
+      .map((r) => [r.id, r.testbed_id, r.name, r.start_at.toISOString(), r.end_at.toISOString(), r.free])
+      .sort();
     assert.deepEqual(shown, stored);
     assert.ok(stored.some((r) => String(r[3]).endsWith('.123Z')));
   });

@@ -350,7 +350,7 @@ describe('pilot events (transactional outbox)', () => {
     assert.ok((await events()).every((e) => e.pilot_id === p.id));
   });
 
-  it('pilot.created carries the pilot as GET shows it and reaches its own organisation and operators only', async () => {
+  it('pilot.created carries the pilot as GET shows it, sent to its organisation and operators only', async () => {
     const s = await signup();
     const [other, partner, op] = [await signup(), await signup('partner'), await operator()];
     const receiver = await new WebhookReceiver().start();
@@ -367,8 +367,10 @@ describe('pilot events (transactional outbox)', () => {
           ...pilotBody(),
           requirements: {
             stages: [
-              { key: 'sim', capabilities: ['driving-simulator'], units: 1, hours: 8, sessionHours: { max: 4 }, earliestStart: at(0), latestEnd: at(20) },
-              { key: 'road', capabilities: ['v2x'], units: 2, hours: 4, earliestStart: at(5), latestEnd: at(30), after: { stage: 'sim' } },
+              { key: 'sim', capabilities: ['driving-simulator'], units: 1, hours: 8, sessionHours: { max: 4 },
+                earliestStart: at(0), latestEnd: at(20) },
+              { key: 'road', capabilities: ['v2x'], units: 2, hours: 4, earliestStart: at(5), latestEnd: at(30),
+                after: { stage: 'sim' } },
             ],
           },
         },

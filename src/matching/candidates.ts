@@ -103,8 +103,10 @@ export async function suitableOffers(db: Queryable, pilot: PilotRow, o: Candidat
             tb.utilization, s.slots
        FROM tb
        CROSS JOIN LATERAL (
-         SELECT json_agg(json_build_array(s.id, trunc(extract(epoch FROM s.start_at) * 1000)::bigint,
-                                          trunc(extract(epoch FROM s.end_at) * 1000)::bigint, s.capacity, s.booked_units)
+         SELECT json_agg(json_build_array(s.id,
+                                          trunc(extract(epoch FROM s.start_at) * 1000)::bigint,
+                                          trunc(extract(epoch FROM s.end_at) * 1000)::bigint,
+                                          s.capacity, s.booked_units)
                          ORDER BY s.start_at, s.id) AS slots
            FROM (
              SELECT s.id, s.start_at, s.end_at, s.capacity, s.booked_units + s.held_units AS booked_units

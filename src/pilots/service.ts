@@ -50,9 +50,10 @@ function fieldParams(p: PilotFields): unknown[] {
  * writes into the event itself): its DTO is the pilot.created payload, built before the statement runs.
  */
 function draftRowOf(values: unknown[], organizationId: string, demo: boolean): PilotRow {
-  const [title, summary, domain, subdomain, capabilities, units, durationHours, earliestStart, latestEnd, address, lat, lng, stages] =
-    values as [string, string, PilotRow['domain'], string | null, PilotRow['capabilities'], number, number, string, string,
-      string | null, number | null, number | null, string | null];
+  type Values = [string, string, PilotRow['domain'], string | null, PilotRow['capabilities'], number, number, string,
+    string, string | null, number | null, number | null, string | null];
+  const [title, summary, domain, subdomain, capabilities, units, durationHours, earliestStart, latestEnd, address, lat,
+    lng, stages] = values as Values;
   const epoch = new Date(0);
   return {
     id: '',
