@@ -69,6 +69,19 @@ describe('GET /v1/pilots/:id/candidates', () => {
       .sort();
     assert.deepEqual(shown, stored);
     assert.ok(stored.some((r) => String(r[3]).endsWith('.123Z')));
+    // Utilisation is booked / offered unit-seconds of the testbed's slots starting in the pilot's window.
+    const { rows: util } = await ctx().db.query<{ testbed_id: string; u: number }>(
+      `SELECT x.testbed_id, (sum(x.booked_units * extract(epoch FROM x.end_at - x.start_at))
+                             / sum(x.capacity * extract(epoch FROM x.end_at - x.start_at)))::float8 AS u
+         FROM slots x WHERE x.start_at >= $1 AND x.start_at < $2 GROUP BY x.testbed_id`,
+      [at(0), at(30)],
+    );
+    const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+    const expected = new Map(util.map((r) => [r.testbed_id, round6(r.u)]));
+    assert.ok([...expected.values()].some((u) => u > 0));
+    for (const c of res.body.data as { testbedId: string; breakdown: { loadBalance: { utilization: number } } }[]) {
+      assert.equal(c.breakdown.loadBalance.utilization, expected.get(c.testbedId));
+    }
   });
 
   it('answers reasons in Korean when Accept-Language asks for it', async () => {

@@ -61,10 +61,14 @@ export const toOffer = (r: OfferRow): SlotOffer => ({
   utilization: Number(r.utilization),
 });
 
-/** Utilisation of a testbed: booked / offered unit-hours of its slots starting in [from, to). */
+/**
+ * Utilisation of a testbed: booked / offered unit-hours of its slots starting in [from, to). The sums are of
+ * intervals (whole microseconds) turned into seconds once: the same exact numerics as summing each slot's seconds,
+ * so the same quotient, at half the cost of numeric arithmetic per slot.
+ */
 const UTILIZATION = (tb: string, from: string, to: string) => `
-  SELECT COALESCE(sum(x.booked_units * extract(epoch FROM x.end_at - x.start_at))
-                  / NULLIF(sum(x.capacity * extract(epoch FROM x.end_at - x.start_at)), 0), 0)::float8 AS utilization
+  SELECT COALESCE(extract(epoch FROM sum(x.booked_units * (x.end_at - x.start_at)))
+                  / NULLIF(extract(epoch FROM sum(x.capacity * (x.end_at - x.start_at))), 0), 0)::float8 AS utilization
     FROM slots x WHERE x.testbed_id = ${tb} AND x.start_at >= ${from} AND x.start_at < ${to}`;
 
 export interface CandidateOptions {
