@@ -56,7 +56,9 @@ function ticks(lo: number, hi: number, log: boolean): number[] {
 }
 
 function panelSvg(p: Panel, ox: number, oy: number): string {
-  const pts = p.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!p.xLog || x > 0) && (!p.yLog || y > 0));
+  const pts = p.series
+    .flatMap((s) => s.points)
+    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!p.xLog || x > 0) && (!p.yLog || y > 0));
   const out: string[] = [`<g transform="translate(${ox},${oy})">`];
   out.push(`<text x="${W / 2}" y="18" text-anchor="middle" font-weight="bold">${esc(p.title)}</text>`);
   if (!pts.length) {
@@ -70,12 +72,15 @@ function panelSvg(p: Panel, ox: number, oy: number): string {
   else if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
   if (p.yLog) [y0, y1] = [y0 / 1.5, y1 * 1.5];
   else [y0, y1] = [Math.min(0, y0), y1 * 1.1 || 1];
-  const f = (v: number, lo: number, hi: number, log?: boolean) => (log ? (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo)) : (v - lo) / (hi - lo));
+  const f = (v: number, lo: number, hi: number, log?: boolean) =>
+    log ? (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo)) : (v - lo) / (hi - lo);
   const X = (v: number) => M.left + f(v, x0, x1, p.xLog) * (W - M.left - M.right);
   const Y = (v: number) => H - M.bottom - f(v, y0, y1, p.yLog) * (H - M.top - M.bottom);
   const xt = p.xTick ?? compact;
   const yt = p.yTick ?? compact;
-  out.push(`<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="none" stroke="#bbb"/>`);
+  out.push(
+    `<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="none" stroke="#bbb"/>`,
+  );
   for (const v of ticks(x0, x1, !!p.xLog)) {
     out.push(`<line x1="${X(v)}" x2="${X(v)}" y1="${M.top}" y2="${H - M.bottom}" stroke="#eee"/>`);
     out.push(`<text x="${X(v)}" y="${H - M.bottom + 14}" text-anchor="middle" font-size="10">${esc(xt(v))}</text>`);
@@ -85,15 +90,26 @@ function panelSvg(p: Panel, ox: number, oy: number): string {
     out.push(`<text x="${M.left - 4}" y="${Y(v) + 3}" text-anchor="end" font-size="10">${esc(yt(v))}</text>`);
   }
   out.push(`<text x="${W / 2}" y="${H - 10}" text-anchor="middle" font-size="11">${esc(p.xLabel)}</text>`);
-  out.push(`<text transform="translate(14,${H / 2}) rotate(-90)" text-anchor="middle" font-size="11">${esc(p.yLabel)}</text>`);
+  out.push(
+    `<text transform="translate(14,${H / 2}) rotate(-90)" text-anchor="middle" font-size="11">${esc(p.yLabel)}</text>`,
+  );
   if (p.target) {
-    out.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${Y(p.target.y)}" y2="${Y(p.target.y)}" stroke="#999" stroke-dasharray="4 3"/>`);
-    out.push(`<text x="${W - M.right - 2}" y="${Y(p.target.y) - 3}" text-anchor="end" font-size="10" fill="#666">${esc(p.target.label)}</text>`);
+    out.push(
+      `<line x1="${M.left}" x2="${W - M.right}" y1="${Y(p.target.y)}" y2="${Y(p.target.y)}" stroke="#999" stroke-dasharray="4 3"/>`,
+    );
+    out.push(
+      `<text x="${W - M.right - 2}" y="${Y(p.target.y) - 3}" text-anchor="end" font-size="10" fill="#666">${esc(p.target.label)}</text>`,
+    );
   }
   p.series.forEach((s, i) => {
     const c = COLORS[i % COLORS.length];
-    const ok = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!p.xLog || x > 0) && (!p.yLog || y > 0));
-    if (ok.length > 1) out.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${ok.map(([x, y]) => `${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join(' ')}"/>`);
+    const ok = s.points.filter(
+      ([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!p.xLog || x > 0) && (!p.yLog || y > 0),
+    );
+    if (ok.length > 1)
+      out.push(
+        `<polyline fill="none" stroke="${c}" stroke-width="2" points="${ok.map(([x, y]) => `${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join(' ')}"/>`,
+      );
     for (const [x, y] of ok) out.push(`<circle cx="${X(x).toFixed(1)}" cy="${Y(y).toFixed(1)}" r="3" fill="${c}"/>`);
     out.push(`<rect x="${M.left + 8}" y="${M.top + 6 + i * 14}" width="10" height="3" fill="${c}"/>`);
     out.push(`<text x="${M.left + 22}" y="${M.top + 11 + i * 14}" font-size="10">${esc(s.name)}</text>`);

@@ -36,12 +36,19 @@ export async function serverAvailable(url = SERVER_URL): Promise<boolean> {
   }
 }
 
-export async function startTarget(databaseUrl?: string, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Target> {
+export async function startTarget(
+  databaseUrl?: string,
+  extraEnv: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ax-bench-'));
   const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, ...extraEnv };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   else delete env.DATABASE_URL;
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/server.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/server.ts'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', resolve);
@@ -88,7 +95,10 @@ export async function load(opts: {
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
 }
 
-export async function json(url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown } = {}) {
+export async function json(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+) {
   const res = await fetch(url, {
     method: init.method ?? 'GET',
     headers: { 'Content-Type': 'application/json', ...init.headers },
@@ -99,4 +109,5 @@ export async function json(url: string, init: { method?: string; headers?: Recor
   return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
 }
 
-export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

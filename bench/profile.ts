@@ -34,7 +34,10 @@ export interface SelfTime {
  * Self time by function and by package/folder of a .cpuprofile, largest first; only samples inside window
  * (µs on the monotonic clock, which V8's timestamps and process.hrtime share) when given, so start-up is left out.
  */
-export function summarise(profile: CpuProfile, window?: [number, number]): { byFunction: SelfTime[]; byPlace: SelfTime[]; totalMs: number } {
+export function summarise(
+  profile: CpuProfile,
+  window?: [number, number],
+): { byFunction: SelfTime[]; byPlace: SelfTime[]; totalMs: number } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   let at = profile.startTime;
@@ -79,7 +82,10 @@ async function main(): Promise<void> {
   const op = process.env.PROFILE_OP ?? 'list';
   const dir = resolve('bench/profiles', `${engine}-${op}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
-  const t = await startTarget(engine === 'postgres' ? SERVER_URL : undefined, {}, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const t = await startTarget(engine === 'postgres' ? SERVER_URL : undefined, {}, [
+    '--cpu-prof',
+    `--cpu-prof-dir=${dir}`,
+  ]);
   const us = () => Number(process.hrtime.bigint() / 1000n);
   let window: [number, number];
   try {
@@ -100,7 +106,8 @@ async function main(): Promise<void> {
   const s = summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, window);
   const show = (title: string, rows: SelfTime[], n: number) => {
     console.log(`\n${title} (of ${s.totalMs.toFixed(0)} ms busy)`);
-    for (const r of rows.slice(0, n)) console.log(`${(r.share * 100).toFixed(1).padStart(5)} %  ${r.ms.toFixed(0).padStart(6)} ms  ${r.name}`);
+    for (const r of rows.slice(0, n))
+      console.log(`${(r.share * 100).toFixed(1).padStart(5)} %  ${r.ms.toFixed(0).padStart(6)} ms  ${r.name}`);
   };
   console.log(`profile of ${op} on ${engine}: ${join(dir, file)}`);
   show('self time by function', s.byFunction, 25);

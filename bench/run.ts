@@ -15,7 +15,13 @@ import { apiTable, runApiSuite, type ApiRow } from './suites/api.js';
 import { resumableTable, runResumableSuite } from './suites/resumable.js';
 import { runCandidatesCurve, type CandidatesPoint } from './suites/candidates-curve.js';
 import { runUploadSuite, uploadTable, type UploadRow } from './suites/uploads.js';
-import { runEmbeddedWebhookSuite, runWebhookSuite, webhookTable, type WebhookResults, type WebhookRow } from './suites/webhooks.js';
+import {
+  runEmbeddedWebhookSuite,
+  runWebhookSuite,
+  webhookTable,
+  type WebhookResults,
+  type WebhookRow,
+} from './suites/webhooks.js';
 import { matchingSection, runMatchingSuite } from './suites/matching.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -56,7 +62,9 @@ if (wants('api')) {
   put(
     'api',
     '## API throughput against a bare Express route\n\n' +
-      'autocannon, 10 connections, ' + seconds + ' s per measurement, after a 2 s warm-up; the bare route is in the same ' +
+      'autocannon, 10 connections, ' +
+      seconds +
+      ' s per measurement, after a 2 s warm-up; the bare route is in the same ' +
       'process as the service and serves the identical JSON from memory. The server figures are three consecutive runs, ' +
       'each with its own target process and its own baseline. Targets: GET on the server ≥ 0.5, POST on the server ≥ 0.25, ' +
       'GET on the embedded database ≥ 0.25.\n\n' +
@@ -150,7 +158,10 @@ if (wants('curves')) {
 }
 
 writeFileSync(DATA_FILE, JSON.stringify(data, null, 1) + '\n');
-writeFileSync('bench/curves.svg', chartSvg(`Cost as work grows (npm run bench, ${started.toISOString().slice(0, 10)})`, panels()));
+writeFileSync(
+  'bench/curves.svg',
+  chartSvg(`Cost as work grows (npm run bench, ${started.toISOString().slice(0, 10)})`, panels()),
+);
 
 const header = [
   '# Benchmark results',
@@ -171,7 +182,8 @@ function previousSections(): Map<string, string> {
   const out = new Map<string, string>();
   if (!existsSync('bench/RESULTS.md')) return out;
   const text = readFileSync('bench/RESULTS.md', 'utf8');
-  for (const m of text.matchAll(/<!-- suite:(\w+) -->\n([\s\S]*?)(?=\n<!-- suite:|$)/g)) out.set(m[1]!, `<!-- suite:${m[1]} -->\n${m[2]!.trimEnd()}`);
+  for (const m of text.matchAll(/<!-- suite:(\w+) -->\n([\s\S]*?)(?=\n<!-- suite:|$)/g))
+    out.set(m[1]!, `<!-- suite:${m[1]} -->\n${m[2]!.trimEnd()}`);
   return out;
 }
 
@@ -181,7 +193,8 @@ async function memorySection(): Promise<string> {
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'ax-bench-rss-'));
-  const rss = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  const rss = (pid: number) =>
+    Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
   const idle = async () => {
     const t = await startTarget(undefined, { DATA_DIR: dir });
     try {
@@ -253,7 +266,8 @@ function panels(): Panel[] {
   const a = data.allocation ?? [];
   const u = data.uploads ?? [];
   const w = data.webhooks;
-  const rated = (rows: WebhookRow[], db: string) => rows.filter((r) => r.database === db && r.rate !== undefined && r.scenario.startsWith('wake-up'));
+  const rated = (rows: WebhookRow[], db: string) =>
+    rows.filter((r) => r.database === db && r.rate !== undefined && r.scenario.startsWith('wake-up'));
   return [
     {
       title: 'Candidates vs catalogue size',
@@ -275,8 +289,14 @@ function panels(): Panel[] {
       yLog: true,
       xTick: compact,
       series: [
-        { name: 'total (build + MIP + LP + greedy)', points: a.map((p) => [p.pilots * p.slots, (p.buildMs + p.solveMs) / 1000]) },
-        { name: 'gap to LP bound, % (same axis)', points: a.map((p) => [p.pilots * p.slots, Math.max(0.001, p.gap * 100)]) },
+        {
+          name: 'total (build + MIP + LP + greedy)',
+          points: a.map((p) => [p.pilots * p.slots, (p.buildMs + p.solveMs) / 1000]),
+        },
+        {
+          name: 'gap to LP bound, % (same axis)',
+          points: a.map((p) => [p.pilots * p.slots, Math.max(0.001, p.gap * 100)]),
+        },
       ],
       target: { y: 10, label: 'solver limit 10 s' },
     },

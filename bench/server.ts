@@ -19,7 +19,10 @@ if (db.engine === 'postgres') await db.exec('DROP SCHEMA IF EXISTS public CASCAD
 await migrate(db);
 const app = createApp({ db, config, logger: pino({ level: 'silent' }) });
 // BENCH_WORKER=true: the webhook delivery worker runs in this process, as `npm start` runs it by default.
-const worker = process.env.BENCH_WORKER === 'true' ? new DeliveryWorker(db, workerSettings(config), pino({ level: 'warn' })) : undefined;
+const worker =
+  process.env.BENCH_WORKER === 'true'
+    ? new DeliveryWorker(db, workerSettings(config), pino({ level: 'warn' }))
+    : undefined;
 worker?.start();
 
 const fixtures = new Map<string, { status: number; body: unknown }>();

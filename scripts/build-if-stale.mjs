@@ -49,7 +49,11 @@ export function inputsDigest(root) {
     return statSync(abs).isDirectory() ? files(root, p) : [p];
   }).sort();
   for (const rel of all) {
-    hash.update(rel).update('\0').update(readFileSync(join(root, rel))).update('\0');
+    hash
+      .update(rel)
+      .update('\0')
+      .update(readFileSync(join(root, rel)))
+      .update('\0');
   }
   return hash.digest('hex');
 }

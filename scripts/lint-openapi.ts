@@ -34,7 +34,13 @@ function run(args: string[], cwd: string): Promise<{ code: number; stdout: strin
   return new Promise((resolve, reject) => {
     const child = spawn(REDOCLY, args, {
       cwd,
-      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1', FORCE_COLOR: '0' },
+      env: {
+        ...process.env,
+        REDOCLY_TELEMETRY: 'off',
+        REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true',
+        NO_COLOR: '1',
+        FORCE_COLOR: '0',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -72,8 +78,17 @@ export async function lintOpenApi(doc: unknown): Promise<LintResult> {
       parsed = JSON.parse(stdout.slice(stdout.indexOf('{'))) as RedoclyJson;
     } catch {
       // No JSON: Redocly crashed or could not read its config. Count that as an error and show what it said.
-      const said = stderr.split('\n').filter((l) => !/[║╔╚]/.test(l)).join('\n').trim();
-      return { errors: 1, warnings: 0, report: `redocly exited ${code} without a report:\n${said}\n${stdout}`, exitCode: code || 1 };
+      const said = stderr
+        .split('\n')
+        .filter((l) => !/[║╔╚]/.test(l))
+        .join('\n')
+        .trim();
+      return {
+        errors: 1,
+        warnings: 0,
+        report: `redocly exited ${code} without a report:\n${said}\n${stdout}`,
+        exitCode: code || 1,
+      };
     }
     const report = parsed.problems
       .map((p) => `${p.severity.padEnd(5)} ${p.ruleId}  ${p.location?.[0]?.pointer ?? ''}\n      ${p.message}`)

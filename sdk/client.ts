@@ -82,13 +82,21 @@ export class AxClient {
    * problems thrown as ProblemError.
    */
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.send(method, path, body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+    const res = await this.send(
+      method,
+      path,
+      body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } },
+    );
     if (res.status === 204) return undefined as T;
     return (await res.json()) as T;
   }
 
   /** A raw request through auth and retries; throws ProblemError on a refusal, else hands back the Response. */
-  async send(method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string> } = {}): Promise<Response> {
+  async send(
+    method: string,
+    path: string,
+    init: { body?: BodyInit; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const req = new Request(this.baseUrl + path, { method, body: init.body, headers: this.headers(init.headers) });
     const res = await this.fetch(req);
     if (!res.ok) throw await problemFrom(res);
@@ -100,7 +108,11 @@ export class AxClient {
 export function ok<T>(result: { data?: T; error?: unknown; response: Response }): T {
   if (result.data === undefined) {
     if (result.response.status === 204) return undefined as T;
-    throw new ProblemError({ status: result.response.status, title: 'Empty answer', detail: 'The answer had no body.' });
+    throw new ProblemError({
+      status: result.response.status,
+      title: 'Empty answer',
+      detail: 'The answer had no body.',
+    });
   }
   return result.data;
 }
@@ -115,7 +127,10 @@ export interface Page<T> {
  * Every item of a cursor-paged list, fetching pages as the loop asks for them. Ends at a null nextCursor, or,
  * for feeds that always hand back a cursor (GET /v1/events), when a page says hasMore false or is empty.
  */
-export async function* iterate<T>(fetchPage: (cursor: string | undefined) => Promise<Page<T>>, start?: string): AsyncGenerator<T> {
+export async function* iterate<T>(
+  fetchPage: (cursor: string | undefined) => Promise<Page<T>>,
+  start?: string,
+): AsyncGenerator<T> {
   let cursor = start;
   for (;;) {
     const page = await fetchPage(cursor);

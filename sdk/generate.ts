@@ -16,7 +16,8 @@ const BLOB = ts.factory.createTypeReferenceNode(ts.factory.createIdentifier('Blo
 const doc = await buildDocument();
 const ast = await openapiTS(doc as unknown as OpenAPI3, {
   // A file part (format: binary) is a Blob in a FormData body, not a string.
-  transform: (schema) => (typeof schema === 'object' && 'format' in schema && schema.format === 'binary' ? BLOB : undefined),
+  transform: (schema) =>
+    typeof schema === 'object' && 'format' in schema && schema.format === 'binary' ? BLOB : undefined,
 });
 
 type Json = Record<string, unknown>;
@@ -24,7 +25,8 @@ const idempotent: string[] = [];
 for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
   for (const [method, op] of Object.entries(item)) {
     const params = ((op as Json).parameters ?? []) as Json[];
-    if (params.some((p) => p.$ref === '#/components/parameters/IdempotencyKey')) idempotent.push(`${method.toUpperCase()} ${path}`);
+    if (params.some((p) => p.$ref === '#/components/parameters/IdempotencyKey'))
+      idempotent.push(`${method.toUpperCase()} ${path}`);
   }
 }
 
@@ -38,4 +40,6 @@ writeFileSync(
     '/** Operations that create something and accept Idempotency-Key, as "METHOD /path/{template}". */\n' +
     `export const IDEMPOTENT_OPERATIONS: ReadonlySet<string> = new Set(${JSON.stringify(idempotent.sort(), null, 2)});\n`,
 );
-console.log(`wrote sdk/generated/openapi.ts and operations.ts (${Object.keys(doc.paths as Json).length} paths, ${idempotent.length} idempotent)`);
+console.log(
+  `wrote sdk/generated/openapi.ts and operations.ts (${Object.keys(doc.paths as Json).length} paths, ${idempotent.length} idempotent)`,
+);

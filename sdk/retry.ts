@@ -25,7 +25,12 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 }
 
 /** The wait before attempt `attempt` (1 = first retry). */
-export function backoffMs(attempt: number, retryAfter: string | null, opts: RetryOptions, random = Math.random): number {
+export function backoffMs(
+  attempt: number,
+  retryAfter: string | null,
+  opts: RetryOptions,
+  random = Math.random,
+): number {
   const exp = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** (attempt - 1));
   const jittered = Math.round(exp / 2 + random() * (exp / 2));
   return Math.min(opts.maxDelayMs, Math.max(jittered, retryAfterMs(retryAfter) ?? 0));
@@ -34,7 +39,10 @@ export function backoffMs(attempt: number, retryAfter: string | null, opts: Retr
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A fetch that retries 429/503 answers; the request is cloned for each attempt so its body can be sent again. */
-export function retryingFetch(base: (req: Request) => Promise<Response>, opts: RetryOptions): (req: Request) => Promise<Response> {
+export function retryingFetch(
+  base: (req: Request) => Promise<Response>,
+  opts: RetryOptions,
+): (req: Request) => Promise<Response> {
   return async (req) => {
     for (let attempt = 0; ; attempt++) {
       const res = await base(attempt < opts.retries ? req.clone() : req);

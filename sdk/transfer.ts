@@ -17,7 +17,10 @@ import { offersTus, uploadResumable } from './tus.js';
 
 export type Dataset = components['schemas']['Dataset'];
 /** The text fields of a dataset upload, as the document declares them beside the file part. */
-export type DatasetFields = Omit<NonNullable<operations['uploadDataset']['requestBody']>['content']['multipart/form-data'], 'file'>;
+export type DatasetFields = Omit<
+  NonNullable<operations['uploadDataset']['requestBody']>['content']['multipart/form-data'],
+  'file'
+>;
 
 export interface Progress {
   bytes: number;
@@ -52,7 +55,12 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /** Uploads a file as a dataset of a pilot; the server checks the sha256 computed here before keeping it. */
-export async function uploadDataset(client: AxClient, pilotId: string, path: string, opts: UploadOptions): Promise<UploadResult> {
+export async function uploadDataset(
+  client: AxClient,
+  pilotId: string,
+  path: string,
+  opts: UploadOptions,
+): Promise<UploadResult> {
   const size = (await stat(path)).size;
   const fields: DatasetFields = {
     name: opts.name ?? basename(path),
@@ -64,7 +72,11 @@ export async function uploadDataset(client: AxClient, pilotId: string, path: str
   if (opts.resumable !== false && (await offersTus(client, pilotId))) {
     return uploadResumable(client, pilotId, path, size, fields, opts);
   }
-  return { dataset: await uploadMultipart(client, pilotId, path, size, fields, opts.onProgress), method: 'multipart', resumed: false };
+  return {
+    dataset: await uploadMultipart(client, pilotId, path, size, fields, opts.onProgress),
+    method: 'multipart',
+    resumed: false,
+  };
 }
 
 const quoted = (s: string) => s.replace(/[\r\n"\\]/g, (c) => encodeURIComponent(c));
@@ -107,7 +119,10 @@ async function uploadMultipart(
     }
     const res = await fetch(url, {
       method: 'POST',
-      headers: client.headers({ 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(length) }),
+      headers: client.headers({
+        'Content-Type': `multipart/form-data; boundary=${boundary}`,
+        'Content-Length': String(length),
+      }),
       body: Readable.toWeb(Readable.from(body())) as ReadableStream<Uint8Array>,
       duplex: 'half',
     } as RequestInit);
@@ -159,9 +174,14 @@ export async function downloadDataset(
   });
   try {
     if (!res.body) throw new Error('The download had no body.');
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tap, createWriteStream(temp));
+    await pipeline(
+      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+      tap,
+      createWriteStream(temp),
+    );
     const sha256 = hash.digest('hex');
-    if (expected && expected !== sha256) throw new Error(`The download's SHA-256 ${sha256} does not match the server's ${expected}.`);
+    if (expected && expected !== sha256)
+      throw new Error(`The download's SHA-256 ${sha256} does not match the server's ${expected}.`);
     await rename(temp, dest);
     return { bytes, sha256, mediaType: res.headers.get('Content-Type') };
   } catch (err) {

@@ -64,7 +64,13 @@ export async function uploadResumable(
       chunkSize: 64 * 1024 * 1024,
       headers: client.headers(),
       retryDelays: [0, 1000, 3000, 5000, 10000],
-      ...(opts.resumeStore ? { urlStorage: new FileUrlStorage(opts.resumeStore), storeFingerprintForResuming: true, removeFingerprintOnSuccess: true } : {}),
+      ...(opts.resumeStore
+        ? {
+            urlStorage: new FileUrlStorage(opts.resumeStore),
+            storeFingerprintForResuming: true,
+            removeFingerprintOnSuccess: true,
+          }
+        : {}),
       onProgress: (bytes, total) => opts.onProgress?.({ bytes, total }),
       onAfterResponse: (_req, res) => {
         datasetId = res.getHeader('Dataset-Id') ?? datasetId;

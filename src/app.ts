@@ -60,10 +60,21 @@ export interface App extends Express {
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
 /** Liveness, readiness and Prometheus metrics, declared like every other operation so the document lists them. */
-function probeRoutes(api: ApiRouter, db: Db, readiness: { shuttingDown: boolean }, metrics: ReturnType<typeof createMetrics>): void {
+function probeRoutes(
+  api: ApiRouter,
+  db: Db,
+  readiness: { shuttingDown: boolean },
+  metrics: ReturnType<typeof createMetrics>,
+): void {
   const common = { method: 'get', tag: 'Operations', auth: 'public' } as const;
   api.add(
-    { ...common, path: '/healthz', operationId: 'getHealth', summary: 'Liveness', success: { status: 200, description: 'The process answers.', schema: 'health.json' } },
+    {
+      ...common,
+      path: '/healthz',
+      operationId: 'getHealth',
+      summary: 'Liveness',
+      success: { status: 200, description: 'The process answers.', schema: 'health.json' },
+    },
     (c) => void c.res.json({ status: 'ok' }),
   );
   api.add(
@@ -76,7 +87,8 @@ function probeRoutes(api: ApiRouter, db: Db, readiness: { shuttingDown: boolean 
       errors: [503],
     },
     async ({ res }) => {
-      const notReady = (reason: string, detail: string) => new AppError(503, 'not-ready', 'Not ready', detail, { reason });
+      const notReady = (reason: string, detail: string) =>
+        new AppError(503, 'not-ready', 'Not ready', detail, { reason });
       if (readiness.shuttingDown) throw notReady('shutting-down', 'The process is shutting down.');
       try {
         await db.query('SELECT 1 FROM schema_migrations LIMIT 1');
@@ -108,7 +120,12 @@ export function createApp(deps: AppDeps): App {
   app.set('query parser', 'simple');
 
   // First of all: no middleware may wait on a body that never ends.
-  app.use(bodyDeadlines({ idleMs: config.requestIdleTimeoutSeconds * 1000, totalMs: config.requestBodyTimeoutSeconds * 1000 }));
+  app.use(
+    bodyDeadlines({
+      idleMs: config.requestIdleTimeoutSeconds * 1000,
+      totalMs: config.requestBodyTimeoutSeconds * 1000,
+    }),
+  );
   const metrics = createMetrics();
   app.use(
     pinoHttp({
@@ -183,7 +200,14 @@ export function createApp(deps: AppDeps): App {
   app.get('/openapi.json', (_req, res) => {
     res.json(app.openapi);
   });
-  app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' }, customSiteTitle: 'AX Testbed Registry API' }));
+  app.use(
+    '/docs',
+    swaggerUi.serve,
+    swaggerUi.setup(undefined, {
+      swaggerOptions: { url: '/openapi.json' },
+      customSiteTitle: 'AX Testbed Registry API',
+    }),
+  );
   app.get('/problems/:code', (req, res, next) => {
     const { code } = req.params;
     // Own keys only: /problems/toString is not a problem type.
@@ -193,12 +217,17 @@ export function createApp(deps: AppDeps): App {
 
   serveConsole(app);
 
-  const knownPaths = api.operations.map((o) => ({ re: new RegExp('^' + o.path.replace(/\{\w+\}/g, '[^/]+') + '/?$'), method: o.method }));
+  const knownPaths = api.operations.map((o) => ({
+    re: new RegExp('^' + o.path.replace(/\{\w+\}/g, '[^/]+') + '/?$'),
+    method: o.method,
+  }));
   app.use((req, res, next) => {
     const matching = knownPaths.filter((p) => p.re.test(req.path));
     if (matching.length) {
       res.setHeader('Allow', [...new Set(matching.map((m) => m.method.toUpperCase()))].join(', '));
-      return next(new AppError(405, 'method-not-allowed', 'Method not allowed', `${req.method} is not supported on this path.`));
+      return next(
+        new AppError(405, 'method-not-allowed', 'Method not allowed', `${req.method} is not supported on this path.`),
+      );
     }
     next(new AppError(404, 'route-not-found', 'Not found', `No operation at ${req.method} ${req.path}.`));
   });

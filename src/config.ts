@@ -116,7 +116,9 @@ function cidrList(env: Env, name: string): string[] {
     const [addr, bits, extra] = cidr.split('/');
     const max = addr && isIPv4(addr) ? 32 : addr && isIPv6(addr) ? 128 : -1;
     if (max < 0 || extra !== undefined || bits === undefined || !/^\d+$/.test(bits) || Number(bits) > max) {
-      throw new ConfigError(`${name} must be a comma-separated list of CIDRs such as 127.0.0.0/8,::1/128; "${cidr}" is not one`);
+      throw new ConfigError(
+        `${name} must be a comma-separated list of CIDRs such as 127.0.0.0/8,::1/128; "${cidr}" is not one`,
+      );
     }
     return cidr;
   });
@@ -210,7 +212,9 @@ export function loadConfig(env: Env = process.env): Config {
   const webhookTimeout = int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000);
   const webhookLease = int(env, 'WEBHOOK_LEASE_SECONDS', 60, 1, 3600);
   if (webhookLease * 1000 <= webhookTimeout) {
-    throw new ConfigError('WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_MS, or a slow delivery could be claimed twice');
+    throw new ConfigError(
+      'WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_MS, or a slow delivery could be claimed twice',
+    );
   }
   return {
     port: int(env, 'PORT', 3000, 0, 65535),

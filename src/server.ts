@@ -29,7 +29,10 @@ async function main(): Promise<void> {
   server.listen(config.port, () => {
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
-    logger.info({ port, engine: db.engine }, `AX Testbed Registry listening on http://localhost:${port} (docs at /docs)`);
+    logger.info(
+      { port, engine: db.engine },
+      `AX Testbed Registry listening on http://localhost:${port} (docs at /docs)`,
+    );
   });
 
   let stopping = false;
@@ -62,7 +65,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const text = err instanceof DataDirLockedError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err);
+  const text =
+    err instanceof DataDirLockedError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
   process.stderr.write(`Start-up failed: ${text}\n`);
   process.exit(1);
 });

@@ -19,13 +19,21 @@ interface CliResult {
 }
 
 /** Runs a CLI entry the way npm scripts do, on the embedded database in dataDir (never DATABASE_URL). */
-function runCli(entry: string, args: string[], options: { dataDir: string; env?: Record<string, string>; input?: string }): Promise<CliResult> {
+function runCli(
+  entry: string,
+  args: string[],
+  options: { dataDir: string; env?: Record<string, string>; input?: string },
+): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: options.dataDir, ...options.env };
   delete env.DATABASE_URL;
   if (!options.env?.ADMIN_PASSWORD) delete env.ADMIN_PASSWORD;
   if (!options.env?.ADMIN_EMAIL) delete env.ADMIN_EMAIL;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: projectRoot, env, stdio: 'pipe' });
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+      cwd: projectRoot,
+      env,
+      stdio: 'pipe',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -95,7 +103,9 @@ describe('admin command (npm run admin)', function () {
     await withDb(dir, async (db) => {
       assert.equal(await verifyLogin(db, 'ops@gwangju.go.kr', first), undefined);
       assert.ok(await verifyLogin(db, 'ops@gwangju.go.kr', second));
-      const ops = await db.query(`SELECT 1 FROM users u JOIN organizations o ON o.id = u.organization_id WHERE o.kind = 'operator'`);
+      const ops = await db.query(
+        `SELECT 1 FROM users u JOIN organizations o ON o.id = u.organization_id WHERE o.kind = 'operator'`,
+      );
       assert.equal(ops.rows.length, 1);
     });
   });
@@ -103,10 +113,13 @@ describe('admin command (npm run admin)', function () {
   it('refuses an email that belongs to a startup, exit code 1, changing nothing', async () => {
     await withDb(dir, async (db) => {
       await migrate(db);
-      const org = await db.query<{ id: string }>(`INSERT INTO organizations (name, kind) VALUES ('광주 스타트업', 'startup') RETURNING id`);
-      await db.query(`INSERT INTO users (organization_id, email, name, password_hash) VALUES ($1, 'founder@startup.kr', 'Founder', 'x')`, [
-        org.rows[0]!.id,
-      ]);
+      const org = await db.query<{ id: string }>(
+        `INSERT INTO organizations (name, kind) VALUES ('광주 스타트업', 'startup') RETURNING id`,
+      );
+      await db.query(
+        `INSERT INTO users (organization_id, email, name, password_hash) VALUES ($1, 'founder@startup.kr', 'Founder', 'x')`,
+        [org.rows[0]!.id],
+      );
     });
     const res = await admin(['create-operator', '--email', 'founder@startup.kr'], {
       dataDir: dir,
@@ -214,7 +227,10 @@ describe('ensureOperator (the admin command and ADMIN_EMAIL at start-up)', () =>
     const logger = pino({ level: 'silent' });
     try {
       // DATA_DIR is used by the embedded engine; with DATABASE_URL set this is the shared test database.
-      const first = await bootstrap(testConfig({ DATA_DIR: dir, ADMIN_EMAIL: 'boot@gwangju.go.kr', ADMIN_PASSWORD: PASSWORD }), logger);
+      const first = await bootstrap(
+        testConfig({ DATA_DIR: dir, ADMIN_EMAIL: 'boot@gwangju.go.kr', ADMIN_PASSWORD: PASSWORD }),
+        logger,
+      );
       await first.close();
       const second = await bootstrap(
         testConfig({ DATA_DIR: dir, ADMIN_EMAIL: 'boot@gwangju.go.kr', ADMIN_PASSWORD: 'rotated-operator-password' }),

@@ -46,7 +46,13 @@ describe('concurrent allocation runs', function () {
       // the run that goes second must see what the first one committed.
       await ctx().db.transaction(async (tx) => {
         await tx.query('SELECT id FROM pilots WHERE id = ANY($1::uuid[]) FOR UPDATE', [pilots.map((p) => p.id)]);
-        runs = [0, 1].map(() => api().post('/v1/allocation-runs').set(op.auth).send(RUN).then((r) => r));
+        runs = [0, 1].map(() =>
+          api()
+            .post('/v1/allocation-runs')
+            .set(op.auth)
+            .send(RUN)
+            .then((r) => r),
+        );
         await until('two runs waiting on the pilot locks', async () => {
           const { rows } = await ctx().db.query<{ n: number }>(
             `SELECT count(*)::int AS n FROM pg_stat_activity
@@ -56,21 +62,39 @@ describe('concurrent allocation runs', function () {
         });
       });
     } else {
-      runs = [0, 1].map(() => api().post('/v1/allocation-runs').set(op.auth).send(RUN).then((r) => r));
+      runs = [0, 1].map(() =>
+        api()
+          .post('/v1/allocation-runs')
+          .set(op.auth)
+          .send(RUN)
+          .then((r) => r),
+      );
     }
     const answers = await Promise.all(runs);
     for (const a of answers) assert.equal(a.status, 201, JSON.stringify(a.body));
     const proposed = answers.map((a) => a.body.summary.proposed as number);
-    assert.equal(proposed.reduce((x, y) => x + y, 0), pilots.length, `proposed ${proposed.join(' + ')}`);
+    assert.equal(
+      proposed.reduce((x, y) => x + y, 0),
+      pilots.length,
+      `proposed ${proposed.join(' + ')}`,
+    );
     const live = await livePerPilot();
     assert.equal(live.length, pilots.length);
-    assert.ok(live.every((n) => n === 1), `live proposals per pilot: ${live.join(',')}`);
+    assert.ok(
+      live.every((n) => n === 1),
+      `live proposals per pilot: ${live.join(',')}`,
+    );
   });
 
   it('refuses a run past ALLOCATION_MAX_RUNS in flight with 429 allocation-runs-busy and Retry-After', async () => {
     const { op } = await scene();
     const gate = new RunGate(1);
-    const app = createApp({ db: ctx().db, config: ctx().config, logger: pino({ level: 'silent' }), allocationRuns: gate });
+    const app = createApp({
+      db: ctx().db,
+      config: ctx().config,
+      logger: pino({ level: 'silent' }),
+      allocationRuns: gate,
+    });
     let release!: () => void;
     const held = gate.run(() => new Promise<void>((r) => (release = r)));
     assert.equal(gate.running, 1);

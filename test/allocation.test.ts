@@ -8,7 +8,12 @@ const DOMAINS = ['transport-safety', 'health', 'culture'];
 function generate(seed: number, pilots: number, slots: number, perPilot = 6): AllocationInstance {
   const rng = new Rng(seed);
   const inst: AllocationInstance = {
-    pilots: Array.from({ length: pilots }, (_, i) => ({ id: `p${i}`, domain: rng.pick(DOMAINS), units: 1 + rng.int(3), order: rng.int(1000) })),
+    pilots: Array.from({ length: pilots }, (_, i) => ({
+      id: `p${i}`,
+      domain: rng.pick(DOMAINS),
+      units: 1 + rng.int(3),
+      order: rng.int(1000),
+    })),
     slots: Array.from({ length: slots }, (_, i) => ({ id: `s${i}`, available: 1 + rng.int(4) })),
     edges: [],
   };
@@ -45,7 +50,13 @@ describe('allocation (pure, HiGHS)', () => {
     assert.equal(r.summary.gainOverGreedy, 0.6);
     assert.equal(r.summary.upperBound, 1.5);
     assert.equal(r.summary.solver.status, 'optimal');
-    assert.deepEqual(r.assignments.map((a) => [a.pilot, a.slot]), [[0, 1], [1, 0]]);
+    assert.deepEqual(
+      r.assignments.map((a) => [a.pilot, a.slot]),
+      [
+        [0, 1],
+        [1, 0],
+      ],
+    );
   });
 
   it('on every generated instance: optimal ≥ greedy, ≤ the LP bound, and no capacity exceeded', async () => {
@@ -54,7 +65,10 @@ describe('allocation (pure, HiGHS)', () => {
       const r = await allocate(inst, { method: 'optimal', timeLimitSeconds: 5 });
       assert.ok(isFeasible(inst, r.assignments), `seed ${seed}: infeasible`);
       assert.ok(isFeasible(inst, greedy(inst)), `seed ${seed}: greedy infeasible`);
-      assert.ok(r.summary.objective >= r.summary.greedyObjective - 1e-9, `seed ${seed}: ${r.summary.objective} < ${r.summary.greedyObjective}`);
+      assert.ok(
+        r.summary.objective >= r.summary.greedyObjective - 1e-9,
+        `seed ${seed}: ${r.summary.objective} < ${r.summary.greedyObjective}`,
+      );
       assert.ok(r.summary.upperBound! >= r.summary.objective - 1e-6, `seed ${seed}: bound below objective`);
       const used = new Map<number, number>();
       for (const a of r.assignments) used.set(a.slot, (used.get(a.slot) ?? 0) + inst.pilots[a.pilot]!.units);
@@ -87,7 +101,10 @@ describe('allocation (pure, HiGHS)', () => {
       ],
     };
     const plain = await allocate(inst, { method: 'optimal', timeLimitSeconds: 5 });
-    assert.deepEqual(plain.assignments.map((a) => a.pilot), [0, 1]);
+    assert.deepEqual(
+      plain.assignments.map((a) => a.pilot),
+      [0, 1],
+    );
     const fair = await allocate({ ...inst, minShare: { health: 1 } }, { method: 'optimal', timeLimitSeconds: 5 });
     assert.ok(fair.assignments.some((a) => a.pilot === 2));
     assert.deepEqual(fair.summary.minShare, [{ domain: 'health', pilots: 1, required: 1, matched: 1, met: true }]);
@@ -123,7 +140,10 @@ describe('allocation (pure, HiGHS)', () => {
   });
 
   it('handles an instance without any suitable pair', async () => {
-    const r = await allocate({ pilots: [{ id: 'p', domain: 'health', units: 1, order: 0 }], slots: [{ id: 's', available: 1 }], edges: [] }, { method: 'optimal', timeLimitSeconds: 1 });
+    const r = await allocate(
+      { pilots: [{ id: 'p', domain: 'health', units: 1, order: 0 }], slots: [{ id: 's', available: 1 }], edges: [] },
+      { method: 'optimal', timeLimitSeconds: 1 },
+    );
     assert.equal(r.summary.matched, 0);
     assert.equal(r.summary.objective, 0);
     assert.equal(r.summary.upperBound, 0);

@@ -35,7 +35,10 @@ describe('API keys', () => {
   it('enforces scopes: a read-only key reads but cannot write (403 insufficient-scope)', async () => {
     const s = await signup();
     await createPilot(s);
-    const { body } = await api().post('/v1/api-keys').set(s.auth).send({ name: 'dashboard', scopes: ['pilots:read'] });
+    const { body } = await api()
+      .post('/v1/api-keys')
+      .set(s.auth)
+      .send({ name: 'dashboard', scopes: ['pilots:read'] });
     const auth = { Authorization: `Bearer ${body.key}` };
     assert.equal((await api().get('/v1/pilots').set(auth)).status, 200);
     const write = await api().post('/v1/pilots').set(auth).send(pilotBody());
@@ -50,7 +53,10 @@ describe('API keys', () => {
 
   it('treats write as implying read', async () => {
     const s = await signup();
-    const { body } = await api().post('/v1/api-keys').set(s.auth).send({ name: 'writer', scopes: ['pilots:write'] });
+    const { body } = await api()
+      .post('/v1/api-keys')
+      .set(s.auth)
+      .send({ name: 'writer', scopes: ['pilots:write'] });
     assert.equal((await api().get('/v1/pilots').set('Authorization', `Bearer ${body.key}`)).status, 200);
   });
 
@@ -75,7 +81,10 @@ describe('API keys', () => {
 
   it('refuses unknown scopes and empty names', async () => {
     const s = await signup();
-    const res = await api().post('/v1/api-keys').set(s.auth).send({ name: ' ', scopes: ['admin'] });
+    const res = await api()
+      .post('/v1/api-keys')
+      .set(s.auth)
+      .send({ name: ' ', scopes: ['admin'] });
     assert.equal(res.status, 400);
     const pointers = res.body.errors.map((e: { pointer: string }) => e.pointer);
     assert.ok(pointers.includes('/body/name'));
@@ -94,9 +103,15 @@ describe('API keys', () => {
 describe('API keys cannot mint more power than they hold', () => {
   it('a key with only keys:write cannot create a key with other scopes (403 insufficient-scope, nothing written)', async () => {
     const s = await signup();
-    const { body: narrow } = await api().post('/v1/api-keys').set(s.auth).send({ name: 'minter', scopes: ['keys:write'] });
+    const { body: narrow } = await api()
+      .post('/v1/api-keys')
+      .set(s.auth)
+      .send({ name: 'minter', scopes: ['keys:write'] });
     const auth = { Authorization: `Bearer ${narrow.key}` };
-    const res = await api().post('/v1/api-keys').set(auth).send({ name: 'escalated', scopes: ['datasets:read', 'keys:read'] });
+    const res = await api()
+      .post('/v1/api-keys')
+      .set(auth)
+      .send({ name: 'escalated', scopes: ['datasets:read', 'keys:read'] });
     assert.equal(res.status, 403);
     assert.equal(res.body.code, 'insufficient-scope');
     assert.deepEqual(res.body.missingScopes, ['datasets:read']);
@@ -104,16 +119,22 @@ describe('API keys cannot mint more power than they hold', () => {
     assert.equal((await ctx().db.query('SELECT 1 FROM api_keys')).rows.length, 1);
   });
 
-  it('a key created without scopes gets the creator key\'s scopes; a subset (write implies read) is allowed', async () => {
+  it("a key created without scopes gets the creator key's scopes; a subset (write implies read) is allowed", async () => {
     const s = await signup();
-    const { body: narrow } = await api().post('/v1/api-keys').set(s.auth).send({ name: 'minter', scopes: ['keys:write', 'pilots:write'] });
+    const { body: narrow } = await api()
+      .post('/v1/api-keys')
+      .set(s.auth)
+      .send({ name: 'minter', scopes: ['keys:write', 'pilots:write'] });
     const auth = { Authorization: `Bearer ${narrow.key}` };
     const inherited = await api().post('/v1/api-keys').set(auth).send({ name: 'child' });
     assert.equal(inherited.status, 201);
     assert.deepEqual([...inherited.body.scopes].sort(), ['keys:write', 'pilots:write']);
     const child = await api().get('/v1/webhook-endpoints').set('Authorization', `Bearer ${inherited.body.key}`);
     assert.equal(child.status, 403);
-    const subset = await api().post('/v1/api-keys').set(auth).send({ name: 'reader', scopes: ['pilots:read'] });
+    const subset = await api()
+      .post('/v1/api-keys')
+      .set(auth)
+      .send({ name: 'reader', scopes: ['pilots:read'] });
     assert.equal(subset.status, 201);
     assert.deepEqual(subset.body.scopes, ['pilots:read']);
   });
@@ -160,7 +181,11 @@ describe('secrets shown once are never stored in clear, not even for Idempotency
     assert.equal(replay.headers['idempotent-replayed'], 'true');
     assert.deepEqual(replay.body, first.body);
 
-    const other = await api().post('/v1/api-keys').set(await secondSession(s)).set('Idempotency-Key', 'key-1').send({ name: 'ci' });
+    const other = await api()
+      .post('/v1/api-keys')
+      .set(await secondSession(s))
+      .set('Idempotency-Key', 'key-1')
+      .send({ name: 'ci' });
     assert.equal(other.status, 422);
     assert.equal(other.body.code, 'idempotency-key-reused');
     assert.ok(!JSON.stringify(other.body).includes(secret));
@@ -177,7 +202,10 @@ describe('secrets shown once are never stored in clear, not even for Idempotency
     const replay = await api().post(url).set(partner.auth).set('Idempotency-Key', 'feed-1');
     assert.equal(replay.status, 201);
     assert.equal(replay.body.token, first.body.token);
-    const other = await api().post(url).set(await secondSession(partner)).set('Idempotency-Key', 'feed-1');
+    const other = await api()
+      .post(url)
+      .set(await secondSession(partner))
+      .set('Idempotency-Key', 'feed-1');
     assert.equal(other.status, 422);
     assert.equal(other.body.token, undefined);
   });

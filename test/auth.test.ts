@@ -11,7 +11,12 @@ const PASSWORD = 'correct horse battery staple';
 function signupBody(overrides: { org?: Record<string, unknown>; user?: Record<string, unknown> } = {}) {
   return {
     organization: { name: '광주 모빌리티랩', kind: 'startup', businessNumber: businessNumber(), ...overrides.org },
-    user: { email: `founder-${Math.random().toString(36).slice(2, 8)}@example.kr`, password: PASSWORD, name: '김광주', ...overrides.user },
+    user: {
+      email: `founder-${Math.random().toString(36).slice(2, 8)}@example.kr`,
+      password: PASSWORD,
+      name: '김광주',
+      ...overrides.user,
+    },
   };
 }
 
@@ -47,7 +52,10 @@ describe('POST /v1/auth/signup', () => {
   it('normalises a dashed business number to digits', async () => {
     const digits = businessNumber();
     const dashed = `${digits.slice(0, 3)}-${digits.slice(3, 5)}-${digits.slice(5)}`;
-    const res = await ctx().api().post('/v1/auth/signup').send(signupBody({ org: { businessNumber: dashed } }));
+    const res = await ctx()
+      .api()
+      .post('/v1/auth/signup')
+      .send(signupBody({ org: { businessNumber: dashed } }));
     assert.equal(res.status, 201);
     assert.equal(res.body.organization.businessNumber, digits);
   });
@@ -55,7 +63,10 @@ describe('POST /v1/auth/signup', () => {
   it('refuses a business number with a wrong check digit, writing nothing', async () => {
     const good = businessNumber();
     const bad = good.slice(0, 9) + ((Number(good[9]) + 1) % 10);
-    const res = await ctx().api().post('/v1/auth/signup').send(signupBody({ org: { businessNumber: bad } }));
+    const res = await ctx()
+      .api()
+      .post('/v1/auth/signup')
+      .send(signupBody({ org: { businessNumber: bad } }));
     assert.equal(res.status, 400);
     assert.equal(res.body.code, 'validation-failed');
     assert.equal(res.body.errors[0].pointer, '/body/organization/businessNumber');
@@ -63,7 +74,10 @@ describe('POST /v1/auth/signup', () => {
   });
 
   it('never creates operators', async () => {
-    const res = await ctx().api().post('/v1/auth/signup').send(signupBody({ org: { kind: 'operator' } }));
+    const res = await ctx()
+      .api()
+      .post('/v1/auth/signup')
+      .send(signupBody({ org: { kind: 'operator' } }));
     assert.equal(res.status, 400);
     assert.ok(res.body.errors.some((e: { pointer: string }) => e.pointer === '/body/organization/kind'));
     assert.equal(await countRows('organizations'), 0);
@@ -73,7 +87,10 @@ describe('POST /v1/auth/signup', () => {
     const res = await ctx()
       .api()
       .post('/v1/auth/signup')
-      .send({ organization: { name: '', kind: 'startup', extra: 1 }, user: { email: 'not-an-email', password: 'short' } });
+      .send({
+        organization: { name: '', kind: 'startup', extra: 1 },
+        user: { email: 'not-an-email', password: 'short' },
+      });
     assert.equal(res.status, 400);
     assert.match(String(res.headers['content-type']), /application\/problem\+json/);
     const pointers = [...new Set(res.body.errors.map((e: { pointer: string }) => e.pointer))].sort();
@@ -144,7 +161,14 @@ describe('POST /v1/auth/login and /logout', () => {
   });
 
   it('refuses missing, malformed and unknown tokens with a Bearer challenge', async () => {
-    const headers = [undefined, 'Bearer', 'Basic dXNlcjpwYXNz', 'Bearer axs_short', `Bearer axs_${'A'.repeat(43)}`, `Bearer ${'x'.repeat(5000)}`];
+    const headers = [
+      undefined,
+      'Bearer',
+      'Basic dXNlcjpwYXNz',
+      'Bearer axs_short',
+      `Bearer axs_${'A'.repeat(43)}`,
+      `Bearer ${'x'.repeat(5000)}`,
+    ];
     for (const h of headers) {
       const req = ctx().api().get('/v1/me');
       if (h) req.set('Authorization', h);
@@ -176,7 +200,8 @@ describe('rate limiting of login and signup', () => {
     // Two apps on one database stand for two API processes behind a load balancer.
     const a = supertest(createApp({ db: ctx().db, config, logger }));
     const b = supertest(createApp({ db: ctx().db, config, logger }));
-    const attempt = (agent: typeof a) => agent.post('/v1/auth/login').send({ email: 'x@example.kr', password: 'whatever!!' });
+    const attempt = (agent: typeof a) =>
+      agent.post('/v1/auth/login').send({ email: 'x@example.kr', password: 'whatever!!' });
     assert.equal((await attempt(a)).status, 401);
     assert.equal((await attempt(b)).status, 401);
     assert.equal((await attempt(a)).status, 401);

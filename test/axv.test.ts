@@ -95,7 +95,15 @@ describe('axv command line', function () {
 
   it('honours XDG_CONFIG_HOME, and AXV_TOKEN over the file', async () => {
     const xdg = join(home, 'xdg');
-    assert.equal((await axv(['login', '--email', owner.email, '--password-stdin'], { input: PASSWORD, env: { XDG_CONFIG_HOME: xdg } })).code, 0);
+    assert.equal(
+      (
+        await axv(['login', '--email', owner.email, '--password-stdin'], {
+          input: PASSWORD,
+          env: { XDG_CONFIG_HOME: xdg },
+        })
+      ).code,
+      0,
+    );
     assert.equal(statSync(join(xdg, 'axv', 'config.json')).mode & 0o777, 0o600);
     const other = await signup();
     const who = await axv(['whoami', '--json'], { env: { XDG_CONFIG_HOME: xdg, AXV_TOKEN: other.token } });
@@ -106,7 +114,9 @@ describe('axv command line', function () {
     const bad = await axv(['login', '--email', owner.email, '--password-stdin'], { input: 'wrong password' });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /401/);
-    const asJson = await axv(['login', '--email', owner.email, '--password-stdin', '--json'], { input: 'wrong password' });
+    const asJson = await axv(['login', '--email', owner.email, '--password-stdin', '--json'], {
+      input: 'wrong password',
+    });
     assert.equal(asJson.code, 1);
     assert.equal((JSON.parse(asJson.stdout) as { status: number }).status, 401);
     assert.equal((await axv(['login'])).code, 2); // --email missing
@@ -117,8 +127,23 @@ describe('axv command line', function () {
   });
 
   it('answers --help on every command with exit 0', async () => {
-    const commands = [[], ['login'], ['whoami'], ['pilots'], ['pilots', 'list'], ['pilots', 'show'], ['pilots', 'create'], ['pilots', 'submit'],
-      ['pilots', 'withdraw'], ['candidates'], ['plans'], ['datasets'], ['datasets', 'upload'], ['datasets', 'download'], ['listen']];
+    const commands = [
+      [],
+      ['login'],
+      ['whoami'],
+      ['pilots'],
+      ['pilots', 'list'],
+      ['pilots', 'show'],
+      ['pilots', 'create'],
+      ['pilots', 'submit'],
+      ['pilots', 'withdraw'],
+      ['candidates'],
+      ['plans'],
+      ['datasets'],
+      ['datasets', 'upload'],
+      ['datasets', 'download'],
+      ['listen'],
+    ];
     for (const c of commands) {
       const r = await axv([...c, '--help']);
       assert.equal(r.code, 0, c.join(' '));
@@ -238,7 +263,9 @@ describe('axv command line', function () {
     const store = join(home, '.config', 'axv', 'uploads.json');
     const storedUrl = async () => {
       const entries = JSON.parse(readFileSync(store, 'utf8')) as Record<string, { uploadUrl?: string }>;
-      return Object.values(entries).map((v) => v.uploadUrl).find(Boolean);
+      return Object.values(entries)
+        .map((v) => v.uploadUrl)
+        .find(Boolean);
     };
     const uploadUrl = await poll(async () => (existsSync(store) ? storedUrl() : undefined));
     const path = new URL(uploadUrl).pathname;
@@ -266,7 +293,10 @@ describe('axv command line', function () {
     assert.match(again.stdout, new RegExp(`sha256 ${sha}`));
     const second = proxy.passed.slice(before);
     assert.ok(!second.some((r) => r.method === 'POST' && r.path.endsWith('/uploads')), 'no new upload was created');
-    assert.ok(second.some((r) => r.method === 'PATCH' && r.path === path), 'the stored upload URL was reused');
+    assert.ok(
+      second.some((r) => r.method === 'PATCH' && r.path === path),
+      'the stored upload URL was reused',
+    );
     const resent = proxy.patchedBytes - sentBefore;
     assert.ok(resent < size, `the second run sent ${resent} of ${size} bytes`);
     assert.ok(proxy.patchedBytes < 2 * size, `${proxy.patchedBytes} bytes reached the server in total`);
@@ -289,7 +319,9 @@ describe('axv command line', function () {
     }
 
     function listenTo(url: string): Listener {
-      const child = start(['listen', '--forward-to', url, '--json', '--poll-interval', '100'], { AXV_TOKEN: owner.token });
+      const child = start(['listen', '--forward-to', url, '--json', '--poll-interval', '100'], {
+        AXV_TOKEN: owner.token,
+      });
       const lines: string[] = [];
       const stderr: string[] = [];
       createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l));
@@ -318,17 +350,27 @@ describe('axv command line', function () {
         receiver.secrets = [secret];
 
         const created: string[] = [];
-        const titleOf = (r: { body: { data: Record<string, unknown> } }) => ((r.body.data.pilot ?? r.body.data) as { title?: string }).title;
+        const titleOf = (r: { body: { data: Record<string, unknown> } }) =>
+          ((r.body.data.pilot ?? r.body.data) as { title?: string }).title;
         created.push((await createPilot(owner, { title: 'one' })).id);
-        assert.ok(await waitFor(() => receiver.received.length >= 1, 60_000), `first event not forwarded: ${first.stderr.join('\n')} ${first.lines.join('\n')}`);
+        assert.ok(
+          await waitFor(() => receiver.received.length >= 1, 60_000),
+          `first event not forwarded: ${first.stderr.join('\n')} ${first.lines.join('\n')}`,
+        );
 
         // The receiver goes away; the event waits and arrives once it is back on the same port.
         await receiver.stop();
         created.push((await createPilot(owner, { title: 'two' })).id);
-        assert.ok(await waitFor(() => first.stderr.some((l) => /did not take event/.test(l)), 60_000), 'no retry reported');
+        assert.ok(
+          await waitFor(() => first.stderr.some((l) => /did not take event/.test(l)), 60_000),
+          'no retry reported',
+        );
         const back = await new WebhookReceiver().start(port);
         back.secrets = [secret];
-        assert.ok(await waitFor(() => back.received.length >= 1, 60_000), 'event not forwarded after the receiver came back');
+        assert.ok(
+          await waitFor(() => back.received.length >= 1, 60_000),
+          'event not forwarded after the receiver came back',
+        );
 
         // listen stops; events happen meanwhile; listen starts again from its saved place.
         first.child.kill('SIGTERM');
@@ -337,7 +379,10 @@ describe('axv command line', function () {
         created.push((await createPilot(owner, { title: 'four' })).id);
         const second = listenTo(back.url);
         assert.equal((await second.ready).secret, secret); // the same secret: the receiver's setting stays valid
-        assert.ok(await waitFor(() => back.received.length >= 3, 60_000), 'events during the restart were not forwarded');
+        assert.ok(
+          await waitFor(() => back.received.length >= 3, 60_000),
+          'events during the restart were not forwarded',
+        );
         second.child.kill('SIGTERM');
         await second.exited;
 
@@ -348,7 +393,10 @@ describe('axv command line', function () {
         // What was forwarded is exactly the feed after the first start, in order.
         const feed = await ctx().api().get('/v1/events').query({ limit: 200 }).set(owner.auth);
         const expected = (feed.body.data as { id: string; type: string; data: Record<string, unknown> }[]).slice(1);
-        assert.deepEqual(all.map((r) => r.id), expected.map((e) => e.id));
+        assert.deepEqual(
+          all.map((r) => r.id),
+          expected.map((e) => e.id),
+        );
         await back.stop();
       } finally {
         await receiver.stop().catch(() => undefined);

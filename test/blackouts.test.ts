@@ -114,7 +114,10 @@ describe('blackouts', () => {
     });
     assert.equal((await slotView(stranger, C.id)).blockedBy, null);
     const open = (await api().get(`/v1/testbeds/${testbed.id}/slots?available=true`).set(stranger.auth)).body.data;
-    assert.ok(open.length > 0 && open.every((x: { id: string }) => ![A.id, B.id].includes(x.id)), 'blocked slots are not open');
+    assert.ok(
+      open.length > 0 && open.every((x: { id: string }) => ![A.id, B.id].includes(x.id)),
+      'blocked slots are not open',
+    );
     const fresh = await submittedPilot(stranger);
     const refused = await requestSlot(stranger, fresh.id, A.id);
     assert.equal(refused.status, 409);

@@ -51,7 +51,10 @@ async function scene(): Promise<{ shots: Shot[]; slots: Record<'S1' | 'S3' | 'T3
   const shots: Shot[] = [];
   const approver = (i: number) => (i % 2 ? op : partner);
   let i = 0;
-  for (const [slot, n] of [[S1, 50], [S3, 50]] as const) {
+  for (const [slot, n] of [
+    [S1, 50],
+    [S3, 50],
+  ] as const) {
     for (let k = 0; k < n; k++) {
       const owner = startups[i % 4]!;
       const m = await unheldRequest(await submitted(owner, `p${i}`), slot);
@@ -69,7 +72,13 @@ async function scene(): Promise<{ shots: Shot[]; slots: Record<'S1' | 'S3' | 'T3
   for (const slot of [S1, S3]) {
     for (let k = 0; k < 30; k++) {
       const owner = startups[i++ % 4]!;
-      shots.push({ kind: 'request', slot, path: `/v1/pilots/${await submitted(owner, `r${k}`)}/matches`, actor: owner, body: { slotId: slot } });
+      shots.push({
+        kind: 'request',
+        slot,
+        path: `/v1/pilots/${await submitted(owner, `r${k}`)}/matches`,
+        actor: owner,
+        body: { slotId: slot },
+      });
     }
   }
   // Shuffle deterministically so approvals and requests interleave.
@@ -83,7 +92,11 @@ async function scene(): Promise<{ shots: Shot[]; slots: Record<'S1' | 'S3' | 'T3
 function check(hits: Hit[], slots: Record<'S1' | 'S3' | 'T3', string>): void {
   assert.equal(hits.length, 200);
   const bad = hits.filter((h) => h.status >= 500 || ![200, 201, 409].includes(h.status));
-  assert.deepEqual(bad.map((h) => `${h.shot.kind} ${h.status} ${h.code}`), [], 'every answer is a success or a 409');
+  assert.deepEqual(
+    bad.map((h) => `${h.shot.kind} ${h.status} ${h.code}`),
+    [],
+    'every answer is a success or a 409',
+  );
   const approvals = hits.filter((h) => h.shot.kind === 'approve');
   // Each unit goes to exactly one winner: an approval (booked) or a request (held).
   const won = (slot: string) => hits.filter((h) => h.shot.slot === slot && h.status < 300).length;
@@ -94,7 +107,10 @@ function check(hits: Hit[], slots: Record<'S1' | 'S3' | 'T3', string>): void {
     assert.ok(h.code === 'slot-full' || h.code === 'booking-overlap', `approval refused with ${h.code}`);
   }
   for (const h of hits.filter((x) => x.shot.kind === 'request')) {
-    assert.ok(h.status === 201 || (h.status === 409 && h.code === 'slot-full'), `request answered ${h.status} ${h.code}`);
+    assert.ok(
+      h.status === 201 || (h.status === 409 && h.code === 'slot-full'),
+      `request answered ${h.status} ${h.code}`,
+    );
   }
 }
 

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { businessNumberCheckDigit, isValidBusinessNumber, normalizeBusinessNumber } from '../src/auth/business-number.js';
+import {
+  businessNumberCheckDigit,
+  isValidBusinessNumber,
+  normalizeBusinessNumber,
+} from '../src/auth/business-number.js';
 
 describe('business registration number (사업자등록번호)', () => {
   it('accepts a number whose check digit is right, with or without dashes', () => {
@@ -14,7 +18,15 @@ describe('business registration number (사업자등록번호)', () => {
   });
 
   it('refuses wrong shapes', () => {
-    for (const bad of ['', '12481009', '12481009988', '124-810-0998', 'abcdefghij', '124 81 00998', '１２４８１００９９８']) {
+    for (const bad of [
+      '',
+      '12481009',
+      '12481009988',
+      '124-810-0998',
+      'abcdefghij',
+      '124 81 00998',
+      '１２４８１００９９８',
+    ]) {
       assert.equal(isValidBusinessNumber(bad), false, bad);
       assert.equal(normalizeBusinessNumber(bad), undefined, bad);
     }

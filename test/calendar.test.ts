@@ -28,12 +28,16 @@ const text = (res: { text: string; body: unknown }) => res.text ?? String(res.bo
 describe('GET /v1/testbeds/:id/calendar.ics', () => {
   it('is valid iCalendar with the bookings as events in Asia/Seoul', async () => {
     const { partner, slot, testbed } = await bookedTestbed();
-    const res = await api().get(`/v1/testbeds/${testbed.id}/calendar.ics`).set(partner.auth).buffer(true).parse((r, cb) => {
-      let data = '';
-      r.setEncoding('utf8');
-      r.on('data', (c: string) => (data += c));
-      r.on('end', () => cb(null, data));
-    });
+    const res = await api()
+      .get(`/v1/testbeds/${testbed.id}/calendar.ics`)
+      .set(partner.auth)
+      .buffer(true)
+      .parse((r, cb) => {
+        let data = '';
+        r.setEncoding('utf8');
+        r.on('data', (c: string) => (data += c));
+        r.on('end', () => cb(null, data));
+      });
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /^text\/calendar/);
     const body = res.body as string;
@@ -64,7 +68,10 @@ describe('GET /v1/testbeds/:id/calendar.ics', () => {
 
   it('answers 404 for a testbed that does not exist and 401 without a token', async () => {
     const s = await signup();
-    assert.equal((await api().get('/v1/testbeds/00000000-0000-4000-8000-000000000000/calendar.ics').set(s.auth)).status, 404);
+    assert.equal(
+      (await api().get('/v1/testbeds/00000000-0000-4000-8000-000000000000/calendar.ics').set(s.auth)).status,
+      404,
+    );
     const { testbed } = await bookedTestbed();
     assert.equal((await api().get(`/v1/testbeds/${testbed.id}/calendar.ics`)).status, 401);
   });
@@ -97,9 +104,19 @@ describe('secret calendar feeds', () => {
     const { testbed } = await bookedTestbed();
     const stranger = await signup('partner');
     assert.equal((await api().post(`/v1/testbeds/${testbed.id}/calendar-feed`).set(stranger.auth)).status, 403);
-    assert.equal((await api().post(`/v1/testbeds/${testbed.id}/calendar-feed`).set((await operator()).auth)).status, 201);
+    assert.equal(
+      (
+        await api()
+          .post(`/v1/testbeds/${testbed.id}/calendar-feed`)
+          .set((await operator()).auth)
+      ).status,
+      201,
+    );
     assert.equal((await api().get(`/v1/calendar-feeds/${testbed.id}/calendar.ics?token=nope`)).status, 400);
-    assert.equal((await api().get(`/v1/calendar-feeds/${testbed.id}/calendar.ics?token=axc_${'A'.repeat(43)}`)).status, 404);
+    assert.equal(
+      (await api().get(`/v1/calendar-feeds/${testbed.id}/calendar.ics?token=axc_${'A'.repeat(43)}`)).status,
+      404,
+    );
   });
 });
 

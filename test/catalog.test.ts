@@ -26,8 +26,14 @@ describe('GET /v1/domains and /v1/capabilities', () => {
   });
 
   it('keeps the schema enums and the catalogue in step', () => {
-    assert.deepEqual(schemaEnum('domain-code.json'), DOMAINS.map((d) => d.code));
-    assert.deepEqual(schemaEnum('capability-code.json'), CAPABILITIES.map((c) => c.code));
+    assert.deepEqual(
+      schemaEnum('domain-code.json'),
+      DOMAINS.map((d) => d.code),
+    );
+    assert.deepEqual(
+      schemaEnum('capability-code.json'),
+      CAPABILITIES.map((c) => c.code),
+    );
     assert.deepEqual(schemaEnum('scope.json'), ALL_SCOPES);
   });
 });

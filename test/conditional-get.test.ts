@@ -38,7 +38,10 @@ describe('conditional GETs (If-None-Match → 304)', () => {
     await createTestbed(partner, { domains: ['health'] });
     await createTestbed(partner, { domains: ['transport-safety'] });
     const all = await api().get('/v1/testbeds').set(partner.auth);
-    const health = await api().get('/v1/testbeds?domain=health').set(partner.auth).set('If-None-Match', all.headers.etag as string);
+    const health = await api()
+      .get('/v1/testbeds?domain=health')
+      .set(partner.auth)
+      .set('If-None-Match', all.headers.etag as string);
     assert.equal(health.status, 200);
     assert.equal(health.body.data.length, 1);
   });
@@ -51,7 +54,11 @@ describe('conditional GETs (If-None-Match → 304)', () => {
     const tag = first.headers.etag as string;
     assert.match(tag, /^"/, 'a strong version tag');
     assert.equal((await api().get(url).set(partner.auth).set('If-None-Match', tag)).status, 304);
-    assert.equal((await api().get(url).set(partner.auth).set('If-None-Match', `W/${tag}`)).status, 304, 'If-None-Match compares weakly');
+    assert.equal(
+      (await api().get(url).set(partner.auth).set('If-None-Match', `W/${tag}`)).status,
+      304,
+      'If-None-Match compares weakly',
+    );
     assert.equal((await api().get(url).set(partner.auth).set('If-None-Match', '*')).status, 304);
 
     const patched = await api().patch(url).set(partner.auth).set('If-Match', tag).send({ capacity: 5 });
@@ -67,30 +74,61 @@ describe('conditional GETs (If-None-Match → 304)', () => {
     const other = await signup('startup');
     const pilot = await createPilot(owner);
     const one = await api().get(`/v1/pilots/${pilot.id}`).set(owner.auth);
-    assert.equal((await api().get(`/v1/pilots/${pilot.id}`).set(owner.auth).set('If-None-Match', one.headers.etag as string)).status, 304);
+    assert.equal(
+      (
+        await api()
+          .get(`/v1/pilots/${pilot.id}`)
+          .set(owner.auth)
+          .set('If-None-Match', one.headers.etag as string)
+      ).status,
+      304,
+    );
     // Not theirs: still the 404, whatever tag they send.
-    const stranger = await api().get(`/v1/pilots/${pilot.id}`).set(other.auth).set('If-None-Match', one.headers.etag as string);
+    const stranger = await api()
+      .get(`/v1/pilots/${pilot.id}`)
+      .set(other.auth)
+      .set('If-None-Match', one.headers.etag as string);
     assert.equal(stranger.status, 404);
     assert.equal(stranger.type, 'application/problem+json');
 
     const list = await api().get('/v1/pilots').set(owner.auth);
     assert.equal(list.body.data.length, 1);
-    assert.equal((await api().get('/v1/pilots').set(owner.auth).set('If-None-Match', list.headers.etag as string)).status, 304);
-    const theirs = await api().get('/v1/pilots').set(other.auth).set('If-None-Match', list.headers.etag as string);
+    assert.equal(
+      (
+        await api()
+          .get('/v1/pilots')
+          .set(owner.auth)
+          .set('If-None-Match', list.headers.etag as string)
+      ).status,
+      304,
+    );
+    const theirs = await api()
+      .get('/v1/pilots')
+      .set(other.auth)
+      .set('If-None-Match', list.headers.etag as string);
     assert.equal(theirs.status, 200, 'their list differs, so the tag does not match');
     assert.equal(theirs.body.data.length, 0);
   });
 
   it('errors are never 304', async () => {
     const partner = await signup('partner');
-    const res = await api().get('/v1/testbeds/00000000-0000-4000-8000-000000000000').set(partner.auth).set('If-None-Match', '*');
+    const res = await api()
+      .get('/v1/testbeds/00000000-0000-4000-8000-000000000000')
+      .set(partner.auth)
+      .set('If-None-Match', '*');
     assert.equal(res.status, 404);
     assert.equal(res.type, 'application/problem+json');
   });
 
   it('the OpenAPI document declares If-None-Match, the ETag and the 304 on every GET that answers 200', async () => {
     const doc = (await api().get('/openapi.json')).body as {
-      paths: Record<string, Record<string, { parameters?: { $ref?: string }[]; responses: Record<string, { headers?: Record<string, unknown> }> }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          { parameters?: { $ref?: string }[]; responses: Record<string, { headers?: Record<string, unknown> }> }
+        >
+      >;
     };
     let gets = 0;
     for (const [path, ops] of Object.entries(doc.paths)) {
@@ -99,7 +137,10 @@ describe('conditional GETs (If-None-Match → 304)', () => {
       gets++;
       assert.ok(op.responses['304'], `${path} declares 304`);
       assert.ok(op.responses['200']!.headers?.ETag, `${path} declares the ETag`);
-      assert.ok(op.parameters?.some((p) => p.$ref === '#/components/parameters/IfNoneMatch'), `${path} takes If-None-Match`);
+      assert.ok(
+        op.parameters?.some((p) => p.$ref === '#/components/parameters/IfNoneMatch'),
+        `${path} takes If-None-Match`,
+      );
     }
     assert.ok(gets > 20, `found ${gets} GET operations`);
   });

@@ -42,7 +42,10 @@ describe('configuration', () => {
   ];
   for (const [name, env] of bad) {
     it(`stops with a message naming ${name} for ${JSON.stringify(env)}`, () => {
-      assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.message.includes(name));
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => err instanceof ConfigError && err.message.includes(name),
+      );
     });
   }
 });

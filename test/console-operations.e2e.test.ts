@@ -61,7 +61,10 @@ async function busyWeek(seed: ConsoleSeed) {
   const holder = await submitted(seed, '보류 중인 두 단위 파일럿 (E2E)', { units: 2 });
   const hold = await api().post(`/v1/pilots/${holder.id}/matches`).set(seed.startup.auth).send({ slotId: tuesday!.id });
   assert.equal(hold.status, 201, JSON.stringify(hold.body));
-  const waiting = [await submitted(seed, '첫째로 기다리는 파일럿 (E2E)'), await submitted(seed, '둘째로 기다리는 파일럿 (E2E)')];
+  const waiting = [
+    await submitted(seed, '첫째로 기다리는 파일럿 (E2E)'),
+    await submitted(seed, '둘째로 기다리는 파일럿 (E2E)'),
+  ];
   for (const [i, w] of waiting.entries()) {
     const joined = await api().post(`/v1/slots/${tuesday!.id}/waitlist`).set(seed.startup.auth).send({ pilotId: w.id });
     assert.equal(joined.status, 201, JSON.stringify(joined.body));
@@ -150,7 +153,10 @@ describe('Testbed operations in the console (headless Chromium)', function () {
     await screenshot(page, '20-ops-waitlist-ko');
 
     // A blackout from Monday's column: the form starts from that whole KST day.
-    await page.getByRole('button', { name: /블랙아웃 추가$/ }).first().click();
+    await page
+      .getByRole('button', { name: /블랙아웃 추가$/ })
+      .first()
+      .click();
     const form = page.locator('form.blackout-form');
     assert.equal(await form.getByLabel('시작 (KST)').inputValue(), kstInput(dayStart));
     assert.equal(await form.getByLabel('종료 (KST)').inputValue(), kstInput(new Date(dayStart.getTime() + DAY)));
@@ -183,7 +189,10 @@ describe('Testbed operations in the console (headless Chromium)', function () {
     assert.ok(reofferId, 'the pilot was re-offered');
 
     // Over the week: the band on Monday, the slot blocked, the booking gone from it.
-    await page.locator('.week .blackout-band', { hasText: '정기 점검 (E2E)' }).getByText('블랙아웃 09:00–19:00').waitFor();
+    await page
+      .locator('.week .blackout-band', { hasText: '정기 점검 (E2E)' })
+      .getByText('블랙아웃 09:00–19:00')
+      .waitFor();
     await mondaySlot.getByText('차단: 정기 점검 (E2E)').waitFor();
     await mondaySlot.getByText('0/2 단위 예약').waitFor();
     assert.equal(await mondaySlot.locator('.booking').count(), 0);
@@ -232,7 +241,7 @@ describe('Testbed operations in the console (headless Chromium)', function () {
     assert.equal((await api().get(`/v1/matches/${reofferId}`).set(seed.op.auth)).body.status, 'proposed');
   });
 
-  it('lets a partner manage blackouts of its own testbed only, and shows it no one else\'s waitlist', async () => {
+  it("lets a partner manage blackouts of its own testbed only, and shows it no one else's waitlist", async () => {
     const seed = await seedConsole();
     const { tuesday } = await busyWeek(seed);
     // The operator's blackout on the simulator, over Wednesday.

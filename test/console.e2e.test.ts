@@ -62,7 +62,10 @@ describe('Operator console in headless Chromium', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await screenshot(page, `failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+    if (this.currentTest?.state === 'failed')
+      await screenshot(page, `failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(
+        () => undefined,
+      );
     await page?.close();
     assert.deepEqual(pageErrors.splice(0), [], 'no script errors in the page');
   });
@@ -104,7 +107,10 @@ describe('Operator console in headless Chromium', function () {
     await screenshot(page, '01-queue');
     await page.getByRole('searchbox', { name: '검색' }).fill('콕핏');
     await page.getByRole('row', { name: literal(seed.otherPilot.title) }).waitFor({ state: 'detached' });
-    await page.getByRole('row', { name: literal(seed.pilot.title) }).getByRole('button', { name: '후보 슬롯' }).click();
+    await page
+      .getByRole('row', { name: literal(seed.pilot.title) })
+      .getByRole('button', { name: '후보 슬롯' })
+      .click();
     await page.getByRole('heading', { name: `${seed.pilot.title} — 후보 슬롯` }).waitFor();
     await page.locator('.cand').first().waitFor();
     await screenshot(page, '02-queue-candidates');
@@ -122,18 +128,29 @@ describe('Operator console in headless Chromium', function () {
     const proposal = page.locator('tr[data-match-id]', { hasText: seed.pilot.title });
     await proposal.waitFor();
     assert.equal(await proposal.getAttribute('data-status'), 'proposed');
-    assert.ok(await proposal.getByRole('button', { name: `승인: ${seed.pilot.title}` }).isDisabled(), 'a proposal waits for the startup');
+    assert.ok(
+      await proposal.getByRole('button', { name: `승인: ${seed.pilot.title}` }).isDisabled(),
+      'a proposal waits for the startup',
+    );
     await screenshot(page, '03-matching-run');
 
     // The startup accepts the proposal through the API; the operator refreshes and approves it.
     const matchId = await proposal.getAttribute('data-match-id');
     const accepted = await supertest(ctx().app).post(`/v1/matches/${matchId}/accept`).set(seed.startup.auth);
     assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
-    await page.getByRole('region', { name: '제안' }).waitFor().catch(() => undefined);
+    await page
+      .getByRole('region', { name: '제안' })
+      .waitFor()
+      .catch(() => undefined);
     await page.locator('section[aria-labelledby="prop-h"]').getByRole('button', { name: '새로 고침' }).click();
     await page.locator(`tr[data-match-id="${matchId}"][data-status="accepted"]`).first().waitFor();
-    await page.locator(`section[aria-labelledby="prop-h"] tr[data-match-id="${matchId}"]`).getByRole('button', { name: `승인: ${seed.pilot.title}` }).click();
-    await page.locator(`section[aria-labelledby="prop-h"] tr[data-match-id="${matchId}"][data-status="approved"]`).waitFor();
+    await page
+      .locator(`section[aria-labelledby="prop-h"] tr[data-match-id="${matchId}"]`)
+      .getByRole('button', { name: `승인: ${seed.pilot.title}` })
+      .click();
+    await page
+      .locator(`section[aria-labelledby="prop-h"] tr[data-match-id="${matchId}"][data-status="approved"]`)
+      .waitFor();
     await page.getByText('승인했습니다.').waitFor();
     await screenshot(page, '04-matching-approved');
 
@@ -159,7 +176,11 @@ describe('Operator console in headless Chromium', function () {
     const endpoint = await api
       .post('/v1/webhook-endpoints')
       .set(seed.op.auth)
-      .send({ url: 'https://hooks.example.kr/ax-registry', eventTypes: ['booking.confirmed', 'match.proposed'], description: '프로그램 사무국 알림' });
+      .send({
+        url: 'https://hooks.example.kr/ax-registry',
+        eventTypes: ['booking.confirmed', 'match.proposed'],
+        description: '프로그램 사무국 알림',
+      });
     assert.equal(endpoint.status, 201, JSON.stringify(endpoint.body));
     const ping = await api.post(`/v1/webhook-endpoints/${endpoint.body.id}/test`).set(seed.op.auth);
     assert.ok(ping.status < 300, JSON.stringify(ping.body));
@@ -183,7 +204,10 @@ describe('Operator console in headless Chromium', function () {
     await page.getByRole('button', { name: 'English', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Queue' }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
-    await page.getByRole('row', { name: literal(seed.pilot.title) }).getByText('Transport & safety').waitFor();
+    await page
+      .getByRole('row', { name: literal(seed.pilot.title) })
+      .getByText('Transport & safety')
+      .waitFor();
     await page.getByRole('button', { name: /^Health/ }).waitFor();
     await screenshot(page, '07-queue-en');
     await scan('queue (en)');
@@ -230,7 +254,10 @@ describe('Operator console in headless Chromium', function () {
     await page.getByRole('link', { name: '테스트베드' }).click();
     await page.locator('.week').waitFor();
     await screenshot(page, '09-testbeds-tablet');
-    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no page-wide horizontal scroll at tablet width');
+    assert.ok(
+      await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
+      'no page-wide horizontal scroll at tablet width',
+    );
     await scan('testbeds (tablet)');
 
     // Sign out: back to the sign-in form, the token gone.

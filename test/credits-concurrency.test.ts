@@ -45,7 +45,11 @@ async function scene() {
     assert.equal(res.status, 200);
     for (const s of slots) {
       const m = await requested(owner, pilot.id, s.id);
-      shots.push({ path: `/v1/matches/${m.id}/approve`, auth: (shots.length % 2 ? op : partner).auth, pilotId: pilot.id });
+      shots.push({
+        path: `/v1/matches/${m.id}/approve`,
+        auth: (shots.length % 2 ? op : partner).auth,
+        pilotId: pilot.id,
+      });
     }
   }
   for (let k = shots.length - 1; k > 0; k--) {
@@ -58,10 +62,17 @@ async function scene() {
 async function verify(hits: { pilotId: string; status: number; code?: string }[], pilots: string[]) {
   assert.equal(hits.length, BUDGETS.length * DAYS);
   for (const h of hits) {
-    assert.ok(h.status === 200 || (h.status === 409 && h.code === 'budget-exceeded'), `approval answered ${h.status} ${h.code}`);
+    assert.ok(
+      h.status === 200 || (h.status === 409 && h.code === 'budget-exceeded'),
+      `approval answered ${h.status} ${h.code}`,
+    );
   }
   pilots.forEach((id, i) => {
-    assert.equal(hits.filter((h) => h.pilotId === id && h.status === 200).length, BUDGETS[i]! / 8, `pilot ${i} wins exactly its budget`);
+    assert.equal(
+      hits.filter((h) => h.pilotId === id && h.status === 200).length,
+      BUDGETS[i]! / 8,
+      `pilot ${i} wins exactly its budget`,
+    );
   });
   const { rows } = await ctx().db.query<{ pilot_id: string; credits: string; committed: string; spent: string }>(
     `SELECT pb.pilot_id, pb.credits, pb.committed,

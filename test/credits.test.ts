@@ -1,12 +1,25 @@
 /** Credits: testbed creditRate, pilot budgets, credits fixed at confirmation, budget-exceeded, refunds, report. */
 import assert from 'node:assert/strict';
 import { ctx } from './support/context.js';
-import { countRows, createTestbed, etagAt, operator, pointers, signup, testbedBody, type Actor } from './support/factories.js';
+import {
+  countRows,
+  createTestbed,
+  etagAt,
+  operator,
+  pointers,
+  signup,
+  testbedBody,
+  type Actor,
+} from './support/factories.js';
 import { approve, at, requested, slotOn, submittedPilot } from './support/matching-factories.js';
 
 const api = () => ctx().api();
 
-const putBudget = (actor: Actor, pilotId: string, body: unknown) => api().put(`/v1/pilots/${pilotId}/budget`).set(actor.auth).send(body as object);
+const putBudget = (actor: Actor, pilotId: string, body: unknown) =>
+  api()
+    .put(`/v1/pilots/${pilotId}/budget`)
+    .set(actor.auth)
+    .send(body as object);
 
 async function scene(rate = 2) {
   const partner = await signup('partner');
@@ -22,7 +35,11 @@ describe('testbed creditRate', () => {
     const partner = await signup('partner');
     const t = await createTestbed(partner);
     assert.equal(t.creditRate, 1);
-    const res = await api().patch(`/v1/testbeds/${t.id}`).set(partner.auth).set('If-Match', await etagAt(partner, `/v1/testbeds/${t.id}`)).send({ creditRate: 5 });
+    const res = await api()
+      .patch(`/v1/testbeds/${t.id}`)
+      .set(partner.auth)
+      .set('If-Match', await etagAt(partner, `/v1/testbeds/${t.id}`))
+      .send({ creditRate: 5 });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.creditRate, 5);
     const list = await api().get('/v1/testbeds').set(partner.auth);
@@ -32,7 +49,10 @@ describe('testbed creditRate', () => {
   it('refuses negative or fractional rates', async () => {
     const partner = await signup('partner');
     for (const creditRate of [-1, 1.5, '2']) {
-      const res = await api().post('/v1/testbeds').set(partner.auth).send({ ...testbedBody(), creditRate });
+      const res = await api()
+        .post('/v1/testbeds')
+        .set(partner.auth)
+        .send({ ...testbedBody(), creditRate });
       assert.equal(res.status, 400);
       assert.deepEqual(pointers(res.body), ['/body/creditRate']);
     }
@@ -46,7 +66,13 @@ describe('PUT /v1/pilots/:id/budget', () => {
     assert.equal((await putBudget(await signup(), pilot.id, { credits: 10 })).status, 404);
     const res = await putBudget(op, pilot.id, { credits: 100, fundingLine: 'city', note: '2026 city fund' });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.deepEqual(res.body, { credits: 100, committed: 0, remaining: 100, fundingLine: 'city', note: '2026 city fund' });
+    assert.deepEqual(res.body, {
+      credits: 100,
+      committed: 0,
+      remaining: 100,
+      fundingLine: 'city',
+      note: '2026 city fund',
+    });
     const got = await api().get(`/v1/pilots/${pilot.id}`).set(owner.auth);
     assert.equal(got.body.budget.remaining, 100);
   });
@@ -75,7 +101,11 @@ describe('spending credits', () => {
     const booking = await api().get(`/v1/bookings/${ok.body.bookingId}`).set(owner.auth);
     assert.equal(booking.body.credits, 16);
     // A later rate change does not touch a confirmed booking.
-    await api().patch(`/v1/testbeds/${testbed.id}`).set(partner.auth).set('If-Match', await etagAt(partner, `/v1/testbeds/${testbed.id}`)).send({ creditRate: 1 });
+    await api()
+      .patch(`/v1/testbeds/${testbed.id}`)
+      .set(partner.auth)
+      .set('If-Match', await etagAt(partner, `/v1/testbeds/${testbed.id}`))
+      .send({ creditRate: 1 });
     assert.equal((await api().get(`/v1/bookings/${ok.body.bookingId}`).set(owner.auth)).body.credits, 16);
     const bookingsBefore = await countRows('bookings');
     const refused = await approve(partner, m2.id);
@@ -111,7 +141,13 @@ describe('spending credits', () => {
     assert.equal(res.status, 409);
     assert.equal(res.body.code, 'credits-below-committed');
     const got = await api().get(`/v1/pilots/${pilot.id}`).set(owner.auth);
-    assert.deepEqual(got.body.budget, { credits: 50, committed: 8, remaining: 42, fundingLine: 'national', note: null });
+    assert.deepEqual(got.body.budget, {
+      credits: 50,
+      committed: 8,
+      remaining: 42,
+      fundingLine: 'national',
+      note: null,
+    });
   });
 
   it('cancelling before the start returns the credits; after the start it does not', async () => {
@@ -126,7 +162,10 @@ describe('spending credits', () => {
     const s2 = await slotOn(partner, testbed.id, 2, 1, 8);
     const ok2 = await approve(partner, (await requested(owner, pilot.id, s2.id)).id);
     assert.equal(ok2.status, 200, JSON.stringify(ok2.body));
-    await ctx().db.query(`UPDATE bookings SET start_at = now() - interval '1 hour', end_at = now() + interval '7 hours' WHERE id = $1`, [ok2.body.bookingId]);
+    await ctx().db.query(
+      `UPDATE bookings SET start_at = now() - interval '1 hour', end_at = now() + interval '7 hours' WHERE id = $1`,
+      [ok2.body.bookingId],
+    );
     assert.equal((await api().post(`/v1/bookings/${ok2.body.bookingId}/cancel`).set(owner.auth)).status, 200);
     assert.equal((await api().get(`/v1/pilots/${pilot.id}`).set(owner.auth)).body.budget.committed, 8);
   });
@@ -150,10 +189,23 @@ describe('GET /v1/reports/credits', () => {
     const byLine = await api().get('/v1/reports/credits?groupBy=fundingLine').set(op.auth);
     assert.equal(byLine.status, 200, JSON.stringify(byLine.body));
     const city = byLine.body.data.find((d: { key: string }) => d.key === 'city');
-    assert.deepEqual(city, { key: 'city', label: 'City', pilots: 1, budgetedCredits: 100, committedCredits: 16, remainingCredits: 84, bookedCredits: 16, bookings: 1 });
-    const byDomain = await api().get(`/v1/reports/credits?from=${encodeURIComponent(at(0))}&to=${encodeURIComponent(at(2))}`).set(op.auth);
+    assert.deepEqual(city, {
+      key: 'city',
+      label: 'City',
+      pilots: 1,
+      budgetedCredits: 100,
+      committedCredits: 16,
+      remainingCredits: 84,
+      bookedCredits: 16,
+      bookings: 1,
+    });
+    const byDomain = await api()
+      .get(`/v1/reports/credits?from=${encodeURIComponent(at(0))}&to=${encodeURIComponent(at(2))}`)
+      .set(op.auth);
     assert.equal(byDomain.body.data.find((d: { key: string }) => d.key === 'transport-safety').bookedCredits, 16);
-    const outside = await api().get(`/v1/reports/credits?from=${encodeURIComponent(at(2))}&to=${encodeURIComponent(at(3))}`).set(op.auth);
+    const outside = await api()
+      .get(`/v1/reports/credits?from=${encodeURIComponent(at(2))}&to=${encodeURIComponent(at(3))}`)
+      .set(op.auth);
     assert.equal(outside.body.data.find((d: { key: string }) => d.key === 'transport-safety').bookedCredits, 0);
     const byOrg = await api().get('/v1/reports/credits?groupBy=organization').set(op.auth);
     assert.equal(byOrg.body.data.find((d: { key: string }) => d.key === owner.orgId).budgetedCredits, 100);

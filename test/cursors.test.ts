@@ -57,6 +57,9 @@ describe('tampered pagination cursors', () => {
     assert.throws(() => decodeCursor('x', encodeCursor('x', [3.5]), ['int']), /cursor/);
     assert.throws(() => decodeCursor('x', encodeCursor('x', ['3']), ['int']), /cursor/);
     assert.throws(() => decodeCursor('x', encodeCursor('x', [ID, TIME]), ['time', 'uuid']), /cursor/);
-    assert.throws(() => decodeCursor('x', encodeCursor('x', ['2026-02-30T00:00:00.000Z', ID]), ['time', 'uuid']), /cursor/);
+    assert.throws(
+      () => decodeCursor('x', encodeCursor('x', ['2026-02-30T00:00:00.000Z', ID]), ['time', 'uuid']),
+      /cursor/,
+    );
   });
 });

@@ -19,7 +19,14 @@ interface Result {
 }
 
 function childEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', DEMO_DATA: 'false', ...extra };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    DEMO_DATA: 'false',
+    ...extra,
+  };
   delete env.DATABASE_URL;
   if (!extra.ADMIN_EMAIL) delete env.ADMIN_EMAIL;
   if (!extra.ADMIN_PASSWORD) delete env.ADMIN_PASSWORD;
@@ -28,7 +35,11 @@ function childEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.P
 
 function run(entry: string, args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+      cwd: projectRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -40,7 +51,11 @@ function run(entry: string, args: string[], env: NodeJS.ProcessEnv): Promise<Res
 
 /** Starts src/server.ts and resolves once it listens (its log line carries the port). */
 function startServer(dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: projectRoot, env: childEnv(dataDir), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: projectRoot,
+    env: childEnv(dataDir),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: string[] = [];
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stderr! }).on('line', (l) => logs.push(l));
@@ -53,7 +68,9 @@ function startServer(dataDir: string): Promise<ChildProcess> {
 }
 
 const exited = (c: ChildProcess) =>
-  c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r()));
+  c.exitCode !== null || c.signalCode !== null
+    ? Promise.resolve()
+    : new Promise<void>((r) => c.once('exit', () => r()));
 
 describe('one process per embedded data directory', function () {
   this.timeout(300_000);

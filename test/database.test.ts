@@ -47,7 +47,10 @@ describe('database', function () {
     it('rolls back a failing migration whole, recording nothing', async () => {
       const db = await openDb({ dataDir: 'memory://' });
       try {
-        const broken = [...readMigrations(), { name: '9999_broken.sql', sql: 'CREATE TABLE half_done (id int); SELECT 1/0;' }];
+        const broken = [
+          ...readMigrations(),
+          { name: '9999_broken.sql', sql: 'CREATE TABLE half_done (id int); SELECT 1/0;' },
+        ];
         await assert.rejects(migrate(db, broken));
         const { rows } = await db.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM pg_tables WHERE tablename IN ('half_done', 'organizations', 'schema_migrations')`,
@@ -83,7 +86,9 @@ describe('database', function () {
 
       db = await openDb({ dataDir: dir });
       assert.deepEqual(await migrate(db), []);
-      const again = await db.query<{ id: string; name: string; kind: string }>('SELECT id, name, kind FROM organizations');
+      const again = await db.query<{ id: string; name: string; kind: string }>(
+        'SELECT id, name, kind FROM organizations',
+      );
       assert.deepEqual(again.rows, [{ id: rows[0]!.id, name: '광주 재시작 테스트', kind: 'startup' }]);
     });
   });

@@ -14,7 +14,15 @@ import { sweepUploads } from '../src/datasets/service.js';
 import { blobStoreFor } from '../src/storage/index.js';
 import { ctx, testConfig } from './support/context.js';
 import { businessNumber, countRows, createPilot, DAY, signup, type Actor } from './support/factories.js';
-import { clearUploads, csv, download, objectFiles, sha256, tempFiles, uploadRequest } from './support/dataset-factories.js';
+import {
+  clearUploads,
+  csv,
+  download,
+  objectFiles,
+  sha256,
+  tempFiles,
+  uploadRequest,
+} from './support/dataset-factories.js';
 
 function appWith(overrides: Record<string, string>) {
   const uploadsDir = mkdtempSync(join(tmpdir(), 'ax-limits-'));
@@ -82,7 +90,11 @@ describe('dataset upload limits', () => {
         host: '127.0.0.1',
         method: 'POST',
         path: `/v1/pilots/${pilotId}/datasets`,
-        headers: { ...owner.auth, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(50 * 1024 * 1024) },
+        headers: {
+          ...owner.auth,
+          'Content-Type': `multipart/form-data; boundary=${boundary}`,
+          'Content-Length': String(50 * 1024 * 1024),
+        },
       });
       req.on('error', () => undefined);
       req.write(head + 'a,b\n');
@@ -109,7 +121,13 @@ describe('the start-up sweep', () => {
     assert.equal(kept.status, 201);
     const { uploadsDir } = ctx().config;
     const old = new Date(Date.now() - 2 * 3600_000);
-    const orphan = join(uploadsDir, 'objects', owner.orgId, 'ab', `${'ab'.repeat(32)}-00000000-0000-4000-8000-000000000000`);
+    const orphan = join(
+      uploadsDir,
+      'objects',
+      owner.orgId,
+      'ab',
+      `${'ab'.repeat(32)}-00000000-0000-4000-8000-000000000000`,
+    );
     mkdirSync(join(orphan, '..'), { recursive: true });
     writeFileSync(orphan, 'left between rename and commit');
     utimesSync(orphan, old, old);
@@ -166,7 +184,10 @@ describe('a server killed with SIGKILL in the middle of an upload', function () 
       const email = `kill-${Date.now()}@example.kr`;
       const signed = await agent()
         .post('/v1/auth/signup')
-        .send({ organization: { name: 'Crash test', kind: 'startup', businessNumber: businessNumber() }, user: { email, password: 'correct horse battery staple', name: 'K' } });
+        .send({
+          organization: { name: 'Crash test', kind: 'startup', businessNumber: businessNumber() },
+          user: { email, password: 'correct horse battery staple', name: 'K' },
+        });
       assert.equal(signed.status, 201, JSON.stringify(signed.body));
       const auth = { Authorization: `Bearer ${signed.body.token as string}` };
       const start = new Date(Date.now() + 7 * DAY);
@@ -177,11 +198,22 @@ describe('a server killed with SIGKILL in the middle of an upload', function () 
           title: 'Crash pilot',
           summary: 'Uploads under fire.',
           domain: 'transport-safety',
-          requirements: { capabilities: ['driving-simulator'], units: 1, durationHours: 8, earliestStart: start.toISOString(), latestEnd: new Date(start.getTime() + 30 * DAY).toISOString() },
+          requirements: {
+            capabilities: ['driving-simulator'],
+            units: 1,
+            durationHours: 8,
+            earliestStart: start.toISOString(),
+            latestEnd: new Date(start.getTime() + 30 * DAY).toISOString(),
+          },
         });
       assert.equal(pilot.status, 201, JSON.stringify(pilot.body));
       const kept = csv(500);
-      const done = await agent().post(`/v1/pilots/${pilot.body.id}/datasets`).set(auth).field('name', 'kept').field('sensitivity', 'internal').attach('file', Buffer.from(kept), 'kept.csv');
+      const done = await agent()
+        .post(`/v1/pilots/${pilot.body.id}/datasets`)
+        .set(auth)
+        .field('name', 'kept')
+        .field('sensitivity', 'internal')
+        .attach('file', Buffer.from(kept), 'kept.csv');
       assert.equal(done.status, 201, JSON.stringify(done.body));
 
       // A large upload, cut off by SIGKILL once its temporary file is growing.
@@ -192,10 +224,16 @@ describe('a server killed with SIGKILL in the middle of an upload', function () 
         port: url.port,
         method: 'POST',
         path: `/v1/pilots/${pilot.body.id}/datasets`,
-        headers: { ...auth, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(512 * 1024 * 1024) },
+        headers: {
+          ...auth,
+          'Content-Type': `multipart/form-data; boundary=${boundary}`,
+          'Content-Length': String(512 * 1024 * 1024),
+        },
       });
       req.on('error', () => undefined);
-      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nhalf\r\n--${boundary}\r\nContent-Disposition: form-data; name="sensitivity"\r\n\r\npublic\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.csv"\r\n\r\na,b\n`);
+      req.write(
+        `--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nhalf\r\n--${boundary}\r\nContent-Disposition: form-data; name="sensitivity"\r\n\r\npublic\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.csv"\r\n\r\na,b\n`,
+      );
       const chunk = Buffer.from('1,2\n'.repeat(64 * 1024));
       for (let i = 0; i < 16; i++) req.write(chunk);
       await waitFor(() => tempFiles(env.UPLOADS_DIR).length > 0);
@@ -208,7 +246,10 @@ describe('a server killed with SIGKILL in the middle of an upload', function () 
       assert.deepEqual(tempFiles(env.UPLOADS_DIR), [], 'the start-up sweep removed it');
       const list = await supertest(child.base).get(`/v1/pilots/${pilot.body.id}/datasets`).set(auth);
       assert.equal(list.status, 200, JSON.stringify(list.body));
-      assert.deepEqual(list.body.data.map((d: { name: string }) => d.name), ['kept']);
+      assert.deepEqual(
+        list.body.data.map((d: { name: string }) => d.name),
+        ['kept'],
+      );
       const got = await supertest(child.base)
         .get(`/v1/datasets/${done.body.id}/content`)
         .set(auth)

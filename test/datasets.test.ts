@@ -25,7 +25,11 @@ async function assertNothingKept(): Promise<void> {
   assert.deepEqual(objectFiles(), [], 'no stored object');
 }
 
-function assertProblem(res: { status: number; headers: Record<string, string>; body: { code?: string; status?: number } }, status: number, code?: string) {
+function assertProblem(
+  res: { status: number; headers: Record<string, string>; body: { code?: string; status?: number } },
+  status: number,
+  code?: string,
+) {
   assert.equal(res.status, status, JSON.stringify(res.body));
   assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
   assert.equal(res.body.status, status);
@@ -45,7 +49,10 @@ describe('datasets', () => {
   describe('POST /v1/pilots/:id/datasets', () => {
     it('stores the file whole: the sha256 of what comes back equals what went in', async () => {
       const content = csv(200);
-      const res = await uploadRequest(owner, pilotId, { content, fields: { name: 'traffic-counts', description: '교통량 집계', sensitivity: 'internal' } });
+      const res = await uploadRequest(owner, pilotId, {
+        content,
+        fields: { name: 'traffic-counts', description: '교통량 집계', sensitivity: 'internal' },
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       assert.equal(res.headers.location, `/v1/datasets/${res.body.id}`);
       assert.match(String(res.headers.etag), /^"[^"]+"$/);
@@ -71,10 +78,22 @@ describe('datasets', () => {
 
     it('records dataset.uploaded in the same transaction, with dataset, pilot and organisation', async () => {
       const ds = await uploadDataset(owner, pilotId);
-      const { rows } = await ctx().db.query<{ type: string; visibility: string; dataset_id: string; pilot_id: string; organization_id: string }>(
-        `SELECT type, visibility, dataset_id, pilot_id, organization_id FROM events WHERE type LIKE 'dataset.%'`,
-      );
-      assert.deepEqual(rows, [{ type: 'dataset.uploaded', visibility: 'dataset', dataset_id: ds.id, pilot_id: pilotId, organization_id: owner.orgId }]);
+      const { rows } = await ctx().db.query<{
+        type: string;
+        visibility: string;
+        dataset_id: string;
+        pilot_id: string;
+        organization_id: string;
+      }>(`SELECT type, visibility, dataset_id, pilot_id, organization_id FROM events WHERE type LIKE 'dataset.%'`);
+      assert.deepEqual(rows, [
+        {
+          type: 'dataset.uploaded',
+          visibility: 'dataset',
+          dataset_id: ds.id,
+          pilot_id: pilotId,
+          organization_id: owner.orgId,
+        },
+      ]);
     });
 
     it('keeps the file when the client sha256 matches (any letter case)', async () => {
@@ -84,14 +103,20 @@ describe('datasets', () => {
     });
 
     it('refuses a digest mismatch with 422 and keeps nothing', async () => {
-      const res = await uploadRequest(owner, pilotId, { content: csv(5), fields: { sha256: sha256('something else') } });
+      const res = await uploadRequest(owner, pilotId, {
+        content: csv(5),
+        fields: { sha256: sha256('something else') },
+      });
       assertProblem(res, 422, 'digest-mismatch');
       await assertNothingKept();
       assert.equal(await countRows('events'), 1); // pilot.created only
     });
 
     it('accepts the text fields after the file as well as before it', async () => {
-      const res = await uploadRequest(owner, pilotId, { fieldsAfter: true, fields: { name: 'after', sensitivity: 'public' } });
+      const res = await uploadRequest(owner, pilotId, {
+        fieldsAfter: true,
+        fields: { name: 'after', sensitivity: 'public' },
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       assert.equal(res.body.name, 'after');
       assert.equal(res.body.sensitivity, 'public');
@@ -110,13 +135,18 @@ describe('datasets', () => {
       it(`answers 400 with ${pointer} for ${what}, keeping nothing`, async () => {
         const res = await uploadRequest(owner, pilotId, { fields });
         assertProblem(res, 400, 'validation-failed');
-        assert.ok(res.body.errors.some((e: { pointer: string }) => e.pointer === pointer), JSON.stringify(res.body.errors));
+        assert.ok(
+          res.body.errors.some((e: { pointer: string }) => e.pointer === pointer),
+          JSON.stringify(res.body.errors),
+        );
         await assertNothingKept();
       });
     }
 
     it('accepts personal data with a legal basis', async () => {
-      const res = await uploadRequest(owner, pilotId, { fields: { sensitivity: 'personal', legalBasis: '개인정보 보호법 제15조 제1항 제1호 (동의)' } });
+      const res = await uploadRequest(owner, pilotId, {
+        fields: { sensitivity: 'personal', legalBasis: '개인정보 보호법 제15조 제1항 제1호 (동의)' },
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       assert.equal(res.body.legalBasis, '개인정보 보호법 제15조 제1항 제1호 (동의)');
     });
@@ -134,7 +164,11 @@ describe('datasets', () => {
     });
 
     it('refuses a request without a file', async () => {
-      const res = await api().post(`/v1/pilots/${pilotId}/datasets`).set(owner.auth).field('name', 'x').field('sensitivity', 'public');
+      const res = await api()
+        .post(`/v1/pilots/${pilotId}/datasets`)
+        .set(owner.auth)
+        .field('name', 'x')
+        .field('sensitivity', 'public');
       assertProblem(res, 400, 'validation-failed');
       assert.equal(res.body.errors[0].pointer, '/body/file');
       await assertNothingKept();
@@ -166,7 +200,10 @@ describe('datasets', () => {
     });
 
     it('refuses JSON and other media types with 415', async () => {
-      const res = await api().post(`/v1/pilots/${pilotId}/datasets`).set(owner.auth).send({ name: 'x', sensitivity: 'public' });
+      const res = await api()
+        .post(`/v1/pilots/${pilotId}/datasets`)
+        .set(owner.auth)
+        .send({ name: 'x', sensitivity: 'public' });
       assertProblem(res, 415, 'unsupported-media-type');
       await assertNothingKept();
     });
@@ -174,21 +211,35 @@ describe('datasets', () => {
     it('refuses a truncated multipart body with 400', async () => {
       const boundary = 'xyzBOUNDARY';
       const body = `--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--${boundary}\r\nContent-Disposition: form-data; name="sensitivity"\r\n\r\npublic\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\n`;
-      const res = await api().post(`/v1/pilots/${pilotId}/datasets`).set(owner.auth).set('Content-Type', `multipart/form-data; boundary=${boundary}`).send(body);
+      const res = await api()
+        .post(`/v1/pilots/${pilotId}/datasets`)
+        .set(owner.auth)
+        .set('Content-Type', `multipart/form-data; boundary=${boundary}`)
+        .send(body);
       assertProblem(res, 400, 'malformed-multipart');
       await assertNothingKept();
     });
 
     it('decides the type by content: an executable named .csv is refused with 415', async () => {
       const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(4000, 1)]);
-      const pe = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(58), Buffer.from([0x80, 0, 0, 0]), Buffer.alloc(64), Buffer.from('PE\0\0'), Buffer.alloc(4000)]);
+      const pe = Buffer.concat([
+        Buffer.from('MZ'),
+        Buffer.alloc(58),
+        Buffer.from([0x80, 0, 0, 0]),
+        Buffer.alloc(64),
+        Buffer.from('PE\0\0'),
+        Buffer.alloc(4000),
+      ]);
       for (const content of [elf, pe]) {
         const res = await uploadRequest(owner, pilotId, { content, fileName: 'counts.csv', contentType: 'text/csv' });
         assertProblem(res, 415, 'unsupported-dataset-type');
       }
       const script = await uploadRequest(owner, pilotId, { content: '#!/bin/sh\nrm -rf /\n', fileName: 'data.csv' });
       assertProblem(script, 415, 'unsupported-dataset-type');
-      const random = await uploadRequest(owner, pilotId, { content: Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256)), fileName: 'data.csv' });
+      const random = await uploadRequest(owner, pilotId, {
+        content: Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256)),
+        fileName: 'data.csv',
+      });
       assertProblem(random, 415, 'unsupported-dataset-type');
       await assertNothingKept();
     });
@@ -210,10 +261,22 @@ describe('datasets', () => {
         ['{"a":1}\n{"a":2}\n', 'application/x-ndjson'],
         ['a\tb\n1\t2\n', 'text/tab-separated-values'],
         ['%PDF-1.7\n1 0 obj\n<<>>\nendobj\n', 'application/pdf'],
-        [Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), Buffer.from('IHDR'), Buffer.alloc(17)]), 'image/png'],
+        [
+          Buffer.concat([
+            Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+            Buffer.from('IHDR'),
+            Buffer.alloc(17),
+          ]),
+          'image/png',
+        ],
       ];
       for (const [i, [content, type]] of cases.entries()) {
-        const res = await uploadRequest(owner, pilotId, { content, fileName: 'blob.bin', contentType: 'application/octet-stream', fields: { name: `f${i}` } });
+        const res = await uploadRequest(owner, pilotId, {
+          content,
+          fileName: 'blob.bin',
+          contentType: 'application/octet-stream',
+          fields: { name: `f${i}` },
+        });
         assert.equal(res.status, 201, `${type}: ${JSON.stringify(res.body)}`);
         assert.equal(res.body.mediaType, type);
       }
@@ -256,7 +319,9 @@ describe('datasets', () => {
         assert.equal(res.body.fileName, shown);
         assert.equal(res.body.claimedExtension, ext);
         // Keys are made by the service (local: org/xx/sha-blob) or the S3 store (owner~uuid), never from the name.
-        const key = testS3() ? /^[a-z0-9.-]+~[0-9a-f-]{36}$/ : /^[0-9a-f-]{36}\/[0-9a-f]{2}\/[0-9a-f]{64}-[0-9a-f-]{36}$/;
+        const key = testS3()
+          ? /^[a-z0-9.-]+~[0-9a-f-]{36}$/
+          : /^[0-9a-f-]{36}\/[0-9a-f]{2}\/[0-9a-f]{64}-[0-9a-f-]{36}$/;
         for (const f of objectFiles()) assert.match(f, key);
       });
     }
@@ -271,7 +336,8 @@ describe('datasets', () => {
 
   describe('profiles', () => {
     it('profiles a CP949 (EUC-KR) CSV: rows, columns, types and nulls', async () => {
-      const text = '이름,나이,가입일,점수,활성\n홍길동,30,2024-01-05,1.5,true\n김철수,,2024-02-01,2,false\n이영희,41,,3.25,TRUE\n';
+      const text =
+        '이름,나이,가입일,점수,활성\n홍길동,30,2024-01-05,1.5,true\n김철수,,2024-02-01,2,false\n이영희,41,,3.25,TRUE\n';
       const res = await uploadRequest(owner, pilotId, { content: iconv.encode(text, 'cp949'), fileName: '회원.csv' });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       assert.equal(res.body.encoding, 'cp949');
@@ -296,7 +362,8 @@ describe('datasets', () => {
     });
 
     it('profiles a UTF-8 CSV with a BOM, quoted fields and semicolons', async () => {
-      const text = '\ufeff"구역";"측정값";"시각"\n"북구; 첨단";12;2026-03-01T09:00:00+09:00\n"광산구";;2026-03-01T10:00:00Z\n';
+      const text =
+        '\ufeff"구역";"측정값";"시각"\n"북구; 첨단";12;2026-03-01T09:00:00+09:00\n"광산구";;2026-03-01T10:00:00Z\n';
       const res = await uploadRequest(owner, pilotId, { content: text });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       assert.equal(res.body.profile.bom, true);
@@ -310,7 +377,9 @@ describe('datasets', () => {
     });
 
     it('profiles NDJSON, counting missing keys as nulls', async () => {
-      const text = ['{"id":1,"speed":42.5,"tags":["a"]}', '{"id":2,"speed":null}', '{"id":3,"speed":40,"note":"비"}'].join('\n') + '\n';
+      const text =
+        ['{"id":1,"speed":42.5,"tags":["a"]}', '{"id":2,"speed":null}', '{"id":3,"speed":40,"note":"비"}'].join('\n') +
+        '\n';
       const res = await uploadRequest(owner, pilotId, { content: text, fileName: 'log.ndjson' });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       assert.equal(res.body.mediaType, 'application/x-ndjson');
@@ -331,7 +400,10 @@ describe('datasets', () => {
       assert.equal(res.status, 201, JSON.stringify(res.body));
       assert.equal(res.body.profile.rowCount, rows);
       assert.equal(res.body.profile.complete, true);
-      assert.deepEqual(res.body.profile.columns.map((c: { type: string }) => c.type), ['string', 'integer', 'date']);
+      assert.deepEqual(
+        res.body.profile.columns.map((c: { type: string }) => c.type),
+        ['string', 'integer', 'date'],
+      );
     });
   });
 
@@ -346,10 +418,18 @@ describe('datasets', () => {
       assert.equal(objectFiles().length, 2);
       const versions = await api().get(`/v1/datasets/${v1.id}/versions`).set(owner.auth);
       assert.equal(versions.status, 200);
-      assert.deepEqual(versions.body.data.map((d: { version: number }) => d.version), [3, 2, 1]);
+      assert.deepEqual(
+        versions.body.data.map((d: { version: number }) => d.version),
+        [3, 2, 1],
+      );
       const page = await api().get(`/v1/datasets/${v1.id}/versions?limit=2`).set(owner.auth);
-      const next = await api().get(`/v1/datasets/${v1.id}/versions?limit=2&cursor=${page.body.nextCursor}`).set(owner.auth);
-      assert.deepEqual(next.body.data.map((d: { version: number }) => d.version), [1]);
+      const next = await api()
+        .get(`/v1/datasets/${v1.id}/versions?limit=2&cursor=${page.body.nextCursor}`)
+        .set(owner.auth);
+      assert.deepEqual(
+        next.body.data.map((d: { version: number }) => d.version),
+        [1],
+      );
       const list = await api().get(`/v1/pilots/${pilotId}/datasets?name=traffic-counts`).set(owner.auth);
       assert.equal(list.body.data.length, 3);
     });
@@ -364,7 +444,10 @@ describe('datasets', () => {
       assert.equal(objectFiles().length, 1, 'v2 still references the bytes');
       assert.equal(sha256((await download(owner, v2.id)).body as Buffer), v2.sha256);
       const list = await api().get(`/v1/pilots/${pilotId}/datasets`).set(owner.auth);
-      assert.deepEqual(list.body.data.map((d: { id: string }) => d.id), [v2.id]);
+      assert.deepEqual(
+        list.body.data.map((d: { id: string }) => d.id),
+        [v2.id],
+      );
       assert.equal((await api().delete(`/v1/datasets/${v2.id}`).set(owner.auth)).status, 204);
       assert.deepEqual(objectFiles(), []);
       assert.equal(await countRows('dataset_blobs'), 0);
@@ -382,7 +465,13 @@ describe('datasets', () => {
       const partner = await signup('partner');
       await bookPilotOnPartnerTestbed(partner, pilotId);
       assertProblem(await api().delete(`/v1/datasets/${ds.id}`).set(partner.auth), 403, 'forbidden');
-      assertProblem(await api().delete(`/v1/datasets/${ds.id}`).set((await signup()).auth), 404, 'not-found');
+      assertProblem(
+        await api()
+          .delete(`/v1/datasets/${ds.id}`)
+          .set((await signup()).auth),
+        404,
+        'not-found',
+      );
       assert.equal((await api().get(`/v1/datasets/${ds.id}`).set(owner.auth)).status, 200);
     });
 
@@ -429,7 +518,11 @@ describe('datasets', () => {
     });
 
     it('answers an unsatisfiable range with 416 problem+json', async () => {
-      const res = await ctx().api().get(`/v1/datasets/${id}/content`).set(owner.auth).set('Range', `bytes=${content.length + 10}-`);
+      const res = await ctx()
+        .api()
+        .get(`/v1/datasets/${id}/content`)
+        .set(owner.auth)
+        .set('Range', `bytes=${content.length + 10}-`);
       assertProblem(res, 416, 'range-not-satisfiable');
       assert.equal(res.headers['content-range'], `bytes */${content.length}`);
     });
@@ -483,7 +576,10 @@ describe('datasets', () => {
       await bookPilotOnPartnerTestbed(partner, pilotId);
       const list = await api().get(`/v1/pilots/${pilotId}/datasets`).set(partner.auth);
       assert.equal(list.status, 200);
-      assert.deepEqual(list.body.data.map((d: { sensitivity: string }) => d.sensitivity).sort(), ['internal', 'public']);
+      assert.deepEqual(list.body.data.map((d: { sensitivity: string }) => d.sensitivity).sort(), [
+        'internal',
+        'public',
+      ]);
       const filtered = await api().get(`/v1/pilots/${pilotId}/datasets?sensitivity=personal`).set(partner.auth);
       assert.deepEqual(filtered.body.data, []);
       for (const s of ['public', 'internal']) {
@@ -517,7 +613,11 @@ describe('datasets', () => {
       assert.equal(log.status, 200, JSON.stringify(log.body));
       assert.equal(log.body.data.length, 2);
       assert.deepEqual(
-        log.body.data.map((e: { organizationId: string; range: string | null; action: string }) => [e.organizationId, e.range, e.action]),
+        log.body.data.map((e: { organizationId: string; range: string | null; action: string }) => [
+          e.organizationId,
+          e.range,
+          e.action,
+        ]),
         [
           [owner.orgId, 'bytes=0-9', 'download'],
           [op.orgId, null, 'download'],
@@ -534,11 +634,30 @@ describe('datasets', () => {
 
   describe('the OpenAPI document', () => {
     it('shows the upload as multipart/form-data with the fields and a binary file part', () => {
-      const doc = ctx().app.openapi as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { required: string[]; properties: Record<string, unknown> } }> } }>> };
+      const doc = ctx().app.openapi as {
+        paths: Record<
+          string,
+          Record<
+            string,
+            {
+              requestBody?: {
+                content: Record<string, { schema: { required: string[]; properties: Record<string, unknown> } }>;
+              };
+            }
+          >
+        >;
+      };
       const body = doc.paths['/v1/pilots/{id}/datasets']!.post!.requestBody!;
       const schema = body.content['multipart/form-data']!.schema;
       assert.deepEqual(schema.required, ['name', 'sensitivity', 'file']);
-      assert.deepEqual(Object.keys(schema.properties).sort(), ['description', 'file', 'legalBasis', 'name', 'sensitivity', 'sha256']);
+      assert.deepEqual(Object.keys(schema.properties).sort(), [
+        'description',
+        'file',
+        'legalBasis',
+        'name',
+        'sensitivity',
+        'sha256',
+      ]);
     });
   });
 });

@@ -23,7 +23,8 @@ async function rowCounts(): Promise<Record<string, number>> {
   return out;
 }
 
-const currentWeekStart = (now = new Date()) => DateTime.fromJSDate(now, { zone: 'Asia/Seoul' }).startOf('week').toJSDate();
+const currentWeekStart = (now = new Date()) =>
+  DateTime.fromJSDate(now, { zone: 'Asia/Seoul' }).startOf('week').toJSDate();
 
 async function login(email: string, password = DEMO_PASSWORD) {
   return ctx().api().post('/v1/auth/login').send({ email, password });
@@ -72,7 +73,10 @@ describe('demo data', () => {
                 count(*) FILTER (WHERE s.capacity > t.capacity OR s.booked_units <> 0)::int AS over
            FROM testbeds t LEFT JOIN slots s ON s.testbed_id = t.id GROUP BY t.id, t.name`,
       );
-      assert.equal(rows.reduce((sum, r) => sum + r.n, 0), counts.slots);
+      assert.equal(
+        rows.reduce((sum, r) => sum + r.n, 0),
+        counts.slots,
+      );
       for (const r of rows) {
         assert.ok(r.n > 0, `${r.name} has no slots`);
         assert.ok(r.first.getTime() >= monday.getTime(), `${r.name} starts before this week`);
@@ -85,9 +89,12 @@ describe('demo data', () => {
 
     it('registers partners and startups with valid business numbers, and the operator organisation', async () => {
       await loadDemoData(ctx().db);
-      const { rows } = await ctx().db.query<{ name: string; kind: string; business_number: string | null; demo: boolean }>(
-        'SELECT name, kind, business_number, demo FROM organizations',
-      );
+      const { rows } = await ctx().db.query<{
+        name: string;
+        kind: string;
+        business_number: string | null;
+        demo: boolean;
+      }>('SELECT name, kind, business_number, demo FROM organizations');
       const byKind = (k: string) => rows.filter((r) => r.kind === k);
       assert.ok(byKind('partner').length >= 2 && byKind('partner').length <= 3);
       assert.ok(byKind('startup').length >= 3 && byKind('startup').length <= 4);
@@ -103,7 +110,10 @@ describe('demo data', () => {
       );
       assert.ok(users.rows.every((u) => u.email.endsWith('@ax-valley.example')));
       for (const kind of ['operator', 'partner', 'startup']) {
-        assert.ok(users.rows.some((u) => u.kind === kind), `no ${kind} user`);
+        assert.ok(
+          users.rows.some((u) => u.kind === kind),
+          `no ${kind} user`,
+        );
       }
     });
 
@@ -124,13 +134,27 @@ describe('demo data', () => {
         submitted_at: Date | null;
         withdrawn_at: Date | null;
         org_kind: string;
-        stages: { capabilities: string[]; units: number; sessionHours?: { min?: number }; earliestStart: string; latestEnd: string }[] | null;
+        stages:
+          | {
+              capabilities: string[];
+              units: number;
+              sessionHours?: { min?: number };
+              earliestStart: string;
+              latestEnd: string;
+            }[]
+          | null;
       }>(`SELECT p.*, o.kind AS org_kind FROM pilots p JOIN organizations o ON o.id = p.organization_id`);
       assert.equal(rows.length, counts.pilots);
       assert.deepEqual([...new Set(rows.map((p) => p.domain))].sort(), DOMAINS.map((d) => d.code).sort());
       assert.deepEqual([...new Set(rows.map((p) => p.status))].sort(), ['draft', 'submitted', 'withdrawn']);
       const titles = rows.map((p) => p.title).join('\n');
-      for (const line of ['딥러닝 기반 자율주행 아키텍처', '공간인지 AI 콕핏', '다중모달 시니어 마음돌봄 영상 생성', '모두의 AI 플랫폼', 'AI 이노스페이스']) {
+      for (const line of [
+        '딥러닝 기반 자율주행 아키텍처',
+        '공간인지 AI 콕핏',
+        '다중모달 시니어 마음돌봄 영상 생성',
+        '모두의 AI 플랫폼',
+        'AI 이노스페이스',
+      ]) {
         assert.ok(titles.includes(line), `no pilot on the programme line "${line}"`);
       }
       for (const p of rows) {
@@ -144,7 +168,9 @@ describe('demo data', () => {
         // Some active testbed offers every capability, the units, and one slot long enough inside the window
         // (for a multi-stage pilot: for every stage, a slot as long as its shortest session).
         const needs = p.stages
-          ? p.stages.map((s) => [s.capabilities, s.units, s.sessionHours?.min ?? 0, s.earliestStart, s.latestEnd] as const)
+          ? p.stages.map(
+              (s) => [s.capabilities, s.units, s.sessionHours?.min ?? 0, s.earliestStart, s.latestEnd] as const,
+            )
           : [[p.capabilities, p.units, p.duration_hours, p.earliest_start, p.latest_end] as const];
         for (const [caps, units, hours, start, end] of needs) {
           const host = await ctx().db.query(
@@ -218,13 +244,24 @@ describe('demo data', () => {
     it('keeps what users changed since: an edited pilot, a deactivated testbed', async () => {
       const monday = currentWeekStart();
       await loadDemoData(ctx().db);
-      await ctx().db.query(`UPDATE pilots SET status = 'withdrawn', withdrawn_at = now() WHERE id = $1`, [DEMO_PILOTS[0]!.id]);
-      const { rows } = await ctx().db.query<{ id: string }>(`UPDATE testbeds SET status = 'inactive' WHERE name LIKE '%XR%' RETURNING id`);
+      await ctx().db.query(`UPDATE pilots SET status = 'withdrawn', withdrawn_at = now() WHERE id = $1`, [
+        DEMO_PILOTS[0]!.id,
+      ]);
+      const { rows } = await ctx().db.query<{ id: string }>(
+        `UPDATE testbeds SET status = 'inactive' WHERE name LIKE '%XR%' RETURNING id`,
+      );
       const counts = await loadDemoData(ctx().db, { now: new Date(Date.now() + 14 * DAY_MS) });
-      const pilot = await ctx().db.query<{ status: string }>('SELECT status FROM pilots WHERE id = $1', [DEMO_PILOTS[0]!.id]);
+      const pilot = await ctx().db.query<{ status: string }>('SELECT status FROM pilots WHERE id = $1', [
+        DEMO_PILOTS[0]!.id,
+      ]);
       assert.equal(pilot.rows[0]!.status, 'withdrawn');
-      const last = await ctx().db.query<{ last: Date }>('SELECT max(end_at) AS last FROM slots WHERE testbed_id = $1', [rows[0]!.id]);
-      assert.ok(last.rows[0]!.last.getTime() <= monday.getTime() + 42 * DAY_MS, 'slots were added to an inactive testbed');
+      const last = await ctx().db.query<{ last: Date }>('SELECT max(end_at) AS last FROM slots WHERE testbed_id = $1', [
+        rows[0]!.id,
+      ]);
+      assert.ok(
+        last.rows[0]!.last.getTime() <= monday.getTime() + 42 * DAY_MS,
+        'slots were added to an inactive testbed',
+      );
       assert.ok(counts.slots! > 0);
     });
 
@@ -295,7 +332,10 @@ describe('demo data', () => {
         await db.close();
       }
       const demo = lines.filter((l) => /^demo data/.test(l.msg));
-      assert.deepEqual(demo.map((l) => l.msg), ['demo data loaded', 'demo data already present; nothing added']);
+      assert.deepEqual(
+        demo.map((l) => l.msg),
+        ['demo data loaded', 'demo data already present; nothing added'],
+      );
       assert.ok(demo[0]!.testbeds! >= 8, 'the first start reports what it added');
       assert.equal(demo[1]!.testbeds, 0);
     });
@@ -304,23 +344,40 @@ describe('demo data', () => {
   describe('plans on the demo data', () => {
     it("gives the README's example pilot (8 simulator hours in 4-hour sessions) candidates and plans", async () => {
       await loadDemoData(ctx().db);
-      const signup = await ctx().api().post('/v1/auth/signup').send({
-        organization: { name: '빛고을 모빌리티', kind: 'startup', businessNumber: '124-81-00998' },
-        user: { email: 'dev@example.kr', password: 'a long passphrase', name: 'Kim' },
-      });
+      const signup = await ctx()
+        .api()
+        .post('/v1/auth/signup')
+        .send({
+          organization: { name: '빛고을 모빌리티', kind: 'startup', businessNumber: '124-81-00998' },
+          user: { email: 'dev@example.kr', password: 'a long passphrase', name: 'Kim' },
+        });
       assert.equal(signup.status, 201, JSON.stringify(signup.body));
       const auth = { Authorization: `Bearer ${signup.body.token}` };
       // The README computes the same window with date(1): from a week to five weeks from now, whole days in UTC.
       const day = (d: number) => `${new Date(Date.now() + d * DAY_MS).toISOString().slice(0, 10)}T00:00:00Z`;
-      const created = await ctx().api().post('/v1/pilots').set(auth).send({
-        title: 'Space-aware AI cockpit field study',
-        summary: 'Driver attention on the large simulator.',
-        domain: 'transport-safety',
-        subdomain: 'ai-cockpit',
-        requirements: {
-          stages: [{ key: 'simulator', capabilities: ['driving-simulator'], units: 1, hours: 8, sessionHours: { max: 4 }, earliestStart: day(7), latestEnd: day(35) }],
-        },
-      });
+      const created = await ctx()
+        .api()
+        .post('/v1/pilots')
+        .set(auth)
+        .send({
+          title: 'Space-aware AI cockpit field study',
+          summary: 'Driver attention on the large simulator.',
+          domain: 'transport-safety',
+          subdomain: 'ai-cockpit',
+          requirements: {
+            stages: [
+              {
+                key: 'simulator',
+                capabilities: ['driving-simulator'],
+                units: 1,
+                hours: 8,
+                sessionHours: { max: 4 },
+                earliestStart: day(7),
+                latestEnd: day(35),
+              },
+            ],
+          },
+        });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       assert.equal((await ctx().api().post(`/v1/pilots/${created.body.id}/submit`).set(auth)).status, 200);
       const candidates = await ctx().api().get(`/v1/pilots/${created.body.id}/candidates`).set(auth);
@@ -333,13 +390,19 @@ describe('demo data', () => {
     it('gives the multi-stage demo pilots plans within their budgets', async () => {
       await loadDemoData(ctx().db);
       await ensureOperator(ctx().db, 'ops-demo@gwangju.go.kr', 'a long passphrase');
-      const login = await ctx().api().post('/v1/auth/login').send({ email: 'ops-demo@gwangju.go.kr', password: 'a long passphrase' });
+      const login = await ctx()
+        .api()
+        .post('/v1/auth/login')
+        .send({ email: 'ops-demo@gwangju.go.kr', password: 'a long passphrase' });
       const auth = { Authorization: `Bearer ${login.body.token}` };
       for (const p of DEMO_PILOTS.filter((x) => x.stages && x.status === 'submitted')) {
         const res = await ctx().api().get(`/v1/pilots/${p.id}/plans`).set(auth);
         assert.equal(res.status, 200, JSON.stringify(res.body));
         assert.ok(res.body.data.length > 0, `${p.title}: ${JSON.stringify(res.body.unmet)}`);
-        assert.deepEqual([...new Set(res.body.data[0].sessions.map((s: { stage: string }) => s.stage))], p.stages!.map((s) => s.key));
+        assert.deepEqual(
+          [...new Set(res.body.data[0].sessions.map((s: { stage: string }) => s.stage))],
+          p.stages!.map((s) => s.key),
+        );
         assert.ok(res.body.data[0].credits <= p.budget!.credits);
         const pilot = await ctx().api().get(`/v1/pilots/${p.id}`).set(auth);
         assert.equal(pilot.body.budget.credits, p.budget!.credits);

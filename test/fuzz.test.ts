@@ -74,7 +74,9 @@ async function seed(
   const seeded: string[] = [];
   const rng = new Rng(SEED).fork('seed');
   const creating = ops
-    .filter((o) => o.method === 'post' && o.successStatus === 201 && !o.isPublic && o.body && /json/.test(o.body.mediaType))
+    .filter(
+      (o) => o.method === 'post' && o.successStatus === 201 && !o.isPublic && o.body && /json/.test(o.body.mediaType),
+    )
     .sort((a, b) => (a.path.match(/\{/g) ?? []).length - (b.path.match(/\{/g) ?? []).length);
   for (const op of creating) {
     const body = validInstance(kit, op.body!.schema, rng);
@@ -86,7 +88,10 @@ async function seed(
         return known?.[0] ?? '';
       });
       if (missing) break;
-      const res = await agent.post(url).set(actors[name].auth).send(body as object);
+      const res = await agent
+        .post(url)
+        .set(actors[name].auth)
+        .send(body as object);
       if (res.status !== 201) continue;
       const location = res.get('Location');
       const id = (res.body as Json | undefined)?.id;
@@ -132,7 +137,11 @@ async function runAll(agent: supertest.Agent, cases: FuzzCase[], retryBusy = fal
     while (next < cases.length) {
       const i = next++;
       let o = await send(agent, cases[i]!);
-      for (let attempt = 1; retryBusy && attempt <= 3 && o.status === 503 && (o.body as Json | undefined)?.code === 'retry'; attempt++) {
+      for (
+        let attempt = 1;
+        retryBusy && attempt <= 3 && o.status === 503 && (o.body as Json | undefined)?.code === 'retry';
+        attempt++
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
         o = await send(agent, cases[i]!);
       }
@@ -148,11 +157,13 @@ function contractViolations(status: number, contentType: string, body: unknown):
   const v: string[] = [];
   if (status >= 500) v.push(`answered ${status}`);
   if (status >= 400) {
-    if (!/^application\/problem\+json\b/.test(contentType)) v.push(`Content-Type ${contentType || '(none)'}, not application/problem+json`);
+    if (!/^application\/problem\+json\b/.test(contentType))
+      v.push(`Content-Type ${contentType || '(none)'}, not application/problem+json`);
     const b = body as Json | undefined;
     if (!b || typeof b !== 'object') v.push('no problem body');
     else {
-      for (const k of ['type', 'title', 'detail'] as const) if (typeof b[k] !== 'string' || !b[k]) v.push(`problem without a string "${k}"`);
+      for (const k of ['type', 'title', 'detail'] as const)
+        if (typeof b[k] !== 'string' || !b[k]) v.push(`problem without a string "${k}"`);
       if (b.status !== status) v.push(`problem "status" ${String(b.status)} differs from the HTTP status ${status}`);
       if (/\bat .+\.(ts|js):\d+/.test(JSON.stringify(b))) v.push('problem leaks a stack trace');
     }
@@ -210,13 +221,18 @@ function report(outcomes: Outcome[], check: (o: Outcome) => string[]): string | 
   if (!bad.length) return undefined;
   const shown = bad
     .slice(0, 25)
-    .map(({ o, v }) => `  ${describeCase(o.c)}\n      → ${o.status} ${o.contentType}: ${v.join('; ')}\n      ${JSON.stringify(o.body)?.slice(0, 300)}`)
+    .map(
+      ({ o, v }) =>
+        `  ${describeCase(o.c)}\n      → ${o.status} ${o.contentType}: ${v.join('; ')}\n      ${JSON.stringify(o.body)?.slice(0, 300)}`,
+    )
     .join('\n');
   return `${bad.length} of ${outcomes.length} responses break the contract (FUZZ_SEED=${SEED}):\n${shown}`;
 }
 
 function describeCase(c: FuzzCase): string {
-  const body = c.body ? `${c.body.contentType ?? '(no Content-Type)'} ${c.body.text.length > 160 ? c.body.text.slice(0, 160) + `… (${c.body.text.length} chars)` : c.body.text}` : '(no body)';
+  const body = c.body
+    ? `${c.body.contentType ?? '(no Content-Type)'} ${c.body.text.length > 160 ? c.body.text.slice(0, 160) + `… (${c.body.text.length} chars)` : c.body.text}`
+    : '(no body)';
   const headers = Object.entries(c.headers)
     .map(([k, v]) => `${k}: ${v.length > 60 ? v.slice(0, 60) + '…' : v}`)
     .join('; ');
@@ -242,7 +258,8 @@ describe('fuzzing every operation in the OpenAPI document', function () {
         `      fuzz seed ${SEED} (FUZZ_SEED=${SEED} reproduces): ${cases.length} requests over ${ops.length} operations, up to ${perOperation} each`,
       );
       if (w.seeded.length) console.log(`      seeded: ${w.seeded.join(', ')}`);
-      if (invalidBases.length) console.log(`      no schema-valid base body could be built for: ${invalidBases.join(', ')}`);
+      if (invalidBases.length)
+        console.log(`      no schema-valid base body could be built for: ${invalidBases.join(', ')}`);
       countsBefore = await rowCounts();
       outcomes = await runAll(w.agent, cases);
       countsAfter = await rowCounts();
@@ -251,7 +268,10 @@ describe('fuzzing every operation in the OpenAPI document', function () {
 
     const byStatus = new Map<number, number>();
     for (const o of outcomes) byStatus.set(o.status, (byStatus.get(o.status) ?? 0) + 1);
-    const statuses = [...byStatus.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(' ');
+    const statuses = [...byStatus.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, n]) => `${s}×${n}`)
+      .join(' ');
     console.log(`      ${outcomes.length} requests in ${(elapsedMs / 1000).toFixed(1)} s: ${statuses}`);
 
     if (process.env.FUZZ_VERBOSE) {
@@ -262,7 +282,12 @@ describe('fuzzing every operation in the OpenAPI document', function () {
         table.set(o.c.category, row);
       }
       for (const [cat, row] of [...table].sort()) {
-        console.log(`        ${cat.padEnd(16)} ${[...row].sort((a, b) => a[0] - b[0]).map(([st, n]) => `${st}×${n}`).join(' ')}`);
+        console.log(
+          `        ${cat.padEnd(16)} ${[...row]
+            .sort((a, b) => a[0] - b[0])
+            .map(([st, n]) => `${st}×${n}`)
+            .join(' ')}`,
+        );
       }
       if (process.env.FUZZ_VERBOSE === '2') for (const o of outcomes) console.log(`${o.status} ${describeCase(o.c)}`);
     }
@@ -273,11 +298,16 @@ describe('fuzzing every operation in the OpenAPI document', function () {
       const op = ops.find((x) => x.operationId === o.c.operationId);
       // A broken path may route elsewhere; Express reads (and limits) a JSON body before routing, on every path.
       if (!op || o.status === 0 || ['path-id', 'oversize', 'raw-json'].includes(o.c.category)) continue;
-      const listed = op.responses.includes(String(o.status)) || op.responses.includes(`${String(o.status)[0]}XX`) || op.responses.includes('default');
+      const listed =
+        op.responses.includes(String(o.status)) ||
+        op.responses.includes(`${String(o.status)[0]}XX`) ||
+        op.responses.includes('default');
       if (!listed) undocumented.set(op.operationId, (undocumented.get(op.operationId) ?? new Set()).add(o.status));
     }
     if (undocumented.size) {
-      console.log(`      statuses not in the document: ${[...undocumented].map(([id, s]) => `${id} ${[...s].join('/')}`).join(', ')}`);
+      console.log(
+        `      statuses not in the document: ${[...undocumented].map(([id, s]) => `${id} ${[...s].join('/')}`).join(', ')}`,
+      );
     }
   });
 
@@ -288,7 +318,11 @@ describe('fuzzing every operation in the OpenAPI document', function () {
       const callers = new Set(mine.map((o) => o.c.actor));
       for (const a of ACTORS) assert.ok(callers.has(a), `${op.operationId} was never called as ${a}`);
       if (!op.isPublic) assert.ok(callers.has('garbage-token'), `${op.operationId} never met a garbage token`);
-      if (op.body) assert.ok(mine.some((o) => o.c.category === 'content-type'), `${op.operationId} never got a wrong Content-Type`);
+      if (op.body)
+        assert.ok(
+          mine.some((o) => o.c.category === 'content-type'),
+          `${op.operationId} never got a wrong Content-Type`,
+        );
     }
   });
 
@@ -317,9 +351,13 @@ describe('schema-valid but hostile values in every request body', function () {
       const cases = hostileValidCases(w.doc, w.kit, w.options);
       const started = Date.now();
       const outcomes = await runAll(w.agent, cases, true);
-      console.log(`      ${outcomes.length} schema-valid hostile requests in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      console.log(
+        `      ${outcomes.length} schema-valid hostile requests in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
       assert.ok(outcomes.length > 0);
-      const problems = report(outcomes, (o) => (o.error ? [`no response: ${o.error}`] : contractViolations(o.status, o.contentType, o.body)));
+      const problems = report(outcomes, (o) =>
+        o.error ? [`no response: ${o.error}`] : contractViolations(o.status, o.contentType, o.body),
+      );
       assert.ok(!problems, problems);
     });
   });
@@ -330,7 +368,9 @@ describe('schema-valid but hostile values in every request body', function () {
       const cases = hostileValidCases(w.doc, w.kit, w.options, [['NUL', 'fuzz\u0000value']]);
       const outcomes = await runAll(w.agent, cases, true);
       assert.ok(outcomes.length > 0);
-      const problems = report(outcomes, (o) => (o.error ? [`no response: ${o.error}`] : contractViolations(o.status, o.contentType, o.body)));
+      const problems = report(outcomes, (o) =>
+        o.error ? [`no response: ${o.error}`] : contractViolations(o.status, o.contentType, o.body),
+      );
       assert.ok(!problems, problems);
     });
   });

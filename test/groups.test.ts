@@ -10,8 +10,16 @@ import { approve, requested, ruleBreaches, slotOn, submittedPilot } from './supp
 
 const api = () => ctx().api();
 
-const askGroup = (actor: Actor, pilotId: string, sessions: { slotId: string; stage: string }[], extra: Record<string, unknown> = {}) =>
-  api().post(`/v1/pilots/${pilotId}/matches`).set(actor.auth).send({ sessions, ...extra });
+const askGroup = (
+  actor: Actor,
+  pilotId: string,
+  sessions: { slotId: string; stage: string }[],
+  extra: Record<string, unknown> = {},
+) =>
+  api()
+    .post(`/v1/pilots/${pilotId}/matches`)
+    .set(actor.auth)
+    .send({ sessions, ...extra });
 
 async function scene() {
   const partner = await signup('partner');
@@ -25,12 +33,20 @@ async function scene() {
 }
 
 const bookingsOf = async (pilotId: string) =>
-  (await ctx().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM bookings WHERE pilot_id = $1 AND status = 'confirmed'`, [pilotId])).rows[0]!.n;
+  (
+    await ctx().db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM bookings WHERE pilot_id = $1 AND status = 'confirmed'`,
+      [pilotId],
+    )
+  ).rows[0]!.n;
 
 describe('group requests', () => {
   it('creates one match per session sharing a groupId: 201 {groupId, data}', async () => {
     const { owner, pilot, a, b } = await scene();
-    const res = await askGroup(owner, pilot.id, [{ slotId: a.id, stage: 'main' }, { slotId: b.id, stage: 'main' }]);
+    const res = await askGroup(owner, pilot.id, [
+      { slotId: a.id, stage: 'main' },
+      { slotId: b.id, stage: 'main' },
+    ]);
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.data.length, 2);
     for (const m of res.body.data) {
@@ -43,7 +59,14 @@ describe('group requests', () => {
   it('refuses a repeated slot, an unknown stage and slotId beside sessions with 400 and pointers, writing nothing', async () => {
     const { owner, pilot, a, b } = await scene();
     const cases: [unknown[], Record<string, unknown>, string][] = [
-      [[{ slotId: a.id, stage: 'main' }, { slotId: a.id, stage: 'main' }], {}, '/body/sessions/1/slotId'],
+      [
+        [
+          { slotId: a.id, stage: 'main' },
+          { slotId: a.id, stage: 'main' },
+        ],
+        {},
+        '/body/sessions/1/slotId',
+      ],
       [[{ slotId: a.id, stage: 'nope' }], {}, '/body/sessions/0/stage'],
       [[{ slotId: a.id, stage: 'main' }], { slotId: b.id }, '/body/slotId'],
       [[], {}, '/body/sessions'],
@@ -59,7 +82,10 @@ describe('group requests', () => {
   it('creates nothing when one session does not suit: 409 with alternatives', async () => {
     const { partner, owner, pilot, testbed, a } = await scene();
     const short = await slotOn(partner, testbed.id, 3, 1, 2);
-    const res = await askGroup(owner, pilot.id, [{ slotId: a.id, stage: 'main' }, { slotId: short.id, stage: 'main' }]);
+    const res = await askGroup(owner, pilot.id, [
+      { slotId: a.id, stage: 'main' },
+      { slotId: short.id, stage: 'main' },
+    ]);
     assert.equal(res.status, 409);
     assert.equal(res.body.code, 'slot-unsuitable');
     assert.equal(res.body.slotId, short.id);
@@ -68,16 +94,25 @@ describe('group requests', () => {
 
   it('approving one match approves the group; rejecting one rejects the group', async () => {
     const { partner, op, owner, pilot, testbed, a, b } = await scene();
-    const g = await askGroup(owner, pilot.id, [{ slotId: a.id, stage: 'main' }, { slotId: b.id, stage: 'main' }]);
+    const g = await askGroup(owner, pilot.id, [
+      { slotId: a.id, stage: 'main' },
+      { slotId: b.id, stage: 'main' },
+    ]);
     const ok = await approve(partner, g.body.data[1].id);
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.equal(await bookingsOf(pilot.id), 2);
     const list = await api().get(`/v1/matches?pilotId=${pilot.id}`).set(owner.auth);
-    assert.deepEqual(list.body.data.map((m: { status: string }) => m.status), ['approved', 'approved']);
+    assert.deepEqual(
+      list.body.data.map((m: { status: string }) => m.status),
+      ['approved', 'approved'],
+    );
 
     const c = await slotOn(partner, testbed.id, 4, 1, 8);
     const d = await slotOn(partner, testbed.id, 5, 1, 8);
-    const g2 = await askGroup(owner, pilot.id, [{ slotId: c.id, stage: 'main' }, { slotId: d.id, stage: 'main' }]);
+    const g2 = await askGroup(owner, pilot.id, [
+      { slotId: c.id, stage: 'main' },
+      { slotId: d.id, stage: 'main' },
+    ]);
     const rej = await api().post(`/v1/matches/${g2.body.data[0].id}/reject`).set(op.auth);
     assert.equal(rej.status, 200);
     const second = await api().get(`/v1/matches/${g2.body.data[1].id}`).set(owner.auth);
@@ -87,7 +122,10 @@ describe('group requests', () => {
   it('a failed group approval leaves no booking and no spent credit, and names the failed session', async () => {
     const { partner, op, owner, pilot, a, b } = await scene();
     await api().put(`/v1/pilots/${pilot.id}/budget`).set(op.auth).send({ credits: 100 });
-    const g = await askGroup(owner, pilot.id, [{ slotId: a.id, stage: 'main' }, { slotId: b.id, stage: 'main' }]);
+    const g = await askGroup(owner, pilot.id, [
+      { slotId: a.id, stage: 'main' },
+      { slotId: b.id, stage: 'main' },
+    ]);
     // The group's session on b holds nothing (as a request from before holds would), and another pilot takes b first.
     const onB = g.body.data.find((m: { slotId: string }) => m.slotId === b.id).id;
     await ctx().db.query('UPDATE slots SET held_units = held_units - 1 WHERE id = $1', [b.id]);
@@ -99,7 +137,11 @@ describe('group requests', () => {
     const res = await approve(op, g.body.data[0].id);
     assert.equal(res.status, 409, JSON.stringify(res.body));
     assert.equal(res.body.code, 'slot-full');
-    assert.deepEqual(res.body.failedSession, { matchId: g.body.data.find((m: { slotId: string }) => m.slotId === b.id).id, slotId: b.id, stage: 'main' });
+    assert.deepEqual(res.body.failedSession, {
+      matchId: g.body.data.find((m: { slotId: string }) => m.slotId === b.id).id,
+      slotId: b.id,
+      stage: 'main',
+    });
     assert.equal(await bookingsOf(pilot.id), 0);
     assert.equal((await api().get(`/v1/slots/${a.id}`).set(partner.auth)).body.bookedUnits, 0);
     assert.equal((await api().get(`/v1/pilots/${pilot.id}`).set(owner.auth)).body.budget.committed, 0);
@@ -108,7 +150,10 @@ describe('group requests', () => {
   it('a group the budget cannot pay for is refused whole with 409 budget-exceeded', async () => {
     const { op, owner, pilot, a, b } = await scene();
     await api().put(`/v1/pilots/${pilot.id}/budget`).set(op.auth).send({ credits: 12 });
-    const g = await askGroup(owner, pilot.id, [{ slotId: a.id, stage: 'main' }, { slotId: b.id, stage: 'main' }]);
+    const g = await askGroup(owner, pilot.id, [
+      { slotId: a.id, stage: 'main' },
+      { slotId: b.id, stage: 'main' },
+    ]);
     const res = await approve(op, g.body.data[0].id);
     assert.equal(res.status, 409);
     assert.equal(res.body.code, 'budget-exceeded');
@@ -135,9 +180,13 @@ async function stormScene() {
     const pilot = await submittedPilot(owner);
     pilots.push(pilot.id);
     const own = await slotOn(partner, testbed.id, 2 + i, 1, 8);
-    const g = await askGroup(owner, pilot.id, [{ slotId: own.id, stage: 'main' }, { slotId: shared.id, stage: 'main' }]);
+    const g = await askGroup(owner, pilot.id, [
+      { slotId: own.id, stage: 'main' },
+      { slotId: shared.id, stage: 'main' },
+    ]);
     assert.equal(g.status, 201, JSON.stringify(g.body));
-    for (const m of g.body.data) shots.push({ path: `/v1/matches/${m.id}/approve`, auth: (i % 2 ? op : partner).auth, pilotId: pilot.id });
+    for (const m of g.body.data)
+      shots.push({ path: `/v1/matches/${m.id}/approve`, auth: (i % 2 ? op : partner).auth, pilotId: pilot.id });
   }
   // The shared slot shrinks to 3 with its ten sessions holding nothing (as requests from before holds would):
   // only then can approvals race past its capacity and meet the CHECK.
@@ -150,12 +199,22 @@ async function stormScene() {
   return { shots, pilots, shared: shared.id };
 }
 
-async function verifyStorm(hits: { pilotId: string; status: number; code?: string }[], pilots: string[], shared: string) {
+async function verifyStorm(
+  hits: { pilotId: string; status: number; code?: string }[],
+  pilots: string[],
+  shared: string,
+) {
   for (const h of hits) {
-    assert.ok(h.status === 200 || (h.status === 409 && ['slot-full', 'invalid-transition'].includes(h.code ?? '')), `${h.status} ${h.code}`);
+    assert.ok(
+      h.status === 200 || (h.status === 409 && ['slot-full', 'invalid-transition'].includes(h.code ?? '')),
+      `${h.status} ${h.code}`,
+    );
   }
   const counts = await Promise.all(pilots.map(bookingsOf));
-  assert.ok(counts.every((n) => n === 0 || n === 2), `all or nothing per group: ${counts.join(',')}`);
+  assert.ok(
+    counts.every((n) => n === 0 || n === 2),
+    `all or nothing per group: ${counts.join(',')}`,
+  );
   assert.equal(counts.filter((n) => n === 2).length, 3, 'exactly the capacity of the shared slot');
   const s = await ctx().db.query<{ booked_units: number }>('SELECT booked_units FROM slots WHERE id = $1', [shared]);
   assert.equal(s.rows[0]!.booked_units, 3);

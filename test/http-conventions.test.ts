@@ -26,7 +26,11 @@ describe('Idempotency-Key on creating POSTs', () => {
   it('answers 422 when the key comes back with a different body', async () => {
     const s = await signup();
     await api().post('/v1/pilots').set(s.auth).set('Idempotency-Key', 'k1').send(pilotBody());
-    const res = await api().post('/v1/pilots').set(s.auth).set('Idempotency-Key', 'k1').send(pilotBody({ title: 'other' }));
+    const res = await api()
+      .post('/v1/pilots')
+      .set(s.auth)
+      .set('Idempotency-Key', 'k1')
+      .send(pilotBody({ title: 'other' }));
     assert.equal(res.status, 422);
     assert.equal(res.body.code, 'idempotency-key-reused');
     assert.equal(await pilotCount(), 1);
@@ -44,7 +48,11 @@ describe('Idempotency-Key on creating POSTs', () => {
 
   it('does not remember refusals, so a corrected request can reuse the key', async () => {
     const s = await signup();
-    const bad = await api().post('/v1/pilots').set(s.auth).set('Idempotency-Key', 'retry-me').send(pilotBody({ domain: 'nope' }));
+    const bad = await api()
+      .post('/v1/pilots')
+      .set(s.auth)
+      .set('Idempotency-Key', 'retry-me')
+      .send(pilotBody({ domain: 'nope' }));
     assert.equal(bad.status, 400);
     const good = await api().post('/v1/pilots').set(s.auth).set('Idempotency-Key', 'retry-me').send(pilotBody());
     assert.equal(good.status, 201);
@@ -130,7 +138,9 @@ describe('routing and operations endpoints', () => {
   it('echoes a sane X-Request-Id and makes one up otherwise', async () => {
     const given = await api().get('/healthz').set('X-Request-Id', 'trace-abc.123');
     assert.equal(given.headers['x-request-id'], 'trace-abc.123');
-    const hostile = await api().get('/healthz').set('X-Request-Id', '<script>' + 'x'.repeat(200));
+    const hostile = await api()
+      .get('/healthz')
+      .set('X-Request-Id', '<script>' + 'x'.repeat(200));
     assert.match(String(hostile.headers['x-request-id']), /^[0-9a-f-]{36}$/);
   });
 

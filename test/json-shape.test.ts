@@ -12,7 +12,11 @@ describe('JSON shapes: the TypeScript and SQL renderings agree', () => {
     const sql = await ctx().db.query<{ json: string }>(`SELECT ${jsonObjectSql(SHAPE, 'r')}::text AS json ${from}`);
     const row = (await ctx().db.query<Record<string, unknown>>(`SELECT r.* ${from}`)).rows[0]!;
     assert.deepEqual(JSON.parse(sql.rows[0]!.json), presentRow(SHAPE, row));
-    assert.deepEqual(JSON.parse(sql.rows[0]!.json), { id: 'x1', when: '2027-03-01T09:30:00.123Z', nested: { n: 35.2293, never: null } });
+    assert.deepEqual(JSON.parse(sql.rows[0]!.json), {
+      id: 'x1',
+      when: '2027-03-01T09:30:00.123Z',
+      nested: { n: 35.2293, never: null },
+    });
   });
 
   it('refuses names that are not plain identifiers', () => {
@@ -22,7 +26,11 @@ describe('JSON shapes: the TypeScript and SQL renderings agree', () => {
 
   it('lists testbeds exactly as they read one by one', async () => {
     const partner = await signup('partner');
-    for (let i = 0; i < 3; i++) await createTestbed(partner, { name: `GPU partition ${i}`, location: { address: '광주 북구', lat: 35.1 + i / 7, lng: 126.9 } });
+    for (let i = 0; i < 3; i++)
+      await createTestbed(partner, {
+        name: `GPU partition ${i}`,
+        location: { address: '광주 북구', lat: 35.1 + i / 7, lng: 126.9 },
+      });
     const op = await operator();
     const list = await ctx().api().get('/v1/testbeds?limit=2').set(op.auth);
     assert.equal(list.status, 200);

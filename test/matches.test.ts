@@ -29,7 +29,10 @@ describe('GET /v1/pilots/:id/candidates', () => {
     await slotOn(partner, other.id, 3); // wrong domain
     const res = await api().get(`/v1/pilots/${pilot.id}/candidates`).set(s.auth);
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.deepEqual(res.body.data.map((c: { slotId: string }) => c.slotId), [early.id, late.id]);
+    assert.deepEqual(
+      res.body.data.map((c: { slotId: string }) => c.slotId),
+      [early.id, late.id],
+    );
     const c = res.body.data[0];
     assert.ok(c.score > res.body.data[1].score && c.score <= 1);
     for (const f of ['capabilityFit', 'timeFit', 'location', 'loadBalance']) assert.ok(f in c.breakdown, f);
@@ -59,8 +62,14 @@ describe('GET /v1/pilots/:id/candidates', () => {
       `SELECT s.id, s.testbed_id, t.name, s.start_at, s.end_at, s.capacity - s.booked_units - s.held_units AS free
          FROM slots s JOIN testbeds t ON t.id = s.testbed_id`,
     );
-    type Shown = { slotId: string; testbedId: string; testbedName: string; start: string; end: string;
-      availableUnits: number };
+    type Shown = {
+      slotId: string;
+      testbedId: string;
+      testbedName: string;
+      start: string;
+      end: string;
+      availableUnits: number;
+    };
     const shown = (res.body.data as Shown[])
       .map((c) => [c.slotId, c.testbedId, c.testbedName, c.start, c.end, c.availableUnits])
       .sort();
@@ -88,7 +97,10 @@ describe('GET /v1/pilots/:id/candidates', () => {
     const [s, partner] = [await signup(), await signup('partner')];
     const pilot = await submittedPilot(s);
     await testbedWithSlot(partner);
-    const res = await api().get(`/v1/pilots/${pilot.id}/candidates`).set(s.auth).set('Accept-Language', 'ko-KR,ko;q=0.9,en;q=0.5');
+    const res = await api()
+      .get(`/v1/pilots/${pilot.id}/candidates`)
+      .set(s.auth)
+      .set('Accept-Language', 'ko-KR,ko;q=0.9,en;q=0.5');
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-language'], 'ko');
     assert.ok(res.body.data[0].reasons.every((r: string) => /[가-힣]/.test(r)));
@@ -113,14 +125,21 @@ describe('GET /v1/pilots/:id/candidates', () => {
     assert.equal(new Set(seen).size, 5);
   });
 
-  it('is the pilot owner\'s and operators\': another startup gets 404, a partner that cannot see it 404', async () => {
+  it("is the pilot owner's and operators': another startup gets 404, a partner that cannot see it 404", async () => {
     const s = await signup();
     const pilot = await submittedPilot(s);
     for (const other of [await signup(), await signup('partner')]) {
       const res = await api().get(`/v1/pilots/${pilot.id}/candidates`).set(other.auth);
       assert.equal(res.status, 404);
     }
-    assert.equal((await api().get(`/v1/pilots/${pilot.id}/candidates`).set((await operator()).auth)).status, 200);
+    assert.equal(
+      (
+        await api()
+          .get(`/v1/pilots/${pilot.id}/candidates`)
+          .set((await operator()).auth)
+      ).status,
+      200,
+    );
   });
 });
 
@@ -201,9 +220,11 @@ describe('POST /v1/matches/:id/approve', () => {
     assert.equal((await api().get(`/v1/slots/${slot.id}`).set(s.auth)).body.bookedUnits, 1);
     assert.equal(await pilotStatus(pilot.id), 'booked');
     assert.ok((await eventTypes()).includes('booking.confirmed'));
-    const ev = (await ctx().db.query<{ visibility: string; pilot_id: string; testbed_id: string; organization_id: string }>(
-      `SELECT visibility, pilot_id, testbed_id, organization_id FROM events WHERE type = 'booking.confirmed'`,
-    )).rows[0]!;
+    const ev = (
+      await ctx().db.query<{ visibility: string; pilot_id: string; testbed_id: string; organization_id: string }>(
+        `SELECT visibility, pilot_id, testbed_id, organization_id FROM events WHERE type = 'booking.confirmed'`,
+      )
+    ).rows[0]!;
     assert.equal(ev.visibility, 'parties');
     assert.equal(ev.pilot_id, pilot.id);
     assert.equal(ev.organization_id, s.orgId);
@@ -277,7 +298,7 @@ describe('POST /v1/matches/:id/approve', () => {
 });
 
 describe('POST /v1/matches/:id/reject and partner visibility', () => {
-  it('returns the pilot to submitted and takes the partner\'s view of it away', async () => {
+  it("returns the pilot to submitted and takes the partner's view of it away", async () => {
     const [s, partner] = [await signup(), await signup('partner')];
     const pilot = await submittedPilot(s);
     const { slot } = await testbedWithSlot(partner);
@@ -299,7 +320,10 @@ describe('POST /v1/matches/:id/reject and partner visibility', () => {
     const m = await requested(s, pilot.id, slot.id);
     for (const who of [s, partner, await operator()]) {
       const res = await api().get(`/v1/matches?pilotId=${pilot.id}&status=requested`).set(who.auth);
-      assert.deepEqual(res.body.data.map((x: { id: string }) => x.id), [m.id]);
+      assert.deepEqual(
+        res.body.data.map((x: { id: string }) => x.id),
+        [m.id],
+      );
     }
     assert.equal((await api().get('/v1/matches').set(stranger.auth)).body.data.length, 0);
     assert.equal((await api().get(`/v1/matches/${m.id}`).set(stranger.auth)).status, 404);
@@ -318,7 +342,10 @@ describe('POST /v1/allocation-runs', () => {
     const early = await slotOn(partner, sim.id, 0);
     const road = await createTestbed(partner, { capabilities: ['v2x'] });
     await slotOn(partner, road.id, 20);
-    const res = await api().post('/v1/allocation-runs').set(op.auth).send({ domain: 'transport-safety', from: at(-1), to: at(40) });
+    const res = await api()
+      .post('/v1/allocation-runs')
+      .set(op.auth)
+      .send({ domain: 'transport-safety', from: at(-1), to: at(40) });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const sum = res.body.summary;
     assert.equal(sum.pilots, 2);
@@ -358,11 +385,25 @@ describe('POST /v1/allocation-runs', () => {
   });
 
   it('is for operators (403) and refuses an empty or years-long window (400)', async () => {
-    assert.equal((await api().post('/v1/allocation-runs').set((await signup()).auth).send({})).status, 403);
+    assert.equal(
+      (
+        await api()
+          .post('/v1/allocation-runs')
+          .set((await signup()).auth)
+          .send({})
+      ).status,
+      403,
+    );
     const op = await operator();
-    const backwards = await api().post('/v1/allocation-runs').set(op.auth).send({ from: at(5), to: at(1) });
+    const backwards = await api()
+      .post('/v1/allocation-runs')
+      .set(op.auth)
+      .send({ from: at(5), to: at(1) });
     assert.equal(backwards.status, 400);
-    const years = await api().post('/v1/allocation-runs').set(op.auth).send({ from: at(0), to: at(1000) });
+    const years = await api()
+      .post('/v1/allocation-runs')
+      .set(op.auth)
+      .send({ from: at(0), to: at(1000) });
     assert.equal(years.status, 400);
   });
 });
@@ -378,16 +419,33 @@ describe('matching events', () => {
     const b = (await approve(partner, m.id)).body.bookingId;
     await api().post(`/v1/bookings/${b}/cancel`).set(s.auth);
     const other = await submittedPilot(s, { title: 'other' });
-    const run = await api().post('/v1/allocation-runs').set(op.auth).send({ from: at(-1), to: at(40) });
+    const run = await api()
+      .post('/v1/allocation-runs')
+      .set(op.auth)
+      .send({ from: at(-1), to: at(40) });
     assert.equal(run.status, 201, JSON.stringify(run.body));
     const p = run.body.proposals.find((x: { pilotId: string }) => x.pilotId === other.id);
     await api().post(`/v1/matches/${p.id}/reject`).set(s.auth);
-    const { rows } = await ctx().db.query<{ id: string; type: string; created_at: Date; data: unknown; visibility: string; testbed_id: string | null }>(
+    const { rows } = await ctx().db.query<{
+      id: string;
+      type: string;
+      created_at: Date;
+      data: unknown;
+      visibility: string;
+      testbed_id: string | null;
+    }>(
       `SELECT id, type, created_at, data, visibility, testbed_id FROM events
         WHERE type LIKE 'match.%' OR type LIKE 'booking.%' OR type = 'allocation_run.completed' ORDER BY seq`,
     );
     const types = new Set(rows.map((r) => r.type));
-    for (const t of ['match.requested', 'booking.confirmed', 'booking.cancelled', 'match.proposed', 'match.rejected', 'allocation_run.completed']) {
+    for (const t of [
+      'match.requested',
+      'booking.confirmed',
+      'booking.cancelled',
+      'match.proposed',
+      'match.rejected',
+      'allocation_run.completed',
+    ]) {
       assert.ok(types.has(t), t);
     }
     for (const r of rows) {
@@ -407,7 +465,11 @@ describe('candidates cursor', () => {
     const s = await signup();
     const pilot = await submittedPilot(s);
     const forge = (l: string, k: unknown[]) => Buffer.from(JSON.stringify({ l, k })).toString('base64url');
-    for (const c of [forge(`candidates:${pilot.id}`, [-5]), forge(`candidates:${pilot.id}`, [1.5]), forge('pilots', [0])]) {
+    for (const c of [
+      forge(`candidates:${pilot.id}`, [-5]),
+      forge(`candidates:${pilot.id}`, [1.5]),
+      forge('pilots', [0]),
+    ]) {
       const res = await api().get(`/v1/pilots/${pilot.id}/candidates?cursor=${c}`).set(s.auth);
       assert.equal(res.status, 400);
       assert.equal(res.body.code, 'invalid-cursor');

@@ -83,7 +83,9 @@ describe('OpenAPI document honesty', () => {
 
   it('the multipart file part is binary, so generated clients type it as a file', async () => {
     const oa = await conformance();
-    const body = oa.operation('post', '/v1/pilots/{id}/datasets')!.requestBody as { content: Record<string, { schema: { properties: Record<string, Record<string, unknown>> } }> };
+    const body = oa.operation('post', '/v1/pilots/{id}/datasets')!.requestBody as {
+      content: Record<string, { schema: { properties: Record<string, Record<string, unknown>> } }>;
+    };
     const file = body.content['multipart/form-data']!.schema.properties.file!;
     assert.equal(file.format, 'binary');
     assert.equal(file.contentMediaType, 'application/octet-stream');
@@ -93,7 +95,8 @@ describe('OpenAPI document honesty', () => {
     const oa = await conformance();
     const params = oa.operation('get', '/v1/pilots/{id}/candidates')!.parameters as { $ref?: string }[];
     assert.ok(params.some((p) => p.$ref === '#/components/parameters/AcceptLanguage'));
-    const declared = (oa.doc.components as { parameters: Record<string, { name: string; in: string }> }).parameters.AcceptLanguage!;
+    const declared = (oa.doc.components as { parameters: Record<string, { name: string; in: string }> }).parameters
+      .AcceptLanguage!;
     assert.deepEqual([declared.name, declared.in], ['Accept-Language', 'header']);
   });
 
@@ -105,12 +108,22 @@ describe('OpenAPI document honesty', () => {
     const json = await ctx().api().get('/v1/reports/utilization').query({ from, to }).set(op.auth);
     assert.equal(json.status, 200);
     assert.deepEqual(oa.check('get', '/v1/reports/utilization', json), []);
-    const asCsv = await ctx().api().get('/v1/reports/utilization').query({ from, to }).set(op.auth).set('Accept', 'text/csv');
+    const asCsv = await ctx()
+      .api()
+      .get('/v1/reports/utilization')
+      .query({ from, to })
+      .set(op.auth)
+      .set('Accept', 'text/csv');
     assert.equal(asCsv.status, 200);
     assert.deepEqual(oa.check('get', '/v1/reports/utilization', asCsv), []);
     const pilots = await ctx().api().get('/v1/reports/pilots').set(op.auth).set('Accept', 'text/csv');
     assert.deepEqual(oa.check('get', '/v1/reports/pilots', pilots), []);
-    const content = (oa.operation('get', '/v1/reports/utilization')!.responses as Record<string, { content: Record<string, { schema: Record<string, unknown> }> }>)['200']!.content;
+    const content = (
+      oa.operation('get', '/v1/reports/utilization')!.responses as Record<
+        string,
+        { content: Record<string, { schema: Record<string, unknown> }> }
+      >
+    )['200']!.content;
     assert.deepEqual(content['text/csv']!.schema, { type: 'string', contentMediaType: 'text/csv' });
   });
 });

@@ -69,7 +69,8 @@ describe('GET /openapi.json', () => {
       if (!Array.isArray(op.security)) problems.push(`${where}: no security (use [] for a public operation)`);
       else {
         for (const req of op.security as Json[]) {
-          for (const name of Object.keys(req)) if (!schemes.includes(name)) problems.push(`${where}: unknown security scheme ${name}`);
+          for (const name of Object.keys(req))
+            if (!schemes.includes(name)) problems.push(`${where}: unknown security scheme ${name}`);
         }
       }
       const statuses = Object.keys((op.responses as Json | undefined) ?? {});
@@ -87,7 +88,8 @@ describe('GET /openapi.json', () => {
         const response = (isObject(raw) && typeof raw.$ref === 'string' ? resolvePointer(doc, raw.$ref) : raw) as Json;
         const media = (response.content as Json | undefined)?.['application/problem+json'] as Json | undefined;
         if (!media) problems.push(`${where} ${status}: not application/problem+json`);
-        else if ((media.schema as Json | undefined)?.$ref !== '#/components/schemas/Problem') problems.push(`${where} ${status}: not the Problem schema`);
+        else if ((media.schema as Json | undefined)?.$ref !== '#/components/schemas/Problem')
+          problems.push(`${where} ${status}: not the Problem schema`);
       }
     }
     assert.deepEqual(problems, []);
@@ -99,7 +101,8 @@ describe('GET /openapi.json', () => {
     walk(doc, (node, at) => {
       if (typeof node.$ref !== 'string') return;
       refs++;
-      if (!node.$ref.startsWith('#/') || resolvePointer(doc, node.$ref) === undefined) broken.push(`${at}: ${node.$ref}`);
+      if (!node.$ref.startsWith('#/') || resolvePointer(doc, node.$ref) === undefined)
+        broken.push(`${at}: ${node.$ref}`);
     });
     assert.ok(refs > 0);
     assert.deepEqual(broken, []);
@@ -117,7 +120,8 @@ describe('GET /openapi.json', () => {
     };
     const components = ((doc.components as Json).schemas as Json | undefined) ?? {};
     assert.ok(Object.keys(components).length > 0);
-    for (const name of Object.keys(components)) tryCompile(`#/components/schemas/${name}`, { $ref: `#/components/schemas/${name}` });
+    for (const name of Object.keys(components))
+      tryCompile(`#/components/schemas/${name}`, { $ref: `#/components/schemas/${name}` });
     // Inline schemas: parameters, headers, and media types of request and response bodies.
     let inline = 0;
     walk(doc, (node, at) => {

@@ -14,7 +14,8 @@ import { WebhookReceiver, waitFor } from './support/webhook-receiver.js';
 import { LOOPBACK, hooksApi, subscribe, testWorker } from './support/webhooks.js';
 import { requested, submittedPilot, testbedWithSlot } from './support/matching-factories.js';
 
-const count = async (sql: string, params: unknown[] = []) => (await ctx().db.query<{ n: number }>(sql, params)).rows[0]!.n;
+const count = async (sql: string, params: unknown[] = []) =>
+  (await ctx().db.query<{ n: number }>(sql, params)).rows[0]!.n;
 
 /**
  * The feed hides events of transactions newer than the oldest one still running, and that horizon is
@@ -24,12 +25,20 @@ const count = async (sql: string, params: unknown[] = []) => (await ctx().db.que
 async function feed(actor: Actor, query = '', settle = true) {
   if (settle && ctx().db.engine === 'postgres') {
     const settled = async () =>
-      (await ctx().db.query<{ ok: boolean }>('SELECT COALESCE(bool_and(txid < pg_snapshot_xmin(pg_current_snapshot())), true) AS ok FROM events')).rows[0]!.ok;
+      (
+        await ctx().db.query<{ ok: boolean }>(
+          'SELECT COALESCE(bool_and(txid < pg_snapshot_xmin(pg_current_snapshot())), true) AS ok FROM events',
+        )
+      ).rows[0]!.ok;
     await waitFor(settled, 20_000);
   }
   const res = await hooksApi().get(`/v1/events${query}`).set(actor.auth);
   assert.equal(res.status, 200, JSON.stringify(res.body));
-  return res.body as { data: { id: string; type: string; data: { id: string } }[]; nextCursor: string | null; hasMore: boolean };
+  return res.body as {
+    data: { id: string; type: string; data: { id: string } }[];
+    nextCursor: string | null;
+    hasMore: boolean;
+  };
 }
 
 describe('transactional outbox', () => {
@@ -55,7 +64,11 @@ describe('transactional outbox', () => {
     // A refused request (slot over capacity) leaves nothing either.
     const tb = await createTestbed(partner, { capacity: 1 });
     const before = await count('SELECT count(*)::int AS n FROM events');
-    const res = await ctx().api().post(`/v1/testbeds/${tb.id}/slots`).set(partner.auth).send({ start: '2027-03-02T00:00:00Z', end: '2027-03-02T01:00:00Z', capacity: 5 });
+    const res = await ctx()
+      .api()
+      .post(`/v1/testbeds/${tb.id}/slots`)
+      .set(partner.auth)
+      .send({ start: '2027-03-02T00:00:00Z', end: '2027-03-02T01:00:00Z', capacity: 5 });
     assert.ok(res.status >= 400);
     assert.equal(await count('SELECT count(*)::int AS n FROM events'), before);
   });
@@ -63,9 +76,18 @@ describe('transactional outbox', () => {
   it('records testbed.created, testbed.updated and slot.created in the same transaction as the change', async () => {
     const partner = await signup('partner');
     const tb = await createTestbed(partner);
-    await ctx().api().post(`/v1/testbeds/${tb.id}/slots`).set(partner.auth).send({ start: '2027-03-02T00:00:00Z', end: '2027-03-02T01:00:00Z', capacity: 1 });
-    const types = (await ctx().db.query<{ type: string; testbed_id: string }>('SELECT type, testbed_id FROM events ORDER BY seq')).rows;
-    assert.deepEqual(types.map((t) => t.type), ['testbed.created', 'slot.created']);
+    await ctx()
+      .api()
+      .post(`/v1/testbeds/${tb.id}/slots`)
+      .set(partner.auth)
+      .send({ start: '2027-03-02T00:00:00Z', end: '2027-03-02T01:00:00Z', capacity: 1 });
+    const types = (
+      await ctx().db.query<{ type: string; testbed_id: string }>('SELECT type, testbed_id FROM events ORDER BY seq')
+    ).rows;
+    assert.deepEqual(
+      types.map((t) => t.type),
+      ['testbed.created', 'slot.created'],
+    );
     assert.ok(types.every((t) => t.testbed_id === tb.id));
   });
 
@@ -75,7 +97,11 @@ describe('transactional outbox', () => {
       const b = await signup('startup');
       const partner = await signup('partner');
       const op = await operator();
-      const receivers = { a: receiver, b: await new WebhookReceiver().start(), op: await new WebhookReceiver().start() };
+      const receivers = {
+        a: receiver,
+        b: await new WebhookReceiver().start(),
+        op: await new WebhookReceiver().start(),
+      };
       try {
         const epA = await subscribe(a, receivers.a);
         await subscribe(b, receivers.b);
@@ -89,10 +115,22 @@ describe('transactional outbox', () => {
         assert.deepEqual(types(receivers.a), ['pilot.created', 'testbed.created', 'webhook.test']);
         assert.deepEqual(types(receivers.b), ['testbed.created']);
         assert.deepEqual(types(receivers.op), ['pilot.created', 'testbed.created']);
-        assert.deepEqual((await feed(b)).data.map((e) => e.type), ['testbed.created']);
-        assert.deepEqual((await feed(partner)).data.map((e) => e.type), ['testbed.created']);
-        assert.deepEqual((await feed(op)).data.map((e) => e.type), ['pilot.created', 'testbed.created']);
-        assert.deepEqual((await feed(a)).data.map((e) => e.type), ['pilot.created', 'testbed.created', 'webhook.test']);
+        assert.deepEqual(
+          (await feed(b)).data.map((e) => e.type),
+          ['testbed.created'],
+        );
+        assert.deepEqual(
+          (await feed(partner)).data.map((e) => e.type),
+          ['testbed.created'],
+        );
+        assert.deepEqual(
+          (await feed(op)).data.map((e) => e.type),
+          ['pilot.created', 'testbed.created'],
+        );
+        assert.deepEqual(
+          (await feed(a)).data.map((e) => e.type),
+          ['pilot.created', 'testbed.created', 'webhook.test'],
+        );
         assert.equal((await feed(a, '?type=pilot.created')).data[0]!.data.id, pilotA.id);
       } finally {
         await receivers.b.stop();
@@ -107,12 +145,20 @@ describe('transactional outbox', () => {
       const partner = await signup('partner');
       const pilot = await submittedPilot(startup);
       const { slot } = await testbedWithSlot(partner);
-      await subscribe(partner, receiver, { eventTypes: ['pilot.updated', 'pilot.submitted', 'pilot.withdrawn', 'match.requested', 'match.rejected'] });
+      await subscribe(partner, receiver, {
+        eventTypes: ['pilot.updated', 'pilot.submitted', 'pilot.withdrawn', 'match.requested', 'match.rejected'],
+      });
       const match = await requested(startup, pilot.id, slot.id);
       await testWorker().runOnce();
       // pilot.submitted came before any relation: the partner never saw it.
-      assert.deepEqual(receiver.received.map((r) => r.body.type), ['match.requested']);
-      assert.ok((await feed(partner)).data.some((e) => e.type === 'pilot.submitted'), 'while related, the feed shows the pilot history');
+      assert.deepEqual(
+        receiver.received.map((r) => r.body.type),
+        ['match.requested'],
+      );
+      assert.ok(
+        (await feed(partner)).data.some((e) => e.type === 'pilot.submitted'),
+        'while related, the feed shows the pilot history',
+      );
 
       // The partner rejects the match: the relation, and with it the view of the pilot, is gone.
       await hooksApi().post(`/v1/matches/${match.id}/reject`).set(partner.auth).expect(200);
@@ -121,7 +167,10 @@ describe('transactional outbox', () => {
       await testWorker().runOnce();
       const types = receiver.received.map((r) => r.body.type);
       assert.ok(types.includes('match.rejected'), 'the match itself stays visible to its parties');
-      assert.ok(!types.includes('pilot.withdrawn'), `a partner that lost access gets nothing more about the pilot: ${types.join(', ')}`);
+      assert.ok(
+        !types.includes('pilot.withdrawn'),
+        `a partner that lost access gets nothing more about the pilot: ${types.join(', ')}`,
+      );
       assert.ok(!(await feed(partner)).data.some((e) => e.type.startsWith('pilot.')), 'nor in the feed');
     });
   });
@@ -142,14 +191,20 @@ describe('transactional outbox', () => {
       assert.equal(empty.nextCursor, second.nextCursor);
       await createTestbed(partner, { name: 'Feed testbed late' });
       const next = await feed(partner, `?cursor=${empty.nextCursor}`);
-      assert.deepEqual(next.data.map((e) => (e.data as unknown as { name: string }).name), ['Feed testbed late']);
+      assert.deepEqual(
+        next.data.map((e) => (e.data as unknown as { name: string }).name),
+        ['Feed testbed late'],
+      );
       const names = [...first.data, ...second.data].map((e) => (e.data as unknown as { name: string }).name);
-      assert.deepEqual(names, [0, 1, 2, 3, 4].map((i) => `Feed testbed ${i}`));
+      assert.deepEqual(
+        names,
+        [0, 1, 2, 3, 4].map((i) => `Feed testbed ${i}`),
+      );
     });
 
     it('refuses a forged cursor and an unknown type › 400', async () => {
       const partner = await signup('partner');
-      const forged = Buffer.from(JSON.stringify({ l: 'events', k: ["1; DROP TABLE events", 1] })).toString('base64url');
+      const forged = Buffer.from(JSON.stringify({ l: 'events', k: ['1; DROP TABLE events', 1] })).toString('base64url');
       assert.equal((await hooksApi().get(`/v1/events?cursor=${forged}`).set(partner.auth)).body.code, 'invalid-cursor');
       assert.equal((await hooksApi().get('/v1/events?type=pilot.exploded').set(partner.auth)).status, 400);
     });
@@ -160,8 +215,13 @@ describe('transactional outbox', () => {
         // rule still holds (events are ordered by the writer's transaction id); check it is in place.
         const partner = await signup('partner');
         await createTestbed(partner);
-        const { rows } = await ctx().db.query<{ ok: boolean }>('SELECT txid < pg_snapshot_xmin(pg_current_snapshot()) AS ok FROM events');
-        assert.deepEqual(rows.map((r) => r.ok), [true]);
+        const { rows } = await ctx().db.query<{ ok: boolean }>(
+          'SELECT txid < pg_snapshot_xmin(pg_current_snapshot()) AS ok FROM events',
+        );
+        assert.deepEqual(
+          rows.map((r) => r.ok),
+          [true],
+        );
         assert.equal((await feed(partner)).data.length, 1);
         return;
       }
@@ -171,7 +231,11 @@ describe('transactional outbox', () => {
       let recorded!: () => void;
       const inTx = new Promise<void>((r) => (recorded = r));
       const slow = ctx().db.transaction(async (tx) => {
-        await recordEvent(tx, { type: 'testbed.updated', data: { id: randomUUID(), name: 'slow' }, visibility: 'public' });
+        await recordEvent(tx, {
+          type: 'testbed.updated',
+          data: { id: randomUUID(), name: 'slow' },
+          visibility: 'public',
+        });
         recorded();
         await held;
       });
@@ -194,7 +258,11 @@ describe('transactional outbox', () => {
       try {
         await subscribe(partner, second);
         for (let i = 0; i < 15; i++) await createTestbed(partner);
-        const workers = [testWorker({ endpointConcurrency: 2 }), testWorker({ endpointConcurrency: 2 }), testWorker({ endpointConcurrency: 2 })];
+        const workers = [
+          testWorker({ endpointConcurrency: 2 }),
+          testWorker({ endpointConcurrency: 2 }),
+          testWorker({ endpointConcurrency: 2 }),
+        ];
         workers.forEach((w) => w.start());
         assert.ok(await waitFor(() => receiver.received.length >= 15 && second.received.length >= 15));
         await new Promise((r) => setTimeout(r, 100));
@@ -214,7 +282,10 @@ describe('transactional outbox', () => {
       await subscribe(partner, receiver);
       await createTestbed(partner);
       // A worker claimed it and vanished: lease held, nothing sent.
-      await ctx().db.query(`UPDATE webhook_deliveries SET locked_until = now() + interval '300 milliseconds', claim_token = $1`, [randomUUID()]);
+      await ctx().db.query(
+        `UPDATE webhook_deliveries SET locked_until = now() + interval '300 milliseconds', claim_token = $1`,
+        [randomUUID()],
+      );
       const w = testWorker();
       assert.equal(await w.runOnce(), 0, 'not while the lease lasts');
       await new Promise((r) => setTimeout(r, 350));
@@ -258,7 +329,8 @@ describe('transactional outbox', () => {
         children.push(child);
         return child;
       };
-      const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)));
+      const exited = (c: ChildProcess) =>
+        c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
       afterEach(async () => {
         for (const c of children.splice(0)) {
           if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -283,7 +355,12 @@ describe('transactional outbox', () => {
             assert.equal(r.received.length, 30, 'no duplicates');
             assert.equal(new Set(r.ids()).size, 30);
           }
-          assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'succeeded' AND attempt_count = 1`), 60);
+          assert.equal(
+            await count(
+              `SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'succeeded' AND attempt_count = 1`,
+            ),
+            60,
+          );
         } finally {
           await second.stop();
         }
@@ -304,7 +381,8 @@ describe('transactional outbox', () => {
         startWorker();
         // Deliveries the dead worker held fall due when its lease runs out; each ends succeeded, and every event arrived
         // (the one cut off mid-request may arrive twice: receivers de-duplicate by webhook-id).
-        const settled = () => count(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status <> 'succeeded'`).then((n) => n === 0);
+        const settled = () =>
+          count(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status <> 'succeeded'`).then((n) => n === 0);
         assert.ok(await waitFor(settled, 30_000), 'every delivery succeeded after the restart');
         assert.equal(new Set(receiver.ids()).size, 20);
       });

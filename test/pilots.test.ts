@@ -29,8 +29,16 @@ describe('POST /v1/pilots', () => {
     assert.deepEqual(firstRelease, body.requirements);
     const r = body.requirements as Record<string, unknown>;
     assert.deepEqual(stages, [
-      { key: 'main', capabilities: r.capabilities, units: r.units, hours: r.durationHours, earliestStart: r.earliestStart,
-        latestEnd: r.latestEnd, location: r.location, sessionHours: { min: r.durationHours } },
+      {
+        key: 'main',
+        capabilities: r.capabilities,
+        units: r.units,
+        hours: r.durationHours,
+        earliestStart: r.earliestStart,
+        latestEnd: r.latestEnd,
+        location: r.location,
+        sessionHours: { min: r.durationHours },
+      },
     ]);
     assert.equal(res.body.budget, null);
     assert.equal(res.headers.location, `/v1/pilots/${res.body.id}`);
@@ -49,11 +57,26 @@ describe('POST /v1/pilots', () => {
   const invalid: [string, Record<string, unknown>, Record<string, unknown>, string][] = [
     ['an unknown domain', { domain: 'space' }, {}, '/body/domain'],
     ['a subdomain of another domain', { subdomain: 'senior-care' }, {}, '/body/subdomain'],
-    ['a capability outside the vocabulary', {}, { capabilities: ['teleportation'] }, '/body/requirements/capabilities/0'],
+    [
+      'a capability outside the vocabulary',
+      {},
+      { capabilities: ['teleportation'] },
+      '/body/requirements/capabilities/0',
+    ],
     ['zero units', {}, { units: 0 }, '/body/requirements/units'],
     ['fractional units', {}, { units: 1.5 }, '/body/requirements/units'],
-    ['a window that ends before it starts', {}, { earliestStart: '2027-03-01T00:00:00Z', latestEnd: '2027-02-01T00:00:00Z' }, '/body/requirements/latestEnd'],
-    ['a duration longer than the window', {}, { earliestStart: '2027-03-01T00:00:00Z', latestEnd: '2027-03-01T05:00:00Z', durationHours: 6 }, '/body/requirements/durationHours'],
+    [
+      'a window that ends before it starts',
+      {},
+      { earliestStart: '2027-03-01T00:00:00Z', latestEnd: '2027-02-01T00:00:00Z' },
+      '/body/requirements/latestEnd',
+    ],
+    [
+      'a duration longer than the window',
+      {},
+      { earliestStart: '2027-03-01T00:00:00Z', latestEnd: '2027-03-01T05:00:00Z', durationHours: 6 },
+      '/body/requirements/durationHours',
+    ],
     ['a date that is not RFC 3339', {}, { earliestStart: '01/03/2027' }, '/body/requirements/earliestStart'],
     ['a latitude off the globe', {}, { location: { lat: 91, lng: 0 } }, '/body/requirements/location/lat'],
     ['an unknown field', { priority: 'high' }, {}, '/body/priority'],
@@ -88,13 +111,23 @@ describe('GET /v1/pilots', () => {
     const s = await signup();
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await createPilot(s, { title: `transport ${i}` })).id);
-    const health = await createPilot(s, { domain: 'health', subdomain: 'senior-care' }, { capabilities: ['care-facility'] });
+    const health = await createPilot(
+      s,
+      { domain: 'health', subdomain: 'senior-care' },
+      { capabilities: ['care-facility'] },
+    );
     await api().post(`/v1/pilots/${ids[0]}/submit`).set(s.auth);
 
     const byDomain = await api().get('/v1/pilots?domain=health').set(s.auth);
-    assert.deepEqual(byDomain.body.data.map((p: { id: string }) => p.id), [health.id]);
+    assert.deepEqual(
+      byDomain.body.data.map((p: { id: string }) => p.id),
+      [health.id],
+    );
     const submitted = await api().get('/v1/pilots?status=submitted').set(s.auth);
-    assert.deepEqual(submitted.body.data.map((p: { id: string }) => p.id), [ids[0]]);
+    assert.deepEqual(
+      submitted.body.data.map((p: { id: string }) => p.id),
+      [ids[0]],
+    );
 
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -116,8 +149,19 @@ describe('GET /v1/pilots', () => {
 
   it('refuses bad cursors and out-of-range limits with 400', async () => {
     const s = await signup();
-    const otherList = Buffer.from(JSON.stringify({ l: 'api-keys', k: ['2026-01-01T00:00:00.000Z', '00000000-0000-0000-0000-000000000000'] })).toString('base64url');
-    for (const q of ['cursor=not!base64', `cursor=${otherList}`, 'cursor=e30', 'limit=0', 'limit=201', 'limit=ten', 'status=lost', 'unknown=1']) {
+    const otherList = Buffer.from(
+      JSON.stringify({ l: 'api-keys', k: ['2026-01-01T00:00:00.000Z', '00000000-0000-0000-0000-000000000000'] }),
+    ).toString('base64url');
+    for (const q of [
+      'cursor=not!base64',
+      `cursor=${otherList}`,
+      'cursor=e30',
+      'limit=0',
+      'limit=201',
+      'limit=ten',
+      'status=lost',
+      'unknown=1',
+    ]) {
       const res = await api().get(`/v1/pilots?${q}`).set(s.auth);
       assert.equal(res.status, 400, q);
       assert.match(String(res.headers['content-type']), /problem\+json/);
@@ -130,7 +174,10 @@ describe('GET /v1/pilots', () => {
     const pa = await createPilot(a);
     const pb = await createPilot(b);
     const listA = await api().get('/v1/pilots').set(a.auth);
-    assert.deepEqual(listA.body.data.map((p: { id: string }) => p.id), [pa.id]);
+    assert.deepEqual(
+      listA.body.data.map((p: { id: string }) => p.id),
+      [pa.id],
+    );
     const op = await operator();
     const all = await api().get('/v1/pilots').set(op.auth);
     assert.deepEqual(all.body.data.map((p: { id: string }) => p.id).sort(), [pa.id, pb.id].sort());
@@ -165,7 +212,10 @@ describe('PATCH /v1/pilots/:id', () => {
     const missing = await api().patch(`/v1/pilots/${p.id}`).set(s.auth).send({ title: 'x' });
     assert.equal(missing.status, 428);
     assert.equal(missing.body.code, 'precondition-required');
-    assert.equal((await api().patch(`/v1/pilots/${p.id}`).set(s.auth).set('If-Match', stale).send({ title: 'first' })).status, 200);
+    assert.equal(
+      (await api().patch(`/v1/pilots/${p.id}`).set(s.auth).set('If-Match', stale).send({ title: 'first' })).status,
+      200,
+    );
     const second = await api().patch(`/v1/pilots/${p.id}`).set(s.auth).set('If-Match', stale).send({ title: 'second' });
     assert.equal(second.status, 412);
     assert.equal(second.body.code, 'precondition-failed');
@@ -267,7 +317,9 @@ describe('pilot status machine', () => {
   it('serialises concurrent submits: exactly one wins', async () => {
     const s = await signup();
     const p = await createPilot(s);
-    const results = await Promise.all(Array.from({ length: 8 }, () => api().post(`/v1/pilots/${p.id}/submit`).set(s.auth)));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => api().post(`/v1/pilots/${p.id}/submit`).set(s.auth)),
+    );
     assert.deepEqual(results.map((r) => r.status).sort(), [200, 409, 409, 409, 409, 409, 409, 409]);
   });
 });
@@ -356,7 +408,12 @@ describe('pilot events (transactional outbox)', () => {
     const receiver = await new WebhookReceiver().start();
     try {
       const endpoint = new Map<string, string>();
-      for (const [name, actor] of [['owner', s], ['other', other], ['partner', partner], ['operator', op]] as const) {
+      for (const [name, actor] of [
+        ['owner', s],
+        ['other', other],
+        ['partner', partner],
+        ['operator', op],
+      ] as const) {
         endpoint.set((await subscribe(actor, receiver, { eventTypes: ['pilot.created'] })).id, name);
       }
       const start = Date.now() + 7 * DAY;
@@ -367,10 +424,24 @@ describe('pilot events (transactional outbox)', () => {
           ...pilotBody(),
           requirements: {
             stages: [
-              { key: 'sim', capabilities: ['driving-simulator'], units: 1, hours: 8, sessionHours: { max: 4 },
-                earliestStart: at(0), latestEnd: at(20) },
-              { key: 'road', capabilities: ['v2x'], units: 2, hours: 4, earliestStart: at(5), latestEnd: at(30),
-                after: { stage: 'sim' } },
+              {
+                key: 'sim',
+                capabilities: ['driving-simulator'],
+                units: 1,
+                hours: 8,
+                sessionHours: { max: 4 },
+                earliestStart: at(0),
+                latestEnd: at(20),
+              },
+              {
+                key: 'road',
+                capabilities: ['v2x'],
+                units: 2,
+                hours: 4,
+                earliestStart: at(5),
+                latestEnd: at(30),
+                after: { stage: 'sim' },
+              },
             ],
           },
         },
@@ -400,7 +471,10 @@ describe('pilot events (transactional outbox)', () => {
   it('records nothing for refused changes', async () => {
     const s = await signup();
     const p = await createPilot(s);
-    await api().post('/v1/pilots').set(s.auth).send(pilotBody({ domain: 'nope' }));
+    await api()
+      .post('/v1/pilots')
+      .set(s.auth)
+      .send(pilotBody({ domain: 'nope' }));
     await api().patch(`/v1/pilots/${p.id}`).set(s.auth).set('If-Match', '"stale"').send({ title: 'x' });
     await api().post(`/v1/pilots/${p.id}/withdraw`).set(s.auth);
     await api().post(`/v1/pilots/${p.id}/withdraw`).set(s.auth);

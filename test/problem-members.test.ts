@@ -39,7 +39,13 @@ describe('problem members defined by RFC 9457 are never shadowed', () => {
       assert.equal(res.status, 409);
       assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
       assert.deepEqual(
-        { type: res.body.type, title: res.body.title, status: res.body.status, detail: res.body.detail, code: res.body.code },
+        {
+          type: res.body.type,
+          title: res.body.title,
+          status: res.body.status,
+          detail: res.body.detail,
+          code: res.body.code,
+        },
         { type: `/problems/${code}`, title: 'Conflict', status: 409, detail: 'detail text', code },
       );
       assert.equal(res.body.instance, 'urn:request:1');

@@ -138,7 +138,14 @@ describe('the README, run as written', function () {
       const report = `pass ${pass}, exit ${code}\n--- stdout\n${out}\n--- stderr\n${err}`;
       assert.equal(code, 0, report);
       const lines = out.split('\n');
-      for (const expected of ['빛고을 모빌리티', 'submitted', 'approved', 'confirmed', 'pending', 'verified webhook.test']) {
+      for (const expected of [
+        '빛고을 모빌리티',
+        'submitted',
+        'approved',
+        'confirmed',
+        'pending',
+        'verified webhook.test',
+      ]) {
         assert.ok(lines.includes(expected), `${expected} missing from\n${report}`);
       }
       assert.match(out, /^HTTP\/1\.1 206 Partial Content/m, report);

@@ -22,7 +22,9 @@ async function scene() {
 describe('GET /v1/reports/utilization', () => {
   it('divides booked by offered unit-hours by domain, a multi-domain testbed counting in each', async () => {
     const { op } = await scene();
-    const res = await api().get(`/v1/reports/utilization?from=${at(0)}&to=${at(10)}`).set(op.auth);
+    const res = await api()
+      .get(`/v1/reports/utilization?from=${at(0)}&to=${at(10)}`)
+      .set(op.auth);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.groupBy, 'domain');
     const byKey = Object.fromEntries(res.body.data.map((r: { key: string }) => [r.key, r]));
@@ -36,21 +38,30 @@ describe('GET /v1/reports/utilization', () => {
 
   it('counts only the part of a slot inside the range, and groups by testbed with paging', async () => {
     const { op, tb } = await scene();
-    const half = await api().get(`/v1/reports/utilization?groupBy=testbed&from=${at(1, 4)}&to=${at(2)}`).set(op.auth);
+    const half = await api()
+      .get(`/v1/reports/utilization?groupBy=testbed&from=${at(1, 4)}&to=${at(2)}`)
+      .set(op.auth);
     assert.equal(half.status, 200);
     assert.equal(half.body.data[0].key, tb.id);
     assert.equal(half.body.data[0].offeredUnitHours, 8);
     assert.equal(half.body.data[0].bookedUnitHours, 4);
-    const p = await api().get(`/v1/reports/utilization?groupBy=domain&limit=2&from=${at(0)}&to=${at(10)}`).set(op.auth);
+    const p = await api()
+      .get(`/v1/reports/utilization?groupBy=domain&limit=2&from=${at(0)}&to=${at(10)}`)
+      .set(op.auth);
     assert.equal(p.body.data.length, 2);
-    const next = await api().get(`/v1/reports/utilization?groupBy=domain&limit=2&from=${at(0)}&to=${at(10)}&cursor=${p.body.nextCursor}`).set(op.auth);
+    const next = await api()
+      .get(`/v1/reports/utilization?groupBy=domain&limit=2&from=${at(0)}&to=${at(10)}&cursor=${p.body.nextCursor}`)
+      .set(op.auth);
     assert.equal(next.body.data.length, 2);
     assert.notEqual(next.body.data[0].key, p.body.data[0].key);
   });
 
   it('answers CSV when asked with Accept: text/csv', async () => {
     const { op } = await scene();
-    const res = await api().get(`/v1/reports/utilization?from=${at(0)}&to=${at(10)}`).set(op.auth).set('Accept', 'text/csv');
+    const res = await api()
+      .get(`/v1/reports/utilization?from=${at(0)}&to=${at(10)}`)
+      .set(op.auth)
+      .set('Accept', 'text/csv');
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /^text\/csv/);
     const rows = parse(res.text, { columns: true, bom: true }) as Record<string, string>[];
@@ -66,7 +77,10 @@ describe('GET /v1/reports/utilization', () => {
       const tb = await createTestbed(partner, { name });
       await slotOn(partner, tb.id, 1 + i, 1);
     }
-    const res = await api().get(`/v1/reports/utilization?groupBy=testbed&from=${at(0)}&to=${at(10)}`).set(op.auth).set('Accept', 'text/csv');
+    const res = await api()
+      .get(`/v1/reports/utilization?groupBy=testbed&from=${at(0)}&to=${at(10)}`)
+      .set(op.auth)
+      .set('Accept', 'text/csv');
     assert.equal(res.status, 200);
     const rows = parse(res.text, { columns: true, bom: true }) as Record<string, string>[];
     assert.deepEqual(rows.map((r) => r.label).sort(), names.map((n) => `'${n}`).sort());
@@ -88,7 +102,14 @@ describe('GET /v1/reports/utilization', () => {
       assert.equal(res.status, 400, q);
       assert.match(String(res.headers['content-type']), /problem\+json/);
     }
-    assert.equal((await api().get(`/v1/reports/utilization?from=${at(0)}&to=${at(1)}`).set(s.auth)).status, 403);
+    assert.equal(
+      (
+        await api()
+          .get(`/v1/reports/utilization?from=${at(0)}&to=${at(1)}`)
+          .set(s.auth)
+      ).status,
+      403,
+    );
   });
 });
 
@@ -109,6 +130,13 @@ describe('GET /v1/reports/pilots', () => {
     assert.match(String(csv.headers['content-type']), /^text\/csv/);
     const rows = parse(csv.text, { columns: true, bom: true }) as Record<string, string>[];
     assert.equal(rows.find((r) => r.domain === 'transport-safety')!.status_booked, '1');
-    assert.equal((await api().get(`/v1/reports/pilots?from=${at(1)}&to=${at(0)}`).set(op.auth)).status, 400);
+    assert.equal(
+      (
+        await api()
+          .get(`/v1/reports/pilots?from=${at(1)}&to=${at(0)}`)
+          .set(op.auth)
+      ).status,
+      400,
+    );
   });
 });

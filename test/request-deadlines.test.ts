@@ -72,7 +72,9 @@ describe('request body deadlines', function () {
     const s = await listen({ REQUEST_IDLE_TIMEOUT_SECONDS: '60', REQUEST_BODY_TIMEOUT_SECONDS: '1' });
     server = s.server;
     const conn = await open(s.port);
-    conn.socket.write('POST /v1/auth/signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"');
+    conn.socket.write(
+      'POST /v1/auth/signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"',
+    );
     trickle(conn, 50);
     await conn.closed;
     assert.match(conn.received(), /^HTTP\/1\.1 408 /);

@@ -38,7 +38,14 @@ const offer = (over: Partial<SlotOffer> = {}, testbed: Partial<SlotOffer['testbe
   bookedUnits: 0,
   utilization: 0,
   ...over,
-  testbed: { status: 'active', domains: ['transport-safety'], capabilities: ['driving-simulator'], lat: 35.2293, lng: 126.8437, ...testbed },
+  testbed: {
+    status: 'active',
+    domains: ['transport-safety'],
+    capabilities: ['driving-simulator'],
+    lat: 35.2293,
+    lng: 126.8437,
+    ...testbed,
+  },
 });
 
 describe('scoring: hard filters', () => {
@@ -58,14 +65,20 @@ describe('scoring: hard filters', () => {
   for (const [what, o, p, code] of cases) {
     it(`refuses ${what} (${code}) and says why in both languages`, () => {
       const u = unsuitability(p, o);
-      assert.deepEqual(u.map((x) => x.code), [code]);
+      assert.deepEqual(
+        u.map((x) => x.code),
+        [code],
+      );
       assert.match(unsuitabilityText(u[0]!, 'en'), /[a-z]/);
       assert.match(unsuitabilityText(u[0]!, 'ko'), /[가-힣]/);
     });
   }
 
   it('checks the units asked for, not only the pilot default', () => {
-    assert.deepEqual(unsuitability(pilot(), offer({ capacity: 3, bookedUnits: 1 }), 3).map((u) => u.code), ['units']);
+    assert.deepEqual(
+      unsuitability(pilot(), offer({ capacity: 3, bookedUnits: 1 }), 3).map((u) => u.code),
+      ['units'],
+    );
     assert.deepEqual(unsuitability(pilot(), offer({ capacity: 3, bookedUnits: 1 }), 2), []);
   });
 });
@@ -119,9 +132,15 @@ describe('scoring: ranking', () => {
       offer({ slotId: 'x' }, { domains: ['health'] }),
     ];
     const ranked = rankOffers(pilot(), offers, SCARCE);
-    assert.deepEqual(ranked.map((r) => r.offer.slotId), ['d', 'c', 'a', 'b']);
+    assert.deepEqual(
+      ranked.map((r) => r.offer.slotId),
+      ['d', 'c', 'a', 'b'],
+    );
     const reversed = rankOffers(pilot(), [...offers].reverse(), SCARCE);
-    assert.deepEqual(reversed.map((r) => r.offer.slotId), ranked.map((r) => r.offer.slotId));
+    assert.deepEqual(
+      reversed.map((r) => r.offer.slotId),
+      ranked.map((r) => r.offer.slotId),
+    );
     for (let i = 1; i < ranked.length; i++) assert.ok(compareScored(ranked[i - 1]!, ranked[i]!) < 0);
   });
 

@@ -6,7 +6,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AxClient, iterate, ok, ProblemError, backoffMs, retryAfterMs, uploadDataset, downloadDataset, type Progress } from '../sdk/index.js';
+import {
+  AxClient,
+  iterate,
+  ok,
+  ProblemError,
+  backoffMs,
+  retryAfterMs,
+  uploadDataset,
+  downloadDataset,
+  type Progress,
+} from '../sdk/index.js';
 import { offersTus } from '../sdk/tus.js';
 import { projectRoot } from '../src/paths.js';
 import { csv } from './support/dataset-factories.js';
@@ -51,7 +61,9 @@ describe('TypeScript client (sdk/)', () => {
 
   it('sends an Idempotency-Key on creating POSTs and keeps it across a retry, so one pilot is created', async () => {
     // The first attempt is answered 503 Retry-After: 0 before reaching the server; the retry goes through.
-    const { client, seen } = clientWith((_req, n) => (n === 1 ? new Response('busy', { status: 503, headers: { 'Retry-After': '0' } }) : undefined));
+    const { client, seen } = clientWith((_req, n) =>
+      n === 1 ? new Response('busy', { status: 503, headers: { 'Retry-After': '0' } }) : undefined,
+    );
     const before = await countRows('pilots');
     const pilot = ok(await client.api.POST('/v1/pilots', { body: pilotBody() as never }));
     assert.equal(pilot.status, 'draft');
@@ -66,7 +78,9 @@ describe('TypeScript client (sdk/)', () => {
   });
 
   it('waits at least what Retry-After asks on 429 before retrying', async () => {
-    const { client, seen } = clientWith((_req, n) => (n === 1 ? new Response('slow down', { status: 429, headers: { 'Retry-After': '1' } }) : undefined));
+    const { client, seen } = clientWith((_req, n) =>
+      n === 1 ? new Response('slow down', { status: 429, headers: { 'Retry-After': '1' } }) : undefined,
+    );
     const started = Date.now();
     ok(await client.api.GET('/v1/me'));
     assert.ok(Date.now() - started >= 1000, 'retried before Retry-After');
@@ -78,8 +92,17 @@ describe('TypeScript client (sdk/)', () => {
   });
 
   it('gives up after the configured retries and raises the problem', async () => {
-    const { client, seen } = clientWith(() => new Response(JSON.stringify({ status: 503, code: 'unavailable', title: 'Busy', detail: 'Try later' }), { status: 503, headers: { 'Retry-After': '0', 'Content-Type': 'application/problem+json' } }));
-    await assert.rejects(client.api.GET('/v1/me'), (e: ProblemError) => e instanceof ProblemError && e.status === 503 && e.code === 'unavailable');
+    const { client, seen } = clientWith(
+      () =>
+        new Response(JSON.stringify({ status: 503, code: 'unavailable', title: 'Busy', detail: 'Try later' }), {
+          status: 503,
+          headers: { 'Retry-After': '0', 'Content-Type': 'application/problem+json' },
+        }),
+    );
+    await assert.rejects(
+      client.api.GET('/v1/me'),
+      (e: ProblemError) => e instanceof ProblemError && e.status === 503 && e.code === 'unavailable',
+    );
     assert.equal(seen.length, 5); // the first attempt and four retries
   });
 
@@ -91,13 +114,15 @@ describe('TypeScript client (sdk/)', () => {
     );
     await assert.rejects(
       client.api.POST('/v1/pilots', { body: { ...pilotBody(), domain: 'astrology' } as never }),
-      (e: ProblemError) => e.status === 400 && e.code === 'validation-failed' && e.errors.some((x) => x.pointer === '/body/domain'),
+      (e: ProblemError) =>
+        e.status === 400 && e.code === 'validation-failed' && e.errors.some((x) => x.pointer === '/body/domain'),
     );
   });
 
   it('iterates a list across cursors', async () => {
     const { client } = clientWith();
-    for (let i = 0; i < 5; i++) ok(await client.api.POST('/v1/pilots', { body: pilotBody({ title: `Pilot ${i}` }) as never }));
+    for (let i = 0; i < 5; i++)
+      ok(await client.api.POST('/v1/pilots', { body: pilotBody({ title: `Pilot ${i}` }) as never }));
     const titles: string[] = [];
     const pages: (string | undefined)[] = [];
     for await (const p of iterate((cursor) => {
@@ -154,7 +179,10 @@ describe('TypeScript client (sdk/)', () => {
     const content = csv(5000);
     writeFileSync(file, content);
     const progress: Progress[] = [];
-    const result = await uploadDataset(client, pilot.id, file, { sensitivity: 'internal', onProgress: (p) => progress.push(p) });
+    const result = await uploadDataset(client, pilot.id, file, {
+      sensitivity: 'internal',
+      onProgress: (p) => progress.push(p),
+    });
     assert.equal(result.method, 'multipart');
     assert.equal(result.dataset.sha256, createHash('sha256').update(content).digest('hex'));
     assert.equal(result.dataset.name, 'counts.csv');
@@ -176,7 +204,10 @@ describe('TypeScript client (sdk/)', () => {
     const { dataset } = await uploadDataset(plain, pilot.id, file, { sensitivity: 'internal' });
     const { client } = clientWith((req) => {
       if (!req.url.endsWith('/content')) return undefined;
-      return new Response('tampered', { status: 200, headers: { 'Repr-Digest': `sha-256=:${Buffer.from(dataset.sha256, 'hex').toString('base64')}:` } });
+      return new Response('tampered', {
+        status: 200,
+        headers: { 'Repr-Digest': `sha-256=:${Buffer.from(dataset.sha256, 'hex').toString('base64')}:` },
+      });
     });
     const out = join(dir, 'copy.csv');
     await assert.rejects(downloadDataset(client, dataset.id, out), /does not match/);
@@ -206,13 +237,28 @@ describe('TypeScript client (sdk/)', () => {
   try { await ax.api.GET('/v1/me'); } catch (e) { if (e instanceof ProblemError) console.log(e.code, e.errors.length); }`),
     );
     const bad = join(dir, 'bad.ts');
-    writeFileSync(bad, program(`  const me = ok(await ax.api.GET('/v1/me')); const n: number = me.user.email; console.log(n);`));
+    writeFileSync(
+      bad,
+      program(`  const me = ok(await ax.api.GET('/v1/me')); const n: number = me.user.email; console.log(n);`),
+    );
     const tsc = join(projectRoot, 'node_modules', '.bin', 'tsc');
     const args = (f: string) => [
-      ...['--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022'],
+      ...[
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--target',
+        'es2022',
+      ],
       ...['--typeRoots', join(projectRoot, 'node_modules', '@types'), '--types', 'node', f],
     ];
     await promisify(execFile)(tsc, args(good), { cwd: projectRoot });
-    await assert.rejects(promisify(execFile)(tsc, args(bad), { cwd: projectRoot }), (e: { stdout: string }) => /TS2322/.test(e.stdout));
+    await assert.rejects(promisify(execFile)(tsc, args(bad), { cwd: projectRoot }), (e: { stdout: string }) =>
+      /TS2322/.test(e.stdout),
+    );
   });
 });

@@ -17,9 +17,18 @@ interface Running {
 }
 
 function start(env: Record<string, string>): Promise<Running> {
-  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', DEMO_DATA: 'false', ...env };
+  const childEnv: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    DEMO_DATA: 'false',
+    ...env,
+  };
   delete childEnv.DATABASE_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {

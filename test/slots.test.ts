@@ -90,8 +90,14 @@ describe('POST /v1/testbeds/:id/slots (one slot)', () => {
     const missing = await api().post(`/v1/testbeds/${NO_SUCH_ID}/slots`).set(p.auth).send(body);
     assert.equal(missing.status, 404);
     assert.equal(missing.body.code, 'not-found');
-    const key = await api().post('/v1/api-keys').set(p.auth).send({ name: 'reader', scopes: ['testbeds:read'] });
-    const scoped = await api().post(`/v1/testbeds/${tb}/slots`).set('Authorization', `Bearer ${key.body.key}`).send(body);
+    const key = await api()
+      .post('/v1/api-keys')
+      .set(p.auth)
+      .send({ name: 'reader', scopes: ['testbeds:read'] });
+    const scoped = await api()
+      .post(`/v1/testbeds/${tb}/slots`)
+      .set('Authorization', `Bearer ${key.body.key}`)
+      .send(body);
     assert.equal(scoped.status, 403);
     assert.equal(scoped.body.code, 'insufficient-scope');
     assert.equal(await slotCount(), 0);
@@ -181,7 +187,11 @@ describe('POST /v1/testbeds/:id/slots (one slot)', () => {
     const p = await signup('partner');
     const tb = await createTestbed(p);
     for (const body of ['[]', '"slot"', 'null', '{"capacity":']) {
-      const res = await api().post(`/v1/testbeds/${tb}/slots`).set(p.auth).set('Content-Type', 'application/json').send(body);
+      const res = await api()
+        .post(`/v1/testbeds/${tb}/slots`)
+        .set(p.auth)
+        .set('Content-Type', 'application/json')
+        .send(body);
       assert.equal(res.status, 400, `${body}: ${JSON.stringify(res.body)}`);
     }
     assert.equal(await slotCount(), 0);
@@ -205,7 +215,11 @@ describe('POST /v1/testbeds/:id/slots (weekly series)', () => {
         ['2027-03-10T00:00:00.000Z', '2027-03-10T09:00:00.000Z'],
       ],
     );
-    assert.ok(slots.every((s) => s.seriesId === res.body.seriesId && s.capacity === 3 && s.availableUnits === 3 && s.testbedId === tb));
+    assert.ok(
+      slots.every(
+        (s) => s.seriesId === res.body.seriesId && s.capacity === 3 && s.availableUnits === 3 && s.testbedId === tb,
+      ),
+    );
     assert.equal(await slotCount(), 4);
   });
 
@@ -216,7 +230,10 @@ describe('POST /v1/testbeds/:id/slots (weekly series)', () => {
     const res = await api().post(`/v1/testbeds/${tb}/slots`).set(p.auth).send({ series: MON_SERIES, capacity: 3 });
     assert.equal(res.status, 409, JSON.stringify(res.body));
     assert.equal(res.body.code, 'slot-overlap');
-    assert.deepEqual(res.body.conflictingSlots.map((s: { id: string }) => s.id), [existing.id]);
+    assert.deepEqual(
+      res.body.conflictingSlots.map((s: { id: string }) => s.id),
+      [existing.id],
+    );
     assert.equal(await slotCount(), 1);
   });
 
@@ -240,7 +257,16 @@ describe('POST /v1/testbeds/:id/slots (weekly series)', () => {
     const res = await api()
       .post(`/v1/testbeds/${tb}/slots`)
       .set(p.auth)
-      .send({ series: { weekdays: [1, 2, 3, 4, 5, 6, 7], startTime: '00:00', endTime: '24:00', from: '2027-01-01', to: '2027-12-31' }, capacity: 1 });
+      .send({
+        series: {
+          weekdays: [1, 2, 3, 4, 5, 6, 7],
+          startTime: '00:00',
+          endTime: '24:00',
+          from: '2027-01-01',
+          to: '2027-12-31',
+        },
+        capacity: 1,
+      });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.data.length, 365);
     assert.equal(await slotCount(), 365);
@@ -263,7 +289,10 @@ describe('POST /v1/testbeds/:id/slots (weekly series)', () => {
     it(`answers 400 with pointer ${pointer} for ${what}, writing nothing`, async () => {
       const p = await signup('partner');
       const tb = await createTestbed(p);
-      const res = await api().post(`/v1/testbeds/${tb}/slots`).set(p.auth).send({ series: { ...MON_SERIES, ...overrides }, capacity: 1 });
+      const res = await api()
+        .post(`/v1/testbeds/${tb}/slots`)
+        .set(p.auth)
+        .send({ series: { ...MON_SERIES, ...overrides }, capacity: 1 });
       assert.equal(res.status, 400, JSON.stringify(res.body));
       assert.equal(res.body.code, 'validation-failed');
       assert.ok(pointers(res.body).includes(pointer), `expected ${pointer} in ${JSON.stringify(res.body.errors)}`);
@@ -274,7 +303,12 @@ describe('POST /v1/testbeds/:id/slots (weekly series)', () => {
   it('replays a series for the same Idempotency-Key instead of creating it twice', async () => {
     const p = await signup('partner');
     const tb = await createTestbed(p);
-    const send = () => api().post(`/v1/testbeds/${tb}/slots`).set(p.auth).set('Idempotency-Key', 'series-1').send({ series: MON_SERIES, capacity: 3 });
+    const send = () =>
+      api()
+        .post(`/v1/testbeds/${tb}/slots`)
+        .set(p.auth)
+        .set('Idempotency-Key', 'series-1')
+        .send({ series: MON_SERIES, capacity: 3 });
     const first = await send();
     const again = await send();
     assert.equal(first.status, 201);
@@ -304,7 +338,10 @@ describe('GET /v1/testbeds/:id/slots', () => {
     const { tb, slots } = await seeded();
     const s = await signup('startup');
     const page = await list(s, tb);
-    assert.deepEqual(page.data.map((x) => x.id), slots.map((x) => x.id));
+    assert.deepEqual(
+      page.data.map((x) => x.id),
+      slots.map((x) => x.id),
+    );
     assert.equal(page.nextCursor, null);
     const anon = await api().get(`/v1/testbeds/${tb}/slots`);
     assert.equal(anon.status, 401);
@@ -326,12 +363,18 @@ describe('GET /v1/testbeds/:id/slots', () => {
     await book(slots[1]!.id, 3);
     await book(slots[2]!.id, 1);
     const open = await list(p, tb, '?available=true');
-    assert.deepEqual(open.data.map((x) => x.id), [slots[0]!.id, slots[2]!.id, slots[3]!.id]);
+    assert.deepEqual(
+      open.data.map((x) => x.id),
+      [slots[0]!.id, slots[2]!.id, slots[3]!.id],
+    );
     const partly = open.data.find((x) => x.id === slots[2]!.id)!;
     assert.equal(partly.bookedUnits, 1);
     assert.equal(partly.availableUnits, 2);
     const full = await list(p, tb, '?available=false');
-    assert.deepEqual(full.data.map((x) => [x.id, x.availableUnits]), [[slots[1]!.id, 0]]);
+    assert.deepEqual(
+      full.data.map((x) => [x.id, x.availableUnits]),
+      [[slots[1]!.id, 0]],
+    );
   });
 
   it('pages by start with a cursor that only this testbed’s list accepts', async () => {
@@ -341,7 +384,10 @@ describe('GET /v1/testbeds/:id/slots', () => {
     assert.ok(first.nextCursor);
     const second = await list(p, tb, `?limit=3&cursor=${first.nextCursor}`);
     assert.equal(second.nextCursor, null);
-    assert.deepEqual([...first.data, ...second.data].map((x) => x.id), slots.map((x) => x.id));
+    assert.deepEqual(
+      [...first.data, ...second.data].map((x) => x.id),
+      slots.map((x) => x.id),
+    );
 
     const other = await createTestbed(p);
     const res = await api().get(`/v1/testbeds/${other}/slots?cursor=${first.nextCursor}`).set(p.auth);
@@ -408,7 +454,11 @@ describe('PATCH /v1/slots/:id', () => {
   it('moves and resizes a slot with the current ETag', async () => {
     const { p, slot } = await oneSlot();
     const etag = await etagOf(p, slot.id);
-    const res = await api().patch(`/v1/slots/${slot.id}`).set(p.auth).set('If-Match', etag).send({ end: '2027-03-01T18:00:00+09:00', capacity: 6 });
+    const res = await api()
+      .patch(`/v1/slots/${slot.id}`)
+      .set(p.auth)
+      .set('If-Match', etag)
+      .send({ end: '2027-03-01T18:00:00+09:00', capacity: 6 });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.start, slot.start);
     assert.equal(res.body.end, '2027-03-01T09:00:00.000Z');
@@ -423,7 +473,10 @@ describe('PATCH /v1/slots/:id', () => {
     assert.equal(missing.status, 428);
     assert.equal(missing.body.code, 'precondition-required');
     const stale = await etagOf(p, slot.id);
-    assert.equal((await api().patch(`/v1/slots/${slot.id}`).set(p.auth).set('If-Match', stale).send({ capacity: 2 })).status, 200);
+    assert.equal(
+      (await api().patch(`/v1/slots/${slot.id}`).set(p.auth).set('If-Match', stale).send({ capacity: 2 })).status,
+      200,
+    );
     const res = await api().patch(`/v1/slots/${slot.id}`).set(p.auth).set('If-Match', stale).send({ capacity: 3 });
     assert.equal(res.status, 412);
     assert.equal(res.body.code, 'precondition-failed');
@@ -433,12 +486,20 @@ describe('PATCH /v1/slots/:id', () => {
   it('refuses other partners and startups (403) and lets an operator change it', async () => {
     const { p, slot } = await oneSlot();
     for (const other of [await signup('partner'), await signup('startup')]) {
-      const res = await api().patch(`/v1/slots/${slot.id}`).set(other.auth).set('If-Match', await etagOf(other, slot.id)).send({ capacity: 1 });
+      const res = await api()
+        .patch(`/v1/slots/${slot.id}`)
+        .set(other.auth)
+        .set('If-Match', await etagOf(other, slot.id))
+        .send({ capacity: 1 });
       assert.equal(res.status, 403);
       assert.equal(res.body.code, 'forbidden');
     }
     const op = await operator();
-    const res = await api().patch(`/v1/slots/${slot.id}`).set(op.auth).set('If-Match', await etagOf(p, slot.id)).send({ capacity: 1 });
+    const res = await api()
+      .patch(`/v1/slots/${slot.id}`)
+      .set(op.auth)
+      .set('If-Match', await etagOf(p, slot.id))
+      .send({ capacity: 1 });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.capacity, 1);
   });
@@ -446,21 +507,36 @@ describe('PATCH /v1/slots/:id', () => {
   it('refuses moving a slot onto another with 409 slot-overlap and leaves it where it was', async () => {
     const { p, tb, slot } = await oneSlot();
     const next = await createSlot(p, tb, '2027-03-02T00:00:00Z', '2027-03-02T09:00:00Z');
-    const res = await api().patch(`/v1/slots/${slot.id}`).set(p.auth).set('If-Match', await etagOf(p, slot.id)).send({ end: '2027-03-02T01:00:00Z' });
+    const res = await api()
+      .patch(`/v1/slots/${slot.id}`)
+      .set(p.auth)
+      .set('If-Match', await etagOf(p, slot.id))
+      .send({ end: '2027-03-02T01:00:00Z' });
     assert.equal(res.status, 409, JSON.stringify(res.body));
     assert.equal(res.body.code, 'slot-overlap');
-    assert.deepEqual(res.body.conflictingSlots.map((s: { id: string }) => s.id), [next.id]);
+    assert.deepEqual(
+      res.body.conflictingSlots.map((s: { id: string }) => s.id),
+      [next.id],
+    );
     assert.equal((await api().get(`/v1/slots/${slot.id}`).set(p.auth)).body.end, slot.end);
   });
 
   it('refuses a capacity below the booked units with 409 capacity-below-booked', async () => {
     const { p, slot } = await oneSlot();
     await book(slot.id, 3);
-    const res = await api().patch(`/v1/slots/${slot.id}`).set(p.auth).set('If-Match', await etagOf(p, slot.id)).send({ capacity: 2 });
+    const res = await api()
+      .patch(`/v1/slots/${slot.id}`)
+      .set(p.auth)
+      .set('If-Match', await etagOf(p, slot.id))
+      .send({ capacity: 2 });
     assert.equal(res.status, 409, JSON.stringify(res.body));
     assert.equal(res.body.code, 'capacity-below-booked');
     assert.equal(res.body.bookedUnits, 3);
-    const ok = await api().patch(`/v1/slots/${slot.id}`).set(p.auth).set('If-Match', await etagOf(p, slot.id)).send({ capacity: 3 });
+    const ok = await api()
+      .patch(`/v1/slots/${slot.id}`)
+      .set(p.auth)
+      .set('If-Match', await etagOf(p, slot.id))
+      .send({ capacity: 3 });
     assert.equal(ok.status, 200);
     assert.equal(ok.body.availableUnits, 0);
   });
@@ -468,7 +544,11 @@ describe('PATCH /v1/slots/:id', () => {
   it('keeps the times of a slot with bookings (409 slot-in-use)', async () => {
     const { p, slot } = await oneSlot();
     await book(slot.id, 1);
-    const res = await api().patch(`/v1/slots/${slot.id}`).set(p.auth).set('If-Match', await etagOf(p, slot.id)).send({ start: '2027-03-01T01:00:00Z' });
+    const res = await api()
+      .patch(`/v1/slots/${slot.id}`)
+      .set(p.auth)
+      .set('If-Match', await etagOf(p, slot.id))
+      .send({ start: '2027-03-01T01:00:00Z' });
     assert.equal(res.status, 409);
     assert.equal(res.body.code, 'slot-in-use');
   });
@@ -484,7 +564,11 @@ describe('PATCH /v1/slots/:id', () => {
   ] as const) {
     it(`answers 400 with pointer ${pointer} for ${what}, writing nothing`, async () => {
       const { p, slot } = await oneSlot();
-      const res = await api().patch(`/v1/slots/${slot.id}`).set(p.auth).set('If-Match', await etagOf(p, slot.id)).send(body);
+      const res = await api()
+        .patch(`/v1/slots/${slot.id}`)
+        .set(p.auth)
+        .set('If-Match', await etagOf(p, slot.id))
+        .send(body);
       assert.equal(res.status, 400, JSON.stringify(res.body));
       assert.equal(res.body.code, 'validation-failed');
       assert.ok(pointers(res.body).includes(pointer), `expected ${pointer} in ${JSON.stringify(res.body.errors)}`);
@@ -538,6 +622,14 @@ describe('DELETE /v1/slots/:id', () => {
     assert.equal(res.status, 412);
     assert.equal(res.body.code, 'precondition-failed');
     assert.equal(await slotCount(), 1);
-    assert.equal((await api().delete(`/v1/slots/${slot.id}`).set(p.auth).set('If-Match', await etagOf(p, slot.id))).status, 204);
+    assert.equal(
+      (
+        await api()
+          .delete(`/v1/slots/${slot.id}`)
+          .set(p.auth)
+          .set('If-Match', await etagOf(p, slot.id))
+      ).status,
+      204,
+    );
   });
 });

@@ -8,13 +8,44 @@ describe('SSRF guard', () => {
   const none = new AddressPolicy([]);
 
   const refused = [
-    '127.0.0.1', '127.255.0.9', '0.0.0.0', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '169.254.0.1',
-    '100.64.0.1', '100.100.100.200', '224.0.0.251', '255.255.255.255', '192.0.2.10', '198.18.0.1',
-    '::1', '::', 'fe80::1', 'fc00::1', 'fd00:ec2::254', 'ff02::1', '::ffff:127.0.0.1', '::ffff:169.254.169.254',
-    '::ffff:10.0.0.1', '64:ff9b::7f00:1', '2002:7f00:1::1', '2001:db8::1',
+    '127.0.0.1',
+    '127.255.0.9',
+    '0.0.0.0',
+    '10.0.0.1',
+    '172.16.5.4',
+    '192.168.1.1',
+    '169.254.169.254',
+    '169.254.0.1',
+    '100.64.0.1',
+    '100.100.100.200',
+    '224.0.0.251',
+    '255.255.255.255',
+    '192.0.2.10',
+    '198.18.0.1',
+    '::1',
+    '::',
+    'fe80::1',
+    'fc00::1',
+    'fd00:ec2::254',
+    'ff02::1',
+    '::ffff:127.0.0.1',
+    '::ffff:169.254.169.254',
+    '::ffff:10.0.0.1',
+    '64:ff9b::7f00:1',
+    '2002:7f00:1::1',
+    '2001:db8::1',
     // IPv4-compatible forms (::/96) of refused IPv4 addresses, as written and as URLs normalise them.
-    '::127.0.0.1', '::7f00:1', '0:0:0:0:0:0:127.0.0.1', '::10.0.0.1', '::a00:1', '::169.254.169.254', '::a9fe:a9fe',
-    '::192.168.1.1', '::100.64.0.1', '::ffff:0:7f00:1', '64:ff9b:1::a00:1',
+    '::127.0.0.1',
+    '::7f00:1',
+    '0:0:0:0:0:0:127.0.0.1',
+    '::10.0.0.1',
+    '::a00:1',
+    '::169.254.169.254',
+    '::a9fe:a9fe',
+    '::192.168.1.1',
+    '::100.64.0.1',
+    '::ffff:0:7f00:1',
+    '64:ff9b:1::a00:1',
   ];
   for (const a of refused) {
     it(`refuses ${a}`, () => assert.ok(none.refusal(a), `${a} passed`));
@@ -52,13 +83,17 @@ describe('SSRF guard', () => {
 
   it('the lookup refuses IPv4-compatible addresses as resolved at delivery', async () => {
     for (const a of ['::7f00:1', '::127.0.0.1', '::a9fe:a9fe']) {
-      const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => none.lookup(a, { all: true }, (e) => resolve(e)));
+      const err = await new Promise<NodeJS.ErrnoException | null>((resolve) =>
+        none.lookup(a, { all: true }, (e) => resolve(e)),
+      );
       assert.equal(err?.code, 'ESSRF', a);
     }
   });
 
   it('the lookup refuses a name that resolves to loopback', async () => {
-    const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => none.lookup('localhost', { all: true }, (e) => resolve(e)));
+    const err = await new Promise<NodeJS.ErrnoException | null>((resolve) =>
+      none.lookup('localhost', { all: true }, (e) => resolve(e)),
+    );
     assert.equal(err?.code, 'ESSRF');
   });
 
@@ -94,7 +129,11 @@ describe('SSRF guard', () => {
     });
 
     it('connects when the allow-list covers the address the name resolves to', async () => {
-      const sender = new Sender({ policy: new AddressPolicy(['127.0.0.0/8', '::1/128']), timeoutMs: 1000, connectTimeoutMs: 500 });
+      const sender = new Sender({
+        policy: new AddressPolicy(['127.0.0.0/8', '::1/128']),
+        timeoutMs: 1000,
+        connectTimeoutMs: 500,
+      });
       try {
         const r = await sender.send(`http://localhost:${receiver.port}/hooks`, {}, '{}');
         // Unsigned, so the receiver refuses it, but it did arrive.

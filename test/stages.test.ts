@@ -9,14 +9,28 @@ import type { PilotStage } from '../src/generated/schema-types.js';
 const api = () => ctx().api();
 
 function stage(key: string, over: Partial<PilotStage> = {}): PilotStage {
-  return { key, capabilities: ['driving-simulator'], units: 1, hours: 24, earliestStart: at(0), latestEnd: at(20), sessionHours: { min: 4, max: 4 }, ...over };
+  return {
+    key,
+    capabilities: ['driving-simulator'],
+    units: 1,
+    hours: 24,
+    earliestStart: at(0),
+    latestEnd: at(20),
+    sessionHours: { min: 4, max: 4 },
+    ...over,
+  };
 }
 
 /** The AI-cockpit study: six 4-hour simulator sessions, then a day on the test road within two weeks. */
 function cockpitStages(): PilotStage[] {
   return [
     stage('simulator'),
-    stage('road', { capabilities: ['test-road'], hours: 8, sessionHours: { min: 8 }, after: { stage: 'simulator', minGapHours: 24, maxGapHours: 336 } }),
+    stage('road', {
+      capabilities: ['test-road'],
+      hours: 8,
+      sessionHours: { min: 8 },
+      after: { stage: 'simulator', minGapHours: 24, maxGapHours: 336 },
+    }),
   ];
 }
 
@@ -48,21 +62,37 @@ describe('stages (pure rules)', () => {
       [[stage('a'), stage('a')], '/s/1/key', /repeats/],
       [[stage('a', { after: { stage: 'zzz' } })], '/s/0/after/stage', /names no stage/],
       [[stage('a', { after: { stage: 'a' } })], '/s/0/after/stage', /another stage/],
-      [[stage('a', { after: { stage: 'b' } }), stage('b', { after: { stage: 'a' } })], '/s/0/after/stage', /listed earlier/],
+      [
+        [stage('a', { after: { stage: 'b' } }), stage('b', { after: { stage: 'a' } })],
+        '/s/0/after/stage',
+        /listed earlier/,
+      ],
       [[stage('a', { hours: 500 })], '/s/0/hours', /does not fit/],
       [[stage('a', { sessionHours: { min: 6, max: 4 } })], '/s/0/sessionHours/min', /must not exceed/],
       [[stage('a', { latestEnd: at(0) })], '/s/0/latestEnd', /later than/],
-      [[stage('a'), stage('b', { after: { stage: 'a', minGapHours: 10, maxGapHours: 5 } })], '/s/1/after/minGapHours', /maxGapHours/],
+      [
+        [stage('a'), stage('b', { after: { stage: 'a', minGapHours: 10, maxGapHours: 5 } })],
+        '/s/1/after/minGapHours',
+        /maxGapHours/,
+      ],
       [[stage('a', { hours: 400 }), stage('b', { hours: 400 })], '/s', /do not fit/],
     ];
     for (const [stages, pointer, message] of cases) {
       const errors = stageErrors(stages, '/s');
-      assert.ok(errors.some((e) => e.pointer === pointer && message.test(e.message)), `${pointer}: ${JSON.stringify(errors)}`);
+      assert.ok(
+        errors.some((e) => e.pointer === pointer && message.test(e.message)),
+        `${pointer}: ${JSON.stringify(errors)}`,
+      );
     }
   });
 
   it('wants the first-release fields or stages, never both', () => {
-    assert.deepEqual(pointers({ errors: requirementErrors({ units: 1 }, '/r') }), ['/r/capabilities', '/r/durationHours', '/r/earliestStart', '/r/latestEnd']);
+    assert.deepEqual(pointers({ errors: requirementErrors({ units: 1 }, '/r') }), [
+      '/r/capabilities',
+      '/r/durationHours',
+      '/r/earliestStart',
+      '/r/latestEnd',
+    ]);
     assert.deepEqual(pointers({ errors: requirementErrors({ units: 1, stages: [stage('a')] }, '/r') }), ['/r/units']);
   });
 });
@@ -108,12 +138,23 @@ describe('pilots with stages', () => {
     const s = await signup();
     const created = await api().post('/v1/pilots').set(s.auth).send(stagedBody(cockpitStages()));
     const etag = created.headers.etag as string;
-    const wrong = await api().patch(`/v1/pilots/${created.body.id}`).set(s.auth).set('If-Match', etag).send({ requirements: { units: 2 } });
+    const wrong = await api()
+      .patch(`/v1/pilots/${created.body.id}`)
+      .set(s.auth)
+      .set('If-Match', etag)
+      .send({ requirements: { units: 2 } });
     assert.equal(wrong.status, 400);
     assert.deepEqual(pointers(wrong.body), ['/body/requirements/units']);
-    const ok = await api().patch(`/v1/pilots/${created.body.id}`).set(s.auth).set('If-Match', etag).send({ requirements: { stages: [stage('only', { hours: 8 })] } });
+    const ok = await api()
+      .patch(`/v1/pilots/${created.body.id}`)
+      .set(s.auth)
+      .set('If-Match', etag)
+      .send({ requirements: { stages: [stage('only', { hours: 8 })] } });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
-    assert.deepEqual(ok.body.requirements.stages.map((x: PilotStage) => x.key), ['only']);
+    assert.deepEqual(
+      ok.body.requirements.stages.map((x: PilotStage) => x.key),
+      ['only'],
+    );
     assert.equal(ok.body.requirements.durationHours, 8);
   });
 
@@ -121,7 +162,11 @@ describe('pilots with stages', () => {
     const s = await signup();
     const p = await createPilot(s);
     const etag = (await api().get(`/v1/pilots/${p.id}`).set(s.auth)).headers.etag as string;
-    const res = await api().patch(`/v1/pilots/${p.id}`).set(s.auth).set('If-Match', etag).send({ requirements: { stages: cockpitStages() } });
+    const res = await api()
+      .patch(`/v1/pilots/${p.id}`)
+      .set(s.auth)
+      .set('If-Match', etag)
+      .send({ requirements: { stages: cockpitStages() } });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.requirements.stages.length, 2);
   });
@@ -151,7 +196,10 @@ describe('candidates and requests per stage', () => {
     assert.deepEqual(seen, [`road:${road8.id}`, `simulator:${sim4.id}`].sort());
     assert.ok(!seen.some((x: string) => x.endsWith(sim8.id)));
     const road = await api().get(`/v1/pilots/${pilotId}/candidates?stage=road`).set(owner.auth);
-    assert.deepEqual(road.body.data.map((c: { slotId: string }) => c.slotId), [road8.id]);
+    assert.deepEqual(
+      road.body.data.map((c: { slotId: string }) => c.slotId),
+      [road8.id],
+    );
     const unknown = await api().get(`/v1/pilots/${pilotId}/candidates?stage=nope`).set(owner.auth);
     assert.equal(unknown.status, 400);
     assert.deepEqual(pointers(unknown.body), ['/query/stage']);
@@ -163,10 +211,16 @@ describe('candidates and requests per stage', () => {
     assert.equal(a.status, 201, JSON.stringify(a.body));
     assert.equal(a.body.stage, 'road');
     assert.equal(a.body.groupId, null);
-    const wrongStage = await api().post(`/v1/pilots/${pilotId}/matches`).set(owner.auth).send({ slotId: sim4.id, stage: 'road' });
+    const wrongStage = await api()
+      .post(`/v1/pilots/${pilotId}/matches`)
+      .set(owner.auth)
+      .send({ slotId: sim4.id, stage: 'road' });
     assert.equal(wrongStage.status, 409);
     assert.equal(wrongStage.body.code, 'slot-unsuitable');
-    const unknown = await api().post(`/v1/pilots/${pilotId}/matches`).set(owner.auth).send({ slotId: sim4.id, stage: 'nope' });
+    const unknown = await api()
+      .post(`/v1/pilots/${pilotId}/matches`)
+      .set(owner.auth)
+      .send({ slotId: sim4.id, stage: 'nope' });
     assert.equal(unknown.status, 400);
     assert.deepEqual(pointers(unknown.body), ['/body/stage']);
     const tooLong = await requestSlot(owner, pilotId, sim8.id);
@@ -203,12 +257,23 @@ describe('GET /v1/pilots/:id/plans', () => {
       assert.equal(s.filter((x) => x.stage === 'simulator').length, 6);
       assert.ok(s.filter((x) => x.stage === 'simulator').every((x) => simIds.has(x.slotId)));
       const road = s.filter((x) => x.stage === 'road');
-      assert.deepEqual(road.map((x) => x.slotId), [late.id], 'the early road slot is before the simulator ends');
-      assert.deepEqual([...s].sort((a, b) => a.start.localeCompare(b.start)), s, 'sessions in start order');
+      assert.deepEqual(
+        road.map((x) => x.slotId),
+        [late.id],
+        'the early road slot is before the simulator ends',
+      );
+      assert.deepEqual(
+        [...s].sort((a, b) => a.start.localeCompare(b.start)),
+        s,
+        'sessions in start order',
+      );
       assert.equal(plan.credits, 32);
     }
     const scores = res.body.data.map((p: { score: number }) => p.score);
-    assert.deepEqual([...scores].sort((a, b) => b - a), scores);
+    assert.deepEqual(
+      [...scores].sort((a, b) => b - a),
+      scores,
+    );
   });
 
   it('explains per stage when the budget cannot pay for any plan, and when candidates are empty', async () => {
@@ -217,12 +282,18 @@ describe('GET /v1/pilots/:id/plans', () => {
     const res = await api().get(`/v1/pilots/${pilotId}/plans`).set(owner.auth);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.data, []);
-    assert.deepEqual(res.body.unmet.map((u: { stage: string }) => u.stage), ['simulator', 'road']);
+    assert.deepEqual(
+      res.body.unmet.map((u: { stage: string }) => u.stage),
+      ['simulator', 'road'],
+    );
     const road = res.body.unmet[1];
     assert.equal(road.excluded.order, 1, 'the road slot before the simulator stage is out of order');
     assert.equal(road.excluded.capability, 7, 'the simulator slots lack the test road');
 
-    const lonely = await api().post('/v1/pilots').set(owner.auth).send(stagedBody([stage('xr', { capabilities: ['xr-stage'], hours: 4 })]));
+    const lonely = await api()
+      .post('/v1/pilots')
+      .set(owner.auth)
+      .send(stagedBody([stage('xr', { capabilities: ['xr-stage'], hours: 4 })]));
     await submit(owner, lonely.body.id);
     const cands = await api().get(`/v1/pilots/${lonely.body.id}/candidates`).set(owner.auth);
     assert.deepEqual(cands.body.data, []);

@@ -10,7 +10,9 @@ import { ctx } from './support/context.js';
 import { createTestbed, signup } from './support/factories.js';
 
 const names = async (auth: Record<string, string>, query = '') =>
-  ((await ctx().api().get(`/v1/testbeds${query}`).set(auth)).body as { data: { name: string }[] }).data.map((t) => t.name);
+  ((await ctx().api().get(`/v1/testbeds${query}`).set(auth)).body as { data: { name: string }[] }).data.map(
+    (t) => t.name,
+  );
 
 describe('GET /v1/testbeds › rendered pages kept between changes', () => {
   it('serves a kept page while testbeds are unchanged (the page outlives a write that bypasses the token)', async () => {
@@ -72,7 +74,11 @@ describe('GET /v1/testbeds › rendered pages kept between changes', () => {
 
   it('keeps a bounded number of pages, dropping the oldest', async () => {
     const pages = new RenderedPages('testbeds', 2);
-    const token = (await ctx().db.query<{ t: string }>(`SELECT COALESCE((SELECT token FROM change_tokens WHERE name = 'testbeds'), '') AS t`)).rows[0]!.t;
+    const token = (
+      await ctx().db.query<{ t: string }>(
+        `SELECT COALESCE((SELECT token FROM change_tokens WHERE name = 'testbeds'), '') AS t`,
+      )
+    ).rows[0]!.t;
     pages.set('a', token, renderedPage('A'));
     pages.set('b', token, renderedPage('B'));
     pages.set('c', token, renderedPage('C'));

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { ctx } from './support/context.js';
-import { countRows, createTestbed, etagAt, operator, pointers, signup, testbedBody, type Actor } from './support/factories.js';
+import {
+  countRows,
+  createTestbed,
+  etagAt,
+  operator,
+  pointers,
+  signup,
+  testbedBody,
+  type Actor,
+} from './support/factories.js';
 
 const api = () => ctx().api();
 
@@ -51,7 +60,10 @@ describe('POST /v1/testbeds', () => {
     assert.equal(anon.body.code, 'unauthorized');
 
     const p = await signup('partner');
-    const key = await api().post('/v1/api-keys').set(p.auth).send({ name: 'read only', scopes: ['testbeds:read'] });
+    const key = await api()
+      .post('/v1/api-keys')
+      .set(p.auth)
+      .send({ name: 'read only', scopes: ['testbeds:read'] });
     assert.equal(key.status, 201, JSON.stringify(key.body));
     const res = await api().post('/v1/testbeds').set('Authorization', `Bearer ${key.body.key}`).send(testbedBody());
     assert.equal(res.status, 403);
@@ -67,7 +79,11 @@ describe('POST /v1/testbeds', () => {
     assert.equal(again.status, 201);
     assert.equal(again.body.id, first.body.id);
     assert.equal(await testbedCount(), 1);
-    const other = await api().post('/v1/testbeds').set(p.auth).set('Idempotency-Key', 'tb-1').send(testbedBody({ capacity: 3 }));
+    const other = await api()
+      .post('/v1/testbeds')
+      .set(p.auth)
+      .set('Idempotency-Key', 'tb-1')
+      .send(testbedBody({ capacity: 3 }));
     assert.equal(other.status, 422);
     assert.equal(other.body.code, 'idempotency-key-reused');
   });
@@ -115,7 +131,10 @@ describe('GET /v1/testbeds', () => {
       assert.match(one.headers.etag ?? '', /^"[^"]+"$/);
       const list = await api().get('/v1/testbeds').set(reader.auth);
       assert.equal(list.status, 200);
-      assert.deepEqual(list.body.data.map((x: { id: string }) => x.id), [t.id]);
+      assert.deepEqual(
+        list.body.data.map((x: { id: string }) => x.id),
+        [t.id],
+      );
     }
     const anon = await api().get(`/v1/testbeds/${t.id}`);
     assert.equal(anon.status, 401);
@@ -135,8 +154,16 @@ describe('GET /v1/testbeds', () => {
     const p = await signup('partner');
     const op = await operator();
     const sim = await createTestbed(p, { domains: ['transport-safety'], capabilities: ['driving-simulator', 'v2x'] });
-    const gpu = await createTestbed(op, { name: 'AI data centre (demo)', domains: ['health', 'culture'], capabilities: ['gpu-cluster', 'hpc-storage'] });
-    const road = await createTestbed(p, { name: 'Test road (demo)', domains: ['transport-safety'], capabilities: ['test-road', 'v2x'] });
+    const gpu = await createTestbed(op, {
+      name: 'AI data centre (demo)',
+      domains: ['health', 'culture'],
+      capabilities: ['gpu-cluster', 'hpc-storage'],
+    });
+    const road = await createTestbed(p, {
+      name: 'Test road (demo)',
+      domains: ['transport-safety'],
+      capabilities: ['test-road', 'v2x'],
+    });
     const ids = async (query: string) => {
       const res = await api().get(`/v1/testbeds${query}`).set(p.auth);
       assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -150,7 +177,11 @@ describe('GET /v1/testbeds', () => {
     assert.deepEqual(await ids(`?organizationId=${op.orgId}`), [gpu.id]);
 
     const etag = await etagOf(p, road.id);
-    const off = await api().patch(`/v1/testbeds/${road.id}`).set(p.auth).set('If-Match', etag).send({ status: 'inactive' });
+    const off = await api()
+      .patch(`/v1/testbeds/${road.id}`)
+      .set(p.auth)
+      .set('If-Match', etag)
+      .send({ status: 'inactive' });
     assert.equal(off.status, 200);
     assert.deepEqual(await ids('?status=inactive'), [road.id]);
     assert.deepEqual(await ids('?status=active'), [sim.id, gpu.id].sort());
@@ -191,10 +222,16 @@ describe('GET /v1/testbeds', () => {
     } while (cursor);
     assert.equal(pages, 3);
     const whole = await api().get('/v1/testbeds').set(p.auth);
-    assert.deepEqual(seen, whole.body.data.map((x: { id: string }) => x.id));
+    assert.deepEqual(
+      seen,
+      whole.body.data.map((x: { id: string }) => x.id),
+    );
     assert.deepEqual([...seen].sort(), [...created].sort());
     const createdAt = whole.body.data.map((x: { createdAt: string }) => Date.parse(x.createdAt));
-    assert.deepEqual(createdAt, [...createdAt].sort((a, b) => b - a));
+    assert.deepEqual(
+      createdAt,
+      [...createdAt].sort((a, b) => b - a),
+    );
   });
 
   it('refuses a cursor it did not issue', async () => {
@@ -214,7 +251,12 @@ describe('PATCH /v1/testbeds/:id', () => {
       .patch(`/v1/testbeds/${t.id}`)
       .set(p.auth)
       .set('If-Match', etag)
-      .send({ name: 'Driving simulator hall (demo)', capabilities: ['driving-simulator'], capacity: 4, location: { lat: 35.23 } });
+      .send({
+        name: 'Driving simulator hall (demo)',
+        capabilities: ['driving-simulator'],
+        capacity: 4,
+        location: { lat: 35.23 },
+      });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.name, 'Driving simulator hall (demo)');
     assert.deepEqual(res.body.capabilities, ['driving-simulator']);
@@ -229,7 +271,11 @@ describe('PATCH /v1/testbeds/:id', () => {
     const p = await signup('partner');
     const op = await operator();
     const t = await createTestbed(p);
-    const res = await api().patch(`/v1/testbeds/${t.id}`).set(op.auth).set('If-Match', await etagOf(op, t.id)).send({ status: 'inactive' });
+    const res = await api()
+      .patch(`/v1/testbeds/${t.id}`)
+      .set(op.auth)
+      .set('If-Match', await etagOf(op, t.id))
+      .send({ status: 'inactive' });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.status, 'inactive');
     assert.equal(res.body.organizationId, p.orgId);
@@ -240,7 +286,11 @@ describe('PATCH /v1/testbeds/:id', () => {
     const t = await createTestbed(p);
     for (const other of [await signup('partner'), await signup('startup')]) {
       const etag = await etagOf(other, t.id);
-      const res = await api().patch(`/v1/testbeds/${t.id}`).set(other.auth).set('If-Match', etag).send({ name: 'Mine now' });
+      const res = await api()
+        .patch(`/v1/testbeds/${t.id}`)
+        .set(other.auth)
+        .set('If-Match', etag)
+        .send({ name: 'Mine now' });
       assert.equal(res.status, 403);
       assert.equal(res.body.code, 'forbidden');
     }
@@ -267,7 +317,11 @@ describe('PATCH /v1/testbeds/:id', () => {
 
   it('answers 404 for a testbed that does not exist', async () => {
     const op = await operator();
-    const res = await api().patch('/v1/testbeds/00000000-0000-4000-8000-000000000000').set(op.auth).set('If-Match', '*').send({ capacity: 3 });
+    const res = await api()
+      .patch('/v1/testbeds/00000000-0000-4000-8000-000000000000')
+      .set(op.auth)
+      .set('If-Match', '*')
+      .send({ capacity: 3 });
     assert.equal(res.status, 404);
     assert.equal(res.body.code, 'not-found');
   });
@@ -283,7 +337,11 @@ describe('PATCH /v1/testbeds/:id', () => {
     it(`answers 400 with pointer ${pointer} for ${what}`, async () => {
       const p = await signup('partner');
       const t = await createTestbed(p);
-      const res = await api().patch(`/v1/testbeds/${t.id}`).set(p.auth).set('If-Match', await etagOf(p, t.id)).send(body);
+      const res = await api()
+        .patch(`/v1/testbeds/${t.id}`)
+        .set(p.auth)
+        .set('If-Match', await etagOf(p, t.id))
+        .send(body);
       assert.equal(res.status, 400, JSON.stringify(res.body));
       assert.equal(res.body.code, 'validation-failed');
       assert.ok(pointers(res.body).includes(pointer), `expected ${pointer} in ${JSON.stringify(res.body.errors)}`);

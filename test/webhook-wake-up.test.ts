@@ -15,9 +15,12 @@ import type { DeliveryWorker } from '../src/webhooks/worker.js';
 const NEVER = 600_000;
 const WAIT = 30_000;
 
-const count = async (sql: string, params: unknown[] = []) => (await ctx().db.query<{ n: number }>(sql, params)).rows[0]!.n;
+const count = async (sql: string, params: unknown[] = []) =>
+  (await ctx().db.query<{ n: number }>(sql, params)).rows[0]!.n;
 const listeners = () =>
-  count(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN webhook_deliveries'`);
+  count(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN webhook_deliveries'`,
+  );
 
 describe('webhook wake-up', function () {
   this.timeout(60_000);
@@ -103,7 +106,12 @@ describe('webhook wake-up', function () {
         assert.equal(r.received.length, 12, 'no duplicates');
         assert.equal(new Set(r.ids()).size, 12);
       }
-      assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'succeeded' AND attempt_count = 1`), 24);
+      assert.equal(
+        await count(
+          `SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'succeeded' AND attempt_count = 1`,
+        ),
+        24,
+      );
     } finally {
       await Promise.all(others.map((w) => w.stop(100)));
       await second.stop();
@@ -113,7 +121,8 @@ describe('webhook wake-up', function () {
   if (process.env.DATABASE_URL) {
     describe('on the PostgreSQL server', () => {
       const children: ChildProcess[] = [];
-      const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)));
+      const exited = (c: ChildProcess) =>
+        c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
       afterEach(async () => {
         for (const c of children.splice(0)) {
           if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -170,9 +179,14 @@ describe('webhook wake-up', function () {
           }
           assert.ok(await waitFor(async () => (await listeners()) === 2, WAIT), 'both workers listen');
           for (let i = 0; i < 20; i++) await createTestbed(partner);
-          assert.ok(await waitFor(() => receiver.received.length >= 20 && second.received.length >= 20, WAIT), 'delivered within the poll');
+          assert.ok(
+            await waitFor(() => receiver.received.length >= 20 && second.received.length >= 20, WAIT),
+            'delivered within the poll',
+          );
           const settled = () =>
-            count(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'succeeded' AND attempt_count = 1`).then((n) => n === 40);
+            count(
+              `SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'succeeded' AND attempt_count = 1`,
+            ).then((n) => n === 40);
           assert.ok(await waitFor(settled, WAIT));
           for (const r of [receiver, second]) {
             assert.equal(r.received.length, 20, 'no duplicates');

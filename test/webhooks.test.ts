@@ -5,7 +5,16 @@
 import assert from 'node:assert/strict';
 import { Webhook } from 'standardwebhooks';
 import { ctx } from './support/context.js';
-import { createPilot, createSlot, createTestbed, etagAt, operator, signup, DAY, type Actor } from './support/factories.js';
+import {
+  createPilot,
+  createSlot,
+  createTestbed,
+  etagAt,
+  operator,
+  signup,
+  DAY,
+  type Actor,
+} from './support/factories.js';
 import { WebhookReceiver, waitFor } from './support/webhook-receiver.js';
 import { deliveriesOf, hooksApi, subscribe, testWorker } from './support/webhooks.js';
 import type { DeliveryWorker } from '../src/webhooks/worker.js';
@@ -41,7 +50,10 @@ describe('webhooks', function () {
   describe('POST /v1/webhook-endpoints', () => {
     it('creates an endpoint for every type, showing the whsec_ secret once', async () => {
       const partner = await signup('partner');
-      const res = await hooksApi().post('/v1/webhook-endpoints').set(partner.auth).send({ url: receiver.url, description: 'CI' });
+      const res = await hooksApi()
+        .post('/v1/webhook-endpoints')
+        .set(partner.auth)
+        .send({ url: receiver.url, description: 'CI' });
       assert.equal(res.status, 201);
       assert.match(res.body.secret, /^whsec_[A-Za-z0-9+/=]{40,}$/);
       assert.deepEqual(res.body.eventTypes, ['*']);
@@ -82,7 +94,10 @@ describe('webhooks', function () {
 
     it('refuses unknown event types › 400', async () => {
       const startup = await signup('startup');
-      const res = await hooksApi().post('/v1/webhook-endpoints').set(startup.auth).send({ url: receiver.url, eventTypes: ['pilot.exploded'] });
+      const res = await hooksApi()
+        .post('/v1/webhook-endpoints')
+        .set(startup.auth)
+        .send({ url: receiver.url, eventTypes: ['pilot.exploded'] });
       assert.equal(res.status, 400);
       assert.ok(res.body.errors.some((e: { pointer: string }) => e.pointer === '/body/eventTypes/0'));
     });
@@ -103,7 +118,10 @@ describe('webhooks', function () {
       for (const other of [b, op]) {
         assert.equal((await hooksApi().get(`/v1/webhook-endpoints/${ep.id}`).set(other.auth)).status, 404);
         assert.equal((await hooksApi().get(`/v1/webhook-endpoints/${ep.id}/deliveries`).set(other.auth)).status, 404);
-        assert.equal((await hooksApi().post(`/v1/webhook-endpoints/${ep.id}/rotate-secret`).set(other.auth)).status, 404);
+        assert.equal(
+          (await hooksApi().post(`/v1/webhook-endpoints/${ep.id}/rotate-secret`).set(other.auth)).status,
+          404,
+        );
         assert.equal((await hooksApi().get('/v1/webhook-endpoints').set(other.auth)).body.data.length, 0);
       }
     });
@@ -113,12 +131,20 @@ describe('webhooks', function () {
       const ep = await subscribe(a, receiver);
       const url = `/v1/webhook-endpoints/${ep.id}`;
       assert.equal((await hooksApi().patch(url).set(a.auth).send({ status: 'disabled' })).status, 428);
-      let res = await hooksApi().patch(url).set(a.auth).set('If-Match', await etagAt(a, url).catch(() => '')).send({ status: 'disabled' });
+      let res = await hooksApi()
+        .patch(url)
+        .set(a.auth)
+        .set('If-Match', await etagAt(a, url).catch(() => ''))
+        .send({ status: 'disabled' });
       // etagAt goes through the shared app, which serves the same database.
       assert.equal(res.status, 200, JSON.stringify(res.body));
       assert.equal(res.body.status, 'disabled');
       assert.equal(res.body.disabledReason, 'disabled by its owner');
-      res = await hooksApi().patch(url).set(a.auth).set('If-Match', res.get('ETag')!).send({ status: 'enabled', eventTypes: ['slot.created', 'testbed.updated'] });
+      res = await hooksApi()
+        .patch(url)
+        .set(a.auth)
+        .set('If-Match', res.get('ETag')!)
+        .send({ status: 'enabled', eventTypes: ['slot.created', 'testbed.updated'] });
       assert.equal(res.status, 200);
       assert.equal(res.body.status, 'enabled');
       assert.equal(res.body.disabledReason, null);
@@ -135,9 +161,18 @@ describe('webhooks', function () {
       const tb = await createTestbed(partner);
       const start = Date.now() + 10 * DAY;
       for (let i = 0; i < 8; i++) {
-        await createSlot(partner, tb.id, new Date(start + i * 3_600_000).toISOString(), new Date(start + (i + 1) * 3_600_000).toISOString());
+        await createSlot(
+          partner,
+          tb.id,
+          new Date(start + i * 3_600_000).toISOString(),
+          new Date(start + (i + 1) * 3_600_000).toISOString(),
+        );
       }
-      await hooksApi().patch(`/v1/testbeds/${tb.id}`).set(partner.auth).set('If-Match', await etagAt(partner, `/v1/testbeds/${tb.id}`)).send({ capacity: 3 });
+      await hooksApi()
+        .patch(`/v1/testbeds/${tb.id}`)
+        .set(partner.auth)
+        .set('If-Match', await etagAt(partner, `/v1/testbeds/${tb.id}`))
+        .send({ capacity: 3 });
       run();
       assert.ok(await waitFor(() => receiver.received.length >= 9), `got ${receiver.received.length}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -150,7 +185,11 @@ describe('webhooks', function () {
       assert.deepEqual(Object.keys(first!.body).sort(), ['createdAt', 'data', 'id', 'type']);
       const validator = new Validator();
       for (const r of receiver.received) {
-        assert.deepEqual(validator.errors(`event-${r.body.type}.json`, r.body), [], `${r.body.type} matches its schema`);
+        assert.deepEqual(
+          validator.errors(`event-${r.body.type}.json`, r.body),
+          [],
+          `${r.body.type} matches its schema`,
+        );
       }
       assert.deepEqual(
         slots.map((s) => s.body.data.start),
@@ -168,7 +207,10 @@ describe('webhooks', function () {
       await ctx().db.query('UPDATE pilots SET organization_id = $1 WHERE id = $2', [other.orgId, pilot.id]);
       await testWorker().runOnce();
       assert.equal(receiver.received.length, 0);
-      const [d] = await deliveriesOf(startup, (await hooksApi().get('/v1/webhook-endpoints').set(startup.auth)).body.data[0].id);
+      const [d] = await deliveriesOf(
+        startup,
+        (await hooksApi().get('/v1/webhook-endpoints').set(startup.auth)).body.data[0].id,
+      );
       assert.equal(d!.status, 'skipped');
       assert.equal(d!.attempts.length, 0);
     });
@@ -188,7 +230,10 @@ describe('webhooks', function () {
       const failed = await deliveriesOf(partner, ep.id);
       assert.equal(failed.length, 6);
       for (const d of failed) {
-        assert.ok(d.status === 'pending' && d.attemptCount === 1 && d.attempts[0]?.error?.includes('ECONNREFUSED'), JSON.stringify(d));
+        assert.ok(
+          d.status === 'pending' && d.attemptCount === 1 && d.attempts[0]?.error?.includes('ECONNREFUSED'),
+          JSON.stringify(d),
+        );
       }
       // The hour passes.
       await ctx().db.query('UPDATE webhook_deliveries SET next_attempt_at = now()');
@@ -198,7 +243,10 @@ describe('webhooks', function () {
       worker = testWorker({ retrySchedule: [0, 3600, 0.2, 0.2, 0.2, 0.2] });
       worker.start();
       assert.ok(await waitFor(() => receiver.received.length >= 6));
-      assert.deepEqual(new Set(receiver.received.map((r) => r.body.type)), new Set(['testbed.created', 'slot.created']));
+      assert.deepEqual(
+        new Set(receiver.received.map((r) => r.body.type)),
+        new Set(['testbed.created', 'slot.created']),
+      );
       assert.ok(await waitFor(async () => (await deliveriesOf(partner, ep.id)).every((d) => d.status === 'succeeded')));
     });
 
@@ -211,7 +259,10 @@ describe('webhooks', function () {
       assert.ok(await waitFor(async () => (await deliveriesOf(partner, ep.id))[0]?.status === 'failed'));
       const [d] = await deliveriesOf(partner, ep.id);
       assert.equal(d!.attemptCount, 3);
-      assert.deepEqual(d!.attempts.map((a) => a.statusCode), [500, 500, 500]);
+      assert.deepEqual(
+        d!.attempts.map((a) => a.statusCode),
+        [500, 500, 500],
+      );
       assert.equal(d!.attempts[0]!.responseBody, 'status 500');
       assert.ok(d!.attempts.every((a) => a.durationMs >= 0));
       const endpoint = (await hooksApi().get(`/v1/webhook-endpoints/${ep.id}`).set(partner.auth)).body;
@@ -223,7 +274,12 @@ describe('webhooks', function () {
       assert.equal(res.body.redeliveryOf, d!.id);
       assert.ok(await waitFor(() => receiver.received.length === 1));
       assert.equal(receiver.received[0]!.id, d!.eventId, 'the same webhook-id, so receivers can de-duplicate');
-      assert.ok(await waitFor(async () => (await hooksApi().get(`/v1/webhook-endpoints/${ep.id}`).set(partner.auth)).body.failingSince === null));
+      assert.ok(
+        await waitFor(
+          async () =>
+            (await hooksApi().get(`/v1/webhook-endpoints/${ep.id}`).set(partner.auth)).body.failingSince === null,
+        ),
+      );
     });
 
     it('honours Retry-After on 429', async () => {
@@ -271,7 +327,9 @@ describe('webhooks', function () {
       const partner = await signup('partner');
       const ep = await subscribe(partner, receiver);
       receiver.behaviour = () => ({ status: 503 });
-      await ctx().db.query(`UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1`, [ep.id]);
+      await ctx().db.query(`UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1`, [
+        ep.id,
+      ]);
       await createTestbed(partner);
       await testWorker().runOnce();
       const res = (await hooksApi().get(`/v1/webhook-endpoints/${ep.id}`).set(partner.auth)).body;
@@ -321,13 +379,20 @@ describe('webhooks', function () {
       assert.doesNotThrow(() => new Webhook(oldSecret).verify(payload, headers));
       assert.doesNotThrow(() => new Webhook(newSecret).verify(payload, headers));
 
-      await ctx().db.query(`UPDATE webhook_endpoints SET previous_secret_expires_at = now() - interval '1 second' WHERE id = $1`, [ep.id]);
+      await ctx().db.query(
+        `UPDATE webhook_endpoints SET previous_secret_expires_at = now() - interval '1 second' WHERE id = $1`,
+        [ep.id],
+      );
       await createTestbed(partner);
       await testWorker().runOnce();
       const later = receiver.received[1]!;
       assert.equal(later.signature.split(' ').length, 1);
       assert.throws(() =>
-        new Webhook(oldSecret).verify(JSON.stringify(later.body), { 'webhook-id': later.id, 'webhook-timestamp': later.timestamp, 'webhook-signature': later.signature }),
+        new Webhook(oldSecret).verify(JSON.stringify(later.body), {
+          'webhook-id': later.id,
+          'webhook-timestamp': later.timestamp,
+          'webhook-signature': later.signature,
+        }),
       );
     });
   });
@@ -355,7 +420,10 @@ describe('webhooks', function () {
         assert.ok(await waitFor(() => healthy.received.length === 3, 120_000));
         for (const [kind, id] of Object.entries(endpoints)) {
           const ds = await deliveriesOf(partner, id);
-          assert.ok(ds.every((d) => d.status === 'pending' && d.attemptCount === 0), `${kind}: ${JSON.stringify(ds)}`);
+          assert.ok(
+            ds.every((d) => d.status === 'pending' && d.attemptCount === 0),
+            `${kind}: ${JSON.stringify(ds)}`,
+          );
         }
         // The API stays responsive meanwhile.
         assert.equal((await hooksApi().get('/v1/webhook-endpoints').set(partner.auth)).status, 200);
@@ -383,10 +451,13 @@ describe('webhooks', function () {
         for (let i = 0; i < 3; i++) await createTestbed(partner);
         worker = testWorker({ timeoutMs: 1000, retrySchedule: [0] });
         worker.start();
-        assert.ok(await waitFor(async () => {
-          for (const id of Object.values(endpoints)) if ((await deliveriesOf(partner, id)).some((d) => d.status === 'pending')) return false;
-          return true;
-        }, 120_000));
+        assert.ok(
+          await waitFor(async () => {
+            for (const id of Object.values(endpoints))
+              if ((await deliveriesOf(partner, id)).some((d) => d.status === 'pending')) return false;
+            return true;
+          }, 120_000),
+        );
         const first = async (kind: string) => (await deliveriesOf(partner, endpoints[kind]!)).at(-1)!;
         assert.match((await first('hang')).attempts[0]!.error!, /timeout/);
         assert.match((await first('trickle')).attempts[0]!.error!, /timeout/);

@@ -53,7 +53,9 @@ export async function runAllocationCurve(sizes = ALLOCATION_SIZES): Promise<Allo
       gainOverGreedy: summary.gainOverGreedy / Math.max(1e-9, summary.greedyObjective),
       status: summary.solver.status,
     });
-    console.log(`  allocation ${pilots} × ${slots}: ${((t2 - t0) / 1000).toFixed(2)} s, gap ${((summary.gap ?? NaN) * 100).toFixed(2)} %, ${summary.solver.status}`);
+    console.log(
+      `  allocation ${pilots} × ${slots}: ${((t2 - t0) / 1000).toFixed(2)} s, gap ${((summary.gap ?? NaN) * 100).toFixed(2)} %, ${summary.solver.status}`,
+    );
   }
   return out;
 }

@@ -61,20 +61,24 @@ export async function runApiSuite(databaseUrl: string | undefined, seconds: numb
 
 /** Two organisations, 60 testbeds, one pilot; teaches the bare app the exact bodies the real routes answered. */
 export async function seedApiTarget(t: Target): Promise<ApiFixture> {
-  const partner = (await json(`${t.base}/v1/auth/signup`, {
-    method: 'POST',
-    body: {
-      organization: { name: 'Bench partner', kind: 'partner', businessNumber: businessNumber(1) },
-      user: { email: 'partner@bench.example', password: 'bench password 1', name: 'Bench' },
-    },
-  })).body as { token: string };
-  const startup = (await json(`${t.base}/v1/auth/signup`, {
-    method: 'POST',
-    body: {
-      organization: { name: 'Bench startup', kind: 'startup', businessNumber: businessNumber(2) },
-      user: { email: 'startup@bench.example', password: 'bench password 2', name: 'Bench' },
-    },
-  })).body as { token: string };
+  const partner = (
+    await json(`${t.base}/v1/auth/signup`, {
+      method: 'POST',
+      body: {
+        organization: { name: 'Bench partner', kind: 'partner', businessNumber: businessNumber(1) },
+        user: { email: 'partner@bench.example', password: 'bench password 1', name: 'Bench' },
+      },
+    })
+  ).body as { token: string };
+  const startup = (
+    await json(`${t.base}/v1/auth/signup`, {
+      method: 'POST',
+      body: {
+        organization: { name: 'Bench startup', kind: 'startup', businessNumber: businessNumber(2) },
+        user: { email: 'startup@bench.example', password: 'bench password 2', name: 'Bench' },
+      },
+    })
+  ).body as { token: string };
   const partnerAuth = { Authorization: `Bearer ${partner.token}` };
   const startupAuth = { Authorization: `Bearer ${startup.token}`, 'Content-Type': 'application/json' };
   for (let i = 0; i < 60; i++) {

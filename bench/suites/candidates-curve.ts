@@ -77,7 +77,9 @@ async function point(url: string, slots: number, seconds: number): Promise<Candi
     await load({ url: u, headers: auth, seconds: 2, connections: 1 });
     const one = await load({ url: u, headers: auth, seconds, connections: 1 });
     const ten = await load({ url: u, headers: auth, seconds, connections: 10 });
-    console.log(`  ${slots} slots: generated in ${generateSeconds.toFixed(1)} s, p50 ${one.p50} ms (1 connection), ${ten.p50} ms (10)`);
+    console.log(
+      `  ${slots} slots: generated in ${generateSeconds.toFixed(1)} s, p50 ${one.p50} ms (1 connection), ${ten.p50} ms (10)`,
+    );
     return { slots, testbeds, suitable, generateSeconds, one, ten };
   } finally {
     await client.end();
@@ -85,7 +87,11 @@ async function point(url: string, slots: number, seconds: number): Promise<Candi
   }
 }
 
-export async function runCandidatesCurve(url: string, seconds: number, sizes = CANDIDATE_SIZES): Promise<CandidatesPoint[]> {
+export async function runCandidatesCurve(
+  url: string,
+  seconds: number,
+  sizes = CANDIDATE_SIZES,
+): Promise<CandidatesPoint[]> {
   const out: CandidatesPoint[] = [];
   for (const slots of sizes) out.push(await point(url, slots, seconds));
   return out;

@@ -18,18 +18,31 @@ function rng(seed: number) {
   };
 }
 
-export function generateScene(seed: number, pilots: number, slots: number, testbeds = Math.max(1, Math.round(slots / 50))) {
+export function generateScene(
+  seed: number,
+  pilots: number,
+  slots: number,
+  testbeds = Math.max(1, Math.round(slots / 50)),
+) {
   const r = rng(seed);
   const int = (n: number) => Math.floor(r() * n);
   const pick = <T>(xs: readonly T[]) => xs[int(xs.length)]!;
-  const uuid = (prefix: number, i: number) => `${String(prefix).padStart(8, '0')}-0000-4000-8000-${String(i).padStart(12, '0')}`;
+  const uuid = (prefix: number, i: number) =>
+    `${String(prefix).padStart(8, '0')}-0000-4000-8000-${String(i).padStart(12, '0')}`;
   const T0 = Date.UTC(2027, 0, 4);
   const days = 90;
   const caps = CAPABILITIES.map((c) => c.code);
   const beds = Array.from({ length: testbeds }, (_, i) => {
     const domains = [...new Set([pick(DOMAINS).code, ...(r() < 0.3 ? [pick(DOMAINS).code] : [])])];
     const capabilities = [...new Set(Array.from({ length: 1 + int(4) }, () => pick(caps)))];
-    return { id: uuid(1, i), domains, capabilities, lat: 35.1 + r() * 0.2, lng: 126.8 + r() * 0.2, utilization: r() * 0.6 };
+    return {
+      id: uuid(1, i),
+      domains,
+      capabilities,
+      lat: 35.1 + r() * 0.2,
+      lng: 126.8 + r() * 0.2,
+      utilization: r() * 0.6,
+    };
   });
   const perBed = Math.ceil(slots / testbeds);
   const offers: SlotOffer[] = [];
@@ -85,7 +98,9 @@ export function generateStagedScene(seed: number, pilots: number, slots: number)
   const pick = <T>(xs: readonly T[]) => xs[int(xs.length)]!;
   const beds = [...new Map(offers.map((o) => [o.testbedId, o.testbed])).values()];
   const T0 = Date.UTC(2027, 0, 4);
-  const rates: Record<string, number> = Object.fromEntries([...new Set(offers.map((o) => o.testbedId))].map((id) => [id, 1 + int(3)]));
+  const rates: Record<string, number> = Object.fromEntries(
+    [...new Set(offers.map((o) => o.testbedId))].map((id) => [id, 1 + int(3)]),
+  );
   const ps: RunPilot[] = Array.from({ length: pilots }, (_, i) => {
     const domain = pick(pick(beds).domains);
     const serving = beds.filter((b) => b.domains.includes(domain));
@@ -96,7 +111,10 @@ export function generateStagedScene(seed: number, pilots: number, slots: number)
     const stages: RunStage[] = [];
     for (let k = 0; k < count; k++) {
       const bed = pick(serving);
-      const sessions = k === count - 1 ? Math.min(3, sessionsLeft) : Math.max(1, Math.min(3, sessionsLeft - (count - 1 - k), 1 + int(3)));
+      const sessions =
+        k === count - 1
+          ? Math.min(3, sessionsLeft)
+          : Math.max(1, Math.min(3, sessionsLeft - (count - 1 - k), 1 + int(3)));
       sessionsLeft -= sessions;
       const hours = sessions * 8;
       const units = r() < 0.8 ? 1 : 2;
@@ -107,7 +125,15 @@ export function generateStagedScene(seed: number, pilots: number, slots: number)
         key,
         hours,
         units,
-        ...(k > 0 ? { after: { stage: stages[k - 1]!.key, minGapHours: int(3) * 12, ...(r() < 0.5 ? { maxGapHours: 240 } : {}) } } : {}),
+        ...(k > 0
+          ? {
+              after: {
+                stage: stages[k - 1]!.key,
+                minGapHours: int(3) * 12,
+                ...(r() < 0.5 ? { maxGapHours: 240 } : {}),
+              },
+            }
+          : {}),
         needs: {
           domain,
           capabilities: bed.capabilities.filter(() => r() < 0.5),
@@ -121,7 +147,14 @@ export function generateStagedScene(seed: number, pilots: number, slots: number)
         },
       });
     }
-    return { id: `${String(4).padStart(8, '0')}-0000-4000-8000-${String(i).padStart(12, '0')}`, domain, order: i, single: false, stages, remaining: r() < 0.3 ? 100 + int(300) : null };
+    return {
+      id: `${String(4).padStart(8, '0')}-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      domain,
+      order: i,
+      single: false,
+      stages,
+      remaining: r() < 0.3 ? 100 + int(300) : null,
+    };
   });
   return { pilots: ps, offers, rates };
 }

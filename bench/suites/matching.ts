@@ -14,7 +14,12 @@
 import pg from 'pg';
 import { openDb } from '../../src/db/client.js';
 import { ensureOperator } from '../../src/auth/service.js';
-import { buildInstance, buildPlanInstance, PLANS_PER_PILOT, type PlanScene } from '../../src/matching/allocation-instance.js';
+import {
+  buildInstance,
+  buildPlanInstance,
+  PLANS_PER_PILOT,
+  type PlanScene,
+} from '../../src/matching/allocation-instance.js';
 import { allocate, allocatePlans } from '../../src/matching/allocation.js';
 import { SCARCE } from '../../src/matching/candidates.js';
 import { fmt, json, load, startTarget, type LoadResult } from '../harness.js';
@@ -26,7 +31,12 @@ export interface MatchingResults {
   plans?: { latency: LoadResult; plans: number; sessions: number };
   allocation: { buildMs: number; solveMs: number; summary: Awaited<ReturnType<typeof allocate>>['summary'] };
   allocationApi?: { ms: number; summary: Record<string, unknown> };
-  plansAllocation?: { buildMs: number; solveMs: number; summary: Awaited<ReturnType<typeof allocatePlans>>['summary']; sessions: SessionSpread };
+  plansAllocation?: {
+    buildMs: number;
+    solveMs: number;
+    summary: Awaited<ReturnType<typeof allocatePlans>>['summary'];
+    sessions: SessionSpread;
+  };
   plansAllocationApi?: { ms: number; summary: Record<string, unknown> };
 }
 
@@ -61,7 +71,10 @@ async function signupOrg(base: string, kind: 'startup' | 'partner', i: number) {
   ).body as { token: string; organization: { id: string } };
 }
 
-async function candidatesOnServer(url: string, seconds: number): Promise<NonNullable<MatchingResults['candidates']> & { plans: MatchingResults['plans'] }> {
+async function candidatesOnServer(
+  url: string,
+  seconds: number,
+): Promise<NonNullable<MatchingResults['candidates']> & { plans: MatchingResults['plans'] }> {
   const t = await startTarget(url);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -102,13 +115,30 @@ async function candidatesOnServer(url: string, seconds: number): Promise<NonNull
           domain: 'transport-safety',
           requirements: {
             stages: [
-              { key: 'train', capabilities: ['gpu-cluster'], units: 1, hours: 16, earliestStart: '2027-03-01T00:00:00Z', latestEnd: '2027-06-01T00:00:00Z' },
               {
-                key: 'road', capabilities: ['v2x'], units: 1, hours: 8, earliestStart: '2027-03-01T00:00:00Z', latestEnd: '2027-06-01T00:00:00Z',
+                key: 'train',
+                capabilities: ['gpu-cluster'],
+                units: 1,
+                hours: 16,
+                earliestStart: '2027-03-01T00:00:00Z',
+                latestEnd: '2027-06-01T00:00:00Z',
+              },
+              {
+                key: 'road',
+                capabilities: ['v2x'],
+                units: 1,
+                hours: 8,
+                earliestStart: '2027-03-01T00:00:00Z',
+                latestEnd: '2027-06-01T00:00:00Z',
                 after: { stage: 'train', minGapHours: 24, maxGapHours: 240 },
               },
               {
-                key: 'edge', capabilities: ['edge-compute'], units: 1, hours: 16, earliestStart: '2027-03-01T00:00:00Z', latestEnd: '2027-06-01T00:00:00Z',
+                key: 'edge',
+                capabilities: ['edge-compute'],
+                units: 1,
+                hours: 16,
+                earliestStart: '2027-03-01T00:00:00Z',
+                latestEnd: '2027-06-01T00:00:00Z',
                 after: { stage: 'road' },
               },
             ],
@@ -121,7 +151,13 @@ async function candidatesOnServer(url: string, seconds: number): Promise<NonNull
     const sample = (await json(url2, { headers: auth })).body as { data: { sessions: unknown[] }[] };
     await load({ url: url2, headers: auth, seconds: 2, connections: 1 });
     const plansLatency = await load({ url: url2, headers: auth, seconds, connections: 1 });
-    return { slots, suitable, latency, loaded, plans: { latency: plansLatency, plans: sample.data.length, sessions: sample.data[0]?.sessions.length ?? 0 } };
+    return {
+      slots,
+      suitable,
+      latency,
+      loaded,
+      plans: { latency: plansLatency, plans: sample.data.length, sessions: sample.data[0]?.sessions.length ?? 0 },
+    };
   } finally {
     await client.end();
     await t.stop();
@@ -137,7 +173,12 @@ async function allocationOnServer(url: string): Promise<MatchingResults['allocat
     const partner = await signupOrg(t.base, 'partner', 3);
     const startup = await signupOrg(t.base, 'startup', 4);
     await ensureOperator(db, 'operator@matching-bench.example', 'bench password 1');
-    const op = (await json(`${t.base}/v1/auth/login`, { method: 'POST', body: { email: 'operator@matching-bench.example', password: 'bench password 1' } })).body as { token: string };
+    const op = (
+      await json(`${t.base}/v1/auth/login`, {
+        method: 'POST',
+        body: { email: 'operator@matching-bench.example', password: 'bench password 1' },
+      })
+    ).body as { token: string };
     const { pilots, offers } = generateScene(1, 2000, 5000);
     const beds = [...new Map(offers.map((o) => [o.testbedId, o])).values()];
     await client.query(
@@ -157,7 +198,13 @@ async function allocationOnServer(url: string): Promise<MatchingResults['allocat
     await client.query(
       `INSERT INTO slots (testbed_id, start_at, end_at, capacity, booked_units)
        SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::int[], $5::int[])`,
-      [offers.map((o) => o.testbedId), offers.map((o) => o.start.toISOString()), offers.map((o) => o.end.toISOString()), offers.map((o) => o.capacity), offers.map((o) => o.bookedUnits)],
+      [
+        offers.map((o) => o.testbedId),
+        offers.map((o) => o.start.toISOString()),
+        offers.map((o) => o.end.toISOString()),
+        offers.map((o) => o.capacity),
+        offers.map((o) => o.bookedUnits),
+      ],
     );
     await client.query(
       `INSERT INTO pilots (organization_id, title, summary, domain, capabilities, units, duration_hours, earliest_start, latest_end,
@@ -205,7 +252,12 @@ async function plansAllocationOnServer(url: string, scene: PlanScene): Promise<M
     const partner = await signupOrg(t.base, 'partner', 5);
     const startup = await signupOrg(t.base, 'startup', 6);
     await ensureOperator(db, 'operator@matching-bench.example', 'bench password 1');
-    const op = (await json(`${t.base}/v1/auth/login`, { method: 'POST', body: { email: 'operator@matching-bench.example', password: 'bench password 1' } })).body as { token: string };
+    const op = (
+      await json(`${t.base}/v1/auth/login`, {
+        method: 'POST',
+        body: { email: 'operator@matching-bench.example', password: 'bench password 1' },
+      })
+    ).body as { token: string };
     const { offers, pilots } = scene;
     const beds = [...new Map(offers.map((o) => [o.testbedId, o])).values()];
     await client.query(
@@ -226,7 +278,13 @@ async function plansAllocationOnServer(url: string, scene: PlanScene): Promise<M
     await client.query(
       `INSERT INTO slots (testbed_id, start_at, end_at, capacity, booked_units)
        SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::int[], $5::int[])`,
-      [offers.map((o) => o.testbedId), offers.map((o) => o.start.toISOString()), offers.map((o) => o.end.toISOString()), offers.map((o) => o.capacity), offers.map((o) => o.bookedUnits)],
+      [
+        offers.map((o) => o.testbedId),
+        offers.map((o) => o.start.toISOString()),
+        offers.map((o) => o.end.toISOString()),
+        offers.map((o) => o.capacity),
+        offers.map((o) => o.bookedUnits),
+      ],
     );
     // Stages stored as the API normalises them; the first-release columns hold their envelope.
     const stagesJson = pilots.map((p) =>
@@ -269,7 +327,9 @@ async function plansAllocationOnServer(url: string, scene: PlanScene): Promise<M
         ],
       )
     ).rows.map((r) => r.id);
-    const funded = pilots.map((p, i) => ({ id: ids[i]!, credits: p.remaining })).filter((x): x is { id: string; credits: number } => x.credits !== null);
+    const funded = pilots
+      .map((p, i) => ({ id: ids[i]!, credits: p.remaining }))
+      .filter((x): x is { id: string; credits: number } => x.credits !== null);
     await client.query(
       `INSERT INTO pilot_budgets (pilot_id, credits, funding_line) SELECT x.id, x.credits, 'city' FROM unnest($1::uuid[], $2::bigint[]) AS x(id, credits)`,
       [funded.map((f) => f.id), funded.map((f) => f.credits)],
@@ -314,7 +374,11 @@ export async function runMatchingSuite(serverUrl: string | undefined, seconds: n
     buildMs: t4 - t3,
     solveMs: t5 - t4,
     summary: planResult.summary,
-    sessions: { min: Math.min(...counts), max: Math.max(...counts), mean: counts.reduce((a, b) => a + b, 0) / counts.length },
+    sessions: {
+      min: Math.min(...counts),
+      max: Math.max(...counts),
+      mean: counts.reduce((a, b) => a + b, 0) / counts.length,
+    },
   };
   if (serverUrl) {
     console.log('matching suite: candidates among 100,000 slots on the PostgreSQL server…');
@@ -323,7 +387,9 @@ export async function runMatchingSuite(serverUrl: string | undefined, seconds: n
     out.plans = plans;
     console.log('matching suite: POST /v1/allocation-runs 2,000 × 5,000 on the PostgreSQL server…');
     out.allocationApi = await allocationOnServer(serverUrl);
-    console.log('matching suite: POST /v1/allocation-runs, 1,000 staged pilots × 10,000 slots on the PostgreSQL server…');
+    console.log(
+      'matching suite: POST /v1/allocation-runs, 1,000 staged pilots × 10,000 slots on the PostgreSQL server…',
+    );
     out.plansAllocationApi = await plansAllocationOnServer(serverUrl, scene);
   }
   return out;
@@ -371,7 +437,18 @@ export function matchingSection(r: MatchingResults): string {
     `| pure function (build ${fmt(r.allocation.buildMs)} ms + MIP, LP, greedy) | **${fmt((r.allocation.buildMs + r.allocation.solveMs) / 1000, 2)} s** | ${fmt(s.matched)} | ${fmt(s.objective, 3)} | ${fmt(s.greedyObjective, 3)} | +${fmt(s.gainOverGreedy, 3)} (${pct(s.gainOverGreedy / Math.max(1e-9, s.greedyObjective))}) | ${fmt(s.lpBound ?? NaN, 3)} | **${pct(s.lpGap ?? NaN)}** | ${pct(s.gap ?? NaN)} (${s.boundSource}) | ${s.solver.status} |`,
   );
   if (r.allocationApi) {
-    const a = r.allocationApi.summary as { matched: number; objective: number; greedyObjective: number; gainOverGreedy: number; lpBound: number; lpGap: number; gap: number; boundSource: string; solver: { status: string }; proposed: number };
+    const a = r.allocationApi.summary as {
+      matched: number;
+      objective: number;
+      greedyObjective: number;
+      gainOverGreedy: number;
+      lpBound: number;
+      lpGap: number;
+      gap: number;
+      boundSource: string;
+      solver: { status: string };
+      proposed: number;
+    };
     lines.push(
       `| POST /v1/allocation-runs on the server (reads, solve, ${fmt(a.proposed)} proposals + events in one transaction) | **${fmt(r.allocationApi.ms / 1000, 2)} s** | ${fmt(a.matched)} | ${fmt(a.objective, 3)} | ${fmt(a.greedyObjective, 3)} | +${fmt(a.gainOverGreedy, 3)} (${pct(a.gainOverGreedy / Math.max(1e-9, a.greedyObjective))}) | ${fmt(a.lpBound, 3)} | **${pct(a.lpGap)}** | ${pct(a.gap)} (${a.boundSource}) | ${a.solver.status} |`,
     );
@@ -397,7 +474,13 @@ export function matchingSection(r: MatchingResults): string {
     );
     if (r.plansAllocationApi) {
       const a = r.plansAllocationApi.summary as unknown as typeof q & { proposed: number };
-      lines.push(row(`POST /v1/allocation-runs on the server (reads, plan search, solve, proposals of ${fmt(a.proposed)} plans + events in one transaction)`, r.plansAllocationApi.ms / 1000, a));
+      lines.push(
+        row(
+          `POST /v1/allocation-runs on the server (reads, plan search, solve, proposals of ${fmt(a.proposed)} plans + events in one transaction)`,
+          r.plansAllocationApi.ms / 1000,
+          a,
+        ),
+      );
     }
   }
   return lines.join('\n');

@@ -33,7 +33,8 @@ export async function makeFile(path: string, bytes: number): Promise<void> {
   const out = createWriteStream(path);
   for (let written = 0; written < bytes; written += block.length) {
     const n = Math.min(block.length, bytes - written);
-    if (!out.write(n === block.length ? block : block.subarray(0, n))) await new Promise<void>((r) => out.once('drain', () => r()));
+    if (!out.write(n === block.length ? block : block.subarray(0, n)))
+      await new Promise<void>((r) => out.once('drain', () => r()));
     if (written === 0) block.writeUInt32LE(0, 0); // only the first block carries the header
     block.writeUInt32LE(written / block.length + 1, 64); // keep blocks distinct
   }
@@ -45,7 +46,12 @@ export function rssKiB(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
-export async function upload(base: string, token: string, pilotId: string, path: string): Promise<{ status: number; body: string }> {
+export async function upload(
+  base: string,
+  token: string,
+  pilotId: string,
+  path: string,
+): Promise<{ status: number; body: string }> {
   const boundary = 'axbench' + Date.now();
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\ncctv-bench\r\n` +
@@ -84,7 +90,10 @@ export async function upload(base: string, token: string, pilotId: string, path:
   });
 }
 
-export async function runUploadSuite(databaseUrl: string | undefined, bytes = Number(process.env.BENCH_UPLOAD_BYTES ?? 1024 * MiB)): Promise<UploadRow[]> {
+export async function runUploadSuite(
+  databaseUrl: string | undefined,
+  bytes = Number(process.env.BENCH_UPLOAD_BYTES ?? 1024 * MiB),
+): Promise<UploadRow[]> {
   const work = mkdtempSync(join(tmpdir(), 'ax-bench-upload-'));
   const uploadsDir = join(work, 'uploads');
   const source = join(work, 'source.mp4');
@@ -99,28 +108,41 @@ export async function runUploadSuite(databaseUrl: string | undefined, bytes = Nu
     // Baseline: the same bytes from the same file to the same disk, fsync'ed, in this process.
     const direct = join(work, 'direct.bin');
     let started = process.hrtime.bigint();
-    await pipeline(createReadStream(source, { highWaterMark: MiB }), createWriteStream(direct, { flush: true, highWaterMark: MiB }));
+    await pipeline(
+      createReadStream(source, { highWaterMark: MiB }),
+      createWriteStream(direct, { flush: true, highWaterMark: MiB }),
+    );
     const directSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     rmSync(direct, { force: true });
 
-    const signup = (await json(`${t.base}/v1/auth/signup`, {
-      method: 'POST',
-      body: {
-        organization: { name: 'Upload bench', kind: 'startup', businessNumber: '1234567891' },
-        user: { email: 'uploads@bench.example', password: 'bench password 3', name: 'Bench' },
-      },
-    })).body as { token: string };
+    const signup = (
+      await json(`${t.base}/v1/auth/signup`, {
+        method: 'POST',
+        body: {
+          organization: { name: 'Upload bench', kind: 'startup', businessNumber: '1234567891' },
+          user: { email: 'uploads@bench.example', password: 'bench password 3', name: 'Bench' },
+        },
+      })
+    ).body as { token: string };
     const start = new Date(Date.now() + 7 * 86_400_000);
-    const pilot = (await json(`${t.base}/v1/pilots`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${signup.token}` },
-      body: {
-        title: 'CCTV upload benchmark',
-        summary: 'One large video file.',
-        domain: 'transport-safety',
-        requirements: { capabilities: ['driving-simulator'], units: 1, durationHours: 8, earliestStart: start.toISOString(), latestEnd: new Date(start.getTime() + 30 * 86_400_000).toISOString() },
-      },
-    })).body as { id: string };
+    const pilot = (
+      await json(`${t.base}/v1/pilots`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${signup.token}` },
+        body: {
+          title: 'CCTV upload benchmark',
+          summary: 'One large video file.',
+          domain: 'transport-safety',
+          requirements: {
+            capabilities: ['driving-simulator'],
+            units: 1,
+            durationHours: 8,
+            earliestStart: start.toISOString(),
+            latestEnd: new Date(start.getTime() + 30 * 86_400_000).toISOString(),
+          },
+        },
+      })
+    ).body as { id: string };
 
     const pid = t.child.pid!;
     const base = rssKiB(pid);

@@ -115,7 +115,9 @@ class Receiver {
     while (this.seen.size < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const seconds = (this.lastReceipt - started) / 1000;
     const sorted = [...this.latencies].sort((a, b) => a - b);
-    console.log(`  ${database} ${scenario}: ${this.seen.size} deliveries in ${seconds.toFixed(1)} s, p50 ${percentile(sorted, 50).toFixed(1)} ms`);
+    console.log(
+      `  ${database} ${scenario}: ${this.seen.size} deliveries in ${seconds.toFixed(1)} s, p50 ${percentile(sorted, 50).toFixed(1)} ms`,
+    );
     return {
       database,
       scenario,
@@ -166,16 +168,19 @@ export async function runWebhookSuite(databaseUrl: string, options: { events?: n
   );
   for (let i = 0; i < ENDPOINTS; i++) {
     receiver.secrets.push(generateSecret());
-    await db.query(`INSERT INTO webhook_endpoints (organization_id, url, event_types, secret) VALUES ($1, $2, '{*}', $3)`, [
-      orgs[0]!.id,
-      receiver.url(i),
-      receiver.secrets[i],
-    ]);
+    await db.query(
+      `INSERT INTO webhook_endpoints (organization_id, url, event_types, secret) VALUES ($1, $2, '{*}', $3)`,
+      [orgs[0]!.id, receiver.url(i), receiver.secrets[i]],
+    );
   }
   const out: WebhookResults = { rows: [] };
   const record = (i: number) => async () => {
     const e = await db.transaction((tx) =>
-      recordEvent(tx, { type: 'testbed.updated', data: { id: '00000000-0000-4000-8000-000000000000', name: `Bench ${i}` }, visibility: 'public' }),
+      recordEvent(tx, {
+        type: 'testbed.updated',
+        data: { id: '00000000-0000-4000-8000-000000000000', name: `Bench ${i}` },
+        visibility: 'public',
+      }),
     );
     receiver.startAt.set(e.id, performance.now());
   };
@@ -210,9 +215,20 @@ async function maxSeq(db: Db): Promise<number> {
 }
 
 /** Runs fn while one `npm run worker` process (default settings plus env) is up and listening. */
-async function withWorker(databaseUrl: string, env: Record<string, string>, db: Db, fn: () => Promise<void>): Promise<void> {
+async function withWorker(
+  databaseUrl: string,
+  env: Record<string, string>,
+  db: Db,
+  fn: () => Promise<void>,
+): Promise<void> {
   const worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8', ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      LOG_LEVEL: 'warn',
+      WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
+      ...env,
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   try {
@@ -235,13 +251,18 @@ async function withWorker(databaseUrl: string, env: Record<string, string>, db: 
 
 /** The same envelopes the worker sent in the full-load row, signed and POSTed by a bare loop in a child process. */
 async function bareLoop(db: Db, receiver: Receiver, afterSeq: number): Promise<WebhookResults['bare']> {
-  const { rows } = await db.query<EventRow>('SELECT id, seq, type, created_at, data FROM events WHERE seq > $1 ORDER BY seq', [afterSeq]);
+  const { rows } = await db.query<EventRow>(
+    'SELECT id, seq, type, created_at, data FROM events WHERE seq > $1 ORDER BY seq',
+    [afterSeq],
+  );
   const input = {
     endpoints: receiver.secrets.map((secret, i) => ({ url: receiver.url(i), secret })),
     events: rows.map((r) => ({ id: r.id, body: JSON.stringify(toEventEnvelope(r)) })),
   };
   receiver.reset();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/webhook-bare-loop.ts'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/webhook-bare-loop.ts'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   child.stdin.end(JSON.stringify(input));
   let text = '';
   child.stdout.on('data', (c: Buffer) => (text += c.toString()));
@@ -257,17 +278,24 @@ export async function runEmbeddedWebhookSuite(rates = [10, 50]): Promise<Webhook
   const receiver = await new Receiver().start();
   const rows: WebhookRow[] = [];
   try {
-    const partner = (await json(`${t.base}/v1/auth/signup`, {
-      method: 'POST',
-      body: {
-        organization: { name: 'Webhook bench', kind: 'partner', businessNumber: '1234567891' },
-        user: { email: 'hooks@bench.example', password: 'bench password 4', name: 'Bench' },
-      },
-    })).body as { token: string };
+    const partner = (
+      await json(`${t.base}/v1/auth/signup`, {
+        method: 'POST',
+        body: {
+          organization: { name: 'Webhook bench', kind: 'partner', businessNumber: '1234567891' },
+          user: { email: 'hooks@bench.example', password: 'bench password 4', name: 'Bench' },
+        },
+      })
+    ).body as { token: string };
     const auth = { Authorization: `Bearer ${partner.token}` };
     for (let i = 0; i < ENDPOINTS; i++) {
-      const ep = (await json(`${t.base}/v1/webhook-endpoints`, { method: 'POST', headers: auth, body: { url: receiver.url(i), eventTypes: ['testbed.created'] } }))
-        .body as { secret: string };
+      const ep = (
+        await json(`${t.base}/v1/webhook-endpoints`, {
+          method: 'POST',
+          headers: auth,
+          body: { url: receiver.url(i), eventTypes: ['testbed.created'] },
+        })
+      ).body as { secret: string };
       receiver.secrets.push(ep.secret);
     }
     // Deliveries are matched by the testbed name in the payload; the clock starts when the request is sent.
@@ -291,7 +319,9 @@ export async function runEmbeddedWebhookSuite(rates = [10, 50]): Promise<Webhook
           },
         });
       });
-      rows.push(await receiver.row('pglite', `wake-up, ${rate} events/s (from the API request)`, events, started, rate));
+      rows.push(
+        await receiver.row('pglite', `wake-up, ${rate} events/s (from the API request)`, events, started, rate),
+      );
     }
   } finally {
     await receiver.stop();

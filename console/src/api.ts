@@ -82,7 +82,10 @@ function url(path: string, query?: Query): string {
 }
 
 export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json, application/problem+json', 'Accept-Language': language };
+  const headers: Record<string, string> = {
+    Accept: 'application/json, application/problem+json',
+    'Accept-Language': language,
+  };
   const token = session.token;
   if (token) headers.Authorization = `Bearer ${token}`;
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
@@ -112,7 +115,8 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
     }
   }
   if (!res.ok) {
-    const problem: Problem = parsed && typeof parsed === 'object' ? (parsed as Problem) : { title: res.statusText, status: res.status };
+    const problem: Problem =
+      parsed && typeof parsed === 'object' ? (parsed as Problem) : { title: res.statusText, status: res.status };
     if (res.status === 401 && token) onUnauthorized?.();
     throw new ApiError(res.status, problem);
   }

@@ -59,7 +59,9 @@ type SessionState =
 
 function Session() {
   const { t } = useI18n();
-  const [state, setState] = useState<SessionState>(() => (session.token ? { kind: 'checking' } : { kind: 'signed-out' }));
+  const [state, setState] = useState<SessionState>(() =>
+    session.token ? { kind: 'checking' } : { kind: 'signed-out' },
+  );
   const [catalog, setCatalog] = useState<Catalog | null>(null);
   const [catalogError, setCatalogError] = useState<unknown>(null);
 
@@ -94,13 +96,10 @@ function Session() {
     if (state.kind === 'checking') void fetchMe();
   }, [state.kind, fetchMe]);
 
-  const onSignedIn = useCallback(
-    (token: string) => {
-      session.set(token);
-      setState({ kind: 'checking' });
-    },
-    [],
-  );
+  const onSignedIn = useCallback((token: string) => {
+    session.set(token);
+    setState({ kind: 'checking' });
+  }, []);
 
   const signOut = useCallback(async () => {
     try {
@@ -165,16 +164,26 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     mainRef.current?.querySelector<HTMLElement>('h1')?.focus();
   }, [route.screen]);
 
-  const roleKey: MessageKey = me.role === 'operator' ? 'roleOperator' : me.role === 'partner' ? 'rolePartner' : 'roleStartup';
+  const roleKey: MessageKey =
+    me.role === 'operator' ? 'roleOperator' : me.role === 'partner' ? 'rolePartner' : 'roleStartup';
 
   return (
     <>
-      <a class="skip-link" href="#main" onClick={(e) => { e.preventDefault(); mainRef.current?.focus(); }}>
+      <a
+        class="skip-link"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          mainRef.current?.focus();
+        }}
+      >
         {t('skipToMain')}
       </a>
       <header class="topbar">
         <div class="brand">
-          <span class="brand-mark" aria-hidden="true">AX</span>
+          <span class="brand-mark" aria-hidden="true">
+            AX
+          </span>
           <span class="brand-name">{t('appShort')}</span>
         </div>
         <nav aria-label={t('navLabel')} class="nav">
@@ -190,7 +199,8 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
         </nav>
         <div class="userbox">
           <span class="user-name">
-            {t('signedInAs', { name: me.user.name, org: me.organization.name })} <span class="role">({t(roleKey)})</span>
+            {t('signedInAs', { name: me.user.name, org: me.organization.name })}{' '}
+            <span class="role">({t(roleKey)})</span>
           </span>
           <LanguageToggle />
           <button type="button" class="btn btn-ghost" onClick={onSignOut}>

@@ -632,7 +632,8 @@ const en: Record<MessageKey, Message> = {
   total: 'Total',
 
   webhooksTitle: 'Webhooks',
-  webhooksLead: "Your organisation's webhook endpoints and their recent deliveries. Failed deliveries can be sent again.",
+  webhooksLead:
+    "Your organisation's webhook endpoints and their recent deliveries. Failed deliveries can be sent again.",
   endpointsTitle: 'Endpoints',
   noEndpoints: 'No endpoints registered.',
   colUrl: 'URL',

@@ -21,7 +21,12 @@ export function addDays(at: Date, days: number): Date {
 /** Fields of the KST calendar date at `at`. */
 export function kstParts(at: Date): { year: number; month: number; day: number; weekday: number } {
   const shifted = new Date(at.getTime() + KST_OFFSET_MS);
-  return { year: shifted.getUTCFullYear(), month: shifted.getUTCMonth(), day: shifted.getUTCDate(), weekday: shifted.getUTCDay() };
+  return {
+    year: shifted.getUTCFullYear(),
+    month: shifted.getUTCMonth(),
+    day: shifted.getUTCDate(),
+    weekday: shifted.getUTCDay(),
+  };
 }
 
 /** Monday 00:00 KST of the week containing `at`. */
@@ -71,11 +76,22 @@ function fmt(lang: Lang, opts: Intl.DateTimeFormatOptions): Intl.DateTimeFormat 
 const asDate = (v: string | Date) => (typeof v === 'string' ? new Date(v) : v);
 
 export const formatDateTime = (v: string | Date, lang: Lang) =>
-  fmt(lang, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(asDate(v));
-export const formatDate = (v: string | Date, lang: Lang) => fmt(lang, { year: 'numeric', month: 'short', day: 'numeric' }).format(asDate(v));
-export const formatDay = (v: string | Date, lang: Lang) => fmt(lang, { month: 'short', day: 'numeric', weekday: 'short' }).format(asDate(v));
-export const formatMonth = (v: string | Date, lang: Lang) => fmt(lang, { year: 'numeric', month: 'long' }).format(asDate(v));
-export const formatTime = (v: string | Date, lang: Lang) => fmt(lang, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(asDate(v));
+  fmt(lang, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(asDate(v));
+export const formatDate = (v: string | Date, lang: Lang) =>
+  fmt(lang, { year: 'numeric', month: 'short', day: 'numeric' }).format(asDate(v));
+export const formatDay = (v: string | Date, lang: Lang) =>
+  fmt(lang, { month: 'short', day: 'numeric', weekday: 'short' }).format(asDate(v));
+export const formatMonth = (v: string | Date, lang: Lang) =>
+  fmt(lang, { year: 'numeric', month: 'long' }).format(asDate(v));
+export const formatTime = (v: string | Date, lang: Lang) =>
+  fmt(lang, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(asDate(v));
 
 /** "3월 2일 09:00–18:00" or across days "3월 2일 09:00 – 3월 4일 18:00". */
 export function formatRange(start: string | Date, end: string | Date, lang: Lang): string {
@@ -87,7 +103,8 @@ export function formatRange(start: string | Date, end: string | Date, lang: Lang
     : `${formatDateTime(s, lang)} – ${formatDateTime(e, lang)}`;
 }
 
-export const hoursBetween = (start: string | Date, end: string | Date) => (asDate(end).getTime() - asDate(start).getTime()) / 3_600_000;
+export const hoursBetween = (start: string | Date, end: string | Date) =>
+  (asDate(end).getTime() - asDate(start).getTime()) / 3_600_000;
 
 export function formatPercent(ratio: number | null | undefined, lang: Lang): string {
   if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return '–';

@@ -5,12 +5,13 @@ import { ApiError, problemStrings } from './api.js';
 import { localProblemTitle, useI18n, type Lang, type Translate } from './i18n.js';
 
 export type Async<T> =
-  | { state: 'loading'; data?: T }
-  | { state: 'ok'; data: T }
-  | { state: 'error'; error: unknown; data?: T };
+  { state: 'loading'; data?: T } | { state: 'ok'; data: T } | { state: 'error'; error: unknown; data?: T };
 
 /** Runs `load` when deps change (aborting the previous run) and on reload(). */
-export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): [Async<T>, () => void, (data: T) => void] {
+export function useAsync<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  deps: unknown[],
+): [Async<T>, () => void, (data: T) => void] {
   const [value, setValue] = useState<Async<T>>({ state: 'loading' });
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
@@ -48,13 +49,22 @@ export function Empty({ children }: { children?: ComponentChildren }) {
   return <p class="state state-empty">{children ?? t('empty')}</p>;
 }
 
-export function problemLines(error: unknown, t: Translate, lang: Lang): { title: string; detail?: string; fields: string[]; status?: number } {
+export function problemLines(
+  error: unknown,
+  t: Translate,
+  lang: Lang,
+): { title: string; detail?: string; fields: string[]; status?: number } {
   if (error instanceof ApiError) {
     const p = error.problem;
     if (error.status === 0) return { title: t('networkError'), detail: p.detail, fields: [] };
     const fields = (p.errors ?? []).map((e) => `${e.pointer}: ${e.message}`);
     fields.push(...problemStrings(p, 'reasons'));
-    return { title: localProblemTitle(lang, p.code) ?? p.title ?? t('errorTitle'), detail: p.detail, fields, status: error.status };
+    return {
+      title: localProblemTitle(lang, p.code) ?? p.title ?? t('errorTitle'),
+      detail: p.detail,
+      fields,
+      status: error.status,
+    };
   }
   return { title: t('errorTitle'), detail: error instanceof Error ? error.message : String(error), fields: [] };
 }
@@ -137,7 +147,13 @@ export function LanguageToggle() {
   const { lang, setLang, t } = useI18n();
   const other: Lang = lang === 'ko' ? 'en' : 'ko';
   return (
-    <button type="button" class="btn btn-ghost lang-toggle" lang={other} title={t('switchLanguageLabel')} onClick={() => setLang(other)}>
+    <button
+      type="button"
+      class="btn btn-ghost lang-toggle"
+      lang={other}
+      title={t('switchLanguageLabel')}
+      onClick={() => setLang(other)}
+    >
       {t('switchLanguage')}
     </button>
   );

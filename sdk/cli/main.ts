@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { AxClient, ok, ProblemError, downloadDataset, uploadDataset, type components, type Progress } from '../index.js';
+import {
+  AxClient,
+  ok,
+  ProblemError,
+  downloadDataset,
+  uploadDataset,
+  type components,
+  type Progress,
+} from '../index.js';
 import { configDir, configPath, readConfig, resolveTarget, updateConfig } from './config.js';
 import { endOfFeed, listen, newSecret } from './listen.js';
 import { languageOf, t, type MessageKey } from './messages.js';
@@ -44,7 +52,11 @@ function table(rows: string[][]): string {
 /** A progress bar on a terminal (stderr), nothing when piped or asked for JSON. */
 function progressBar(opts: Common): { update: (p: Progress) => void; stop: () => void } {
   if (opts.json || !process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
-  const bar = new SingleBar({ stream: process.stderr, format: '{bar} {percentage}% | {value}/{total} B | ETA {eta_formatted}', hideCursor: true });
+  const bar = new SingleBar({
+    stream: process.stderr,
+    format: '{bar} {percentage}% | {value}/{total} B | ETA {eta_formatted}',
+    hideCursor: true,
+  });
   let started = false;
   return {
     update: (p) => {
@@ -82,7 +94,8 @@ function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   const json = () => new Option('--json', 'print the API answer as JSON');
-  const cmd = (parent: Command, name: string, description: string) => parent.command(name).description(description).addOption(json()).exitOverride();
+  const cmd = (parent: Command, name: string, description: string) =>
+    parent.command(name).description(description).addOption(json()).exitOverride();
 
   cmd(program, 'login', 'Log in and keep the session token in the config file (mode 0600)')
     .requiredOption('--email <email>', 'your account e-mail')
@@ -110,7 +123,10 @@ function buildProgram(): Command {
     }),
   );
 
-  const pilots = program.command('pilots').description('Pilot projects: list, show, create, submit, withdraw').exitOverride();
+  const pilots = program
+    .command('pilots')
+    .description('Pilot projects: list, show, create, submit, withdraw')
+    .exitOverride();
   cmd(pilots, 'list', 'List pilots you may see (one page)')
     .option('--status <status>', 'only this status')
     .option('--domain <code>', 'only this domain')
@@ -171,7 +187,17 @@ function buildProgram(): Command {
         const query = o.limit ? { limit: Number(o.limit) } : {};
         const list = ok(await client().api.GET('/v1/pilots/{id}/candidates', { params: { path: { id }, query } }));
         if (o.json) return printJson(list);
-        out(table(list.data.map((c) => [c.score.toFixed(3), c.testbedName, `${c.start} – ${c.end}`, String(c.availableUnits), c.reasons.join('; ')])));
+        out(
+          table(
+            list.data.map((c) => [
+              c.score.toFixed(3),
+              c.testbedName,
+              `${c.start} – ${c.end}`,
+              String(c.availableUnits),
+              c.reasons.join('; '),
+            ]),
+          ),
+        );
       }),
     );
 
@@ -179,37 +205,52 @@ function buildProgram(): Command {
     .argument('<pilot>', 'pilot id')
     .action(
       // Printed as the API answers it, with or without --json: its shape belongs to the plans feature.
-      action(async (id: string, _o: Common) => printJson(await client().request('GET', `/v1/pilots/${encodeURIComponent(id)}/plans`))),
+      action(async (id: string, _o: Common) =>
+        printJson(await client().request('GET', `/v1/pilots/${encodeURIComponent(id)}/plans`)),
+      ),
     );
 
-  const datasets = program.command('datasets').description('Dataset files of a pilot: upload and download').exitOverride();
+  const datasets = program
+    .command('datasets')
+    .description('Dataset files of a pilot: upload and download')
+    .exitOverride();
   cmd(datasets, 'upload', 'Upload a file as a dataset (resumable where the service offers it)')
     .argument('<pilot>', 'pilot id')
     .argument('<file>', 'the file')
-    .addOption(new Option('--sensitivity <level>', 'public, internal, personal or sensitive').choices(['public', 'internal', 'personal', 'sensitive']).makeOptionMandatory())
+    .addOption(
+      new Option('--sensitivity <level>', 'public, internal, personal or sensitive')
+        .choices(['public', 'internal', 'personal', 'sensitive'])
+        .makeOptionMandatory(),
+    )
     .option('--legal-basis <text>', 'legal basis; required for personal and sensitive data')
     .option('--name <name>', 'dataset name (default: the file name)')
     .option('--description <text>', 'free text')
     .action(
-      action(async (pilot: string, file: string, o: Common & { sensitivity?: string; legalBasis?: string; name?: string; description?: string }) => {
-        const bar = progressBar(o);
-        try {
-          const result = await uploadDataset(client(), pilot, file, {
-            sensitivity: o.sensitivity as 'public',
-            legalBasis: o.legalBasis,
-            name: o.name,
-            description: o.description,
-            onProgress: bar.update,
-            resumeStore: join(configDir(), 'uploads.json'),
-          });
-          bar.stop();
-          if (o.json) return printJson(result.dataset);
-          if (result.resumed) out(say('resumed'));
-          out(say('uploaded', file, result.dataset.id, result.dataset.sizeBytes, result.dataset.sha256));
-        } finally {
-          bar.stop();
-        }
-      }),
+      action(
+        async (
+          pilot: string,
+          file: string,
+          o: Common & { sensitivity?: string; legalBasis?: string; name?: string; description?: string },
+        ) => {
+          const bar = progressBar(o);
+          try {
+            const result = await uploadDataset(client(), pilot, file, {
+              sensitivity: o.sensitivity as 'public',
+              legalBasis: o.legalBasis,
+              name: o.name,
+              description: o.description,
+              onProgress: bar.update,
+              resumeStore: join(configDir(), 'uploads.json'),
+            });
+            bar.stop();
+            if (o.json) return printJson(result.dataset);
+            if (result.resumed) out(say('resumed'));
+            out(say('uploaded', file, result.dataset.id, result.dataset.sizeBytes, result.dataset.sha256));
+          } finally {
+            bar.stop();
+          }
+        },
+      ),
     );
   cmd(datasets, 'download', 'Download a dataset to a file, checked against the server’s SHA-256')
     .argument('<dataset>', 'dataset id')
@@ -230,13 +271,17 @@ function buildProgram(): Command {
 
   cmd(program, 'listen', 'Forward the event feed to a local URL, signed per Standard Webhooks')
     .requiredOption('--forward-to <url>', 'your receiver, e.g. http://localhost:4000/webhooks')
-    .option('--since <cursor>', 'start after this feed cursor ("beginning" for the oldest event) instead of the saved place')
+    .option(
+      '--since <cursor>',
+      'start after this feed cursor ("beginning" for the oldest event) instead of the saved place',
+    )
     .option('--events <types>', 'comma-separated event types to forward (default: all)')
     .option('--poll-interval <ms>', 'how often to ask for new events', '1000')
     .action(
       action(async (o: Common & { forwardTo?: string; since?: string; events?: string; pollInterval?: string }) => {
         const pollMs = Number(o.pollInterval);
-        if (!Number.isInteger(pollMs) || pollMs < 50) throw new UsageError('--poll-interval must be a whole number of milliseconds, at least 50');
+        if (!Number.isInteger(pollMs) || pollMs < 50)
+          throw new UsageError('--poll-interval must be a whole number of milliseconds, at least 50');
         let target: URL;
         try {
           target = new URL(o.forwardTo!);
@@ -249,7 +294,12 @@ function buildProgram(): Command {
         if (!config.listenSecret) updateConfig((x) => (x.listenSecret = secret));
         const saved = config.listen?.[c.baseUrl];
         // Settled before "ready" is printed: an event that happens after that line is never missed.
-        const state = o.since === 'beginning' ? { done: [] } : o.since ? { cursor: o.since, done: [] } : (saved ?? (await endOfFeed(c)));
+        const state =
+          o.since === 'beginning'
+            ? { done: [] }
+            : o.since
+              ? { cursor: o.since, done: [] }
+              : (saved ?? (await endOfFeed(c)));
         const stop = new AbortController();
         for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
         if (o.json) out(JSON.stringify({ ready: true, forwardTo: target.href, secret }));
@@ -264,8 +314,13 @@ function buildProgram(): Command {
           pollMs,
           save: (s) => updateConfig((x) => (x.listen = { ...x.listen, [c.baseUrl]: s })),
           onForwarded: (ev, status, s) =>
-            out(o.json ? JSON.stringify({ forwarded: ev.id, type: ev.type, status, cursor: s.cursor ?? null }) : say('forwarded', ev.createdAt, ev.type, ev.id, status)),
-          onReceiverDown: (ev, reason, ms) => process.stderr.write(say('receiverDown', target.href, ev.id, reason, (ms / 1000).toFixed(1)) + '\n'),
+            out(
+              o.json
+                ? JSON.stringify({ forwarded: ev.id, type: ev.type, status, cursor: s.cursor ?? null })
+                : say('forwarded', ev.createdAt, ev.type, ev.id, status),
+            ),
+          onReceiverDown: (ev, reason, ms) =>
+            process.stderr.write(say('receiverDown', target.href, ev.id, reason, (ms / 1000).toFixed(1)) + '\n'),
         });
       }),
     );
@@ -282,7 +337,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const json = argv.includes('--json');
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
+        ? 0
+        : 2;
     }
     if (err instanceof UsageError) {
       process.stderr.write(say('usage', err.message) + '\n');

@@ -49,10 +49,16 @@ function grantableScopes(principal: Principal, requested: Scope[] | undefined): 
   if (requested === undefined) return ALL_SCOPES.filter((s) => principal.scopes.has(s));
   const beyond = requested.filter((s) => !grants(principal.scopes, s));
   if (beyond.length) {
-    throw new AppError(403, 'insufficient-scope', 'Forbidden', `A key cannot grant scopes its creator lacks: ${beyond.join(', ')}.`, {
-      requiredScope: beyond[0],
-      missingScopes: beyond,
-    });
+    throw new AppError(
+      403,
+      'insufficient-scope',
+      'Forbidden',
+      `A key cannot grant scopes its creator lacks: ${beyond.join(', ')}.`,
+      {
+        requiredScope: beyond[0],
+        missingScopes: beyond,
+      },
+    );
   }
   return requested;
 }

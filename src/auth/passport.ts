@@ -22,9 +22,12 @@ declare module 'express-serve-static-core' {
 export function createPassport(db: Db, principals: PrincipalCache): passport.PassportStatic {
   const instance = new passport.Passport() as passport.PassportStatic;
   instance.use(
-    new LocalStrategy({ usernameField: 'email', passwordField: 'password', session: false }, (email, password, done) => {
-      verifyLogin(db, email, password).then((user) => done(null, user ?? false), done);
-    }),
+    new LocalStrategy(
+      { usernameField: 'email', passwordField: 'password', session: false },
+      (email, password, done) => {
+        verifyLogin(db, email, password).then((user) => done(null, user ?? false), done);
+      },
+    ),
   );
   instance.use(
     new BearerStrategy((token, done) => {
@@ -56,7 +59,11 @@ export function authenticate(instance: passport.PassportStatic): RequestHandler 
 }
 
 /** Runs passport-local; resolves to the user or undefined for wrong credentials. */
-export function checkPassword(instance: passport.PassportStatic, req: Request, res: Response): Promise<LoginUser | undefined> {
+export function checkPassword(
+  instance: passport.PassportStatic,
+  req: Request,
+  res: Response,
+): Promise<LoginUser | undefined> {
   return new Promise((resolve, reject) => {
     instance.authenticate('local', { session: false }, (err: unknown, user: LoginUser | false) => {
       if (err) reject(err);

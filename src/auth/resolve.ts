@@ -15,7 +15,11 @@ interface CredentialRow {
   last_used_at: Date | null;
 }
 
-export async function resolvePrincipal(db: Queryable, token: string, cache?: PrincipalCache): Promise<Principal | undefined> {
+export async function resolvePrincipal(
+  db: Queryable,
+  token: string,
+  cache?: PrincipalCache,
+): Promise<Principal | undefined> {
   if (!looksLikeToken(token)) return undefined;
   const hash = hashSecret(token);
   const cached = cache?.get(hash);
@@ -25,7 +29,11 @@ export async function resolvePrincipal(db: Queryable, token: string, cache?: Pri
   return found?.principal;
 }
 
-async function lookup(db: Queryable, token: string, hash: string): Promise<{ principal: Principal; expiresAt: Date | null } | undefined> {
+async function lookup(
+  db: Queryable,
+  token: string,
+  hash: string,
+): Promise<{ principal: Principal; expiresAt: Date | null } | undefined> {
   if (token.startsWith(SESSION_PREFIX)) {
     const { rows } = await db.query<CredentialRow>(
       `SELECT s.id AS credential_id, s.expires_at, u.id AS user_id, o.id AS organization_id, o.kind,

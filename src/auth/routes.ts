@@ -10,7 +10,13 @@ import type { SignupRequest } from '../generated/schema-types.js';
 import type { Db } from '../db/client.js';
 import type { PrincipalCache } from './principal-cache.js';
 
-export function authRoutes(api: ApiRouter, db: Db, config: Config, instance: passport.PassportStatic, principals: PrincipalCache): void {
+export function authRoutes(
+  api: ApiRouter,
+  db: Db,
+  config: Config,
+  instance: passport.PassportStatic,
+  principals: PrincipalCache,
+): void {
   api.add(
     {
       method: 'post',

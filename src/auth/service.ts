@@ -32,7 +32,6 @@ export interface LoginUser {
   id: string;
 }
 
-
 export interface Session {
   token: string;
   expiresAt: Date;
@@ -55,7 +54,12 @@ export async function signup(db: Db, input: SignupRequest, ttlSeconds: number) {
   if (input.organization.businessNumber !== undefined) {
     if (!isValidBusinessNumber(input.organization.businessNumber)) {
       throw validationFailed(
-        [{ pointer: '/body/organization/businessNumber', message: 'is not a valid business registration number (check digit)' }],
+        [
+          {
+            pointer: '/body/organization/businessNumber',
+            message: 'is not a valid business registration number (check digit)',
+          },
+        ],
         'The business registration number is not valid.',
       );
     }
@@ -86,7 +90,10 @@ export async function signup(db: Db, input: SignupRequest, ttlSeconds: number) {
       throw conflict('email-taken', 'A user with this email already exists.');
     }
     if (isDbError(err, 'unique_violation', 'organizations_business_number_key')) {
-      throw conflict('business-number-taken', 'An organisation with this business registration number is already registered.');
+      throw conflict(
+        'business-number-taken',
+        'An organisation with this business registration number is already registered.',
+      );
     }
     throw err;
   }
@@ -110,12 +117,16 @@ export async function logout(db: Db, principal: Principal, principals: Principal
   if (principal.via !== 'session') {
     throw badRequest('Logout ends a login session; to retire an API key, DELETE /v1/api-keys/{id}.', 'not-a-session');
   }
-  await db.query('UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [principal.credentialId]);
+  await db.query('UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [
+    principal.credentialId,
+  ]);
   principals.evictCredential(principal.credentialId);
 }
 
 export async function loadMe(db: Queryable, principal: Principal) {
-  const { rows } = await db.query<UserRow & { org_name: string; kind: OrgKind; business_number: string | null; org_created_at: Date }>(
+  const { rows } = await db.query<
+    UserRow & { org_name: string; kind: OrgKind; business_number: string | null; org_created_at: Date }
+  >(
     `SELECT u.id, u.organization_id, u.email, u.name, u.created_at,
             o.name AS org_name, o.kind, o.business_number, o.created_at AS org_created_at
        FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.id = $1`,
@@ -123,7 +134,13 @@ export async function loadMe(db: Queryable, principal: Principal) {
   );
   const r = rows[0];
   if (!r) throw new AppError(401, 'unauthorized', 'Unauthorized', 'The user behind this token no longer exists.');
-  const user: UserRow = { id: r.id, organization_id: r.organization_id, email: r.email, name: r.name, created_at: r.created_at };
+  const user: UserRow = {
+    id: r.id,
+    organization_id: r.organization_id,
+    email: r.email,
+    name: r.name,
+    created_at: r.created_at,
+  };
   const org: OrganizationRow = {
     id: r.organization_id,
     name: r.org_name,
@@ -144,9 +161,13 @@ export async function ensureOperator(db: Db, email: string, password: string, na
   const passwordHash = await hashPassword(password);
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [OPERATOR_LOCK]);
-    let org = (await tx.query<{ id: string }>(`SELECT id FROM organizations WHERE kind = 'operator' ORDER BY created_at LIMIT 1`)).rows[0];
+    let org = (
+      await tx.query<{ id: string }>(`SELECT id FROM organizations WHERE kind = 'operator' ORDER BY created_at LIMIT 1`)
+    ).rows[0];
     org ??= (
-      await tx.query<{ id: string }>(`INSERT INTO organizations (name, kind) VALUES ($1, 'operator') RETURNING id`, [OPERATOR_ORG_NAME])
+      await tx.query<{ id: string }>(`INSERT INTO organizations (name, kind) VALUES ($1, 'operator') RETURNING id`, [
+        OPERATOR_ORG_NAME,
+      ])
     ).rows[0]!;
     const existing = (
       await tx.query<{ id: string; kind: OrgKind }>(
@@ -158,7 +179,10 @@ export async function ensureOperator(db: Db, email: string, password: string, na
       throw new Error(`${email} already belongs to a ${existing.kind} organisation; choose another operator email`);
     }
     if (existing) {
-      await tx.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [existing.id, passwordHash]);
+      await tx.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [
+        existing.id,
+        passwordHash,
+      ]);
       return { userId: existing.id, organizationId: org.id, created: false };
     }
     const user = (

@@ -17,7 +17,7 @@ export function blackoutRoutes(api: ApiRouter, db: Db): void {
         'Slots overlapping `[start, end)` can no longer be booked, requested or proposed (409 `slot-blocked`; ' +
         'slots show `blockedBy`). In the same transaction every confirmed booking overlapping it is cancelled ' +
         'with `cancelReason: "blackout"` (credits returned when it had not started; `booking.cancelled`), and ' +
-        'each one\'s pilot is re-offered the best alternative slot for that session as a `proposed` match with ' +
+        "each one's pilot is re-offered the best alternative slot for that session as a `proposed` match with " +
         '`origin: "reoffer"` (`match.proposed`) when one exists. `displaced` lists what was cancelled and ' +
         're-offered. `end` must be after `start`, at most a year later.',
       tag: TAG,

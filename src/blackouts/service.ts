@@ -131,7 +131,9 @@ export async function createBlackout(
     await tx.query('SELECT id FROM pilots WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [
       seen.map((b) => b.pilot_id),
     ]);
-    await tx.query('SELECT id FROM bookings WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [seen.map((b) => b.id)]);
+    await tx.query('SELECT id FROM bookings WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [
+      seen.map((b) => b.id),
+    ]);
     await tx.query('SELECT id FROM matches WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [
       seen.map((b) => b.match_id),
     ]);

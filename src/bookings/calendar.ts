@@ -11,7 +11,18 @@ const TZ = 'Asia/Seoul';
 
 function vtimezone(tz: string): string | null {
   if (tz !== TZ) return null;
-  return ['BEGIN:VTIMEZONE', `TZID:${TZ}`, 'X-LIC-LOCATION:Asia/Seoul', 'BEGIN:STANDARD', 'TZOFFSETFROM:+0900', 'TZOFFSETTO:+0900', 'TZNAME:KST', 'DTSTART:19700101T000000', 'END:STANDARD', 'END:VTIMEZONE'].join('\r\n');
+  return [
+    'BEGIN:VTIMEZONE',
+    `TZID:${TZ}`,
+    'X-LIC-LOCATION:Asia/Seoul',
+    'BEGIN:STANDARD',
+    'TZOFFSETFROM:+0900',
+    'TZOFFSETTO:+0900',
+    'TZNAME:KST',
+    'DTSTART:19700101T000000',
+    'END:STANDARD',
+    'END:VTIMEZONE',
+  ].join('\r\n');
 }
 
 export interface CalendarBooking {
@@ -24,8 +35,15 @@ export interface CalendarBooking {
   pilotTitle: string | null;
 }
 
-export function testbedCalendar(testbed: { id: string; name: string }, bookings: CalendarBooking[], host: string): string {
-  const cal = new ICalCalendar({ name: `${testbed.name} — bookings`, prodId: { company: 'Gwangju AX Programme Office', product: 'AX Testbed Registry', language: 'KO' } });
+export function testbedCalendar(
+  testbed: { id: string; name: string },
+  bookings: CalendarBooking[],
+  host: string,
+): string {
+  const cal = new ICalCalendar({
+    name: `${testbed.name} — bookings`,
+    prodId: { company: 'Gwangju AX Programme Office', product: 'AX Testbed Registry', language: 'KO' },
+  });
   // No calendar-wide zone (it would also turn DTSTAMP into local time, which RFC 5545 forbids); each event carries
   // TZID=Asia/Seoul and the generator adds the one VTIMEZONE they share.
   cal.timezone({ name: null, generator: vtimezone });
@@ -36,7 +54,9 @@ export function testbedCalendar(testbed: { id: string; name: string }, bookings:
       end: DateTime.fromJSDate(b.end).setZone(TZ),
       timezone: TZ,
       stamp: b.createdAt,
-      summary: b.pilotTitle ? `${b.pilotTitle} (${b.units} unit${b.units === 1 ? '' : 's'})` : `예약됨 / Booked (${b.units} unit${b.units === 1 ? '' : 's'})`,
+      summary: b.pilotTitle
+        ? `${b.pilotTitle} (${b.units} unit${b.units === 1 ? '' : 's'})`
+        : `예약됨 / Booked (${b.units} unit${b.units === 1 ? '' : 's'})`,
       location: testbed.name,
       busystatus: ICalEventBusyStatus.BUSY,
     });

@@ -22,7 +22,11 @@ const ONE = { status: 200, description: 'The booking.', schema: 'booking.json' }
 const ICS = 'text/calendar';
 
 function sendCalendar(res: Response, text: string): void {
-  res.status(200).type(`${ICS}; charset=utf-8`).set('Content-Disposition', 'inline; filename="calendar.ics"').send(text);
+  res
+    .status(200)
+    .type(`${ICS}; charset=utf-8`)
+    .set('Content-Disposition', 'inline; filename="calendar.ics"')
+    .send(text);
 }
 
 const origin = (req: Request) => `${req.protocol}://${req.get('host') ?? 'localhost'}`;
@@ -35,7 +39,8 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
       path: '/v1/bookings',
       operationId: 'listBookings',
       summary: 'List the bookings you are a party to, newest first',
-      description: 'The pilot owner and the testbed owner see a booking; operators see all. `from`/`to` keep bookings overlapping that window.',
+      description:
+        'The pilot owner and the testbed owner see a booking; operators see all. `from`/`to` keep bookings overlapping that window.',
       tag: TAG,
       auth: 'bookings:read',
       query: schema<BookingListQuery>('booking-list-query.json'),
@@ -47,7 +52,15 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
   );
 
   api.add(
-    { method: 'get', path: '/v1/bookings/{id}', operationId: 'getBooking', summary: 'Read a booking', tag: TAG, auth: 'bookings:read', success: ONE },
+    {
+      method: 'get',
+      path: '/v1/bookings/{id}',
+      operationId: 'getBooking',
+      summary: 'Read a booking',
+      tag: TAG,
+      auth: 'bookings:read',
+      success: ONE,
+    },
     async ({ principal, params, res }) => {
       res.json(toBookingDto(await getVisibleBooking(db, principal, params.id)));
     },
@@ -59,7 +72,8 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
       path: '/v1/bookings/{id}/cancel',
       operationId: 'cancelBooking',
       summary: "Cancel a booking and free its slot's units",
-      description: 'Either party or an operator. The pilot returns to `matched` or `submitted` when it holds no other booking.',
+      description:
+        'Either party or an operator. The pilot returns to `matched` or `submitted` when it holds no other booking.',
       tag: TAG,
       auth: 'bookings:write',
       success: ONE,
@@ -79,7 +93,7 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
       description:
         'The slot must be the next one of the same testbed: the first starting at or after the booking ends (422 ' +
         '`slot-not-adjacent` otherwise). The testbed owner or an operator books it at once (`status: "booked"`); the ' +
-        'pilot\'s owner gets a `requested` match (origin `extension`) holding the units until approved. Capacity ' +
+        "pilot's owner gets a `requested` match (origin `extension`) holding the units until approved. Capacity " +
         '(`slot-full`), blackouts (`slot-blocked`), credits (`budget-exceeded`) and overlap rules apply; a cancelled ' +
         'booking cannot be extended (409).',
       tag: TAG,
@@ -121,7 +135,8 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
       path: '/v1/testbeds/{id}/calendar-feed',
       operationId: 'createCalendarFeed',
       summary: "Create (or replace) the testbed's secret calendar feed URL",
-      description: 'The testbed owner or an operator. The URL carries a secret shown only in this answer; creating a new one revokes the old one.',
+      description:
+        'The testbed owner or an operator. The URL carries a secret shown only in this answer; creating a new one revokes the old one.',
       tag: TAG,
       auth: 'testbeds:write',
       idempotent: true,
@@ -131,7 +146,10 @@ export function bookingRoutes(api: ApiRouter, db: Db): void {
     async ({ principal, params, req, res }) => {
       const { token, createdAt } = await createFeed(db, principal, params.id);
       const url = `${origin(req)}/v1/calendar-feeds/${params.id}/calendar.ics?token=${token}`;
-      res.status(201).set('Cache-Control', 'no-store').json({ testbedId: params.id, url, token, createdAt: createdAt.toISOString() });
+      res
+        .status(201)
+        .set('Cache-Control', 'no-store')
+        .json({ testbedId: params.id, url, token, createdAt: createdAt.toISOString() });
     },
   );
 

@@ -33,7 +33,17 @@ export async function listBookings(db: Db, principal: Principal, q: BookingListQ
         AND ($7::timestamptz IS NULL OR (b.created_at, b.id) < ($7::timestamptz, $8::uuid))
       ORDER BY b.created_at DESC, b.id DESC
       LIMIT $9`,
-    [principal.organizationId, q.pilotId ?? null, q.testbedId ?? null, q.from ?? null, q.to ?? null, q.status ?? null, after?.[0] ?? null, after?.[1] ?? null, q.limit + 1],
+    [
+      principal.organizationId,
+      q.pilotId ?? null,
+      q.testbedId ?? null,
+      q.from ?? null,
+      q.to ?? null,
+      q.status ?? null,
+      after?.[0] ?? null,
+      after?.[1] ?? null,
+      q.limit + 1,
+    ],
   );
   return toPage('bookings', rows, q.limit, (r) => [r.created_at.toISOString(), r.id], toBookingDto);
 }
@@ -58,7 +68,9 @@ export async function cancelBooking(db: Db, principal: Principal, id: string): P
     await lockPilot(tx, rows[0].pilot_id);
     const b = (await tx.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1 FOR UPDATE OF b`, [id])).rows[0]!;
     if (b.status !== 'confirmed') {
-      throw new AppError(409, 'invalid-transition', 'Conflict', 'The booking is already cancelled.', { currentStatus: b.status });
+      throw new AppError(409, 'invalid-transition', 'Conflict', 'The booking is already cancelled.', {
+        currentStatus: b.status,
+      });
     }
     await tx.query('SELECT id FROM matches WHERE id = $1 FOR UPDATE', [b.match_id]);
     const updated = await cancelConfirmed(tx, b, principal.userId, null);
@@ -133,7 +145,10 @@ export async function deleteFeed(db: Db, principal: Principal, testbedId: string
 
 /** The feed behind a secret URL; a wrong or revoked token is a 404 like a missing testbed. */
 export async function feedCalendar(db: Db, testbedId: string, token: string): Promise<string> {
-  const { rows } = await db.query('SELECT 1 FROM calendar_feeds WHERE testbed_id = $1 AND token_hash = $2', [testbedId, hashFeedToken(token)]);
+  const { rows } = await db.query('SELECT 1 FROM calendar_feeds WHERE testbed_id = $1 AND token_hash = $2', [
+    testbedId,
+    hashFeedToken(token),
+  ]);
   if (!rows.length) throw notFound('calendar feed');
   return testbedCalendarFor(db, undefined, testbedId);
 }

@@ -33,7 +33,13 @@ export function serveConsole(app: Express, dir: string = consoleDistDir): void {
   // Hashed bundles: safe to cache forever. A missing asset falls through to the 404 problem.
   app.use(
     '/console/assets',
-    express.static(join(dir, 'assets'), { index: false, redirect: false, immutable: true, maxAge: '365d', fallthrough: true }),
+    express.static(join(dir, 'assets'), {
+      index: false,
+      redirect: false,
+      immutable: true,
+      maxAge: '365d',
+      fallthrough: true,
+    }),
   );
   // The page itself (hash routing keeps every screen on this one URL).
   app.get(['/console', '/console/', '/console/index.html'], sendIndex);

@@ -12,7 +12,12 @@ export interface Page<T> {
 export type CursorKey = (string | number)[];
 
 const invalidCursor = () =>
-  new AppError(400, 'invalid-cursor', 'Invalid cursor', 'The cursor is not one this list issued; start again without it.');
+  new AppError(
+    400,
+    'invalid-cursor',
+    'Invalid cursor',
+    'The cursor is not one this list issued; start again without it.',
+  );
 
 export function encodeCursor(list: string, key: CursorKey): string {
   return Buffer.from(JSON.stringify({ l: list, k: key }), 'utf8').toString('base64url');
@@ -42,7 +47,11 @@ function fits(kind: CursorKind, v: unknown): boolean {
   }
 }
 
-export function decodeCursor(list: string, cursor: string | undefined, kinds: readonly CursorKind[]): CursorKey | undefined {
+export function decodeCursor(
+  list: string,
+  cursor: string | undefined,
+  kinds: readonly CursorKind[],
+): CursorKey | undefined {
   if (cursor === undefined) return undefined;
   if (cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor();
   let parsed: unknown;
@@ -52,12 +61,7 @@ export function decodeCursor(list: string, cursor: string | undefined, kinds: re
     throw invalidCursor();
   }
   const { l, k } = (parsed ?? {}) as { l?: unknown; k?: unknown };
-  if (
-    l !== list ||
-    !Array.isArray(k) ||
-    k.length !== kinds.length ||
-    !kinds.every((kind, i) => fits(kind, k[i]))
-  ) {
+  if (l !== list || !Array.isArray(k) || k.length !== kinds.length || !kinds.every((kind, i) => fits(kind, k[i]))) {
     throw invalidCursor();
   }
   return k as CursorKey;
@@ -67,7 +71,13 @@ export function decodeCursor(list: string, cursor: string | undefined, kinds: re
  * Rows were fetched with limit + 1; the extra row only says whether another page exists.
  * keyOf gives the sort key of a row, as the next query's cursor will compare it.
  */
-export function toPage<R, T>(list: string, rows: R[], limit: number, keyOf: (row: R) => CursorKey, present: (row: R) => T): Page<T> {
+export function toPage<R, T>(
+  list: string,
+  rows: R[],
+  limit: number,
+  keyOf: (row: R) => CursorKey,
+  present: (row: R) => T,
+): Page<T> {
   const more = rows.length > limit;
   const pageRows = more ? rows.slice(0, limit) : rows;
   const last = pageRows[pageRows.length - 1];
@@ -78,7 +88,12 @@ export function toPage<R, T>(list: string, rows: R[], limit: number, keyOf: (row
 }
 
 /** A page whose items PostgreSQL already rendered as JSON text: the reply is assembled without re-parsing them. */
-export function toJsonPage<R extends { json: string }>(list: string, rows: R[], limit: number, keyOf: (row: R) => CursorKey): string {
+export function toJsonPage<R extends { json: string }>(
+  list: string,
+  rows: R[],
+  limit: number,
+  keyOf: (row: R) => CursorKey,
+): string {
   const page = toPage(list, rows, limit, keyOf, (r) => r.json);
   return `{"data":[${page.data.join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
 }

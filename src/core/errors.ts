@@ -86,12 +86,14 @@ export const PROBLEM_CODES = {
   'slot-full':
     'The slot has fewer available units (capacity − booked − held) than asked for; alternatives[] lists up to three ' +
     'other candidates, and the waitlist is open.',
-  'slot-unsuitable': "The slot does not meet the pilot's requirements; reasons[] says why and alternatives[] lists up to three candidates.",
+  'slot-unsuitable':
+    "The slot does not meet the pilot's requirements; reasons[] says why and alternatives[] lists up to three candidates.",
   'booking-overlap': 'The pilot already holds a confirmed booking that overlaps this slot in time.',
   'match-exists': 'The pilot already has a live match for this slot.',
   'match-expired': 'The match passed its expiry time before it was decided.',
   'empty-scope': 'The allocation scope holds no submitted pilot or no open slot; nothing was proposed.',
-  'webhook-url-not-allowed': 'The webhook URL points at a loopback, private, link-local, CGNAT, multicast or metadata address.',
+  'webhook-url-not-allowed':
+    'The webhook URL points at a loopback, private, link-local, CGNAT, multicast or metadata address.',
   'endpoint-disabled': 'The webhook endpoint is disabled; enable it first.',
   'idempotency-key-reused': 'This Idempotency-Key was used with a different request.',
   'idempotency-key-in-flight': 'A request with this Idempotency-Key is still being processed.',
@@ -100,16 +102,19 @@ export const PROBLEM_CODES = {
   'rate-limited': 'Too many attempts; wait for the time in Retry-After.',
   'not-ready': 'The process is shutting down or its database does not answer; send traffic elsewhere.',
 
-  'allocation-runs-busy': 'As many allocation runs as the process allows (ALLOCATION_MAX_RUNS) are in flight; retry after Retry-After.',
+  'allocation-runs-busy':
+    'As many allocation runs as the process allows (ALLOCATION_MAX_RUNS) are in flight; retry after Retry-After.',
   retry: 'A concurrent change collided with this one; retrying is safe.',
   'database-unavailable': 'The database cannot be reached right now; retry after Retry-After. Nothing was written.',
   'file-too-large': 'The uploaded file is larger than UPLOAD_MAX_BYTES; nothing was kept.',
   'storage-quota-exceeded': "The upload does not fit in the organisation's storage quota; nothing was kept.",
   'digest-mismatch': 'The SHA-256 of the received bytes differs from the sha256 the client sent; nothing was kept.',
-  'unsupported-dataset-type': 'The content (sniffed, not the name or Content-Type) is not a type accepted as a dataset.',
+  'unsupported-dataset-type':
+    'The content (sniffed, not the name or Content-Type) is not a type accepted as a dataset.',
   'malformed-multipart': 'The multipart/form-data body is malformed, cut short or has too many parts.',
   'request-aborted': 'The client closed the request before the body arrived; nothing was kept.',
-  'upload-offset-mismatch': 'tus: Upload-Offset is not the offset the server holds; HEAD the upload, resume from there.',
+  'upload-offset-mismatch':
+    'tus: Upload-Offset is not the offset the server holds; HEAD the upload, resume from there.',
   'upload-expired': 'tus: the unfinished upload passed Upload-Expires; its bytes were removed.',
   'upload-finished': 'tus: the upload is finished and became a dataset version.',
   'tus-version-unsupported': 'tus: send Tus-Resumable: 1.0.0.',

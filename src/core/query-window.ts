@@ -24,13 +24,20 @@ function queryWindowErrors(from: string | undefined, to: string | undefined, rul
   const errors: FieldError[] = [];
   const f = from === undefined ? undefined : parseInstant(from);
   const t = to === undefined ? undefined : parseInstant(to);
-  for (const [name, raw, parsed] of [['from', from, f], ['to', to, t]] as const) {
+  for (const [name, raw, parsed] of [
+    ['from', from, f],
+    ['to', to, t],
+  ] as const) {
     if (raw === undefined && rules.required) errors.push({ pointer: `/query/${name}`, message: 'is required' });
-    else if (raw !== undefined && !parsed) errors.push({ pointer: `/query/${name}`, message: 'is not a valid instant' });
+    else if (raw !== undefined && !parsed)
+      errors.push({ pointer: `/query/${name}`, message: 'is not a valid instant' });
   }
   if (f && t) {
     if (!(f < t)) errors.push({ pointer: '/query/to', message: 'must be later than from' });
-    else if (rules.maxYears !== undefined && t > DateTime.fromJSDate(f, { zone: 'utc' }).plus({ years: rules.maxYears }).toJSDate()) {
+    else if (
+      rules.maxYears !== undefined &&
+      t > DateTime.fromJSDate(f, { zone: 'utc' }).plus({ years: rules.maxYears }).toJSDate()
+    ) {
       errors.push({ pointer: '/query/to', message: `must be at most ${rules.maxYears} years after from` });
     }
   }
@@ -38,7 +45,11 @@ function queryWindowErrors(from: string | undefined, to: string | undefined, rul
 }
 
 /** The window as Dates, or a 400 validation problem naming what is wrong with it. */
-export function queryWindow(from: string | undefined, to: string | undefined, rules: WindowRules = {}): { from?: Date; to?: Date } {
+export function queryWindow(
+  from: string | undefined,
+  to: string | undefined,
+  rules: WindowRules = {},
+): { from?: Date; to?: Date } {
   const w = queryWindowErrors(from, to, rules);
   if (w.errors.length) throw validationFailed(w.errors, 'The time window is not valid.');
   return { from: w.from, to: w.to };

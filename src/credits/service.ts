@@ -12,7 +12,12 @@ import { conflict, forbidden } from '../core/errors.js';
 import { budgetOf, getVisiblePilot } from '../pilots/queries.js';
 import { recordPilotEvent } from '../pilots/service.js';
 
-export async function putBudget(db: Db, principal: Principal, pilotId: string, body: PilotBudgetPut): Promise<PilotBudget> {
+export async function putBudget(
+  db: Db,
+  principal: Principal,
+  pilotId: string,
+  body: PilotBudgetPut,
+): Promise<PilotBudget> {
   try {
     return await db.transaction(async (tx) => {
       await getVisiblePilot(tx, principal, pilotId, true);
@@ -38,9 +43,13 @@ export async function putBudget(db: Db, principal: Principal, pilotId: string, b
         [pilotId],
       );
       const committed = Number(rows[0]?.committed ?? 0);
-      throw conflict('credits-below-committed', `The pilot's confirmed bookings already commit ${committed} credits; the budget cannot be lower.`, {
-        committed,
-      });
+      throw conflict(
+        'credits-below-committed',
+        `The pilot's confirmed bookings already commit ${committed} credits; the budget cannot be lower.`,
+        {
+          committed,
+        },
+      );
     }
     throw err;
   }

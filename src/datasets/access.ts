@@ -26,6 +26,7 @@ export function pilotDatasetVisibility(principal: Principal, orgParam: number): 
   return `(p.organization_id = $${orgParam} OR ${bookedOnOwnTestbed('p.id', orgParam)})`;
 }
 
-export const isOwner = (principal: Principal, row: { organization_id: string }) => row.organization_id === principal.organizationId;
+export const isOwner = (principal: Principal, row: { organization_id: string }) =>
+  row.organization_id === principal.organizationId;
 
 export const isAudited = (sensitivity: string) => sensitivity === 'personal' || sensitivity === 'sensitive';

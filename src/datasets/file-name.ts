@@ -22,7 +22,11 @@ export function displayFileName(raw: string | undefined): DisplayName {
   const chars = [...name];
   if (chars.length > MAX_NAME) {
     const ext = extMatch ? [...extMatch[0]] : [];
-    name = chars.slice(0, MAX_NAME - ext.length).join('').trimEnd() + ext.join('');
+    name =
+      chars
+        .slice(0, MAX_NAME - ext.length)
+        .join('')
+        .trimEnd() + ext.join('');
   }
   return { fileName: name || 'dataset', extension };
 }

@@ -87,7 +87,11 @@ abstract class BaseProfiler implements Profiler {
       ...(format === 'csv' ? { delimiter: this.sniffed.delimiter ?? ',' } : {}),
       bom: this.sniffed.bom,
       rowCount: this.rows,
-      columns: this.columns.map((c) => ({ name: c.name, type: columnType(c.kinds, mixed), nullCount: this.rows - c.present })),
+      columns: this.columns.map((c) => ({
+        name: c.name,
+        type: columnType(c.kinds, mixed),
+        nullCount: this.rows - c.present,
+      })),
       ...(this.columnsTruncated ? { columnsTruncated: true } : {}),
       complete: this.error === undefined,
       ...(this.error ? { error: this.error } : {}),
@@ -113,7 +117,11 @@ class CsvProfiler extends BaseProfiler {
     this.done = new Promise((resolve) => {
       this.parser.once('end', resolve);
       this.parser.once('error', (err: Error & { code?: string }) => {
-        this.fail(err.code === 'CSV_MAX_RECORD_SIZE' ? 'A record is longer than 1 MiB.' : `The CSV is malformed near data row ${this.rows + 1}.`);
+        this.fail(
+          err.code === 'CSV_MAX_RECORD_SIZE'
+            ? 'A record is longer than 1 MiB.'
+            : `The CSV is malformed near data row ${this.rows + 1}.`,
+        );
         resolve();
       });
     });

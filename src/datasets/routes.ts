@@ -43,7 +43,9 @@ const CHARSET: Record<string, string> = { 'utf-8': 'utf-8', cp949: 'euc-kr' };
 
 function contentType(row: DatasetRow): string {
   const charset = row.encoding ? CHARSET[row.encoding] : undefined;
-  return charset && /^(text\/|application\/(json|x-ndjson))/.test(row.media_type) ? `${row.media_type}; charset=${charset}` : row.media_type;
+  return charset && /^(text\/|application\/(json|x-ndjson))/.test(row.media_type)
+    ? `${row.media_type}; charset=${charset}`
+    : row.media_type;
 }
 
 function ifNoneMatchHits(req: Request, etag: string): boolean {
@@ -84,7 +86,11 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
       let row: DatasetRow;
       try {
         const body = api.validator.check<DatasetUpload>('body', 'dataset-upload.json', fields);
-        if (!file) throw validationFailed([{ pointer: `/body/${FILE_FIELD}`, message: 'is required' }], 'Send the dataset as a file part named "file".');
+        if (!file)
+          throw validationFailed(
+            [{ pointer: `/body/${FILE_FIELD}`, message: 'is required' }],
+            'Send the dataset as a file part named "file".',
+          );
         checkReceived(file, body);
         row = await commitUpload(db, store, principal, pilot.id, body, file, config.uploadQuotaBytes);
       } catch (err) {
@@ -114,7 +120,15 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
   );
 
   api.add(
-    { method: 'get', path: '/v1/datasets/{id}', operationId: 'getDataset', summary: 'Read a dataset version (metadata and profile)', tag: TAG, auth: 'datasets:read', success: ONE },
+    {
+      method: 'get',
+      path: '/v1/datasets/{id}',
+      operationId: 'getDataset',
+      summary: 'Read a dataset version (metadata and profile)',
+      tag: TAG,
+      auth: 'datasets:read',
+      success: ONE,
+    },
     async ({ principal, params, res }) => {
       const row = await getVisibleDataset(db, principal, params.id);
       res.set('ETag', metadataEtag(row)).json(toDatasetDto(row));
@@ -205,7 +219,12 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
     },
   );
 
-  async function sendContent(req: Request, res: Response, row: DatasetRow, audit: (range: string | undefined) => Promise<void>): Promise<void> {
+  async function sendContent(
+    req: Request,
+    res: Response,
+    row: DatasetRow,
+    audit: (range: string | undefined) => Promise<void>,
+  ): Promise<void> {
     const size = Number(row.size_bytes);
     const etag = contentEtag(row);
     res.set({
@@ -230,7 +249,13 @@ export function datasetRoutes(api: ApiRouter, db: Db, config: Config): void {
       const parsed = rangeParser(size, rangeHeader, { combine: true });
       if (parsed === -1) {
         res.set('Content-Range', `bytes */${size}`);
-        throw new AppError(416, 'range-not-satisfiable', 'Range not satisfiable', `The file has ${size} bytes; no requested range lies within it.`, { sizeBytes: size });
+        throw new AppError(
+          416,
+          'range-not-satisfiable',
+          'Range not satisfiable',
+          `The file has ${size} bytes; no requested range lies within it.`,
+          { sizeBytes: size },
+        );
       }
       if (parsed !== -2 && parsed.type === 'bytes' && parsed.length > 0) {
         // Several ranges are answered as the one range spanning them (allowed by RFC 9110 §14.2).

@@ -43,7 +43,8 @@ async function visiblePilot(db: Queryable, principal: Principal, pilotId: string
 /** The pilot, when the principal may upload to it: 404 when it cannot see it, 403 when it is not the owner. */
 export async function uploadablePilot(db: Queryable, principal: Principal, pilotId: string): Promise<PilotRef> {
   const pilot = await visiblePilot(db, principal, pilotId);
-  if (!isOwner(principal, pilot)) throw forbidden('Only the organisation that registered this pilot uploads its datasets.');
+  if (!isOwner(principal, pilot))
+    throw forbidden('Only the organisation that registered this pilot uploads its datasets.');
   return pilot;
 }
 
@@ -63,20 +64,31 @@ export function checkReceived(file: ReceivedFile, fields: DatasetUpload): void {
     });
   }
   if (fields.sha256 && fields.sha256.toLowerCase() !== file.sha256) {
-    throw unprocessable('digest-mismatch', 'The SHA-256 of the bytes received differs from the sha256 field; nothing was kept.', {
-      expected: fields.sha256.toLowerCase(),
-      received: file.sha256,
-    });
+    throw unprocessable(
+      'digest-mismatch',
+      'The SHA-256 of the bytes received differs from the sha256 field; nothing was kept.',
+      {
+        expected: fields.sha256.toLowerCase(),
+        received: file.sha256,
+      },
+    );
   }
   if (!ALLOWED_MEDIA_TYPES.has(file.sniffed.mediaType)) {
-    throw new AppError(415, 'unsupported-dataset-type', 'Unsupported media type', `Content of type ${file.sniffed.mediaType} is not accepted as a dataset.`, {
-      detectedMediaType: file.sniffed.mediaType,
-      allowed: [...ALLOWED_MEDIA_TYPES],
-    });
+    throw new AppError(
+      415,
+      'unsupported-dataset-type',
+      'Unsupported media type',
+      `Content of type ${file.sniffed.mediaType} is not accepted as a dataset.`,
+      {
+        detectedMediaType: file.sniffed.mediaType,
+        allowed: [...ALLOWED_MEDIA_TYPES],
+      },
+    );
   }
 }
 
-const storageKeyOf = (orgId: string, sha256: string, blobId: string) => `${orgId}/${sha256.slice(0, 2)}/${sha256}-${blobId}`;
+const storageKeyOf = (orgId: string, sha256: string, blobId: string) =>
+  `${orgId}/${sha256.slice(0, 2)}/${sha256}-${blobId}`;
 
 export async function commitUpload(
   db: Db,
@@ -93,7 +105,8 @@ export async function commitUpload(
   try {
     return await db.transaction(async (tx) => {
       const pilot = await visiblePilot(tx, principal, pilotId, true);
-      if (!isOwner(principal, pilot)) throw forbidden('Only the organisation that registered this pilot uploads its datasets.');
+      if (!isOwner(principal, pilot))
+        throw forbidden('Only the organisation that registered this pilot uploads its datasets.');
       const orgId = pilot.organization_id;
       await lockOrganization(tx, orgId);
       const existing = await tx.query<{ id: string }>(
@@ -108,13 +121,10 @@ export async function commitUpload(
         if (used + file.size > quotaBytes) throw quotaExceeded(quotaBytes, used);
         blobId = randomUUID();
         placed = await store.commit(file.temp, storageKeyOf(orgId, file.sha256, blobId));
-        await tx.query('INSERT INTO dataset_blobs (id, organization_id, sha256, size_bytes, storage_key) VALUES ($1, $2, $3, $4, $5)', [
-          blobId,
-          orgId,
-          file.sha256,
-          file.size,
-          placed,
-        ]);
+        await tx.query(
+          'INSERT INTO dataset_blobs (id, organization_id, sha256, size_bytes, storage_key) VALUES ($1, $2, $3, $4, $5)',
+          [blobId, orgId, file.sha256, file.size, placed],
+        );
       }
       const name = fields.name.trim().normalize('NFC');
       const { fileName, extension } = displayFileName(file.originalName);
@@ -168,7 +178,12 @@ function recordDatasetEvent(tx: Queryable, type: 'dataset.uploaded' | 'dataset.d
 }
 
 /** A live dataset the principal may read; 404 otherwise. */
-export async function getVisibleDataset(db: Queryable, principal: Principal, id: string, options: { lock?: boolean; includeDeleted?: boolean } = {}) {
+export async function getVisibleDataset(
+  db: Queryable,
+  principal: Principal,
+  id: string,
+  options: { lock?: boolean; includeDeleted?: boolean } = {},
+) {
   const { rows } = await db.query<DatasetRow>(
     `SELECT ${DATASET_COLUMNS} FROM datasets d
       WHERE d.id = $1 AND ${datasetVisibility(principal, 2)}${options.includeDeleted ? '' : ' AND d.deleted_at IS NULL'}${options.lock ? ' FOR UPDATE' : ''}`,
@@ -190,7 +205,15 @@ export async function listPilotDatasets(db: Db, principal: Principal, pilotId: s
         AND ($5::timestamptz IS NULL OR (d.created_at, d.id) < ($5::timestamptz, $6::uuid))
       ORDER BY d.created_at DESC, d.id DESC
       LIMIT $7`,
-    [pilotId, principal.organizationId, q.name?.normalize('NFC') ?? null, q.sensitivity ?? null, after?.[0] ?? null, after?.[1] ?? null, q.limit + 1],
+    [
+      pilotId,
+      principal.organizationId,
+      q.name?.normalize('NFC') ?? null,
+      q.sensitivity ?? null,
+      after?.[0] ?? null,
+      after?.[1] ?? null,
+      q.limit + 1,
+    ],
   );
   return toPage('datasets', rows, q.limit, (r) => [r.created_at.toISOString(), r.id], toDatasetDto);
 }
@@ -207,7 +230,13 @@ export async function listVersions(db: Db, principal: Principal, id: string, q: 
       LIMIT $5`,
     [current.pilot_id, principal.organizationId, current.name, after?.[0] ?? null, q.limit + 1],
   );
-  return toPage(`dataset-versions:${current.pilot_id}:${current.name}`, rows, q.limit, (r) => [r.version], toDatasetDto);
+  return toPage(
+    `dataset-versions:${current.pilot_id}:${current.name}`,
+    rows,
+    q.limit,
+    (r) => [r.version],
+    toDatasetDto,
+  );
 }
 
 /** Soft-deletes one version; its bytes go when no live version in the organisation references them. */
@@ -216,7 +245,10 @@ export async function deleteDataset(db: Db, store: BlobStore, principal: Princip
     const row = await getVisibleDataset(tx, principal, id, { lock: true });
     if (!isOwner(principal, row)) throw forbidden('Only the organisation that uploaded this dataset may delete it.');
     await lockOrganization(tx, row.organization_id);
-    await tx.query('UPDATE datasets SET deleted_at = now(), deleted_by = $2, blob_id = NULL WHERE id = $1', [id, principal.userId]);
+    await tx.query('UPDATE datasets SET deleted_at = now(), deleted_by = $2, blob_id = NULL WHERE id = $1', [
+      id,
+      principal.userId,
+    ]);
     let key: string | undefined;
     if (row.blob_id) {
       const { rows } = await tx.query<{ storage_key: string }>(
@@ -235,13 +267,21 @@ export async function deleteDataset(db: Db, store: BlobStore, principal: Princip
 }
 
 export async function blobKey(db: Queryable, row: DatasetRow): Promise<string> {
-  const { rows } = await db.query<{ storage_key: string }>('SELECT storage_key FROM dataset_blobs WHERE id = $1', [row.blob_id]);
+  const { rows } = await db.query<{ storage_key: string }>('SELECT storage_key FROM dataset_blobs WHERE id = $1', [
+    row.blob_id,
+  ]);
   const key = rows[0]?.storage_key;
   if (!key) throw notFound('dataset');
   return key;
 }
 
-export async function recordAccess(db: Queryable, principal: Principal, row: DatasetRow, range: string | undefined, clientIp: string | undefined) {
+export async function recordAccess(
+  db: Queryable,
+  principal: Principal,
+  row: DatasetRow,
+  range: string | undefined,
+  clientIp: string | undefined,
+) {
   await db.query(
     `INSERT INTO dataset_access_log (dataset_id, user_id, organization_id, via, action, byte_range, client_ip)
      VALUES ($1, $2, $3, $4, 'download', $5, $6)`,
@@ -295,7 +335,10 @@ export async function sweepUploads(
   let orphans = 0;
   let batch: string[] = [];
   const flush = async () => {
-    const { rows } = await db.query<{ storage_key: string }>('SELECT storage_key FROM dataset_blobs WHERE storage_key = ANY($1::text[])', [batch]);
+    const { rows } = await db.query<{ storage_key: string }>(
+      'SELECT storage_key FROM dataset_blobs WHERE storage_key = ANY($1::text[])',
+      [batch],
+    );
     const known = new Set(rows.map((r) => r.storage_key));
     for (const key of batch) {
       if (known.has(key)) continue;

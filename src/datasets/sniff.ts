@@ -156,7 +156,8 @@ function classifyText(text: string, complete: boolean): { kind: TextKind; delimi
         return false;
       }
     });
-    if (sample.length >= 1 && jsonLines.length === sample.length && (sample.length > 1 || !complete)) return { kind: 'ndjson', delimiter: null };
+    if (sample.length >= 1 && jsonLines.length === sample.length && (sample.length > 1 || !complete))
+      return { kind: 'ndjson', delimiter: null };
     if (!complete) return { kind: 'json', delimiter: null };
   }
   const sample = lines.slice(0, 50);
@@ -177,7 +178,13 @@ function decodeHead(buf: Buffer, encoding: TextEncoding): string {
 
 /** What the head of an upload is; complete says whether head is the whole file. */
 export async function sniff(head: Buffer, complete: boolean): Promise<Sniffed> {
-  const binary: Sniffed = { mediaType: 'application/octet-stream', encoding: null, textKind: null, delimiter: null, bom: false };
+  const binary: Sniffed = {
+    mediaType: 'application/octet-stream',
+    encoding: null,
+    textKind: null,
+    delimiter: null,
+    bom: false,
+  };
   if (head.length === 0) return binary;
   const detected = await fileTypeFromBuffer(head).catch(() => undefined);
   if (detected) return { ...binary, mediaType: detected.mime };

@@ -26,13 +26,25 @@ export interface ReceivedFile {
 }
 
 export const fileTooLarge = (maxBytes: number) =>
-  new AppError(413, 'file-too-large', 'Payload too large', `The file is larger than the ${maxBytes} bytes this service accepts.`, { maxBytes });
+  new AppError(
+    413,
+    'file-too-large',
+    'Payload too large',
+    `The file is larger than the ${maxBytes} bytes this service accepts.`,
+    { maxBytes },
+  );
 
 export const quotaExceeded = (quotaBytes: number, usedBytes: number) =>
-  new AppError(413, 'storage-quota-exceeded', 'Payload too large', "The file does not fit in your organisation's storage quota.", {
-    quotaBytes,
-    usedBytes,
-  });
+  new AppError(
+    413,
+    'storage-quota-exceeded',
+    'Payload too large',
+    "The file does not fit in your organisation's storage quota.",
+    {
+      quotaBytes,
+      usedBytes,
+    },
+  );
 
 /** Hashes, counts, keeps the head and feeds the profiler, passing every chunk on unchanged. */
 class UploadMeter extends Transform {
@@ -44,7 +56,10 @@ class UploadMeter extends Transform {
   sniffed: Sniffed | undefined;
   private profiler: Profiler | undefined;
 
-  constructor(private readonly limit: number, private readonly overLimit: () => Error) {
+  constructor(
+    private readonly limit: number,
+    private readonly overLimit: () => Error,
+  ) {
     super({ highWaterMark: 1024 * 1024 });
   }
 
@@ -140,7 +155,11 @@ class DatasetStorageEngine implements multer.StorageEngine {
     private readonly overLimit: () => Error,
   ) {}
 
-  _handleFile(req: Request, file: Express.Multer.File, cb: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
+  _handleFile(
+    req: Request,
+    file: Express.Multer.File,
+    cb: (error?: unknown, info?: Partial<Express.Multer.File>) => void,
+  ): void {
     this.receive(req, file).then(
       (received) => cb(null, { received } as unknown as Partial<Express.Multer.File>),
       (err: unknown) => cb(err),
@@ -152,11 +171,17 @@ class DatasetStorageEngine implements multer.StorageEngine {
     const meter = new UploadMeter(this.limit, this.overLimit);
     // A client that goes away mid-file must not leave the pipeline (and the temporary) waiting forever.
     const onClose = () => {
-      if (!req.readableEnded) meter.destroy(new AppError(400, 'request-aborted', 'Request aborted', 'The client closed the request mid-upload.'));
+      if (!req.readableEnded)
+        meter.destroy(
+          new AppError(400, 'request-aborted', 'Request aborted', 'The client closed the request mid-upload.'),
+        );
     };
     req.once('close', onClose);
     let release!: () => void;
-    const entry = { stop: (err: Error) => meter.destroy(err), settled: new Promise<void>((resolve) => (release = resolve)) };
+    const entry = {
+      stop: (err: Error) => meter.destroy(err),
+      settled: new Promise<void>((resolve) => (release = resolve)),
+    };
     this.inFlight.add(entry);
     try {
       await pipeline(file.stream, meter, temp.stream);
@@ -183,7 +208,8 @@ class DatasetStorageEngine implements multer.StorageEngine {
   /** Stops every file still streaming and waits until their temporaries are gone. */
   async abortAll(): Promise<void> {
     const pending = [...this.inFlight];
-    for (const p of pending) p.stop(new AppError(400, 'malformed-multipart', 'Malformed multipart body', 'The upload was abandoned.'));
+    for (const p of pending)
+      p.stop(new AppError(400, 'malformed-multipart', 'Malformed multipart body', 'The upload was abandoned.'));
     await Promise.all(pending.map((p) => p.settled));
   }
 
@@ -207,13 +233,24 @@ function translate(err: unknown, fileField: string, maxBytes: number): unknown {
       case 'LIMIT_FILE_SIZE':
         return fileTooLarge(maxBytes);
       case 'LIMIT_FILE_COUNT':
-        return validationFailed([{ pointer: `/body/${fileField}`, message: 'only one file may be sent' }], 'Send exactly one file.');
+        return validationFailed(
+          [{ pointer: `/body/${fileField}`, message: 'only one file may be sent' }],
+          'Send exactly one file.',
+        );
       case 'LIMIT_UNEXPECTED_FILE':
-        return validationFailed([{ pointer, message: `is not a file field; send the file as "${fileField}"` }], 'Send exactly one file.');
+        return validationFailed(
+          [{ pointer, message: `is not a file field; send the file as "${fileField}"` }],
+          'Send exactly one file.',
+        );
       case 'LIMIT_FIELD_VALUE':
         return validationFailed([{ pointer, message: 'is too long' }]);
       default:
-        return new AppError(400, 'malformed-multipart', 'Malformed multipart body', 'The multipart/form-data body has too many or malformed parts.');
+        return new AppError(
+          400,
+          'malformed-multipart',
+          'Malformed multipart body',
+          'The multipart/form-data body has too many or malformed parts.',
+        );
     }
   }
   const message = err instanceof Error ? err.message : '';
@@ -221,7 +258,12 @@ function translate(err: unknown, fileField: string, maxBytes: number): unknown {
     return new AppError(400, 'request-aborted', 'Request aborted', 'The client closed the request mid-upload.');
   }
   if (BUSBOY_MALFORMED.test(message)) {
-    return new AppError(400, 'malformed-multipart', 'Malformed multipart body', 'The multipart/form-data body is malformed or was cut short.');
+    return new AppError(
+      400,
+      'malformed-multipart',
+      'Malformed multipart body',
+      'The multipart/form-data body is malformed or was cut short.',
+    );
   }
   return err;
 }
@@ -236,11 +278,25 @@ export interface ReceivedUpload {
  * is checked when the upload commits, not here: identical bytes already stored cost nothing, which only the
  * finished digest can tell.
  */
-export async function receiveUpload(req: Request, res: Response, store: BlobStore, fileField: string, maxBytes: number): Promise<ReceivedUpload> {
+export async function receiveUpload(
+  req: Request,
+  res: Response,
+  store: BlobStore,
+  fileField: string,
+  maxBytes: number,
+): Promise<ReceivedUpload> {
   const engine = new DatasetStorageEngine(store, maxBytes, () => fileTooLarge(maxBytes));
   const middleware = multer({
     storage: engine,
-    limits: { fileSize: maxBytes, files: 1, fields: 10, parts: 12, fieldSize: 8 * 1024, fieldNameSize: 100, headerPairs: 20 },
+    limits: {
+      fileSize: maxBytes,
+      files: 1,
+      fields: 10,
+      parts: 12,
+      fieldSize: 8 * 1024,
+      fieldNameSize: 100,
+      headerPairs: 20,
+    },
     // Browsers and curl send UTF-8 file names in filename="…"; busboy would read them as latin1.
     defParamCharset: 'utf8',
     // Larger buffers between socket, parser and file stream: fewer pause/resume round trips on big files

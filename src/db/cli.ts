@@ -25,7 +25,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if ((command !== 'migrate' && command !== 'seed') || rest.length) {
-    process.stderr.write(`${command === undefined ? '' : `db: unknown command or argument: ${argv.join(' ')}\n\n`}${USAGE}`);
+    process.stderr.write(
+      `${command === undefined ? '' : `db: unknown command or argument: ${argv.join(' ')}\n\n`}${USAGE}`,
+    );
     return 2;
   }
   let db: Db | undefined;
@@ -33,10 +35,13 @@ async function main(argv: string[]): Promise<number> {
     // ADMIN_* are start-up settings of the server, not needed here; a half-set pair must not block migrations.
     const config = loadConfig({ ...process.env, ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined });
     db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
-    const where = db.engine === 'postgres' ? 'PostgreSQL server (DATABASE_URL)' : `embedded database in ${config.dataDir}`;
+    const where =
+      db.engine === 'postgres' ? 'PostgreSQL server (DATABASE_URL)' : `embedded database in ${config.dataDir}`;
     const applied = await migrate(db);
     if (applied.length) {
-      process.stdout.write(`Applied ${applied.length} migration(s) to the ${where}:\n${applied.map((m) => `  ${m}\n`).join('')}`);
+      process.stdout.write(
+        `Applied ${applied.length} migration(s) to the ${where}:\n${applied.map((m) => `  ${m}\n`).join('')}`,
+      );
     } else {
       process.stdout.write(`The ${where} is up to date (${readMigrations().length} migration(s), none pending).\n`);
     }

@@ -42,9 +42,19 @@ const KINDS: Record<string, DbErrorKind> = {
 };
 
 /** Socket errors of the client library: the server is not there (yet, or any more). */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 // node-postgres reports a lost or never-made connection with a plain Error and these messages.
-const LOST_CONNECTION = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+const LOST_CONNECTION =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
 
 export class DbError extends Error {
   constructor(
@@ -61,7 +71,11 @@ export function translatePgError(err: unknown): unknown {
   if (err instanceof DbError || typeof err !== 'object' || err === null) return err;
   const { code, constraint, message } = err as { code?: unknown; constraint?: unknown; message?: unknown };
   let kind = typeof code === 'string' ? KINDS[code] : undefined;
-  if (!kind && ((typeof code === 'string' && NETWORK_CODES.has(code)) || (typeof message === 'string' && LOST_CONNECTION.test(message)))) {
+  if (
+    !kind &&
+    ((typeof code === 'string' && NETWORK_CODES.has(code)) ||
+      (typeof message === 'string' && LOST_CONNECTION.test(message)))
+  ) {
     kind = 'unavailable';
   }
   if (!kind) return err;

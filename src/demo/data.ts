@@ -121,24 +121,94 @@ const ORG = {
 } as const;
 
 export const DEMO_ORGANIZATIONS: DemoOrganization[] = [
-  { id: ORG.cloud, kind: 'partner', businessNumber: bizNo('0001'), name: '[데모] 무등 클라우드텔레콤 · Mudeung Cloud & Telecom (fictional demo)' },
-  { id: ORG.hospital, kind: 'partner', businessNumber: bizNo('0002'), name: '[데모] 빛고을 스마트병원 · Bitgoeul Smart Hospital (fictional demo)' },
-  { id: ORG.media, kind: 'partner', businessNumber: bizNo('0003'), name: '[데모] 광주 실감미디어랩 · Gwangju Immersive Media Lab (fictional demo)' },
-  { id: ORG.deeproad, kind: 'startup', businessNumber: bizNo('1001'), name: '[데모] 딥로드 모빌리티 · DeepRoad Mobility (fictional demo)' },
-  { id: ORG.maeum, kind: 'startup', businessNumber: bizNo('1002'), name: '[데모] 마음잇다 AI · Maeum-itda AI (fictional demo)' },
+  {
+    id: ORG.cloud,
+    kind: 'partner',
+    businessNumber: bizNo('0001'),
+    name: '[데모] 무등 클라우드텔레콤 · Mudeung Cloud & Telecom (fictional demo)',
+  },
+  {
+    id: ORG.hospital,
+    kind: 'partner',
+    businessNumber: bizNo('0002'),
+    name: '[데모] 빛고을 스마트병원 · Bitgoeul Smart Hospital (fictional demo)',
+  },
+  {
+    id: ORG.media,
+    kind: 'partner',
+    businessNumber: bizNo('0003'),
+    name: '[데모] 광주 실감미디어랩 · Gwangju Immersive Media Lab (fictional demo)',
+  },
+  {
+    id: ORG.deeproad,
+    kind: 'startup',
+    businessNumber: bizNo('1001'),
+    name: '[데모] 딥로드 모빌리티 · DeepRoad Mobility (fictional demo)',
+  },
+  {
+    id: ORG.maeum,
+    kind: 'startup',
+    businessNumber: bizNo('1002'),
+    name: '[데모] 마음잇다 AI · Maeum-itda AI (fictional demo)',
+  },
   { id: ORG.minwon, kind: 'startup', businessNumber: bizNo('1003'), name: '[데모] 민원온 · MinwonOn (fictional demo)' },
-  { id: ORG.sumbit, kind: 'startup', businessNumber: bizNo('1004'), name: '[데모] 숨빛환경 · Sumbit Environment (fictional demo)' },
+  {
+    id: ORG.sumbit,
+    kind: 'startup',
+    businessNumber: bizNo('1004'),
+    name: '[데모] 숨빛환경 · Sumbit Environment (fictional demo)',
+  },
 ];
 
 export const DEMO_USERS: DemoUser[] = [
-  { id: 'de000b00-0000-4000-8000-000000000011', organizationId: ORG.cloud, email: 'cloud.partner@ax-valley.example', name: '[데모] 김하늘 · Kim Haneul (demo)' },
-  { id: 'de000b00-0000-4000-8000-000000000012', organizationId: ORG.hospital, email: 'hospital.partner@ax-valley.example', name: '[데모] 박서연 · Park Seoyeon (demo)' },
-  { id: 'de000b00-0000-4000-8000-000000000013', organizationId: ORG.media, email: 'media.partner@ax-valley.example', name: '[데모] 정민호 · Jung Minho (demo)' },
-  { id: 'de000b00-0000-4000-8000-000000000021', organizationId: ORG.deeproad, email: 'deeproad@ax-valley.example', name: '[데모] 이도현 · Lee Dohyeon (demo)' },
-  { id: 'de000b00-0000-4000-8000-000000000022', organizationId: ORG.deeproad, email: 'deeproad.engineer@ax-valley.example', name: '[데모] 최유진 · Choi Yujin (demo)' },
-  { id: 'de000b00-0000-4000-8000-000000000023', organizationId: ORG.maeum, email: 'maeumitda@ax-valley.example', name: '[데모] 한지우 · Han Jiwoo (demo)' },
-  { id: 'de000b00-0000-4000-8000-000000000024', organizationId: ORG.minwon, email: 'minwonon@ax-valley.example', name: '[데모] 오세훈 · Oh Sehun (demo)' },
-  { id: 'de000b00-0000-4000-8000-000000000025', organizationId: ORG.sumbit, email: 'sumbit@ax-valley.example', name: '[데모] 윤채원 · Yoon Chaewon (demo)' },
+  {
+    id: 'de000b00-0000-4000-8000-000000000011',
+    organizationId: ORG.cloud,
+    email: 'cloud.partner@ax-valley.example',
+    name: '[데모] 김하늘 · Kim Haneul (demo)',
+  },
+  {
+    id: 'de000b00-0000-4000-8000-000000000012',
+    organizationId: ORG.hospital,
+    email: 'hospital.partner@ax-valley.example',
+    name: '[데모] 박서연 · Park Seoyeon (demo)',
+  },
+  {
+    id: 'de000b00-0000-4000-8000-000000000013',
+    organizationId: ORG.media,
+    email: 'media.partner@ax-valley.example',
+    name: '[데모] 정민호 · Jung Minho (demo)',
+  },
+  {
+    id: 'de000b00-0000-4000-8000-000000000021',
+    organizationId: ORG.deeproad,
+    email: 'deeproad@ax-valley.example',
+    name: '[데모] 이도현 · Lee Dohyeon (demo)',
+  },
+  {
+    id: 'de000b00-0000-4000-8000-000000000022',
+    organizationId: ORG.deeproad,
+    email: 'deeproad.engineer@ax-valley.example',
+    name: '[데모] 최유진 · Choi Yujin (demo)',
+  },
+  {
+    id: 'de000b00-0000-4000-8000-000000000023',
+    organizationId: ORG.maeum,
+    email: 'maeumitda@ax-valley.example',
+    name: '[데모] 한지우 · Han Jiwoo (demo)',
+  },
+  {
+    id: 'de000b00-0000-4000-8000-000000000024',
+    organizationId: ORG.minwon,
+    email: 'minwonon@ax-valley.example',
+    name: '[데모] 오세훈 · Oh Sehun (demo)',
+  },
+  {
+    id: 'de000b00-0000-4000-8000-000000000025',
+    organizationId: ORG.sumbit,
+    email: 'sumbit@ax-valley.example',
+    name: '[데모] 윤채원 · Yoon Chaewon (demo)',
+  },
 ];
 
 const WEEKDAYS = [1, 2, 3, 4, 5];
@@ -335,7 +405,8 @@ export const DEMO_PILOTS: DemoPilot[] = [
   {
     id: 'de000d00-0000-4000-8000-000000000001',
     organizationId: ORG.deeproad,
-    title: '[데모] 딥러닝 기반 자율주행 아키텍처 시뮬레이터 검증 · Deep-learning autonomous-driving architecture: simulator validation',
+    title:
+      '[데모] 딥러닝 기반 자율주행 아키텍처 시뮬레이터 검증 · Deep-learning autonomous-driving architecture: simulator validation',
     summary:
       '미래차 핵심기술 과제. 종단간 딥러닝 자율주행 아키텍처를 대형 시뮬레이터의 악천후·야간 시나리오로 검증합니다. ' +
       'Future-car core technology line: validates an end-to-end deep-learning driving architecture on the large ' +
@@ -368,7 +439,14 @@ export const DEMO_PILOTS: DemoPilot[] = [
     status: 'submitted',
     // Six 4-hour simulator sessions, then a 6-hour day on the test road one day to two weeks later.
     stages: [
-      { key: 'simulator', capabilities: ['driving-simulator', 'cockpit-rig'], units: 1, hours: 24, window: { fromDay: 7, toDay: 28 }, sessionHours: { min: 4, max: 4 } },
+      {
+        key: 'simulator',
+        capabilities: ['driving-simulator', 'cockpit-rig'],
+        units: 1,
+        hours: 24,
+        window: { fromDay: 7, toDay: 28 },
+        sessionHours: { min: 4, max: 4 },
+      },
       {
         key: 'road',
         capabilities: ['test-road', 'v2x'],
@@ -417,7 +495,8 @@ export const DEMO_PILOTS: DemoPilot[] = [
   {
     id: 'de000d00-0000-4000-8000-000000000005',
     organizationId: ORG.maeum,
-    title: '[데모] 다중모달 시니어 마음돌봄 영상 생성 실증 · Multimodal senior mind-care video generation: care-centre pilot',
+    title:
+      '[데모] 다중모달 시니어 마음돌봄 영상 생성 실증 · Multimodal senior mind-care video generation: care-centre pilot',
     summary:
       '"모두의 AI" 과제. 어르신의 음성·표정·생활 기록으로 맞춤형 회상 영상을 생성하고 돌봄 센터에서 정서 변화를 관찰합니다(IRB 승인 전제). ' +
       '"AI for everyone" line: generates personalised reminiscence videos from seniors\' voice, expressions and daily ' +
@@ -433,7 +512,14 @@ export const DEMO_PILOTS: DemoPilot[] = [
     status: 'submitted',
     // Two days of GPU time to generate the videos, then five 6-hour days at the care centre within a week.
     stages: [
-      { key: 'generate', capabilities: ['gpu-cluster'], units: 4, hours: 48, window: { fromDay: 7, toDay: 21 }, sessionHours: { min: 24, max: 24 } },
+      {
+        key: 'generate',
+        capabilities: ['gpu-cluster'],
+        units: 4,
+        hours: 48,
+        window: { fromDay: 7, toDay: 21 },
+        sessionHours: { min: 24, max: 24 },
+      },
       {
         key: 'care-centre',
         capabilities: ['care-facility', 'clinical-irb'],

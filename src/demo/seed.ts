@@ -52,7 +52,10 @@ async function operatorOrganization(tx: Queryable, counts: DemoCounts): Promise<
   ).rows[0];
   if (existing) return existing.id;
   // Not marked demo: it is the real programme office, which ensureOperator reuses for real operators later.
-  await tx.query(`INSERT INTO organizations (id, name, kind) VALUES ($1, $2, 'operator')`, [DEMO_OPERATOR_ORG_ID, OPERATOR_ORG_NAME]);
+  await tx.query(`INSERT INTO organizations (id, name, kind) VALUES ($1, $2, 'operator')`, [
+    DEMO_OPERATOR_ORG_ID,
+    OPERATOR_ORG_NAME,
+  ]);
   counts.organizations++;
   return DEMO_OPERATOR_ORG_ID;
 }
@@ -93,7 +96,11 @@ export async function loadDemoData(db: Db, options: DemoLoadOptions = {}): Promi
       counts.organizations += rows.length;
     }
     // Rows of an organisation that could not be inserted (or was deleted by hand since) are skipped, not failed.
-    const orgs = await ids(tx, 'organizations', DEMO_ORGANIZATIONS.map((o) => o.id));
+    const orgs = await ids(
+      tx,
+      'organizations',
+      DEMO_ORGANIZATIONS.map((o) => o.id),
+    );
     orgs.add(operatorOrgId);
     const ownerOf = (id: string) => (id === OPERATOR ? operatorOrgId : id);
 
@@ -153,7 +160,13 @@ export async function loadDemoData(db: Db, options: DemoLoadOptions = {}): Promi
         : null;
       const env = stages
         ? envelopeOf(stages)
-        : { capabilities: p.capabilities, units: p.units, durationHours: p.durationHours, earliestStart: day(p.window.fromDay), latestEnd: day(p.window.toDay) };
+        : {
+            capabilities: p.capabilities,
+            units: p.units,
+            durationHours: p.durationHours,
+            earliestStart: day(p.window.fromDay),
+            latestEnd: day(p.window.toDay),
+          };
       const { rows } = await tx.query(
         `INSERT INTO pilots (id, organization_id, title, summary, domain, subdomain, capabilities, units, duration_hours,
                              earliest_start, latest_end, location_address, location_lat, location_lng, status, demo,

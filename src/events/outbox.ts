@@ -59,7 +59,15 @@ const INSERT_EVENT = `INSERT INTO events (type, data, visibility, organization_i
  * statement with the endpoints that might receive it, then one visibility check per organisation that has any.
  */
 export async function recordEvent(tx: Queryable, e: EventInput): Promise<RecordedEvent> {
-  const params = [e.type, JSON.stringify(e.data), e.visibility, e.organizationId ?? null, e.pilotId ?? null, e.testbedId ?? null, e.datasetId ?? null];
+  const params = [
+    e.type,
+    JSON.stringify(e.data),
+    e.visibility,
+    e.organizationId ?? null,
+    e.pilotId ?? null,
+    e.testbedId ?? null,
+    e.datasetId ?? null,
+  ];
   if (e.visibility === 'public' && !e.onlyEndpointId) {
     const { rows } = await tx.query<RecordedEvent>(
       `WITH ev AS (${INSERT_EVENT}),
@@ -98,12 +106,17 @@ async function fanOut(tx: Queryable, event: { id: string; seq: number }, candida
   for (const c of candidates) byOrg.set(c.organization_id, [...(byOrg.get(c.organization_id) ?? []), c]);
   for (const [orgId, group] of byOrg) {
     const audience = { organizationId: orgId, orgKind: group[0]!.kind };
-    const seen = await tx.query(`SELECT 1 FROM events ev WHERE ev.id = $1 AND ${eventVisibility(audience, 2)}`, [event.id, orgId]);
+    const seen = await tx.query(`SELECT 1 FROM events ev WHERE ev.id = $1 AND ${eventVisibility(audience, 2)}`, [
+      event.id,
+      orgId,
+    ]);
     if (seen.rows.length) allowed.push(...group.map((c) => c.id));
   }
   if (!allowed.length) return 0;
   const { rows } = await tx.query<{ n: number }>(
-    insertAndSignal(`INSERT INTO webhook_deliveries (endpoint_id, event_id, event_seq) SELECT unnest($3::uuid[]), $1, $2`),
+    insertAndSignal(
+      `INSERT INTO webhook_deliveries (endpoint_id, event_id, event_seq) SELECT unnest($3::uuid[]), $1, $2`,
+    ),
     [event.id, event.seq, allowed],
   );
   return rows[0]!.n;

@@ -16,7 +16,14 @@ export interface Audience {
 
 /** pilotVisibility speaks of principals; an endpoint's organisation is one without a user or credential. */
 function asPrincipal(a: Audience): Principal {
-  return { organizationId: a.organizationId, orgKind: a.orgKind, userId: '', scopes: new Set(), via: 'api-key', credentialId: '' };
+  return {
+    organizationId: a.organizationId,
+    orgKind: a.orgKind,
+    userId: '',
+    scopes: new Set(),
+    via: 'api-key',
+    credentialId: '',
+  };
 }
 
 /**

@@ -68,7 +68,10 @@ export function bodyDeadlines(settings: BodyDeadlineSettings): RequestHandler {
     req.once('end', disarm);
     res.on('finish', onFinish);
     socket.once('close', disarm);
-    total = setTimeout(() => cut(`The request body did not arrive within ${settings.totalMs / 1000} s.`), settings.totalMs);
+    total = setTimeout(
+      () => cut(`The request body did not arrive within ${settings.totalMs / 1000} s.`),
+      settings.totalMs,
+    );
     total.unref();
     (req as Deadlined)[LIFT] = () => {
       if (total) clearTimeout(total);

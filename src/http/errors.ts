@@ -25,7 +25,9 @@ export function sendProblem(res: Response, err: AppError, instance?: string): vo
       code: err.code,
       ...(instance ? { instance } : {}),
       // The constructor refuses reserved names; filtering again keeps a mutated `extra` from shadowing them.
-      ...Object.fromEntries(Object.entries(err.extra).filter(([k]) => !(RESERVED_PROBLEM_MEMBERS as readonly string[]).includes(k))),
+      ...Object.fromEntries(
+        Object.entries(err.extra).filter(([k]) => !(RESERVED_PROBLEM_MEMBERS as readonly string[]).includes(k)),
+      ),
     });
 }
 
@@ -44,12 +46,22 @@ function fromHttpError(err: HttpishError, limitBytes: number): AppError | undefi
     case 'entity.parse.failed':
       return new AppError(400, 'malformed-json', 'Malformed JSON', 'The request body is not valid JSON.');
     case 'entity.too.large':
-      return new AppError(413, 'payload-too-large', 'Payload too large', `The request body exceeds ${limitBytes} bytes.`);
+      return new AppError(
+        413,
+        'payload-too-large',
+        'Payload too large',
+        `The request body exceeds ${limitBytes} bytes.`,
+      );
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new AppError(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as UTF-8 JSON.');
     case 'request.aborted':
-      return new AppError(400, 'request-aborted', 'Request aborted', 'The client closed the request before the body arrived.');
+      return new AppError(
+        400,
+        'request-aborted',
+        'Request aborted',
+        'The client closed the request before the body arrived.',
+      );
     default:
       // send/serve-static report a missing file as a 404 without a type: it is a missing resource, not a bad request.
       if (status === 404) return new AppError(404, 'not-found', 'Not found', 'No such file.');
@@ -75,17 +87,26 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorReque
       // The bytes were lost on our side (the temporary was removed from outside); nothing was committed.
       problem = uploadInterrupted();
       res.setHeader('Retry-After', '1');
-
     } else if (err instanceof DbError && err.kind === 'unavailable') {
       (req as { log?: Logger }).log?.warn({ err: err.message }, 'database unavailable');
-      problem = new AppError(503, 'database-unavailable', 'Service unavailable', 'The database cannot be reached right now; retry later.');
+      problem = new AppError(
+        503,
+        'database-unavailable',
+        'Service unavailable',
+        'The database cannot be reached right now; retry later.',
+      );
       res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
     } else if (err && typeof err === 'object') problem = fromHttpError(err as HttpishError, bodyLimitBytes);
 
     if (!problem) {
       const log = (req as { log?: Logger }).log ?? logger;
       log.error({ err }, 'unhandled error');
-      problem = new AppError(500, 'internal', 'Internal server error', 'Something went wrong on our side; it has been logged.');
+      problem = new AppError(
+        500,
+        'internal',
+        'Internal server error',
+        'Something went wrong on our side; it has been logged.',
+      );
     }
     if (res.headersSent) {
       res.destroy();

@@ -71,7 +71,12 @@ export interface IdempotencyOptions {
   sealed?: boolean;
 }
 
-export function idempotency(db: Db, ttlSeconds: number, principalOf: (req: Request) => string, options: IdempotencyOptions = {}) {
+export function idempotency(
+  db: Db,
+  ttlSeconds: number,
+  principalOf: (req: Request) => string,
+  options: IdempotencyOptions = {},
+) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const key = req.get('Idempotency-Key');
     if (key === undefined) return next();
@@ -102,7 +107,10 @@ export function idempotency(db: Db, ttlSeconds: number, principalOf: (req: Reque
       const rec = found.rows[0];
       if (!rec) throw conflict('idempotency-key-in-flight', 'The Idempotency-Key is being processed; retry shortly.');
       if (rec.request_hash !== hash) {
-        throw unprocessable('idempotency-key-reused', 'This Idempotency-Key was already used with a different request.');
+        throw unprocessable(
+          'idempotency-key-reused',
+          'This Idempotency-Key was already used with a different request.',
+        );
       }
       if (rec.status_code === null) {
         throw conflict('idempotency-key-in-flight', 'A request with this Idempotency-Key is still being processed.');
@@ -124,7 +132,13 @@ export function idempotency(db: Db, ttlSeconds: number, principalOf: (req: Reque
           ? db.query(
               `UPDATE idempotency_keys SET status_code = $3, response_body = $4, response_headers = $5
                WHERE principal = $1 AND key = $2`,
-              [principal, key, status, JSON.stringify(secretKey ? seal(body, secretKey) : body), JSON.stringify(pickHeaders(res))],
+              [
+                principal,
+                key,
+                status,
+                JSON.stringify(secretKey ? seal(body, secretKey) : body),
+                JSON.stringify(pickHeaders(res)),
+              ],
             )
           : forget();
       void remember.catch(() => undefined).then(() => originalJson(body));
@@ -146,4 +160,3 @@ function pickHeaders(res: Response): Record<string, string> {
   }
   return out;
 }
-

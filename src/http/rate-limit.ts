@@ -49,6 +49,7 @@ export function authRateLimiter(db: Db, limit: number, windowSeconds: number): R
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     store: new PostgresRateLimitStore(db, 'auth:'),
-    handler: (_req, _res, next) => next(tooManyRequests('Too many sign-in or sign-up attempts from this address; wait and retry.')),
+    handler: (_req, _res, next) =>
+      next(tooManyRequests('Too many sign-in or sign-up attempts from this address; wait and retry.')),
   });
 }

@@ -198,11 +198,21 @@ export class ApiRouter {
         : rejectUnknownQuery<Q>(req);
       let body: unknown = undefined;
       if (spec.multipart && !req.is('multipart/form-data')) {
-        throw new AppError(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as multipart/form-data.');
+        throw new AppError(
+          415,
+          'unsupported-media-type',
+          'Unsupported media type',
+          'Send the body as multipart/form-data.',
+        );
       }
       if (spec.body) {
         if (hasBody(req) && !req.is(['application/json', 'application/*+json'])) {
-          throw new AppError(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json.');
+          throw new AppError(
+            415,
+            'unsupported-media-type',
+            'Unsupported media type',
+            'Send the body as application/json.',
+          );
         }
         body = validator.check('body', spec.body, req.body ?? null);
         const nul = findNul(body, '/body');
@@ -216,9 +226,14 @@ export class ApiRouter {
     });
     if (spec.idempotent) {
       chain.push(
-        idempotency(this.deps.db, this.deps.idempotencyTtlSeconds, (req) => `${req.principal?.organizationId ?? 'anonymous'}`, {
-          sealed: spec.secretResponse,
-        }),
+        idempotency(
+          this.deps.db,
+          this.deps.idempotencyTtlSeconds,
+          (req) => `${req.principal?.organizationId ?? 'anonymous'}`,
+          {
+            sealed: spec.secretResponse,
+          },
+        ),
       );
     }
     chain.push(async (req: Request, res: Response) => {

@@ -11,7 +11,8 @@ import type { PlanScene } from './allocation-instance.js';
  * worker thread does not inherit tsx's loader, so a two-line bootstrap registers it before importing the entry.
  */
 function startWorker(workerData: unknown): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./allocation-worker.js', import.meta.url), { workerData });
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./allocation-worker.js', import.meta.url), { workerData });
   const entry = JSON.stringify(new URL('./allocation-worker.ts', import.meta.url).href);
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); })`;
   return new Worker(bootstrap, { eval: true, workerData });
@@ -33,10 +34,13 @@ export function allocatePlansOffThread(scene: PlanScene, options: AllocateOption
 function offThread<T>(workerData: unknown, options: AllocateOptions, graceMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const worker = startWorker(workerData);
-    const timer = setTimeout(() => {
-      void worker.terminate();
-      reject(new Error('allocation worker did not answer within its time limit'));
-    }, options.timeLimitSeconds * 1000 + graceMs);
+    const timer = setTimeout(
+      () => {
+        void worker.terminate();
+        reject(new Error('allocation worker did not answer within its time limit'));
+      },
+      options.timeLimitSeconds * 1000 + graceMs,
+    );
     timer.unref();
     worker.once('message', (result: T) => {
       clearTimeout(timer);

@@ -25,7 +25,8 @@ type Testbeds = { t: SlotOffer['testbed']; list: SlotOffer[] }[];
 function testbedsOf(offers: readonly SlotOffer[]): Testbeds {
   const byTestbed = new Map<string, SlotOffer[]>();
   for (const o of offers) (byTestbed.get(o.testbedId) ?? byTestbed.set(o.testbedId, []).get(o.testbedId)!).push(o);
-  for (const list of byTestbed.values()) list.sort((a, b) => a.start.getTime() - b.start.getTime() || (a.slotId < b.slotId ? -1 : 1));
+  for (const list of byTestbed.values())
+    list.sort((a, b) => a.start.getTime() - b.start.getTime() || (a.slotId < b.slotId ? -1 : 1));
   return [...byTestbed.values()].map((list) => ({ t: list[0]!.testbed, list }));
 }
 
@@ -34,7 +35,12 @@ function eligibleOffers(n: PilotNeeds, testbeds: Testbeds, units = n.units): Slo
   const out: SlotOffer[] = [];
   const lastStart = n.latestEnd.getTime() - n.durationHours * HOUR;
   for (const { t, list } of testbeds) {
-    if (t.status !== 'active' || !t.domains.includes(n.domain) || !n.capabilities.every((c) => t.capabilities.includes(c))) continue;
+    if (
+      t.status !== 'active' ||
+      !t.domains.includes(n.domain) ||
+      !n.capabilities.every((c) => t.capabilities.includes(c))
+    )
+      continue;
     // Binary search the first slot starting at or after earliestStart.
     let lo = 0;
     let hi = list.length;
@@ -62,7 +68,8 @@ export function buildInstance(
   const testbeds = testbedsOf(offers);
   const edges: AllocEdge[] = [];
   pilots.forEach((p, pi) => {
-    for (const o of eligibleOffers(p.needs, testbeds)) edges.push({ pilot: pi, slot: index.get(o)!, score: scoreOffer(p.needs, o, scarce).score });
+    for (const o of eligibleOffers(p.needs, testbeds))
+      edges.push({ pilot: pi, slot: index.get(o)!, score: scoreOffer(p.needs, o, scarce).score });
   });
   const inst: AllocationInstance = {
     pilots: pilots.map((p) => ({ id: p.id, domain: p.needs.domain, units: p.needs.units, order: p.order })),
@@ -122,11 +129,22 @@ export function buildPlanInstance(scene: PlanScene, scarce: ReadonlySet<string>)
     if (p.single) {
       const stage = p.stages[0]!;
       const options = eligibleOffers(stage.needs, testbeds, stage.units)
-        .map((o) => ({ o, slot: index.get(o)!, score: scoreOffer(stage.needs, o, scarce).score, credits: creditsFor(stage.units, hoursOf(o), rate(o)) }))
+        .map((o) => ({
+          o,
+          slot: index.get(o)!,
+          score: scoreOffer(stage.needs, o, scarce).score,
+          credits: creditsFor(stage.units, hoursOf(o), rate(o)),
+        }))
         .filter((x) => x.credits <= budget)
         .sort((a, b) => b.score - a.score || a.slot - b.slot)
         .slice(0, PAIRS_PER_PILOT);
-      for (const x of options) plans.push({ pilot: pi, score: x.score, credits: x.credits, sessions: [{ slot: x.slot, units: stage.units, stage: stage.key }] });
+      for (const x of options)
+        plans.push({
+          pilot: pi,
+          score: x.score,
+          credits: x.credits,
+          sessions: [{ slot: x.slot, units: stage.units, stage: stage.key }],
+        });
       return;
     }
     const slotsByStage = new Map<string, PlanSlot[]>();
@@ -149,11 +167,21 @@ export function buildPlanInstance(scene: PlanScene, scarce: ReadonlySet<string>)
     }
     const units = new Map(p.stages.map((s) => [s.key, s.units]));
     for (const q of searchPlans(p.stages, slotsByStage, p.remaining, PLANS_PER_PILOT, RUN_PLAN_LIMITS)) {
-      plans.push({ pilot: pi, score: q.score, credits: q.credits, sessions: q.sessions.map((x) => ({ slot: Number(x.slotId), units: units.get(x.stage)!, stage: x.stage })) });
+      plans.push({
+        pilot: pi,
+        score: q.score,
+        credits: q.credits,
+        sessions: q.sessions.map((x) => ({ slot: Number(x.slotId), units: units.get(x.stage)!, stage: x.stage })),
+      });
     }
   });
   return {
-    pilots: scene.pilots.map((p) => ({ id: p.id, domain: p.domain, units: Math.max(...p.stages.map((s) => s.units)), order: p.order })),
+    pilots: scene.pilots.map((p) => ({
+      id: p.id,
+      domain: p.domain,
+      units: Math.max(...p.stages.map((s) => s.units)),
+      order: p.order,
+    })),
     slots: offers.map((o) => ({ id: o.slotId, available: o.capacity - o.bookedUnits })),
     plans,
     ...(scene.minShare ? { minShare: scene.minShare } : {}),

@@ -50,10 +50,16 @@ function windowOf(body: AllocationRunCreate): { from: Date; to: Date } {
   const from = body.from ? new Date(body.from) : new Date();
   const to = body.to ? new Date(body.to) : new Date(from.getTime() + 365 * DAY);
   if (to.getTime() <= from.getTime()) {
-    throw validationFailed([{ pointer: body.to ? '/body/to' : '/body/from', message: 'must leave a non-empty window (to later than from)' }], 'The window is empty.');
+    throw validationFailed(
+      [{ pointer: body.to ? '/body/to' : '/body/from', message: 'must leave a non-empty window (to later than from)' }],
+      'The window is empty.',
+    );
   }
   if (to.getTime() - from.getTime() > MAX_WINDOW_DAYS * DAY) {
-    throw validationFailed([{ pointer: '/body/to', message: 'must be at most two years after from' }], 'The window is too long.');
+    throw validationFailed(
+      [{ pointer: '/body/to', message: 'must be at most two years after from' }],
+      'The window is too long.',
+    );
   }
   return { from, to };
 }
@@ -107,16 +113,34 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
       domain: p.domain,
       order: i,
       single: p.stages === null,
-      stages: stagesOf(p).map((s) => ({ key: s.key, hours: s.hours, after: s.after, units: s.units, needs: needsOf(p, s) })),
+      stages: stagesOf(p).map((s) => ({
+        key: s.key,
+        hours: s.hours,
+        after: s.after,
+        units: s.units,
+        needs: needsOf(p, s),
+      })),
       remaining: budgetOf(p)?.remaining ?? null,
     })),
     offers,
     rates: Object.fromEntries(rates),
-    ...(body.minShare ? { minShare: Object.fromEntries(Object.entries(body.minShare).filter((e): e is [string, number] => e[1] !== undefined)) } : {}),
+    ...(body.minShare
+      ? {
+          minShare: Object.fromEntries(
+            Object.entries(body.minShare).filter((e): e is [string, number] => e[1] !== undefined),
+          ),
+        }
+      : {}),
   };
   const result = await allocatePlansOffThread(scene, { method, timeLimitSeconds });
 
-  const params: AllocationRunCreate = { ...body, method, timeLimitSeconds, from: from.toISOString(), to: to.toISOString() };
+  const params: AllocationRunCreate = {
+    ...body,
+    method,
+    timeLimitSeconds,
+    from: from.toISOString(),
+    to: to.toISOString(),
+  };
   return db.transaction(async (tx) => {
     const chosen = result.assignments.map((a) => ({ pilot: pilots[a.pilot]!, plan: a.plan }));
     // Lock the chosen pilots in id order and keep those still free, and still able to pay for the whole plan: a
@@ -127,9 +151,12 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
     const ids = chosen.map((c) => c.pilot.id).sort();
     await tx.query('SELECT p.id FROM pilots p WHERE p.id = ANY($1::uuid[]) ORDER BY p.id FOR UPDATE', [ids]);
     const free = new Map(
-      (await tx.query<PilotRow>(`SELECT ${PILOT_COLUMNS} FROM pilots p WHERE p.id = ANY($1::uuid[]) AND ${FREE_PILOT}`, [ids])).rows.map(
-        (p) => [p.id, p],
-      ),
+      (
+        await tx.query<PilotRow>(
+          `SELECT ${PILOT_COLUMNS} FROM pilots p WHERE p.id = ANY($1::uuid[]) AND ${FREE_PILOT}`,
+          [ids],
+        )
+      ).rows.map((p) => [p.id, p]),
     );
     const kept = chosen.filter((c) => {
       const p = free.get(c.pilot.id);
@@ -151,10 +178,20 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
       const rows = kept.flatMap((c) => {
         const sessions = c.plan.sessions.map((x) => ({ x, offer: offers[x.slot]! }));
         const groupId = c.pilot.stages === null ? null : randomUUID();
-        const expires = new Date(Math.min(...sessions.map((s) => s.offer.start.getTime()), now + PROPOSAL_TTL_MS)).toISOString();
+        const expires = new Date(
+          Math.min(...sessions.map((s) => s.offer.start.getTime()), now + PROPOSAL_TTL_MS),
+        ).toISOString();
         return sessions.map(({ x, offer }) => {
           const stage = stageOf(c.pilot, x.stage) ?? stagesOf(c.pilot)[0]!;
-          return { pilot: c.pilot, offer, units: x.units, stage: stage.key, groupId, expires, scored: scoreOffer(needsOf(c.pilot, stage), offer, SCARCE) };
+          return {
+            pilot: c.pilot,
+            offer,
+            units: x.units,
+            stage: stage.key,
+            groupId,
+            expires,
+            scored: scoreOffer(needsOf(c.pilot, stage), offer, SCARCE),
+          };
         });
       });
       await tx.query(
@@ -195,13 +232,18 @@ export async function runAllocation(db: Db, principal: Principal, body: Allocati
 }
 
 async function proposalsOf(db: Queryable, runId: string): Promise<MatchRow[]> {
-  return (await db.query<MatchRow>(`${MATCH_SELECT} WHERE m.allocation_run_id = $1 ORDER BY m.created_at, m.id`, [runId])).rows;
+  return (
+    await db.query<MatchRow>(`${MATCH_SELECT} WHERE m.allocation_run_id = $1 ORDER BY m.created_at, m.id`, [runId])
+  ).rows;
 }
 
 export async function getRun(db: Db, principal: Principal, id: string): Promise<RunRow> {
   // Runs are operators' working documents: other organisations are told nothing about them.
   if (principal.orgKind !== 'operator') throw notFound('allocation run');
-  const { rows } = await db.query<RunRow>('SELECT id, method, params, summary, created_at FROM allocation_runs WHERE id = $1', [id]);
+  const { rows } = await db.query<RunRow>(
+    'SELECT id, method, params, summary, created_at FROM allocation_runs WHERE id = $1',
+    [id],
+  );
   if (!rows[0]) throw notFound('allocation run');
   return rows[0];
 }

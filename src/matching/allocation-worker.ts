@@ -6,4 +6,8 @@ import { SCARCE } from './candidates.js';
 
 const data = workerData as { instance?: AllocationInstance; scene?: PlanScene; options: AllocateOptions };
 // A scene is built here too: the plan search for a thousand pilots is seconds of CPU work of its own.
-parentPort!.postMessage(data.scene ? await allocatePlans(buildPlanInstance(data.scene, SCARCE), data.options) : await allocate(data.instance!, data.options));
+parentPort!.postMessage(
+  data.scene
+    ? await allocatePlans(buildPlanInstance(data.scene, SCARCE), data.options)
+    : await allocate(data.instance!, data.options),
+);

@@ -24,7 +24,9 @@ import highsModule, { type Highs, type ModelData } from 'highs';
 // The package is CommonJS-typed but loads its ES build under import: the default export is the loader either way.
 type Loader = typeof highsModule.default;
 const loadHighs: Loader =
-  typeof highsModule === 'function' ? (highsModule as unknown as Loader) : (highsModule as unknown as { default: Loader }).default;
+  typeof highsModule === 'function'
+    ? (highsModule as unknown as Loader)
+    : (highsModule as unknown as { default: Loader }).default;
 
 interface AllocPilot {
   id: string;
@@ -188,7 +190,12 @@ function edgesAsPlans(inst: AllocationInstance): PlanInstance {
   return {
     pilots: inst.pilots,
     slots: inst.slots,
-    plans: inst.edges.map((e) => ({ pilot: e.pilot, score: e.score, credits: 0, sessions: [{ slot: e.slot, units: inst.pilots[e.pilot]!.units, stage: 'main' }] })),
+    plans: inst.edges.map((e) => ({
+      pilot: e.pilot,
+      score: e.score,
+      credits: 0,
+      sessions: [{ slot: e.slot, units: inst.pilots[e.pilot]!.units, stage: 'main' }],
+    })),
     ...(inst.minShare ? { minShare: inst.minShare } : {}),
   };
 }
@@ -212,7 +219,11 @@ function canonicalPlans(inst: PlanInstance): PlanInstance {
   const plans = inst.plans
     .filter((q) => q.score >= 0 && Number.isFinite(q.score) && q.sessions.length > 0)
     .map((q) => ({ ...q, sessions: q.sessions.slice().sort((a, b) => a.slot - b.slot) }))
-    .filter((q) => q.sessions.every((x, i) => x.units <= inst.slots[x.slot]!.available && (i === 0 || q.sessions[i - 1]!.slot !== x.slot)))
+    .filter((q) =>
+      q.sessions.every(
+        (x, i) => x.units <= inst.slots[x.slot]!.available && (i === 0 || q.sessions[i - 1]!.slot !== x.slot),
+      ),
+    )
     // Of plans using the same slots, the best-scoring one is kept.
     .sort((a, b) => a.pilot - b.pilot || compareSlots(a, b) || b.score - a.score)
     .filter((q) => {
@@ -224,13 +235,20 @@ function canonicalPlans(inst: PlanInstance): PlanInstance {
   return { ...inst, plans };
 }
 
-function shareTargets(inst: { pilots: AllocPilot[]; minShare?: Record<string, number> }): { domain: string; pilots: number; required: number }[] {
+function shareTargets(inst: {
+  pilots: AllocPilot[];
+  minShare?: Record<string, number>;
+}): { domain: string; pilots: number; required: number }[] {
   const counts = new Map<string, number>();
   for (const p of inst.pilots) counts.set(p.domain, (counts.get(p.domain) ?? 0) + 1);
   return Object.entries(inst.minShare ?? {})
     .filter(([d, f]) => (counts.get(d) ?? 0) > 0 && f > 0)
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([domain, f]) => ({ domain, pilots: counts.get(domain)!, required: Math.ceil(Math.min(1, f) * counts.get(domain)! - 1e-9) }));
+    .map(([domain, f]) => ({
+      domain,
+      pilots: counts.get(domain)!,
+      required: Math.ceil(Math.min(1, f) * counts.get(domain)! - 1e-9),
+    }));
 }
 
 function shareOutcomes(inst: PlanInstance, assignments: readonly { pilot: number }[]): ShareOutcome[] {
@@ -239,7 +257,11 @@ function shareOutcomes(inst: PlanInstance, assignments: readonly { pilot: number
     const d = inst.pilots[a.pilot]!.domain;
     matched.set(d, (matched.get(d) ?? 0) + 1);
   }
-  return shareTargets(inst).map((t) => ({ ...t, matched: matched.get(t.domain) ?? 0, met: (matched.get(t.domain) ?? 0) >= t.required }));
+  return shareTargets(inst).map((t) => ({
+    ...t,
+    matched: matched.get(t.domain) ?? 0,
+    met: (matched.get(t.domain) ?? 0) >= t.required,
+  }));
 }
 
 const total = (as: readonly { score: number }[]) => round6(as.reduce((s, a) => s + a.score, 0));
@@ -282,11 +304,24 @@ export function isFeasiblePlans(inst: PlanInstance, as: readonly PlanAssignment[
 export function isFeasible(inst: AllocationInstance, as: Assignment[]): boolean {
   return isFeasiblePlans(
     edgesAsPlans(inst),
-    as.map((a) => ({ pilot: a.pilot, score: a.score, plan: { pilot: a.pilot, score: a.score, credits: 0, sessions: [{ slot: a.slot, units: inst.pilots[a.pilot]!.units, stage: 'main' }] } })),
+    as.map((a) => ({
+      pilot: a.pilot,
+      score: a.score,
+      plan: {
+        pilot: a.pilot,
+        score: a.score,
+        credits: 0,
+        sessions: [{ slot: a.slot, units: inst.pilots[a.pilot]!.units, stage: 'main' }],
+      },
+    })),
   );
 }
 
-const toEdgeAssignment = (a: PlanAssignment): Assignment => ({ pilot: a.pilot, slot: a.plan.sessions[0]!.slot, score: a.score });
+const toEdgeAssignment = (a: PlanAssignment): Assignment => ({
+  pilot: a.pilot,
+  slot: a.plan.sessions[0]!.slot,
+  score: a.score,
+});
 
 interface Model {
   data: ModelData;
@@ -360,9 +395,20 @@ function buildModel(h: Highs, inst: PlanInstance, integer: boolean): Model {
     colUpper,
     rowLower,
     rowUpper,
-    matrix: { format: 'csc', numRows, numCols, starts, indices: Int32Array.from(indices), values: Float64Array.from(values) },
+    matrix: {
+      format: 'csc',
+      numRows,
+      numCols,
+      starts,
+      indices: Int32Array.from(indices),
+      values: Float64Array.from(values),
+    },
     ...(integer
-      ? { integrality: Int32Array.from({ length: numCols }, (_, j) => (j < Q ? h.constants.variableType.integer : h.constants.variableType.continuous)) }
+      ? {
+          integrality: Int32Array.from({ length: numCols }, (_, j) =>
+            j < Q ? h.constants.variableType.integer : h.constants.variableType.continuous,
+          ),
+        }
       : {}),
   };
   return { data, penalty, targets };
@@ -430,7 +476,9 @@ export async function allocatePlans(input: PlanInstance, options: AllocateOption
   // The LP relaxation: same model, continuous variables. Its optimum bounds the MIP's penalised objective;
   // adding back the penalty of the chosen answer's shortfall turns it into a bound on the answer's score.
   const lpModel = buildModel(h, inst, false);
-  const lp = inst.plans.length ? solve(h, lpModel.data, options.timeLimitSeconds, false) : { status: 'optimal', timedOut: false, objective: 0, colValue: null };
+  const lp = inst.plans.length
+    ? solve(h, lpModel.data, options.timeLimitSeconds, false)
+    : { status: 'optimal', timedOut: false, objective: 0, colValue: null };
 
   let assignments = greedyAssignments;
   let status = 'not-run';
@@ -454,7 +502,8 @@ export async function allocatePlans(input: PlanInstance, options: AllocateOption
         }
       }
       const penalised = (as: PlanAssignment[]) =>
-        total(as) - lpModel.penalty * shareOutcomes(inst, as).reduce((s, o) => s + Math.max(0, o.required - o.matched), 0);
+        total(as) -
+        lpModel.penalty * shareOutcomes(inst, as).reduce((s, o) => s + Math.max(0, o.required - o.matched), 0);
       if (!mip.colValue) {
         fallback = 'greedy';
         note = `The solver found no solution within ${options.timeLimitSeconds} s (${mip.status}); these are the greedy proposals.`;
@@ -466,7 +515,8 @@ export async function allocatePlans(input: PlanInstance, options: AllocateOption
         note = `The solver stopped at its ${options.timeLimitSeconds} s limit with an answer worse than greedy; these are the greedy proposals.`;
       } else {
         assignments = chosen.sort((a, b) => a.pilot - b.pilot);
-        if (timedOut) note = `The solver stopped at its ${options.timeLimitSeconds} s limit; the answer is feasible but may not be optimal.`;
+        if (timedOut)
+          note = `The solver stopped at its ${options.timeLimitSeconds} s limit; the answer is feasible but may not be optimal.`;
       }
     }
   }
@@ -474,11 +524,13 @@ export async function allocatePlans(input: PlanInstance, options: AllocateOption
   const objective = total(assignments);
   const shares = shareOutcomes(inst, assignments);
   const shortfall = shares.reduce((s, o) => s + Math.max(0, o.required - o.matched), 0);
-  const bound = (b: number | null) => (b === null ? null : round6(Math.max(objective, b + lpModel.penalty * shortfall)));
+  const bound = (b: number | null) =>
+    b === null ? null : round6(Math.max(objective, b + lpModel.penalty * shortfall));
   const gapTo = (b: number | null) => (b === null ? null : b === 0 ? 0 : round6((b - objective) / b));
   const lpBound = bound(lp.objective);
   const proven = bound(mipBound);
-  const boundSource = proven !== null && (lpBound === null || proven < lpBound) ? 'mip' : lpBound !== null ? 'lp' : null;
+  const boundSource =
+    proven !== null && (lpBound === null || proven < lpBound) ? 'mip' : lpBound !== null ? 'lp' : null;
   const upperBound = boundSource === 'mip' ? proven : lpBound;
   const pairs = new Set(inst.plans.flatMap((q) => q.sessions.map((x) => q.pilot * inst.slots.length + x.slot))).size;
   return {

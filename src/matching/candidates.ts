@@ -12,7 +12,15 @@ import { CAPABILITIES } from '../domains/catalog.js';
 import { stagesOf, type PilotRow } from '../pilots/queries.js';
 import type { Candidate, PilotStage } from '../generated/schema-types.js';
 import { notBlockedSql } from './holds.js';
-import { compareScored, rankOffers, reasonsFor, type Lang, type PilotNeeds, type Scored, type SlotOffer } from './scoring.js';
+import {
+  compareScored,
+  rankOffers,
+  reasonsFor,
+  type Lang,
+  type PilotNeeds,
+  type Scored,
+  type SlotOffer,
+} from './scoring.js';
 
 export const SCARCE: ReadonlySet<string> = new Set(CAPABILITIES.filter((c) => c.scarce).map((c) => c.code));
 
@@ -181,7 +189,9 @@ export async function rankedCandidates(
     const ranked = rankOffers(needsOf(pilot, stage), offers, SCARCE, o.units ?? stage.units);
     all.push(...ranked.slice(0, offset + limit + 1).map((s) => ({ ...s, stage: stage.key })));
   }
-  return all.sort((a, b) => compareScored(a, b) || (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : 0)).slice(offset, offset + limit + 1);
+  return all
+    .sort((a, b) => compareScored(a, b) || (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : 0))
+    .slice(offset, offset + limit + 1);
 }
 
 export const toCandidateDto = (s: StagedScored, lang: Lang): Candidate => ({
@@ -207,7 +217,11 @@ export async function alternatives(
   stage?: PilotStage,
 ): Promise<Candidate[]> {
   try {
-    const ranked = await rankedCandidates(db, pilot, 0, 3, { excludeSlotId, ...(units ? { units } : {}), ...(stage ? { stage } : {}) });
+    const ranked = await rankedCandidates(db, pilot, 0, 3, {
+      excludeSlotId,
+      ...(units ? { units } : {}),
+      ...(stage ? { stage } : {}),
+    });
     return ranked.slice(0, 3).map((s) => toCandidateDto(s, lang));
   } catch {
     return [];

@@ -20,7 +20,10 @@ const HOUR = 3_600_000;
 /** Credits per unit-hour of each testbed named (today's rates). */
 export async function creditRates(db: Queryable, testbedIds: string[]): Promise<Map<string, number>> {
   if (!testbedIds.length) return new Map();
-  const { rows } = await db.query<{ id: string; credit_rate: number }>('SELECT id, credit_rate FROM testbeds WHERE id = ANY($1::uuid[])', [testbedIds]);
+  const { rows } = await db.query<{ id: string; credit_rate: number }>(
+    'SELECT id, credit_rate FROM testbeds WHERE id = ANY($1::uuid[])',
+    [testbedIds],
+  );
   return new Map(rows.map((r) => [r.id, r.credit_rate]));
 }
 
@@ -33,7 +36,9 @@ export async function plansFor(db: Queryable, pilot: PilotRow, limit: number, la
     const offers = await suitableOffers(db, pilot, { stage, depth: PLAN_DEPTH });
     ranked.set(stage.key, rankOffers(needsOf(pilot, stage), offers, SCARCE, stage.units).slice(0, PLAN_SLOTS));
   }
-  const rates = await creditRates(db, [...new Set([...ranked.values()].flatMap((r) => r.map((s) => s.offer.testbedId)))]);
+  const rates = await creditRates(db, [
+    ...new Set([...ranked.values()].flatMap((r) => r.map((s) => s.offer.testbedId))),
+  ]);
   const names = new Map<string, string>();
   const slotsByStage = new Map<string, PlanSlot[]>();
   for (const stage of stages) {
@@ -43,7 +48,14 @@ export async function plansFor(db: Queryable, pilot: PilotRow, limit: number, la
         names.set(s.offer.testbedId, s.offer.testbedName);
         const start = s.offer.start.getTime();
         const end = s.offer.end.getTime();
-        return { slotId: s.offer.slotId, testbedId: s.offer.testbedId, start, end, score: s.score, credits: creditsFor(stage.units, (end - start) / HOUR, rates.get(s.offer.testbedId) ?? 1) };
+        return {
+          slotId: s.offer.slotId,
+          testbedId: s.offer.testbedId,
+          start,
+          end,
+          score: s.score,
+          credits: creditsFor(stage.units, (end - start) / HOUR, rates.get(s.offer.testbedId) ?? 1),
+        };
       }),
     );
   }
@@ -85,7 +97,12 @@ interface FilterCounts {
  * with a booking the pilot holds), session length, order (starts before the earliest end of the `after` stage's
  * suitable slots plus minGapHours), credits (costs more than the credits left).
  */
-export async function unmetFor(db: Queryable, pilot: PilotRow, lang: Lang, slotsByStage?: ReadonlyMap<string, readonly PlanSlot[]>): Promise<UnmetStage[]> {
+export async function unmetFor(
+  db: Queryable,
+  pilot: PilotRow,
+  lang: Lang,
+  slotsByStage?: ReadonlyMap<string, readonly PlanSlot[]>,
+): Promise<UnmetStage[]> {
   const stages = stagesOf(pilot);
   const budget = budgetOf(pilot);
   const out: UnmetStage[] = [];
@@ -102,7 +119,11 @@ export async function unmetFor(db: Queryable, pilot: PilotRow, lang: Lang, slots
  * that stage, taken by end time, add up to its hours, plus minGapHours (a lower bound: overlaps are ignored).
  * Null without `after`; 'never' when that stage's slots cannot add up to its hours.
  */
-function orderBound(stage: PilotStage, stages: readonly PilotStage[], slotsByStage?: ReadonlyMap<string, readonly PlanSlot[]>): Date | null | 'never' {
+function orderBound(
+  stage: PilotStage,
+  stages: readonly PilotStage[],
+  slotsByStage?: ReadonlyMap<string, readonly PlanSlot[]>,
+): Date | null | 'never' {
   if (!stage.after || !slotsByStage) return null;
   const need = stages.find((s) => s.key === stage.after!.stage)?.hours ?? 0;
   const before = [...(slotsByStage.get(stage.after.stage) ?? [])].sort((a, b) => a.end - b.end);
@@ -114,7 +135,13 @@ function orderBound(stage: PilotStage, stages: readonly PilotStage[], slotsBySta
   return 'never';
 }
 
-async function countFilters(db: Queryable, pilot: PilotRow, stage: PilotStage, orderFrom: Date | null | 'never', credits: number | null): Promise<FilterCounts> {
+async function countFilters(
+  db: Queryable,
+  pilot: PilotRow,
+  stage: PilotStage,
+  orderFrom: Date | null | 'never',
+  credits: number | null,
+): Promise<FilterCounts> {
   const n = needsOf(pilot, stage);
   const { rows } = await db.query<Record<keyof FilterCounts, string | number>>(
     `WITH base AS (
@@ -193,5 +220,13 @@ function explain(stage: PilotStage, c: FilterCounts, lang: Lang): UnmetStage {
       ? `적합한 슬롯 ${c.remaining}개가 있지만, 순서·간격·중복·예산 조건을 함께 만족하는 조합이 없습니다.`
       : `${c.remaining} suitable slot(s) exist, but no set of them meets the order, gap, overlap and budget rules together.`;
   }
-  return { stage: stage.key, reason, detail, slotsConsidered: c.considered, excluded, remaining: c.remaining, remainingHours: hours };
+  return {
+    stage: stage.key,
+    reason,
+    detail,
+    slotsConsidered: c.considered,
+    excluded,
+    remaining: c.remaining,
+    remainingHours: hours,
+  };
 }

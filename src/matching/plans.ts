@@ -60,7 +60,8 @@ interface Partial {
 }
 
 const hoursOf = (s: { start: number; end: number }) => (s.end - s.start) / HOUR;
-const overlaps = (a: { start: number; end: number }, b: { start: number; end: number }) => a.start < b.end && b.start < a.end;
+const overlaps = (a: { start: number; end: number }, b: { start: number; end: number }) =>
+  a.start < b.end && b.start < a.end;
 
 /** Whether a stage's session set covers its hours without a spare slot. */
 export function coversWithoutSpare(hours: number, sessions: readonly { start: number; end: number }[]): boolean {
@@ -71,7 +72,13 @@ export function coversWithoutSpare(hours: number, sessions: readonly { start: nu
 }
 
 /** Session sets for one stage, given what the partial plan already holds, best mean score first. */
-function stageOptions(stage: PlanStage, slots: readonly PlanSlot[], p: Partial, budget: number | null, limits: PlanLimits): PlanSlot[][] {
+function stageOptions(
+  stage: PlanStage,
+  slots: readonly PlanSlot[],
+  p: Partial,
+  budget: number | null,
+  limits: PlanLimits,
+): PlanSlot[][] {
   let earliest = -Infinity;
   let latestFirst = Infinity;
   if (stage.after) {
@@ -121,7 +128,11 @@ function extend(p: Partial, stage: PlanStage, set: PlanSlot[]): Partial {
 
 const scoreOf = (p: Partial) => (p.hours > 0 ? p.weighted / p.hours : 0);
 const endOf = (p: Partial) => Math.max(...p.sessions.map((s) => s.end));
-const idsOf = (p: Partial) => p.sessions.map((s) => s.slotId).sort().join(',');
+const idsOf = (p: Partial) =>
+  p.sessions
+    .map((s) => s.slotId)
+    .sort()
+    .join(',');
 
 function compare(a: Partial, b: Partial): number {
   const d = scoreOf(b) - scoreOf(a);
@@ -148,10 +159,13 @@ export function searchPlans(
   for (const stage of stages) {
     const slots = slotsByStage.get(stage.key) ?? [];
     const next: Partial[] = [];
-    for (const p of beam) for (const set of stageOptions(stage, slots, p, budget, limits)) next.push(extend(p, stage, set));
+    for (const p of beam)
+      for (const set of stageOptions(stage, slots, p, budget, limits)) next.push(extend(p, stage, set));
     next.sort(compare);
     const seen = new Set<string>();
-    beam = next.filter((p) => (seen.has(idsOf(p)) ? false : (seen.add(idsOf(p)), true))).slice(0, Math.max(limits.beamWidth, limit));
+    beam = next
+      .filter((p) => (seen.has(idsOf(p)) ? false : (seen.add(idsOf(p)), true)))
+      .slice(0, Math.max(limits.beamWidth, limit));
     if (!beam.length) return [];
   }
   return beam.slice(0, limit).map((p) => ({

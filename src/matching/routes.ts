@@ -1,5 +1,10 @@
 import type { Db } from '../db/client.js';
-import type { AllocationRunCreate, CandidateListQuery, MatchRequest, PlanListQuery } from '../generated/schema-types.js';
+import type {
+  AllocationRunCreate,
+  CandidateListQuery,
+  MatchRequest,
+  PlanListQuery,
+} from '../generated/schema-types.js';
 import { AppError, forbidden, validationFailed } from '../core/errors.js';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { schema, type ApiRouter } from '../http/route.js';
@@ -38,7 +43,7 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       summary: 'Rank the slots that meet every requirement of a pilot, best first, with reasons',
       description:
         'Hard filters, per stage (`?stage=` keeps one; by default every stage, merged by score): an active testbed serving ' +
-        'the pilot\'s domain with every capability of the stage; a slot inside [earliestStart, latestEnd], its length within ' +
+        "the pilot's domain with every capability of the stage; a slot inside [earliestStart, latestEnd], its length within " +
         'sessionHours (a first-release pilot: at least durationHours), with enough units left, not overlapping a booking the ' +
         'pilot holds. Score in [0, 1]: capability fit 0.35, time fit 0.30, location 0.15 (when the pilot gives one), load ' +
         'balance 0.20; ties by earlier start, then testbed id, then slot id. `reasons` follow Accept-Language (ko or en). ' +
@@ -46,7 +51,12 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       tag: 'Matching',
       auth: 'matching:read',
       query: schema<CandidateListQuery & { limit: number }>('candidate-list-query.json'),
-      success: { status: 200, description: 'A page of ranked candidates.', schema: 'candidate-list.json', headers: ['Content-Language'] },
+      success: {
+        status: 200,
+        description: 'A page of ranked candidates.',
+        schema: 'candidate-list.json',
+        headers: ['Content-Language'],
+      },
     },
     async ({ principal, params, query, req, res }) => {
       const pilot = await getVisiblePilot(db, principal, params.id);
@@ -54,12 +64,18 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
         throw forbidden("Only the pilot's organisation and operators see its candidates.");
       }
       const stage = query.stage === undefined ? undefined : stageOf(pilot, query.stage);
-      if (query.stage !== undefined && !stage) throw validationFailed([{ pointer: '/query/stage', message: 'names no stage of the pilot' }]);
+      if (query.stage !== undefined && !stage)
+        throw validationFailed([{ pointer: '/query/stage', message: 'names no stage of the pilot' }]);
       const list = query.stage ? `candidates:${pilot.id}:${query.stage}` : `candidates:${pilot.id}`;
       const offset = decodeCursor(list, query.cursor, ['int'])?.[0] ?? 0;
       // The cursor is the rank offset; a forged one must not reach SQL as a negative or absurd LIMIT.
       if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > MAX_CANDIDATE_OFFSET) {
-        throw new AppError(400, 'invalid-cursor', 'Invalid cursor', 'The cursor is not one this list issued; start again without it.');
+        throw new AppError(
+          400,
+          'invalid-cursor',
+          'Invalid cursor',
+          'The cursor is not one this list issued; start again without it.',
+        );
       }
       const lang = languageOf(req, res);
       const ranked = await rankedCandidates(db, pilot, offset, query.limit, stage ? { stage } : {});
@@ -85,12 +101,17 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
         'Each stage is met by whole slots that pass its candidate filters, whose lengths sum to at least its hours but less ' +
         'than hours plus the shortest chosen slot; stages with `after` start every session no earlier than the end of that ' +
         'stage plus minGapHours, the first no later than that end plus maxGapHours; no two sessions overlap; the credits ' +
-        '(at today\'s rates) fit in what remains of the budget. Score: the sessions\' candidate scores weighted by hours. ' +
+        "(at today's rates) fit in what remains of the budget. Score: the sessions' candidate scores weighted by hours. " +
         'When no plan exists, `unmet` says per stage how many slots each hard filter removed. The pilot owner and operators.',
       tag: 'Matching',
       auth: 'matching:read',
       query: schema<PlanListQuery & { limit: number }>('plan-list-query.json'),
-      success: { status: 200, description: 'Plans, best first, or why there is none.', schema: 'plan-list.json', headers: ['Content-Language'] },
+      success: {
+        status: 200,
+        description: 'Plans, best first, or why there is none.',
+        schema: 'plan-list.json',
+        headers: ['Content-Language'],
+      },
     },
     async ({ principal, params, query, req, res }) => {
       const pilot = await getVisiblePilot(db, principal, params.id);
@@ -119,14 +140,22 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       auth: 'matching:write',
       body: schema<MatchRequest>('match-request.json'),
       idempotent: true,
-      success: { status: 201, description: 'The requested match, or the group.', schema: 'match-request-result.json', headers: ['Location'] },
+      success: {
+        status: 201,
+        description: 'The requested match, or the group.',
+        schema: 'match-request-result.json',
+        headers: ['Location'],
+      },
       errors: [409],
     },
     async ({ principal, params, body, req, res }) => {
       const lang = languageOf(req, res);
       if (body.sessions) {
         const group = await requestGroup(db, principal, params.id, body, lang);
-        res.status(201).location(`/v1/matches?pilotId=${params.id}`).json({ groupId: group.groupId, data: group.data.map((m) => toMatchDto(m, lang)) });
+        res
+          .status(201)
+          .location(`/v1/matches?pilotId=${params.id}`)
+          .json({ groupId: group.groupId, data: group.data.map((m) => toMatchDto(m, lang)) });
         return;
       }
       const row = await requestMatch(db, principal, params.id, body, lang);
@@ -140,7 +169,8 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       path: '/v1/matches',
       operationId: 'listMatches',
       summary: 'List the matches you are a party to, newest first',
-      description: 'The pilot owner and the testbed owner see a match; operators see all. A live match past its expiry reads as `expired`.',
+      description:
+        'The pilot owner and the testbed owner see a match; operators see all. A live match past its expiry reads as `expired`.',
       tag: 'Matching',
       auth: 'matching:read',
       query: schema<MatchListQuery>('match-list-query.json'),
@@ -153,7 +183,15 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
   );
 
   api.add(
-    { method: 'get', path: '/v1/matches/{id}', operationId: 'getMatch', summary: 'Read a match', tag: 'Matching', auth: 'matching:read', success: ONE_MATCH },
+    {
+      method: 'get',
+      path: '/v1/matches/{id}',
+      operationId: 'getMatch',
+      summary: 'Read a match',
+      tag: 'Matching',
+      auth: 'matching:read',
+      success: ONE_MATCH,
+    },
     async ({ principal, params, req, res }) => {
       res.json(toMatchDto(await getMatchRow(db, principal, params.id), languageOf(req, res)));
     },
@@ -190,7 +228,7 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       description:
         'Books the slot in the same transaction. A full or no longer suitable slot is a 409 with `alternatives`; a booking ' +
         'overlapping another of the pilot is 409 `booking-overlap`; approving twice, or a rejected or expired match, is 409. ' +
-        'Credits (units × hours × creditRate) are spent from the pilot\'s budget: 409 `budget-exceeded` when they do not fit. ' +
+        "Credits (units × hours × creditRate) are spent from the pilot's budget: 409 `budget-exceeded` when they do not fit. " +
         'A match of a group approves the whole group in one transaction, all bookings or none; a failure names `failedSession`.',
       tag: 'Matching',
       auth: 'matching:write',
@@ -231,9 +269,9 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       operationId: 'createAllocationRun',
       summary: 'Run the allocation over the submitted pilots in scope (operators)',
       description:
-        'Chooses at most one slot per pilot, never exceeding a slot\'s free units, maximising the total score: a mixed-integer ' +
+        "Chooses at most one slot per pilot, never exceeding a slot's free units, maximising the total score: a mixed-integer " +
         'programme solved by HiGHS within `timeLimitSeconds`, with the greedy first-come/best-score baseline and the LP-relaxation ' +
-        'bound in `summary`. `minShare` asks for at least that fraction of each domain\'s pilots to be matched when feasible. ' +
+        "bound in `summary`. `minShare` asks for at least that fraction of each domain's pilots to be matched when feasible. " +
         'Writes `proposed` matches only; nothing is booked until accepted and approved. An empty scope is 422 `empty-scope`. ' +
         'Concurrent runs skip pilots another run proposed for meanwhile; past ALLOCATION_MAX_RUNS runs in flight in one ' +
         'process a run is refused with 429 `allocation-runs-busy` and Retry-After.',
@@ -241,16 +279,26 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       auth: 'matching:write',
       body: schema<AllocationRunCreate>('allocation-run-create.json'),
       idempotent: true,
-      success: { status: 201, description: 'The run with its proposals and summary.', schema: 'allocation-run.json', headers: ['Location'] },
+      success: {
+        status: 201,
+        description: 'The run with its proposals and summary.',
+        schema: 'allocation-run.json',
+        headers: ['Location'],
+      },
       errors: [422, 429],
     },
     async ({ principal, body, req, res }) => {
       const lang = languageOf(req, res);
-      const run = await runs.run(() => runAllocation(db, principal, body)).catch((err: unknown) => {
-        if (err instanceof AppError && err.code === 'allocation-runs-busy') res.setHeader('Retry-After', '5');
-        throw err;
-      });
-      res.status(201).location(`/v1/allocation-runs/${run.id}`).json(await toRunDto(db, run, lang));
+      const run = await runs
+        .run(() => runAllocation(db, principal, body))
+        .catch((err: unknown) => {
+          if (err instanceof AppError && err.code === 'allocation-runs-busy') res.setHeader('Retry-After', '5');
+          throw err;
+        });
+      res
+        .status(201)
+        .location(`/v1/allocation-runs/${run.id}`)
+        .json(await toRunDto(db, run, lang));
     },
   );
 

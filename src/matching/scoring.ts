@@ -97,7 +97,8 @@ export function unsuitability(pilot: PilotNeeds, offer: SlotOffer, units = pilot
   }
   const hours = (offer.end.getTime() - offer.start.getTime()) / HOUR;
   if (hours < pilot.durationHours) out.push({ code: 'duration', hours, needed: pilot.durationHours });
-  if (pilot.maxSessionHours !== undefined && hours > pilot.maxSessionHours) out.push({ code: 'session-length', hours, max: pilot.maxSessionHours });
+  if (pilot.maxSessionHours !== undefined && hours > pilot.maxSessionHours)
+    out.push({ code: 'session-length', hours, max: pilot.maxSessionHours });
   const available = offer.capacity - offer.bookedUnits;
   if (available < units) out.push({ code: 'units', available, needed: units });
   return out;
@@ -114,7 +115,10 @@ export function haversineKm(a: { lat: number; lng: number }, b: { lat: number; l
 
 export function scoreOffer(pilot: PilotNeeds, offer: SlotOffer, scarce: ReadonlySet<string>): Scored {
   const asked = new Set(pilot.capabilities);
-  const unused = offer.testbed.capabilities.filter((c) => !asked.has(c)).slice().sort();
+  const unused = offer.testbed.capabilities
+    .filter((c) => !asked.has(c))
+    .slice()
+    .sort();
   const unusedScarce = unused.filter((c) => scarce.has(c));
   const unusedOther = unused.filter((c) => !scarce.has(c));
   const capabilityFit = clamp01(1 - 0.3 * unusedScarce.length - 0.05 * unusedOther.length);
@@ -145,7 +149,11 @@ export function scoreOffer(pilot: PilotNeeds, offer: SlotOffer, scarce: Readonly
     score,
     breakdown: {
       capabilityFit: { value: round6(capabilityFit), weight: WEIGHTS.capabilityFit, unusedScarce, unusedOther },
-      timeFit: { value: round6(timeFit), weight: WEIGHTS.timeFit, hoursAfterEarliestStart: round6(Math.max(0, after) / HOUR) },
+      timeFit: {
+        value: round6(timeFit),
+        weight: WEIGHTS.timeFit,
+        hoursAfterEarliestStart: round6(Math.max(0, after) / HOUR),
+      },
       location: {
         value: location === null ? null : round6(location),
         weight: location === null ? 0 : WEIGHTS.location,
@@ -166,7 +174,12 @@ export function compareScored(a: Scored, b: Scored): number {
 }
 
 /** Scores the suitable offers and ranks them; unsuitable ones are dropped. */
-export function rankOffers(pilot: PilotNeeds, offers: readonly SlotOffer[], scarce: ReadonlySet<string>, units = pilot.units): Scored[] {
+export function rankOffers(
+  pilot: PilotNeeds,
+  offers: readonly SlotOffer[],
+  scarce: ReadonlySet<string>,
+  units = pilot.units,
+): Scored[] {
   return offers
     .filter((o) => unsuitability(pilot, o, units).length === 0)
     .map((o) => scoreOffer(pilot, o, scarce))
@@ -206,7 +219,11 @@ export function reasonsFor(s: Scored, lang: Lang): string[] {
     out.push(ko ? `희망 시작 시점보다 ${days}일 늦게 시작합니다.` : `Starts ${days} day(s) after the earliest start.`);
   }
   if (b.location.distanceKm !== null) {
-    out.push(ko ? `요청 위치에서 약 ${b.location.distanceKm}km 떨어져 있습니다.` : `About ${b.location.distanceKm} km from the pilot's location.`);
+    out.push(
+      ko
+        ? `요청 위치에서 약 ${b.location.distanceKm}km 떨어져 있습니다.`
+        : `About ${b.location.distanceKm} km from the pilot's location.`,
+    );
   }
   out.push(
     ko
@@ -222,7 +239,9 @@ export function unsuitabilityText(u: Unsuitability, lang: Lang): string {
     case 'testbed-inactive':
       return ko ? '테스트베드가 운영 중이 아닙니다.' : 'The testbed is not active.';
     case 'domain':
-      return ko ? `테스트베드가 ${u.domain} 분야를 지원하지 않습니다.` : `The testbed does not serve the ${u.domain} domain.`;
+      return ko
+        ? `테스트베드가 ${u.domain} 분야를 지원하지 않습니다.`
+        : `The testbed does not serve the ${u.domain} domain.`;
     case 'capabilities':
       return ko ? `필요한 역량이 없습니다: ${u.missing.join(', ')}.` : `Missing capabilities: ${u.missing.join(', ')}.`;
     case 'window':

@@ -27,7 +27,15 @@ import { assertNotBlocked, expireMatch, holdExpiry, offerWaitlist, releaseHold, 
 import { recordPartiesEvent } from './events.js';
 import { toMatchDto } from './presenter.js';
 import { EFFECTIVE_STATUS, getMatchRow, LIVE, MATCH_SELECT, partiesVisibility, type MatchRow } from './queries.js';
-import { reasonsFor, scoreOffer, unsuitability, unsuitabilityText, type Lang, type SlotOffer, type Unsuitability } from './scoring.js';
+import {
+  reasonsFor,
+  scoreOffer,
+  unsuitability,
+  unsuitabilityText,
+  type Lang,
+  type SlotOffer,
+  type Unsuitability,
+} from './scoring.js';
 
 export type MatchListQuery = MatchListQueryParams & { limit: number };
 
@@ -51,8 +59,16 @@ async function refusalProblem(db: Queryable, r: Refusal, lang: Lang): Promise<Ap
   const alts = await alternatives(db, r.pilot, lang, r.slotId, r.units, r.stage);
   const reasons = r.problems.map((u) => unsuitabilityText(u, lang));
   return r.kind === 'full'
-    ? conflict('slot-full', `The slot has too few units left. ${reasons.join(' ')}`.trim(), { slotId: r.slotId, reasons, alternatives: alts })
-    : conflict('slot-unsuitable', `The slot does not meet the pilot's requirements. ${reasons.join(' ')}`, { slotId: r.slotId, reasons, alternatives: alts });
+    ? conflict('slot-full', `The slot has too few units left. ${reasons.join(' ')}`.trim(), {
+        slotId: r.slotId,
+        reasons,
+        alternatives: alts,
+      })
+    : conflict('slot-unsuitable', `The slot does not meet the pilot's requirements. ${reasons.join(' ')}`, {
+        slotId: r.slotId,
+        reasons,
+        alternatives: alts,
+      });
 }
 
 /** Maps what PostgreSQL refused (and in-transaction refusals) to problems a client can act on. */
@@ -62,7 +78,8 @@ export async function bookingProblem(
   ctx: { pilot?: PilotRow; slotId?: string; units?: number; stage?: PilotStage; lang: Lang },
 ): Promise<unknown> {
   if (err instanceof Refusal) return refusalProblem(db, err, ctx.lang);
-  if (isDbError(err, 'check_violation', 'pilot_budgets_committed_check') && ctx.pilot) return budgetProblem(db, ctx.pilot.id);
+  if (isDbError(err, 'check_violation', 'pilot_budgets_committed_check') && ctx.pilot)
+    return budgetProblem(db, ctx.pilot.id);
   const overPromised = ['slots_booked_units_check', 'slots_held_units_check'].some((c) =>
     isDbError(err, 'check_violation', c),
   );
@@ -76,7 +93,10 @@ export async function bookingProblem(
     return refusalProblem(db, new Refusal('full', ctx.pilot, ctx.slotId, units, problems, ctx.stage), ctx.lang);
   }
   if (isDbError(err, 'exclusion_violation', 'bookings_pilot_no_overlap')) {
-    return conflict('booking-overlap', 'The pilot already holds a confirmed booking that overlaps this slot; nothing was booked.');
+    return conflict(
+      'booking-overlap',
+      'The pilot already holds a confirmed booking that overlaps this slot; nothing was booked.',
+    );
   }
   if (isDbError(err, 'unique_violation', 'matches_live_pair_key')) {
     return conflict('match-exists', 'The pilot already has a live match for this slot.');
@@ -86,10 +106,19 @@ export async function bookingProblem(
 
 /** 409 budget-exceeded with the budget as it stands after the rollback. */
 async function budgetProblem(db: Queryable, pilotId: string): Promise<AppError> {
-  const { rows } = await db.query<{ credits: string; committed: string }>('SELECT credits, committed FROM pilot_budgets WHERE pilot_id = $1', [pilotId]);
+  const { rows } = await db.query<{ credits: string; committed: string }>(
+    'SELECT credits, committed FROM pilot_budgets WHERE pilot_id = $1',
+    [pilotId],
+  );
   const b = rows[0];
-  const budget = b ? { credits: Number(b.credits), committed: Number(b.committed), remaining: Number(b.credits) - Number(b.committed) } : null;
-  return conflict('budget-exceeded', "Confirming this would take the pilot's committed credits past its budget; nothing was booked.", { budget });
+  const budget = b
+    ? { credits: Number(b.credits), committed: Number(b.committed), remaining: Number(b.credits) - Number(b.committed) }
+    : null;
+  return conflict(
+    'budget-exceeded',
+    "Confirming this would take the pilot's committed credits past its budget; nothing was booked.",
+    { budget },
+  );
 }
 
 /**
@@ -98,7 +127,11 @@ async function budgetProblem(db: Queryable, pilotId: string): Promise<AppError> 
  * hours × the testbed's creditRate, rounded up — and spends them from the pilot's budget, whose CHECK refuses
  * going past the credits. Returns the booking id.
  */
-export async function bookMatch(tx: Queryable, m: { id: string; pilot_id: string; slot_id: string; testbed_id: string; units: number }, offer: SlotOffer): Promise<string> {
+export async function bookMatch(
+  tx: Queryable,
+  m: { id: string; pilot_id: string; slot_id: string; testbed_id: string; units: number },
+  offer: SlotOffer,
+): Promise<string> {
   // What the match held becomes booked in one statement, so held + booked never passes capacity on the way.
   await tx.query(
     `UPDATE slots SET booked_units = booked_units + $2,
@@ -117,7 +150,10 @@ export async function bookMatch(tx: Queryable, m: { id: string; pilot_id: string
   );
   const booking = rows[0]!;
   // No TypeScript budget check either: pilot_budgets_committed_check decides. A pilot without a row is not limited.
-  await tx.query('UPDATE pilot_budgets SET committed = committed + $2, updated_at = now() WHERE pilot_id = $1', [m.pilot_id, booking.credits]);
+  await tx.query('UPDATE pilot_budgets SET committed = committed + $2, updated_at = now() WHERE pilot_id = $1', [
+    m.pilot_id,
+    booking.credits,
+  ]);
   return booking.id;
 }
 
@@ -150,7 +186,16 @@ export async function listMatches(db: Db, principal: Principal, q: MatchListQuer
         AND ($6::timestamptz IS NULL OR (m.created_at, m.id) < ($6::timestamptz, $7::uuid))
       ORDER BY m.created_at DESC, m.id DESC
       LIMIT $8`,
-    [principal.organizationId, q.pilotId ?? null, q.testbedId ?? null, q.status ?? null, q.allocationRunId ?? null, after?.[0] ?? null, after?.[1] ?? null, q.limit + 1],
+    [
+      principal.organizationId,
+      q.pilotId ?? null,
+      q.testbedId ?? null,
+      q.status ?? null,
+      q.allocationRunId ?? null,
+      after?.[0] ?? null,
+      after?.[1] ?? null,
+      q.limit + 1,
+    ],
   );
   return rows;
 }
@@ -190,16 +235,24 @@ function requestedStage(pilot: PilotRow, body: MatchRequest, offer: SlotOffer): 
   return stages.find((s) => unsuitability(needsOf(pilot, s), offer, body.units ?? s.units).length === 0) ?? stages[0]!;
 }
 
-export async function requestMatch(db: Db, principal: Principal, pilotId: string, body: MatchRequest, lang: Lang): Promise<MatchRow> {
+export async function requestMatch(
+  db: Db,
+  principal: Principal,
+  pilotId: string,
+  body: MatchRequest,
+  lang: Lang,
+): Promise<MatchRow> {
   let pilot: PilotRow | undefined;
   let stage: PilotStage | undefined;
   const units = () => body.units ?? stage?.units ?? pilot?.units ?? 1;
-  if (body.slotId === undefined) throw validationFailed([{ pointer: '/body/slotId', message: 'is required (or give sessions)' }]);
+  if (body.slotId === undefined)
+    throw validationFailed([{ pointer: '/body/slotId', message: 'is required (or give sessions)' }]);
   const slotId = body.slotId;
   try {
     return await db.transaction(async (tx) => {
       pilot = await getVisiblePilot(tx, principal, pilotId, true);
-      if (!ownsPilot(principal, pilot)) throw forbidden('Only the organisation that registered this pilot may ask for slots.');
+      if (!ownsPilot(principal, pilot))
+        throw forbidden('Only the organisation that registered this pilot may ask for slots.');
       assertRequestable(pilot);
       // The pilot's overdue matches expire for real (freeing their holds), so the one-live-match-per-slot index
       // lets a new one in. SKIP LOCKED: one the sweep is expiring right now is left to it.
@@ -218,7 +271,14 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
       const needs = needsOf(pilot, stage);
       const problems = unsuitability(needs, offer, units());
       if (problems.length) {
-        throw new Refusal(problems.every((p) => p.code === 'units') ? 'full' : 'unsuitable', pilot, slotId, units(), problems, stage);
+        throw new Refusal(
+          problems.every((p) => p.code === 'units') ? 'full' : 'unsuitable',
+          pilot,
+          slotId,
+          units(),
+          problems,
+          stage,
+        );
       }
       const overlap = await tx.query(
         `SELECT 1 FROM bookings WHERE pilot_id = $1 AND status = 'confirmed' AND start_at < $3 AND end_at > $2 LIMIT 1`,
@@ -232,8 +292,17 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
       const { rows } = await tx.query<{ id: string }>(
         `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, score, breakdown, reasons, expires_at, stage)
          VALUES ($1, $2, $3, $4, 'requested', 'request', $5, $6, $7, $8, $9) RETURNING id`,
-        [pilot.id, offer.slotId, offer.testbedId, units(), scored.score, JSON.stringify(scored.breakdown),
-          JSON.stringify({ ko: reasonsFor(scored, 'ko'), en: reasonsFor(scored, 'en') }), expires.toISOString(), stage.key],
+        [
+          pilot.id,
+          offer.slotId,
+          offer.testbedId,
+          units(),
+          scored.score,
+          JSON.stringify(scored.breakdown),
+          JSON.stringify({ ko: reasonsFor(scored, 'ko'), en: reasonsFor(scored, 'en') }),
+          expires.toISOString(),
+          stage.key,
+        ],
       );
       // No TypeScript capacity check decides: slots_held_units_check refuses a hold past capacity.
       await takeHold(tx, rows[0]!.id, offer.slotId, units());
@@ -248,8 +317,15 @@ export async function requestMatch(db: Db, principal: Principal, pilotId: string
 }
 
 function closedProblem(row: MatchRow, action: string): AppError {
-  if (row.status === 'expired') return conflict('match-expired', `The match expired${row.expires_at ? ` at ${row.expires_at.toISOString()}` : ''}; it cannot ${action}.`, { currentStatus: row.status });
-  return new AppError(409, 'invalid-transition', 'Conflict', `A ${row.status} match cannot ${action}.`, { currentStatus: row.status });
+  if (row.status === 'expired')
+    return conflict(
+      'match-expired',
+      `The match expired${row.expires_at ? ` at ${row.expires_at.toISOString()}` : ''}; it cannot ${action}.`,
+      { currentStatus: row.status },
+    );
+  return new AppError(409, 'invalid-transition', 'Conflict', `A ${row.status} match cannot ${action}.`, {
+    currentStatus: row.status,
+  });
 }
 
 /**
@@ -264,14 +340,19 @@ async function lockMembers(
   id: string,
 ): Promise<{ row: MatchRow; members: MatchRow[]; pilot: PilotRow }> {
   const found = (
-    await tx.query<{ group_id: string | null; pilot_id: string }>('SELECT group_id, pilot_id FROM matches WHERE id = $1', [id])
+    await tx.query<{ group_id: string | null; pilot_id: string }>(
+      'SELECT group_id, pilot_id FROM matches WHERE id = $1',
+      [id],
+    )
   ).rows[0];
   if (!found) throw notFound('match');
   const pilot = await lockPilot(tx, found.pilot_id);
   const group = found.group_id;
   if (group) await tx.query('SELECT id FROM matches WHERE group_id = $1 ORDER BY id FOR UPDATE', [group]);
   const row = await getMatchRow(tx, principal, id, true);
-  const members = group ? (await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.group_id = $1 ORDER BY m.id`, [group])).rows : [row];
+  const members = group
+    ? (await tx.query<MatchRow>(`${MATCH_SELECT} WHERE m.group_id = $1 ORDER BY m.id`, [group])).rows
+    : [row];
   return { row, members, pilot };
 }
 
@@ -341,7 +422,14 @@ export async function rejectMatch(db: Db, principal: Principal, id: string): Pro
     for (const slotId of freed) await offerWaitlist(tx, slotId);
     for (const m of live) {
       const updated = await getMatchRow(tx, principal, m.id);
-      await recordPartiesEvent(tx, 'match.rejected', toMatchDto(updated), updated.pilot_id, updated.testbed_id, updated.pilot_org);
+      await recordPartiesEvent(
+        tx,
+        'match.rejected',
+        toMatchDto(updated),
+        updated.pilot_id,
+        updated.testbed_id,
+        updated.pilot_org,
+      );
     }
     return getMatchRow(tx, principal, id);
   });
@@ -362,7 +450,12 @@ class SessionFailure extends Error {
  * failure names the session and offers alternatives for its stage; no booking and no credit is left behind).
  * Lock order: the pilot, the group's matches (id order), the slots (id order).
  */
-export async function approveMatch(db: Db, principal: Principal, id: string, lang: Lang): Promise<{ match: MatchRow; bookingId: string }> {
+export async function approveMatch(
+  db: Db,
+  principal: Principal,
+  id: string,
+  lang: Lang,
+): Promise<{ match: MatchRow; bookingId: string }> {
   let pilot: PilotRow | undefined;
   let grouped = false;
   try {
@@ -417,12 +510,24 @@ export async function approveMatch(db: Db, principal: Principal, id: string, lan
     if (!(err instanceof SessionFailure)) throw await bookingProblem(db, err, { pilot, lang });
     const m = err.member;
     const stage = pilot ? (stageOf(pilot, m.stage) ?? undefined) : undefined;
-    const problem = await bookingProblem(db, err.reason, { pilot, slotId: m.slot_id, units: m.units, ...(stage ? { stage } : {}), lang });
-    if (!grouped || !(problem instanceof AppError)) return Promise.reject(problem);
-    throw new AppError(problem.status, problem.code, problem.title, `Session ${m.stage} on slot ${m.slot_id} failed: ${problem.detail} No session of the group was booked.`, {
-      ...problem.extra,
-      failedSession: { matchId: m.id, slotId: m.slot_id, stage: m.stage },
+    const problem = await bookingProblem(db, err.reason, {
+      pilot,
+      slotId: m.slot_id,
+      units: m.units,
+      ...(stage ? { stage } : {}),
+      lang,
     });
+    if (!grouped || !(problem instanceof AppError)) return Promise.reject(problem);
+    throw new AppError(
+      problem.status,
+      problem.code,
+      problem.title,
+      `Session ${m.stage} on slot ${m.slot_id} failed: ${problem.detail} No session of the group was booked.`,
+      {
+        ...problem.extra,
+        failedSession: { matchId: m.id, slotId: m.slot_id, stage: m.stage },
+      },
+    );
   }
 }
 
@@ -435,9 +540,11 @@ function groupFieldErrors(pilot: PilotRow, body: MatchRequest): FieldError[] {
   const seen = new Map<string, number>();
   body.sessions!.forEach((s, i) => {
     const first = seen.get(s.slotId);
-    if (first !== undefined) errors.push({ pointer: `/body/sessions/${i}/slotId`, message: `repeats the slot of session ${first}` });
+    if (first !== undefined)
+      errors.push({ pointer: `/body/sessions/${i}/slotId`, message: `repeats the slot of session ${first}` });
     else seen.set(s.slotId, i);
-    if (!stageOf(pilot, s.stage)) errors.push({ pointer: `/body/sessions/${i}/stage`, message: 'names no stage of the pilot' });
+    if (!stageOf(pilot, s.stage))
+      errors.push({ pointer: `/body/sessions/${i}/stage`, message: 'names no stage of the pilot' });
   });
   return errors;
 }
@@ -447,13 +554,20 @@ function groupFieldErrors(pilot: PilotRow, body: MatchRequest): FieldError[] {
  * its stage and not overlap another session of the group or a booking the pilot holds. Credits are checked at
  * approval, not here.
  */
-export async function requestGroup(db: Db, principal: Principal, pilotId: string, body: MatchRequest, lang: Lang): Promise<{ groupId: string; data: MatchRow[] }> {
+export async function requestGroup(
+  db: Db,
+  principal: Principal,
+  pilotId: string,
+  body: MatchRequest,
+  lang: Lang,
+): Promise<{ groupId: string; data: MatchRow[] }> {
   let pilot: PilotRow | undefined;
   let failed: { slotId: string; units: number; stage: PilotStage } | undefined;
   try {
     return await db.transaction(async (tx) => {
       pilot = await getVisiblePilot(tx, principal, pilotId, true);
-      if (!ownsPilot(principal, pilot)) throw forbidden('Only the organisation that registered this pilot may ask for slots.');
+      if (!ownsPilot(principal, pilot))
+        throw forbidden('Only the organisation that registered this pilot may ask for slots.');
       const errors = groupFieldErrors(pilot, body);
       if (errors.length) throw validationFailed(errors, 'The group request is not valid.');
       assertRequestable(pilot);
@@ -475,10 +589,21 @@ export async function requestGroup(db: Db, principal: Principal, pilotId: string
         const needs = needsOf(pilot, stage);
         const problems = unsuitability(needs, offer, stage.units);
         if (problems.length) {
-          throw new Refusal(problems.every((p) => p.code === 'units') ? 'full' : 'unsuitable', pilot, s.slotId, stage.units, problems, stage);
+          throw new Refusal(
+            problems.every((p) => p.code === 'units') ? 'full' : 'unsuitable',
+            pilot,
+            s.slotId,
+            stage.units,
+            problems,
+            stage,
+          );
         }
         const clash = offers.findIndex((o) => o.start < offer.end && offer.start < o.end);
-        if (clash >= 0) throw conflict('booking-overlap', `Session ${i} overlaps session ${clash} of the same group; a pilot is never in two places at once.`);
+        if (clash >= 0)
+          throw conflict(
+            'booking-overlap',
+            `Session ${i} overlaps session ${clash} of the same group; a pilot is never in two places at once.`,
+          );
         const overlap = await tx.query(
           `SELECT 1 FROM bookings WHERE pilot_id = $1 AND status = 'confirmed' AND start_at < $3 AND end_at > $2 LIMIT 1`,
           [pilot.id, offer.start.toISOString(), offer.end.toISOString()],
@@ -492,8 +617,18 @@ export async function requestGroup(db: Db, principal: Principal, pilotId: string
         const { rows } = await tx.query<{ id: string }>(
           `INSERT INTO matches (pilot_id, slot_id, testbed_id, units, status, origin, score, breakdown, reasons, expires_at, stage, group_id)
            VALUES ($1, $2, $3, $4, 'requested', 'request', $5, $6, $7, $8, $9, $10) RETURNING id`,
-          [pilot.id, offer.slotId, offer.testbedId, stage.units, scored.score, JSON.stringify(scored.breakdown),
-            JSON.stringify({ ko: reasonsFor(scored, 'ko'), en: reasonsFor(scored, 'en') }), expires.toISOString(), stage.key, groupId],
+          [
+            pilot.id,
+            offer.slotId,
+            offer.testbedId,
+            stage.units,
+            scored.score,
+            JSON.stringify(scored.breakdown),
+            JSON.stringify({ ko: reasonsFor(scored, 'ko'), en: reasonsFor(scored, 'en') }),
+            expires.toISOString(),
+            stage.key,
+            groupId,
+          ],
         );
         await takeHold(tx, rows[0]!.id, offer.slotId, stage.units);
         ids.push(rows[0]!.id);

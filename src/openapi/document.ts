@@ -92,7 +92,11 @@ function reachableSchemas(components: Json, rest: Json): Json {
 }
 
 /** The fields schema spelled out inline, plus the binary part: fields and file travel side by side. */
-function multipartBody(mp: NonNullable<OperationSpec['multipart']>, schemas: JsonSchema[], nameOf: (file: string) => string): Json {
+function multipartBody(
+  mp: NonNullable<OperationSpec['multipart']>,
+  schemas: JsonSchema[],
+  nameOf: (file: string) => string,
+): Json {
   const fields = schemas.find((s) => s.$id === mp.fields) as Json | undefined;
   if (!fields) throw new Error(`schemas/${mp.fields} is missing`);
   const properties = toComponent(fields.properties ?? {}, nameOf) as Json;
@@ -222,7 +226,8 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
       }
     }
     // Operations that answer in the caller's language say so with Content-Language; they read Accept-Language.
-    if (op.success.headers?.includes('Content-Language')) parameters.push({ $ref: '#/components/parameters/AcceptLanguage' });
+    if (op.success.headers?.includes('Content-Language'))
+      parameters.push({ $ref: '#/components/parameters/AcceptLanguage' });
 
     for (const h of op.headerParams ?? []) parameters.push({ $ref: `#/components/parameters/${h}` });
     if (op.idempotent) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
@@ -232,7 +237,8 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
     const success: Json = { description: op.success.description };
     if (op.success.schema) success.content = { 'application/json': { schema: ref(op.success.schema) } };
     // A media type beside a schema is an alternative representation (CSV of a JSON report); alone it is the only one.
-    if (op.success.mediaType || op.success.mediaTypes) success.content = { ...((success.content as Json | undefined) ?? {}), ...rawContent(op.success) };
+    if (op.success.mediaType || op.success.mediaTypes)
+      success.content = { ...((success.content as Json | undefined) ?? {}), ...rawContent(op.success) };
     const headers: Json = {};
     for (const h of op.success.headers ?? []) headers[h] = { $ref: `#/components/headers/${h}` };
     if (Object.keys(headers).length) success.headers = headers;
@@ -268,7 +274,9 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
             requestBody: {
               required: true,
               description: op.rawBody.description,
-              content: { [op.rawBody.mediaType]: { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+              content: {
+                [op.rawBody.mediaType]: { schema: { type: 'string', contentMediaType: 'application/octet-stream' } },
+              },
             },
           }
         : {}),
@@ -278,7 +286,10 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
   }
 
   const webhooks = webhookSection(schemas);
-  const tags = [...new Set(operations.map((o) => o.tag))].map((name) => ({ name, description: TAG_TEXT[name] ?? name }));
+  const tags = [...new Set(operations.map((o) => o.tag))].map((name) => ({
+    name,
+    description: TAG_TEXT[name] ?? name,
+  }));
 
   const doc: Json = {
     openapi: '3.1.0',
@@ -294,7 +305,11 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
         'Lists take `limit` (1–200, default 50) and an opaque `cursor`, and answer `{data, nextCursor}`.',
         'Creating POSTs accept `Idempotency-Key`; PATCH requires `If-Match` with the ETag from a GET.',
         '',
-        'Problem codes: ' + Object.keys(PROBLEM_CODES).map((c) => `\`${c}\``).join(', ') + '.',
+        'Problem codes: ' +
+          Object.keys(PROBLEM_CODES)
+            .map((c) => `\`${c}\``)
+            .join(', ') +
+          '.',
       ].join('\n'),
       contact: { name: 'Gwangju AX Programme Office', email: 'ax-registry@gwangju.go.kr' },
       license: { name: 'Apache 2.0', identifier: 'Apache-2.0' },
@@ -350,14 +365,24 @@ export function buildOpenApi(operations: OperationSpec[], schemas: JsonSchema[],
         ETag: { description: 'Entity tag of the returned resource version.', schema: { type: 'string' } },
         Location: { description: 'URL of the created resource.', schema: { type: 'string' } },
         'Content-Range': { description: 'The byte range sent (RFC 9110).', schema: { type: 'string' } },
-        'Content-Disposition': { description: 'attachment, with the file name per RFC 6266/5987.', schema: { type: 'string' } },
+        'Content-Disposition': {
+          description: 'attachment, with the file name per RFC 6266/5987.',
+          schema: { type: 'string' },
+        },
         'Repr-Digest': {
-          description: 'SHA-256 of the whole file (RFC 9530), also on partial answers: check a reassembled download against it.',
+          description:
+            'SHA-256 of the whole file (RFC 9530), also on partial answers: check a reassembled download against it.',
           schema: { type: 'string', examples: ['sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:'] },
         },
         'Accept-Ranges': { description: 'bytes: Range requests are honoured.', schema: { type: 'string' } },
-        'Content-Language': { description: 'The language of human-readable text in the body (ko or en, from Accept-Language).', schema: { type: 'string' } },
-        Link: { description: 'RFC 8288 links; rel="next" names the next page of a CSV report.', schema: { type: 'string' } },
+        'Content-Language': {
+          description: 'The language of human-readable text in the body (ko or en, from Accept-Language).',
+          schema: { type: 'string' },
+        },
+        Link: {
+          description: 'RFC 8288 links; rel="next" names the next page of a CSV report.',
+          schema: { type: 'string' },
+        },
         ...TUS_HEADERS,
       },
     },
@@ -388,9 +413,15 @@ function webhookSection(schemas: JsonSchema[]): Json {
         parameters: [
           { name: 'webhook-id', ...header('The event id; the same on every attempt, so de-duplicate by it.') },
           { name: 'webhook-timestamp', ...header('Seconds since the Unix epoch when this attempt was signed.') },
-          { name: 'webhook-signature', ...header('Space-separated v1,<base64 HMAC-SHA256 of "id.timestamp.body"> (two during a secret rotation).') },
+          {
+            name: 'webhook-signature',
+            ...header('Space-separated v1,<base64 HMAC-SHA256 of "id.timestamp.body"> (two during a secret rotation).'),
+          },
         ],
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName(schemas, s.$id!)}` } } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName(schemas, s.$id!)}` } } },
+        },
         responses: {
           '200': { description: 'Any 2xx acknowledges the event. Anything else, or no answer in time, is retried.' },
           '410': { description: 'Gone: the endpoint is disabled at once.' },

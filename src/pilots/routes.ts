@@ -48,7 +48,8 @@ export function pilotRoutes(api: ApiRouter, db: Db): void {
       path: '/v1/pilots',
       operationId: 'listPilots',
       summary: 'List the pilots you may see, newest first',
-      description: 'Startups see their own; operators see all; partners see pilots matched or booked on their testbeds.',
+      description:
+        'Startups see their own; operators see all; partners see pilots matched or booked on their testbeds.',
       tag: TAG,
       auth: 'pilots:read',
       query: schema<PilotListQuery>('pilot-list-query.json'),
@@ -60,7 +61,15 @@ export function pilotRoutes(api: ApiRouter, db: Db): void {
   );
 
   api.add(
-    { method: 'get', path: '/v1/pilots/{id}', operationId: 'getPilot', summary: 'Read a pilot', tag: TAG, auth: 'pilots:read', success: ONE },
+    {
+      method: 'get',
+      path: '/v1/pilots/{id}',
+      operationId: 'getPilot',
+      summary: 'Read a pilot',
+      tag: TAG,
+      auth: 'pilots:read',
+      success: ONE,
+    },
     async ({ principal, params, res }) => {
       send(res, await getVisiblePilot(db, principal, params.id));
     },

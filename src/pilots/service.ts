@@ -9,7 +9,11 @@ import { assertIfMatch, etagOf } from '../core/etag.js';
 import { decodeCursor, toPage } from '../core/cursor.js';
 import type { EventType } from '../events/catalog.js';
 import { recordEvent } from '../events/outbox.js';
-import type { PilotListQuery as PilotListQueryParams, PilotPatch, PilotRequirementsInput } from '../generated/schema-types.js';
+import type {
+  PilotListQuery as PilotListQueryParams,
+  PilotPatch,
+  PilotRequirementsInput,
+} from '../generated/schema-types.js';
 import { releasePilotHoldings, transitionPilot } from './lifecycle.js';
 import { toPilotDto } from './presenter.js';
 import { INSERT_PILOT_CREATED, PILOT_COLUMNS, firstReleaseOf, getVisiblePilot, type PilotRow } from './queries.js';
@@ -50,10 +54,36 @@ function fieldParams(p: PilotFields): unknown[] {
  * writes into the event itself): its DTO is the pilot.created payload, built before the statement runs.
  */
 function draftRowOf(values: unknown[], organizationId: string, demo: boolean): PilotRow {
-  type Values = [string, string, PilotRow['domain'], string | null, PilotRow['capabilities'], number, number, string,
-    string, string | null, number | null, number | null, string | null];
-  const [title, summary, domain, subdomain, capabilities, units, durationHours, earliestStart, latestEnd, address, lat,
-    lng, stages] = values as Values;
+  type Values = [
+    string,
+    string,
+    PilotRow['domain'],
+    string | null,
+    PilotRow['capabilities'],
+    number,
+    number,
+    string,
+    string,
+    string | null,
+    number | null,
+    number | null,
+    string | null,
+  ];
+  const [
+    title,
+    summary,
+    domain,
+    subdomain,
+    capabilities,
+    units,
+    durationHours,
+    earliestStart,
+    latestEnd,
+    address,
+    lat,
+    lng,
+    stages,
+  ] = values as Values;
   const epoch = new Date(0);
   return {
     id: '',
@@ -98,7 +128,13 @@ export async function createPilot(db: Db, principal: Principal, input: PilotFiel
 
 /** Pilot events are seen by whoever may see the pilot. */
 export function recordPilotEvent(tx: Queryable, type: EventType, row: PilotRow) {
-  return recordEvent(tx, { type, data: toPilotDto(row), visibility: 'pilot', organizationId: row.organization_id, pilotId: row.id });
+  return recordEvent(tx, {
+    type,
+    data: toPilotDto(row),
+    visibility: 'pilot',
+    organizationId: row.organization_id,
+    pilotId: row.id,
+  });
 }
 
 async function getOwnPilotForUpdate(tx: Queryable, principal: Principal, id: string): Promise<PilotRow> {
@@ -130,7 +166,11 @@ function mergePilot(row: PilotRow, patch: PilotPatch): PilotFields {
   const { location, stages, ...reqPatch } = patch.requirements ?? {};
   let requirements: PilotRequirementsInput;
   if (stages || row.stages) {
-    requirements = { ...reqPatch, ...(location ? { location } : {}), stages: stages ?? (row.stages as PilotRequirementsInput['stages'])! };
+    requirements = {
+      ...reqPatch,
+      ...(location ? { location } : {}),
+      stages: stages ?? (row.stages as PilotRequirementsInput['stages'])!,
+    };
   } else {
     requirements = { ...firstReleaseOf(row), ...reqPatch };
     if (location === null) delete requirements.location;
@@ -141,7 +181,12 @@ function mergePilot(row: PilotRow, patch: PilotPatch): PilotFields {
     summary: patch.summary ?? row.summary,
     domain: patch.domain ?? row.domain,
     // Changing the domain without naming a subdomain drops the old one, which belonged to the old domain.
-    subdomain: patch.subdomain !== undefined ? patch.subdomain : patch.domain && patch.domain !== row.domain ? null : row.subdomain,
+    subdomain:
+      patch.subdomain !== undefined
+        ? patch.subdomain
+        : patch.domain && patch.domain !== row.domain
+          ? null
+          : row.subdomain,
     requirements,
   };
 }
@@ -151,7 +196,9 @@ export async function updatePilot(db: Db, principal: Principal, id: string, patc
     const row = await getOwnPilotForUpdate(tx, principal, id);
     assertIfMatch(ifMatch, pilotEtag(row));
     if (!isEditable(row.status)) {
-      throw conflict('invalid-transition', `Only draft pilots can be edited; this one is ${row.status}.`, { currentStatus: row.status });
+      throw conflict('invalid-transition', `Only draft pilots can be edited; this one is ${row.status}.`, {
+        currentStatus: row.status,
+      });
     }
     const merged = mergePilot(row, patch);
     assertValidPilot(merged);
@@ -172,7 +219,11 @@ export async function deletePilot(db: Db, principal: Principal, id: string): Pro
   await db.transaction(async (tx) => {
     const row = await getOwnPilotForUpdate(tx, principal, id);
     if (row.status !== 'draft') {
-      throw conflict('invalid-transition', `Only draft pilots can be deleted; withdraw a ${row.status} pilot instead.`, { currentStatus: row.status });
+      throw conflict(
+        'invalid-transition',
+        `Only draft pilots can be deleted; withdraw a ${row.status} pilot instead.`,
+        { currentStatus: row.status },
+      );
     }
     await tx.query('DELETE FROM pilots WHERE id = $1', [id]);
     await recordPilotEvent(tx, 'pilot.deleted', row);

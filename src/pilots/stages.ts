@@ -101,7 +101,8 @@ export function stageErrors(stages: readonly PilotStage[], base: string): FieldE
     const end = Date.parse(s.latestEnd);
     const windowHours = (end - start) / HOUR_MS;
     if (!(start < end)) errors.push({ pointer: `${at}/latestEnd`, message: 'must be later than earliestStart' });
-    else if (s.hours > windowHours) errors.push({ pointer: `${at}/hours`, message: 'does not fit between earliestStart and latestEnd' });
+    else if (s.hours > windowHours)
+      errors.push({ pointer: `${at}/hours`, message: 'does not fit between earliestStart and latestEnd' });
     const min = s.sessionHours?.min;
     const max = s.sessionHours?.max;
     if (min !== undefined && max !== undefined && min > max) {
@@ -115,7 +116,10 @@ export function stageErrors(stages: readonly PilotStage[], base: string): FieldE
         errors.push({ pointer: `${at}/after/stage`, message: 'must name another stage, listed earlier' });
       } else if (target === undefined || target >= i) {
         const later = stages.some((o, j) => j > i && o.key === s.after!.stage);
-        errors.push({ pointer: `${at}/after/stage`, message: later ? 'must name a stage listed earlier' : `names no stage ("${s.after.stage}")` });
+        errors.push({
+          pointer: `${at}/after/stage`,
+          message: later ? 'must name a stage listed earlier' : `names no stage ("${s.after.stage}")`,
+        });
       }
       const { minGapHours: lo, maxGapHours: hi } = s.after;
       if (lo !== undefined && hi !== undefined && lo > hi) {
@@ -127,7 +131,10 @@ export function stageErrors(stages: readonly PilotStage[], base: string): FieldE
   if (!errors.length) {
     const env = envelopeOf(stages);
     if (env.durationHours * HOUR_MS > Date.parse(env.latestEnd) - Date.parse(env.earliestStart)) {
-      errors.push({ pointer: base, message: 'the hours of all stages do not fit between the earliest start and the latest end' });
+      errors.push({
+        pointer: base,
+        message: 'the hours of all stages do not fit between the earliest start and the latest end',
+      });
     }
   }
   return errors;

@@ -21,7 +21,18 @@ export function utilizationCsv(r: UtilizationReport): string {
     {
       ...SAFE,
       header: true,
-      columns: ['from', 'to', 'groupBy', 'key', 'label', 'offeredUnitHours', 'bookedUnitHours', 'utilization', 'slots', 'bookings'],
+      columns: [
+        'from',
+        'to',
+        'groupBy',
+        'key',
+        'label',
+        'offeredUnitHours',
+        'bookedUnitHours',
+        'utilization',
+        'slots',
+        'bookings',
+      ],
       record_delimiter: 'windows',
     },
   );
@@ -45,7 +56,19 @@ export function pilotCsv(r: PilotReport): string {
     {
       ...SAFE,
       header: true,
-      columns: ['domain', 'labelKo', 'labelEn', 'total', ...PILOT_STATUSES.map((s) => ({ key: s, header: `status_${s}` })), { key: 'booked', header: 'bookedPilots' }, 'meanHours', 'medianHours', 'p90Hours', 'stillWaiting', 'stillWaitingMeanHours'],
+      columns: [
+        'domain',
+        'labelKo',
+        'labelEn',
+        'total',
+        ...PILOT_STATUSES.map((s) => ({ key: s, header: `status_${s}` })),
+        { key: 'booked', header: 'bookedPilots' },
+        'meanHours',
+        'medianHours',
+        'p90Hours',
+        'stillWaiting',
+        'stillWaitingMeanHours',
+      ],
       record_delimiter: 'windows',
     },
   );
@@ -56,7 +79,19 @@ export function creditCsv(r: CreditReport): string {
     r.data.map((d) => ({ from: r.from ?? '', to: r.to ?? '', groupBy: r.groupBy, ...d })),
     {
       header: true,
-      columns: ['from', 'to', 'groupBy', 'key', 'label', 'pilots', 'budgetedCredits', 'committedCredits', 'remainingCredits', 'bookedCredits', 'bookings'],
+      columns: [
+        'from',
+        'to',
+        'groupBy',
+        'key',
+        'label',
+        'pilots',
+        'budgetedCredits',
+        'committedCredits',
+        'remainingCredits',
+        'bookedCredits',
+        'bookings',
+      ],
       record_delimiter: 'windows',
     },
   );

@@ -15,7 +15,12 @@ function operatorOnly(principal: Principal): void {
 
 function sendCsv(res: Response, name: string, body: string): void {
   // A BOM so that spreadsheet programs read the Korean labels as UTF-8.
-  res.status(200).type('text/csv; charset=utf-8').vary('Accept').set('Content-Disposition', `attachment; filename="${name}.csv"`).send('\ufeff' + body);
+  res
+    .status(200)
+    .type('text/csv; charset=utf-8')
+    .vary('Accept')
+    .set('Content-Disposition', `attachment; filename="${name}.csv"`)
+    .send('\ufeff' + body);
 }
 
 /** Operator reports. */
@@ -33,14 +38,26 @@ export function reportRoutes(api: ApiRouter, db: Db): void {
       tag: 'Reports',
       auth: 'reports:read',
       query: schema<UtilizationQuery & { limit: number }>('utilization-query.json'),
-      success: { status: 200, description: 'The report.', schema: 'utilization-report.json', mediaType: 'text/csv', headers: ['Link'] },
+      success: {
+        status: 200,
+        description: 'The report.',
+        schema: 'utilization-report.json',
+        mediaType: 'text/csv',
+        headers: ['Link'],
+      },
     },
     async ({ principal, query, req, res }) => {
       operatorOnly(principal);
       const report = await utilizationReport(db, query);
       if (!wantsCsv(req)) return void res.vary('Accept').json(report);
       if (report.nextCursor) {
-        const next = new URLSearchParams({ from: query.from, to: query.to, groupBy: report.groupBy, limit: String(query.limit), cursor: report.nextCursor });
+        const next = new URLSearchParams({
+          from: query.from,
+          to: query.to,
+          groupBy: report.groupBy,
+          limit: String(query.limit),
+          cursor: report.nextCursor,
+        });
         res.set('Link', `</v1/reports/utilization?${next.toString()}>; rel="next"`);
       }
       sendCsv(res, `utilization-${report.groupBy}`, utilizationCsv(report));
@@ -53,7 +70,8 @@ export function reportRoutes(api: ApiRouter, db: Db): void {
       path: '/v1/reports/pilots',
       operationId: 'getPilotReport',
       summary: 'Pilots by domain and status, and waiting time from submission to booking (operators; JSON or CSV)',
-      description: '`from`/`to` keep pilots created in that range. Waiting is measured to a pilot\'s first booking; pilots still waiting are counted apart.',
+      description:
+        "`from`/`to` keep pilots created in that range. Waiting is measured to a pilot's first booking; pilots still waiting are counted apart.",
       tag: 'Reports',
       auth: 'reports:read',
       query: schema<PilotReportQuery>('pilot-report-query.json'),

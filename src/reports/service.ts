@@ -34,7 +34,13 @@ interface TestbedUse {
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const ratio = (booked: number, offered: number) => (offered > 0 ? Math.round((booked / offered) * 1e6) / 1e6 : null);
 
-async function testbedUse(db: Db, from: Date, to: Date, after: string | null, limit: number | null): Promise<TestbedUse[]> {
+async function testbedUse(
+  db: Db,
+  from: Date,
+  to: Date,
+  after: string | null,
+  limit: number | null,
+): Promise<TestbedUse[]> {
   const { rows } = await db.query<TestbedUse>(
     `SELECT t.id::text AS key, t.name AS label, t.domains,
             COALESCE(o.offered, 0)::float8 AS offered, COALESCE(o.slots, 0)::int AS slots,
@@ -51,7 +57,9 @@ async function testbedUse(db: Db, from: Date, to: Date, after: string | null, li
       WHERE ($3::uuid IS NULL OR t.id > $3::uuid)
       ORDER BY t.id
       ${limit === null ? '' : 'LIMIT $4'}`,
-    limit === null ? [from.toISOString(), to.toISOString(), after] : [from.toISOString(), to.toISOString(), after, limit],
+    limit === null
+      ? [from.toISOString(), to.toISOString(), after]
+      : [from.toISOString(), to.toISOString(), after, limit],
   );
   return rows;
 }
@@ -90,7 +98,10 @@ export async function utilizationReport(db: Db, q: UtilizationQuery & { limit: n
       label: d.label.en,
       offeredUnitHours: r3(sum((u) => u.offered)),
       bookedUnitHours: r3(sum((u) => u.booked)),
-      utilization: ratio(sum((u) => u.booked), sum((u) => u.offered)),
+      utilization: ratio(
+        sum((u) => u.booked),
+        sum((u) => u.offered),
+      ),
       slots: sum((u) => u.slots),
       bookings: sum((u) => u.bookings),
     };
@@ -98,37 +109,52 @@ export async function utilizationReport(db: Db, q: UtilizationQuery & { limit: n
     .sort((a, b) => (a.key < b.key ? -1 : 1))
     .filter((r) => after === undefined || r.key > String(after));
   const page = rows.slice(0, q.limit);
-  return { ...base, data: page, nextCursor: rows.length > q.limit ? encodeCursor(list, [page[page.length - 1]!.key]) : null };
+  return {
+    ...base,
+    data: page,
+    nextCursor: rows.length > q.limit ? encodeCursor(list, [page[page.length - 1]!.key]) : null,
+  };
 }
 
 export async function pilotReport(db: Db, q: PilotReportQuery): Promise<PilotReport> {
   const w = queryWindow(q.from, q.to, { maxYears: MAX_REPORT_YEARS });
   const params = [w.from?.toISOString() ?? null, w.to?.toISOString() ?? null];
   const scope = `($1::timestamptz IS NULL OR p.created_at >= $1) AND ($2::timestamptz IS NULL OR p.created_at < $2)`;
-  const counts = (await db.query<{ domain: string; status: string; n: number }>(
-    `SELECT p.domain, p.status, count(*)::int AS n FROM pilots p WHERE ${scope} GROUP BY 1, 2`, params,
-  )).rows;
-  const waits = (await db.query<{ domain: string; n: number; mean: number | null; median: number | null; p90: number | null }>(
-    `SELECT p.domain, count(*)::int AS n, avg(h)::float8 AS mean,
+  const counts = (
+    await db.query<{ domain: string; status: string; n: number }>(
+      `SELECT p.domain, p.status, count(*)::int AS n FROM pilots p WHERE ${scope} GROUP BY 1, 2`,
+      params,
+    )
+  ).rows;
+  const waits = (
+    await db.query<{ domain: string; n: number; mean: number | null; median: number | null; p90: number | null }>(
+      `SELECT p.domain, count(*)::int AS n, avg(h)::float8 AS mean,
             percentile_cont(0.5) WITHIN GROUP (ORDER BY h)::float8 AS median,
             percentile_cont(0.9) WITHIN GROUP (ORDER BY h)::float8 AS p90
        FROM pilots p
        CROSS JOIN LATERAL (SELECT min(b.created_at) AS first FROM bookings b WHERE b.pilot_id = p.id) fb
        CROSS JOIN LATERAL (SELECT GREATEST(0, extract(epoch FROM fb.first - p.submitted_at) / 3600) AS h) x
       WHERE ${scope} AND p.submitted_at IS NOT NULL AND fb.first IS NOT NULL
-      GROUP BY 1`, params,
-  )).rows;
-  const pending = (await db.query<{ domain: string; n: number; mean: number | null }>(
-    `SELECT p.domain, count(*)::int AS n, avg(extract(epoch FROM now() - p.submitted_at) / 3600)::float8 AS mean
+      GROUP BY 1`,
+      params,
+    )
+  ).rows;
+  const pending = (
+    await db.query<{ domain: string; n: number; mean: number | null }>(
+      `SELECT p.domain, count(*)::int AS n, avg(extract(epoch FROM now() - p.submitted_at) / 3600)::float8 AS mean
        FROM pilots p
       WHERE ${scope} AND p.status IN ('submitted', 'matched') AND p.submitted_at IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.pilot_id = p.id AND b.status = 'confirmed')
-      GROUP BY 1`, params,
-  )).rows;
+      GROUP BY 1`,
+      params,
+    )
+  ).rows;
   const h = (x: number | null | undefined) => (x === null || x === undefined ? null : Math.round(x * 100) / 100);
   return {
     data: DOMAINS.map((d) => {
-      const byStatus = Object.fromEntries(PILOT_STATUSES.map((s) => [s, counts.find((c) => c.domain === d.code && c.status === s)?.n ?? 0])) as PilotReport['data'][number]['byStatus'];
+      const byStatus = Object.fromEntries(
+        PILOT_STATUSES.map((s) => [s, counts.find((c) => c.domain === d.code && c.status === s)?.n ?? 0]),
+      ) as PilotReport['data'][number]['byStatus'];
       const wt = waits.find((x) => x.domain === d.code);
       const pd = pending.find((x) => x.domain === d.code);
       return {
@@ -150,7 +176,12 @@ export async function pilotReport(db: Db, q: PilotReportQuery): Promise<PilotRep
   };
 }
 
-const FUNDING_LABELS: Record<string, string> = { national: 'National', city: 'City', private: 'Private', none: 'No funding line' };
+const FUNDING_LABELS: Record<string, string> = {
+  national: 'National',
+  city: 'City',
+  private: 'Private',
+  none: 'No funding line',
+};
 
 /**
  * Credits: budgets as they stand now, and credits of confirmed bookings starting in [from, to) (every booking
@@ -160,8 +191,14 @@ export async function creditReport(db: Db, q: CreditReportQuery): Promise<Credit
   const w = queryWindow(q.from, q.to, { maxYears: MAX_REPORT_YEARS });
   const groupBy = q.groupBy ?? 'domain';
   const { rows } = await db.query<{
-    domain: string; org_id: string; org_name: string; funding_line: string | null;
-    credits: string | null; committed: string | null; booked: string; bookings: number;
+    domain: string;
+    org_id: string;
+    org_name: string;
+    funding_line: string | null;
+    credits: string | null;
+    committed: string | null;
+    booked: string;
+    bookings: number;
   }>(
     `SELECT p.domain, o.id AS org_id, o.name AS org_name, pb.funding_line, pb.credits, pb.committed,
             COALESCE(bk.booked, 0) AS booked, COALESCE(bk.bookings, 0)::int AS bookings
@@ -201,5 +238,12 @@ export async function creditReport(db: Db, q: CreditReportQuery): Promise<Credit
 }
 
 const emptyCredits = (key: string, label: string): CreditReport['data'][number] => ({
-  key, label, pilots: 0, budgetedCredits: 0, committedCredits: 0, remainingCredits: 0, bookedCredits: 0, bookings: 0,
+  key,
+  label,
+  pilots: 0,
+  budgetedCredits: 0,
+  committedCredits: 0,
+  remainingCredits: 0,
+  bookedCredits: 0,
+  bookings: 0,
 });

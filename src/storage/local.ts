@@ -31,7 +31,8 @@ export class LocalBlobStore implements BlobStore {
   }
 
   private pathOf(key: string): string {
-    if (!KEY.test(key) || key.split('/').some((p) => p === '..' || p === '.')) throw new Error(`invalid storage key ${key}`);
+    if (!KEY.test(key) || key.split('/').some((p) => p === '..' || p === '.'))
+      throw new Error(`invalid storage key ${key}`);
     const path = join(this.objectsDir, ...key.split('/'));
     if (!path.startsWith(this.objectsDir + sep)) throw new Error(`invalid storage key ${key}`);
     return path;
@@ -46,7 +47,12 @@ export class LocalBlobStore implements BlobStore {
     startLease(this.leasesDir);
     const id = `${processOwner()}~${randomUUID()}`;
     // flush: the descriptor is fsync'ed before it closes, so "closed" means the bytes are on disk.
-    const stream = createWriteStream(join(this.tmpDir, id + TEMP_SUFFIX), { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 1024 * 1024 });
+    const stream = createWriteStream(join(this.tmpDir, id + TEMP_SUFFIX), {
+      flags: 'wx',
+      mode: 0o600,
+      flush: true,
+      highWaterMark: 1024 * 1024,
+    });
     const closed = new Promise<void>((resolve, reject) => {
       stream.once('close', () => (stream.errored ? reject(stream.errored) : resolve()));
     });
@@ -100,7 +106,10 @@ export class LocalBlobStore implements BlobStore {
   }
 
   read(key: string, range?: ByteRange): Readable {
-    return createReadStream(this.pathOf(key), range ? { start: range.start, end: range.end, highWaterMark: 256 * 1024 } : { highWaterMark: 256 * 1024 });
+    return createReadStream(
+      this.pathOf(key),
+      range ? { start: range.start, end: range.end, highWaterMark: 256 * 1024 } : { highWaterMark: 256 * 1024 },
+    );
   }
 
   async exists(key: string): Promise<boolean> {

@@ -4,7 +4,8 @@
  */
 import type { Principal } from '../core/principal.js';
 
-export const canPublishTestbeds = (principal: Principal) => principal.orgKind === 'operator' || principal.orgKind === 'partner';
+export const canPublishTestbeds = (principal: Principal) =>
+  principal.orgKind === 'operator' || principal.orgKind === 'partner';
 
 export const canManageTestbed = (principal: Principal, testbed: { organization_id: string }) =>
   principal.orgKind === 'operator' || testbed.organization_id === principal.organizationId;

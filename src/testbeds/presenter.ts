@@ -41,7 +41,8 @@ export const TESTBED_SHAPE: Shape = {
   creditRate: 'credit_rate',
 };
 
-export const toTestbedDto = (row: TestbedRow): Testbed => presentRow<Testbed>(TESTBED_SHAPE, row as unknown as Record<string, unknown>);
+export const toTestbedDto = (row: TestbedRow): Testbed =>
+  presentRow<Testbed>(TESTBED_SHAPE, row as unknown as Record<string, unknown>);
 
 export interface SlotRow {
   id: string;

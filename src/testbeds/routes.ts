@@ -4,7 +4,14 @@ import type { TestbedCreate, TestbedPatch } from '../generated/schema-types.js';
 import { requireIfMatch } from '../core/etag.js';
 import { schema, type ApiRouter } from '../http/route.js';
 import { toTestbedDto, type TestbedRow } from './presenter.js';
-import { createTestbed, getTestbed, listTestbeds, testbedEtag, updateTestbed, type TestbedListQuery } from './service.js';
+import {
+  createTestbed,
+  getTestbed,
+  listTestbeds,
+  testbedEtag,
+  updateTestbed,
+  type TestbedListQuery,
+} from './service.js';
 
 const TAG = 'Testbeds';
 const ONE = { status: 200, description: 'The testbed.', schema: 'testbed.json', headers: ['ETag'] };
@@ -53,7 +60,15 @@ export function testbedRoutes(api: ApiRouter, db: Db): void {
   );
 
   api.add(
-    { method: 'get', path: '/v1/testbeds/{id}', operationId: 'getTestbed', summary: 'Read a testbed', tag: TAG, auth: 'testbeds:read', success: ONE },
+    {
+      method: 'get',
+      path: '/v1/testbeds/{id}',
+      operationId: 'getTestbed',
+      summary: 'Read a testbed',
+      tag: TAG,
+      auth: 'testbeds:read',
+      success: ONE,
+    },
     async ({ params, res }) => {
       send(res, await getTestbed(db, params.id));
     },

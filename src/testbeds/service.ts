@@ -24,12 +24,25 @@ export const testbedEtag = (row: TestbedRow) => etagOf(row.id, row.version);
 
 function fieldParams(f: TestbedFields): unknown[] {
   return [
-    f.name.trim(), f.description.trim(), f.domains, f.capabilities, f.capacity, f.location.address.trim(), f.location.lat, f.location.lng,
-    f.status, f.creditRate,
+    f.name.trim(),
+    f.description.trim(),
+    f.domains,
+    f.capabilities,
+    f.capacity,
+    f.location.address.trim(),
+    f.location.lat,
+    f.location.lng,
+    f.status,
+    f.creditRate,
   ];
 }
 
-export async function createTestbed(db: Db, principal: Principal, input: TestbedCreate, options: { demo?: boolean } = {}) {
+export async function createTestbed(
+  db: Db,
+  principal: Principal,
+  input: TestbedCreate,
+  options: { demo?: boolean } = {},
+) {
   if (!canPublishTestbeds(principal)) throw forbidden('Only operator and partner organisations publish testbeds.');
   const fields: TestbedFields = { description: '', capabilities: [], creditRate: 1, ...input, status: 'active' };
   return db.transaction(async (tx) => {
@@ -46,11 +59,21 @@ export async function createTestbed(db: Db, principal: Principal, input: Testbed
 
 /** Testbeds are read by every signed-in organisation, and so are their events. */
 function recordTestbedEvent(tx: Queryable, type: 'testbed.created' | 'testbed.updated', row: TestbedRow) {
-  return recordEvent(tx, { type, data: toTestbedDto(row), visibility: 'public', organizationId: row.organization_id, testbedId: row.id });
+  return recordEvent(tx, {
+    type,
+    data: toTestbedDto(row),
+    visibility: 'public',
+    organizationId: row.organization_id,
+    testbedId: row.id,
+  });
 }
 
 /** Any signed-in caller reads any testbed; 404 only when there is none. */
-export async function getTestbed(db: Queryable, id: string, lock?: 'share' | 'no key update' | 'update'): Promise<TestbedRow> {
+export async function getTestbed(
+  db: Queryable,
+  id: string,
+  lock?: 'share' | 'no key update' | 'update',
+): Promise<TestbedRow> {
   const { rows } = await db.query<TestbedRow>(
     `SELECT ${TESTBED_COLUMNS} FROM testbeds WHERE id = $1${lock ? ` FOR ${lock.toUpperCase()}` : ''}`,
     [id],

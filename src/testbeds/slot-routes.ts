@@ -4,7 +4,15 @@ import type { SlotCreate, SlotPatch } from '../generated/schema-types.js';
 import { parseIfMatch, requireIfMatch } from '../core/etag.js';
 import { schema, type ApiRouter } from '../http/route.js';
 import { toSlotDto, type SlotRow } from './presenter.js';
-import { createSlots, deleteSlot, getSlot, listSlots, slotEtag, updateSlot, type SlotListQuery } from './slot-service.js';
+import {
+  createSlots,
+  deleteSlot,
+  getSlot,
+  listSlots,
+  slotEtag,
+  updateSlot,
+  type SlotListQuery,
+} from './slot-service.js';
 
 const TAG = 'Slots';
 const ONE = { status: 200, description: 'The slot.', schema: 'slot.json', headers: ['ETag'] };
@@ -28,7 +36,12 @@ export function slotRoutes(api: ApiRouter, db: Db): void {
       auth: 'testbeds:write',
       body: schema<SlotCreate>('slot-create.json'),
       idempotent: true,
-      success: { status: 201, description: 'The new slot, or the slots of the new series.', schema: 'slot-created.json', headers: ['ETag', 'Location'] },
+      success: {
+        status: 201,
+        description: 'The new slot, or the slots of the new series.',
+        schema: 'slot-created.json',
+        headers: ['ETag', 'Location'],
+      },
       errors: [409],
     },
     async ({ principal, params, body, res }) => {
@@ -60,7 +73,15 @@ export function slotRoutes(api: ApiRouter, db: Db): void {
   );
 
   api.add(
-    { method: 'get', path: '/v1/slots/{id}', operationId: 'getSlot', summary: 'Read a slot', tag: TAG, auth: 'testbeds:read', success: ONE },
+    {
+      method: 'get',
+      path: '/v1/slots/{id}',
+      operationId: 'getSlot',
+      summary: 'Read a slot',
+      tag: TAG,
+      auth: 'testbeds:read',
+      success: ONE,
+    },
     async ({ params, res }) => {
       send(res, await getSlot(db, params.id));
     },

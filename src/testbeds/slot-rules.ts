@@ -25,7 +25,10 @@ export function slotTimes(input: TimeInput): { start?: Date; end?: Date; errors:
   if (!start) errors.push({ pointer: input.startPointer, message: 'is not a valid instant' });
   if (!end) errors.push({ pointer: input.endPointer, message: 'is not a valid instant' });
   if (start && end && !(start < end)) {
-    errors.push({ pointer: input.orderPointer ?? input.endPointer, message: 'must be later than start (slots are half-open [start, end))' });
+    errors.push({
+      pointer: input.orderPointer ?? input.endPointer,
+      message: 'must be later than start (slots are half-open [start, end))',
+    });
   }
   return errors.length ? { errors } : { start: start!, end: end!, errors };
 }
@@ -35,4 +38,3 @@ export function capacityErrors(capacity: number, testbedCapacity: number): Field
     ? [{ pointer: '/body/capacity', message: `must not exceed the testbed's capacity of ${testbedCapacity}` }]
     : [];
 }
-

@@ -37,12 +37,20 @@ function requestedIntervals(input: SlotCreate): Interval[] {
   if (input.series) {
     const mixed = (['start', 'end'] as const).filter((k) => input[k] !== undefined);
     assertNoErrors(
-      mixed.map((k) => ({ pointer: `/body/${k}`, message: 'cannot be combined with series; send one slot or a series' })),
+      mixed.map((k) => ({
+        pointer: `/body/${k}`,
+        message: 'cannot be combined with series; send one slot or a series',
+      })),
       'Send either start and end, or a series.',
     );
     return expandWeeklySeries(input.series);
   }
-  const times = slotTimes({ start: input.start!, end: input.end!, startPointer: '/body/start', endPointer: '/body/end' });
+  const times = slotTimes({
+    start: input.start!,
+    end: input.end!,
+    startPointer: '/body/start',
+    endPointer: '/body/end',
+  });
   assertNoErrors(times.errors, 'The slot times are not valid.');
   return [{ start: times.start!, end: times.end! }];
 }
@@ -56,19 +64,33 @@ async function overlapping(db: Queryable, testbedId: string, intervals: Interval
                      WHERE s.start_at < w.end_at AND s.end_at > w.start_at)
       ORDER BY s.start_at, s.id
       LIMIT ${CONFLICTS_SHOWN}`,
-    [testbedId, intervals.map((i) => i.start.toISOString()), intervals.map((i) => i.end.toISOString()), exceptId ?? null],
+    [
+      testbedId,
+      intervals.map((i) => i.start.toISOString()),
+      intervals.map((i) => i.end.toISOString()),
+      exceptId ?? null,
+    ],
   );
   return rows.map((r) => ({ id: r.id, start: r.start_at.toISOString(), end: r.end_at.toISOString() }));
 }
 
 async function overlapConflict(db: Queryable, testbedId: string, intervals: Interval[], exceptId?: string) {
   const conflictingSlots = await overlapping(db, testbedId, intervals, exceptId);
-  return conflict('slot-overlap', 'A slot of this testbed already covers part of that time; nothing was created or changed.', {
-    conflictingSlots,
-  });
+  return conflict(
+    'slot-overlap',
+    'A slot of this testbed already covers part of that time; nothing was created or changed.',
+    {
+      conflictingSlots,
+    },
+  );
 }
 
-export async function createSlots(db: Db, principal: Principal, testbedId: string, input: SlotCreate): Promise<CreatedSlots> {
+export async function createSlots(
+  db: Db,
+  principal: Principal,
+  testbedId: string,
+  input: SlotCreate,
+): Promise<CreatedSlots> {
   const intervals = requestedIntervals(input);
   const seriesId = input.series ? randomUUID() : null;
   try {
@@ -82,10 +104,22 @@ export async function createSlots(db: Db, principal: Principal, testbedId: strin
          SELECT $1, $2, w.start_at, w.end_at, $5
            FROM unnest($3::timestamptz[], $4::timestamptz[]) AS w(start_at, end_at)
          RETURNING ${SLOT_COLUMNS}, ${blockedBySql('slots')} AS blocked_by`,
-        [testbedId, seriesId, intervals.map((i) => i.start.toISOString()), intervals.map((i) => i.end.toISOString()), input.capacity],
+        [
+          testbedId,
+          seriesId,
+          intervals.map((i) => i.start.toISOString()),
+          intervals.map((i) => i.end.toISOString()),
+          input.capacity,
+        ],
       );
       for (const slot of rows) {
-        await recordEvent(tx, { type: 'slot.created', data: toSlotDto(slot), visibility: 'public', organizationId: testbed.organization_id, testbedId });
+        await recordEvent(tx, {
+          type: 'slot.created',
+          data: toSlotDto(slot),
+          visibility: 'public',
+          organizationId: testbed.organization_id,
+          testbedId,
+        });
       }
       return rows.sort((a, b) => a.start_at.getTime() - b.start_at.getTime());
     });
@@ -201,7 +235,8 @@ export async function updateSlot(db: Db, principal: Principal, id: string, patch
       return getSlot(tx, id);
     });
   } catch (err) {
-    if (isDbError(err, 'exclusion_violation') && target) throw await overlapConflict(db, target.testbedId, [target.interval], id);
+    if (isDbError(err, 'exclusion_violation') && target)
+      throw await overlapConflict(db, target.testbedId, [target.interval], id);
     // Backstop: the row lock makes this unreachable today, but the CHECK has the final word on booked units.
     const overPromised = ['slots_booked_units_check', 'slots_held_units_check'].some((c) =>
       isDbError(err, 'check_violation', c),

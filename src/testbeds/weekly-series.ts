@@ -33,7 +33,10 @@ export function minutesOfDay(hhmm: string): number {
 }
 
 /** The slots of the series in start order, or the reasons it cannot be expanded. */
-export function planWeeklySeries(series: SlotSeries, options: SeriesOptions = {}): { slots: Interval[]; errors: FieldError[] } {
+export function planWeeklySeries(
+  series: SlotSeries,
+  options: SeriesOptions = {},
+): { slots: Interval[]; errors: FieldError[] } {
   const zone = options.zone ?? SERIES_ZONE;
   const maxDays = options.maxDays ?? MAX_SERIES_DAYS;
   const maxSlots = options.maxSlots ?? MAX_SERIES_SLOTS;
@@ -42,7 +45,10 @@ export function planWeeklySeries(series: SlotSeries, options: SeriesOptions = {}
   const startMin = minutesOfDay(series.startTime);
   const endMin = minutesOfDay(series.endTime);
   if (endMin <= startMin) {
-    errors.push({ pointer: `${POINTER}/endTime`, message: 'must be later than startTime (use 24:00 for midnight at the end of the day)' });
+    errors.push({
+      pointer: `${POINTER}/endTime`,
+      message: 'must be later than startTime (use 24:00 for midnight at the end of the day)',
+    });
   }
   const from = DateTime.fromISO(series.from, { zone });
   const to = DateTime.fromISO(series.to, { zone });
@@ -53,7 +59,10 @@ export function planWeeklySeries(series: SlotSeries, options: SeriesOptions = {}
   const days = Math.round(to.diff(from, 'days').days) + 1;
   if (days < 1) return { slots: [], errors: [{ pointer: `${POINTER}/to`, message: 'must not be before from' }] };
   if (days > maxDays) {
-    return { slots: [], errors: [{ pointer: `${POINTER}/to`, message: `the series spans ${days} days; at most ${maxDays} are allowed` }] };
+    return {
+      slots: [],
+      errors: [{ pointer: `${POINTER}/to`, message: `the series spans ${days} days; at most ${maxDays} are allowed` }],
+    };
   }
 
   const weekdays = new Set(series.weekdays);
@@ -62,14 +71,26 @@ export function planWeeklySeries(series: SlotSeries, options: SeriesOptions = {}
     if (!weekdays.has(day.weekday)) continue;
     // Wall-clock arithmetic (set/plus days), not elapsed minutes, so a zone with daylight saving keeps local times.
     const start = day.set({ hour: Math.floor(startMin / 60), minute: startMin % 60 });
-    const end = endMin === 1440 ? day.plus({ days: 1 }) : day.set({ hour: Math.floor(endMin / 60), minute: endMin % 60 });
+    const end =
+      endMin === 1440 ? day.plus({ days: 1 }) : day.set({ hour: Math.floor(endMin / 60), minute: endMin % 60 });
     slots.push({ start: start.toJSDate(), end: end.toJSDate() });
     if (slots.length > maxSlots) {
-      return { slots: [], errors: [{ pointer: POINTER, message: `the series would create more than ${maxSlots} slots; split it into several requests` }] };
+      return {
+        slots: [],
+        errors: [
+          {
+            pointer: POINTER,
+            message: `the series would create more than ${maxSlots} slots; split it into several requests`,
+          },
+        ],
+      };
     }
   }
   if (slots.length === 0) {
-    return { slots: [], errors: [{ pointer: `${POINTER}/weekdays`, message: 'none of these weekdays falls between from and to' }] };
+    return {
+      slots: [],
+      errors: [{ pointer: `${POINTER}/weekdays`, message: 'none of these weekdays falls between from and to' }],
+    };
   }
   return { slots, errors: [] };
 }

@@ -1,6 +1,11 @@
 /** Rows as the database returns them, and what of them leaves the process. Secrets only on create and rotate. */
 import type { EventType } from '../events/catalog.js';
-import type { WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEventFilter } from '../generated/schema-types.js';
+import type {
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEventFilter,
+} from '../generated/schema-types.js';
 
 export interface EndpointRow {
   id: string;

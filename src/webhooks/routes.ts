@@ -3,7 +3,11 @@ import type { Response } from 'express';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { listEvents, type EventListQuery } from '../events/feed.js';
-import type { WebhookDeliveryListQuery, WebhookEndpointCreate, WebhookEndpointPatch } from '../generated/schema-types.js';
+import type {
+  WebhookDeliveryListQuery,
+  WebhookEndpointCreate,
+  WebhookEndpointPatch,
+} from '../generated/schema-types.js';
 import { requireIfMatch } from '../core/etag.js';
 import { schema, type ApiRouter } from '../http/route.js';
 import { toEndpointDto, type EndpointRow } from './presenter.js';
@@ -25,10 +29,18 @@ import { AddressPolicy } from './ssrf.js';
 
 const TAG = 'Webhooks';
 const ONE = { status: 200, description: 'The endpoint.', schema: 'webhook-endpoint.json', headers: ['ETag'] };
-const DELIVERY = { status: 202, description: 'The delivery, queued.', schema: 'webhook-delivery.json', headers: ['Location'] };
+const DELIVERY = {
+  status: 202,
+  description: 'The delivery, queued.',
+  schema: 'webhook-delivery.json',
+  headers: ['Location'],
+};
 
 export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
-  const rules: UrlRules = { policy: new AddressPolicy(config.webhookAllowNetworks), requireHttps: config.webhookRequireHttps };
+  const rules: UrlRules = {
+    policy: new AddressPolicy(config.webhookAllowNetworks),
+    requireHttps: config.webhookRequireHttps,
+  };
   const send = (res: Response, row: EndpointRow, status = 200, withSecret = false) => {
     res.status(status).set('ETag', endpointEtag(row)).json(toEndpointDto(row, { withSecret }));
   };
@@ -47,7 +59,12 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
       body: schema<WebhookEndpointCreate>('webhook-endpoint-create.json'),
       idempotent: true,
       secretResponse: true,
-      success: { ...ONE, status: 201, description: 'The new endpoint with its whsec_ secret.', headers: ['ETag', 'Location'] },
+      success: {
+        ...ONE,
+        status: 201,
+        description: 'The new endpoint with its whsec_ secret.',
+        headers: ['ETag', 'Location'],
+      },
       errors: [422],
     },
     async ({ principal, body, res }) => {
@@ -74,7 +91,15 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
   );
 
   api.add(
-    { method: 'get', path: '/v1/webhook-endpoints/{id}', operationId: 'getWebhookEndpoint', summary: 'Read a webhook endpoint', tag: TAG, auth: 'webhooks:read', success: ONE },
+    {
+      method: 'get',
+      path: '/v1/webhook-endpoints/{id}',
+      operationId: 'getWebhookEndpoint',
+      summary: 'Read a webhook endpoint',
+      tag: TAG,
+      auth: 'webhooks:read',
+      success: ONE,
+    },
     async ({ principal, params, res }) => {
       send(res, await getOwnEndpoint(db, principal, params.id));
     },
@@ -86,7 +111,8 @@ export function webhookRoutes(api: ApiRouter, db: Db, config: Config): void {
       path: '/v1/webhook-endpoints/{id}',
       operationId: 'updateWebhookEndpoint',
       summary: 'Change, disable or re-enable a webhook endpoint (JSON merge patch, If-Match required)',
-      description: 'Disabling fails its pending deliveries; re-enabling clears the failure record. Catch up with GET /v1/events or redelivery.',
+      description:
+        'Disabling fails its pending deliveries; re-enabling clears the failure record. Catch up with GET /v1/events or redelivery.',
       tag: TAG,
       auth: 'webhooks:write',
       body: schema<WebhookEndpointPatch>('webhook-endpoint-patch.json'),

@@ -40,8 +40,12 @@ export class Sender {
 
   async send(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
     const started = performance.now();
-    const done = (r: Omit<SendResult, 'durationMs'>): SendResult => ({ ...r, durationMs: Math.round(performance.now() - started) });
-    const fail = (error: string) => done({ statusCode: null, body: '', truncated: false, error, retryAfterSeconds: null });
+    const done = (r: Omit<SendResult, 'durationMs'>): SendResult => ({
+      ...r,
+      durationMs: Math.round(performance.now() - started),
+    });
+    const fail = (error: string) =>
+      done({ statusCode: null, body: '', truncated: false, error, retryAfterSeconds: null });
     let target: URL;
     try {
       target = new URL(url);
@@ -72,13 +76,18 @@ export class Sender {
         }
       }
       if (truncated) res.body.destroy();
-      const text = Buffer.concat(chunks).subarray(0, LOG_BYTES).toString('utf8').replace(/\u0000/g, '').replace(/\uFFFD$/, '');
+      const text = Buffer.concat(chunks)
+        .subarray(0, LOG_BYTES)
+        .toString('utf8')
+        .replace(/\u0000/g, '')
+        .replace(/\uFFFD$/, '');
       return done({
         statusCode: res.statusCode,
         body: text,
         truncated,
         error: null,
-        retryAfterSeconds: res.statusCode === 429 || res.statusCode === 503 ? retryAfter(res.headers['retry-after']) : null,
+        retryAfterSeconds:
+          res.statusCode === 429 || res.statusCode === 503 ? retryAfter(res.headers['retry-after']) : null,
       });
     } catch (err) {
       return fail(describe(err, signal.aborted));
@@ -102,7 +111,8 @@ export function retryAfter(value: string | string[] | undefined): number | null 
 function describe(err: unknown, timedOut: boolean): string {
   if (timedOut) return 'timeout: no complete answer within the deadline';
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.code === 'ESSRF' || e.cause?.code === 'ESSRF' || err instanceof SsrfError) return `refused: ${e.message ?? e.cause?.message}`;
+  if (e.code === 'ESSRF' || e.cause?.code === 'ESSRF' || err instanceof SsrfError)
+    return `refused: ${e.message ?? e.cause?.message}`;
   const code = e.code ?? e.cause?.code;
   const msg = (e.message ?? 'request failed').slice(0, 300);
   return code ? `${code}: ${msg}` : msg;

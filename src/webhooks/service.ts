@@ -2,11 +2,22 @@
 import type { Principal } from '../core/principal.js';
 import type { Db, Queryable } from '../db/client.js';
 import { DELIVERY_SIGNAL, recordEvent } from '../events/outbox.js';
-import type { WebhookDeliveryListQuery, WebhookEndpointCreate, WebhookEndpointPatch } from '../generated/schema-types.js';
+import type {
+  WebhookDeliveryListQuery,
+  WebhookEndpointCreate,
+  WebhookEndpointPatch,
+} from '../generated/schema-types.js';
 import { AppError, conflict, notFound, validationFailed } from '../core/errors.js';
 import { assertIfMatch, etagOf } from '../core/etag.js';
 import { decodeCursor, toPage } from '../core/cursor.js';
-import { DELIVERY_SELECT, ENDPOINT_COLUMNS, toDeliveryDto, toEndpointDto, type DeliveryRow, type EndpointRow } from './presenter.js';
+import {
+  DELIVERY_SELECT,
+  ENDPOINT_COLUMNS,
+  toDeliveryDto,
+  toEndpointDto,
+  type DeliveryRow,
+  type EndpointRow,
+} from './presenter.js';
 import { generateSecret } from './signing.js';
 import { urlProblems, type AddressPolicy } from './ssrf.js';
 
@@ -22,26 +33,49 @@ function assertUrl(url: string, rules: UrlRules): void {
   if (!problems.length) return;
   const errors = problems.map((message) => ({ pointer: '/body/url', message }));
   if (problems.some((p) => p.startsWith('points at'))) {
-    throw new AppError(422, 'webhook-url-not-allowed', 'Unprocessable content', 'The URL points at an address webhooks may not reach.', { errors });
+    throw new AppError(
+      422,
+      'webhook-url-not-allowed',
+      'Unprocessable content',
+      'The URL points at an address webhooks may not reach.',
+      { errors },
+    );
   }
   throw validationFailed(errors, 'The webhook URL is not acceptable.');
 }
 
 /** "*" alone stands for every type; naming it beside others says nothing more. */
-const normaliseTypes = (types: WebhookEndpointCreate['eventTypes']) => (!types || types.includes('*') ? ['*'] : [...types].sort());
+const normaliseTypes = (types: WebhookEndpointCreate['eventTypes']) =>
+  !types || types.includes('*') ? ['*'] : [...types].sort();
 
-export async function createEndpoint(db: Db, principal: Principal, input: WebhookEndpointCreate, rules: UrlRules): Promise<EndpointRow> {
+export async function createEndpoint(
+  db: Db,
+  principal: Principal,
+  input: WebhookEndpointCreate,
+  rules: UrlRules,
+): Promise<EndpointRow> {
   assertUrl(input.url, rules);
   const { rows } = await db.query<EndpointRow>(
     `INSERT INTO webhook_endpoints (organization_id, url, description, event_types, secret)
      VALUES ($1, $2, $3, $4, $5) RETURNING ${ENDPOINT_COLUMNS}`,
-    [principal.organizationId, input.url, input.description?.trim() ?? '', normaliseTypes(input.eventTypes), generateSecret()],
+    [
+      principal.organizationId,
+      input.url,
+      input.description?.trim() ?? '',
+      normaliseTypes(input.eventTypes),
+      generateSecret(),
+    ],
   );
   return rows[0]!;
 }
 
 /** The organisation's own endpoint; anyone else's is a 404, operators included. */
-export async function getOwnEndpoint(db: Queryable, principal: Principal, id: string, lock = false): Promise<EndpointRow> {
+export async function getOwnEndpoint(
+  db: Queryable,
+  principal: Principal,
+  id: string,
+  lock = false,
+): Promise<EndpointRow> {
   const { rows } = await db.query<EndpointRow>(
     `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND organization_id = $2${lock ? ' FOR UPDATE' : ''}`,
     [id, principal.organizationId],
@@ -58,10 +92,23 @@ export async function listEndpoints(db: Db, principal: Principal, q: { limit: nu
       ORDER BY created_at DESC, id DESC LIMIT $4`,
     [principal.organizationId, after?.[0] ?? null, after?.[1] ?? null, q.limit + 1],
   );
-  return toPage('webhook-endpoints', rows, q.limit, (r) => [r.created_at.toISOString(), r.id], (r) => toEndpointDto(r));
+  return toPage(
+    'webhook-endpoints',
+    rows,
+    q.limit,
+    (r) => [r.created_at.toISOString(), r.id],
+    (r) => toEndpointDto(r),
+  );
 }
 
-export async function updateEndpoint(db: Db, principal: Principal, id: string, patch: WebhookEndpointPatch, ifMatch: string[], rules: UrlRules) {
+export async function updateEndpoint(
+  db: Db,
+  principal: Principal,
+  id: string,
+  patch: WebhookEndpointPatch,
+  ifMatch: string[],
+  rules: UrlRules,
+) {
   if (patch.url !== undefined) assertUrl(patch.url, rules);
   return db.transaction(async (tx) => {
     const row = await getOwnEndpoint(tx, principal, id, true);
@@ -74,7 +121,12 @@ export async function updateEndpoint(db: Db, principal: Principal, id: string, p
       `UPDATE webhook_endpoints SET url = $2, description = $3, event_types = $4, version = version + 1, updated_at = now()
          ${enabling ? `, status = 'enabled', disabled_reason = NULL, disabled_at = NULL, failing_since = NULL` : ''}
         WHERE id = $1 RETURNING ${ENDPOINT_COLUMNS}`,
-      [id, patch.url ?? row.url, patch.description?.trim() ?? row.description, patch.eventTypes ? normaliseTypes(patch.eventTypes) : row.event_types],
+      [
+        id,
+        patch.url ?? row.url,
+        patch.description?.trim() ?? row.description,
+        patch.eventTypes ? normaliseTypes(patch.eventTypes) : row.event_types,
+      ],
     );
     return rows[0]!;
   });
@@ -88,7 +140,12 @@ export async function deleteEndpoint(db: Db, principal: Principal, id: string): 
 }
 
 /** A new secret; the old one keeps signing (both signatures are sent) for the grace period. */
-export async function rotateSecret(db: Db, principal: Principal, id: string, graceSeconds: number): Promise<EndpointRow> {
+export async function rotateSecret(
+  db: Db,
+  principal: Principal,
+  id: string,
+  graceSeconds: number,
+): Promise<EndpointRow> {
   return db.transaction(async (tx) => {
     await getOwnEndpoint(tx, principal, id, true);
     const { rows } = await tx.query<EndpointRow>(
@@ -110,7 +167,8 @@ async function getDeliveryRow(db: Queryable, id: string): Promise<DeliveryRow | 
 export async function sendTestPing(db: Db, principal: Principal, id: string) {
   return db.transaction(async (tx) => {
     const endpoint = await getOwnEndpoint(tx, principal, id, true);
-    if (endpoint.status !== 'enabled') throw conflict('endpoint-disabled', 'The endpoint is disabled; enable it before sending a test event.');
+    if (endpoint.status !== 'enabled')
+      throw conflict('endpoint-disabled', 'The endpoint is disabled; enable it before sending a test event.');
     const event = await recordEvent(tx, {
       type: 'webhook.test',
       data: { endpointId: endpoint.id, message: 'Test event from the AX Testbed Registry.' },
@@ -118,12 +176,20 @@ export async function sendTestPing(db: Db, principal: Principal, id: string) {
       organizationId: endpoint.organization_id,
       onlyEndpointId: endpoint.id,
     });
-    const { rows } = await tx.query<DeliveryRow>(`${DELIVERY_SELECT} WHERE d.event_id = $1 AND d.endpoint_id = $2`, [event.id, endpoint.id]);
+    const { rows } = await tx.query<DeliveryRow>(`${DELIVERY_SELECT} WHERE d.event_id = $1 AND d.endpoint_id = $2`, [
+      event.id,
+      endpoint.id,
+    ]);
     return toDeliveryDto(rows[0]!);
   });
 }
 
-export async function listDeliveries(db: Db, principal: Principal, endpointId: string, q: WebhookDeliveryListQuery & { limit: number }) {
+export async function listDeliveries(
+  db: Db,
+  principal: Principal,
+  endpointId: string,
+  q: WebhookDeliveryListQuery & { limit: number },
+) {
   await getOwnEndpoint(db, principal, endpointId);
   const after = decodeCursor('webhook-deliveries', q.cursor, ['time', 'uuid']);
   const { rows } = await db.query<DeliveryRow>(
@@ -154,7 +220,8 @@ export async function redeliver(db: Db, principal: Principal, id: string) {
   return db.transaction(async (tx) => {
     const original = await getOwnDelivery(tx, principal, id);
     const endpoint = await getOwnEndpoint(tx, principal, original.endpoint_id, true);
-    if (endpoint.status !== 'enabled') throw conflict('endpoint-disabled', 'The endpoint is disabled; enable it before redelivering.');
+    if (endpoint.status !== 'enabled')
+      throw conflict('endpoint-disabled', 'The endpoint is disabled; enable it before redelivering.');
     const { rows } = await tx.query<{ id: string }>(
       `INSERT INTO webhook_deliveries (endpoint_id, event_id, event_seq, redelivery_of)
        SELECT endpoint_id, event_id, event_seq, id FROM webhook_deliveries WHERE id = $1 RETURNING id`,
@@ -170,7 +237,12 @@ export async function redeliver(db: Db, principal: Principal, id: string) {
  * Disables an endpoint inside tx: its pending deliveries fail (receivers catch up through GET /v1/events or
  * redelivery), and unless its owner did it, the organisation's other endpoints hear of it.
  */
-export async function disableEndpoint(tx: Queryable, row: Pick<EndpointRow, 'id' | 'organization_id' | 'url'>, reason: string, options: { notify: boolean }) {
+export async function disableEndpoint(
+  tx: Queryable,
+  row: Pick<EndpointRow, 'id' | 'organization_id' | 'url'>,
+  reason: string,
+  options: { notify: boolean },
+) {
   const { rows } = await tx.query<{ disabled_at: Date }>(
     `UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $2, disabled_at = now(), version = version + 1, updated_at = now()
       WHERE id = $1 AND status = 'enabled' RETURNING disabled_at`,

@@ -23,6 +23,7 @@ export interface SigningSecrets {
 /** The secrets that sign now: the current one, and the previous one while its grace period lasts. */
 export function activeSecrets(e: SigningSecrets, now = new Date()): string[] {
   const out = [e.secret];
-  if (e.previous_secret && e.previous_secret_expires_at && e.previous_secret_expires_at > now) out.push(e.previous_secret);
+  if (e.previous_secret && e.previous_secret_expires_at && e.previous_secret_expires_at > now)
+    out.push(e.previous_secret);
   return out;
 }

@@ -75,8 +75,10 @@ export class AddressPolicy {
       if (err) return callback(err, '', 0);
       const list = addresses as LookupAddress[];
       const refused = list.map((a) => this.refusal(a.address)).find((r) => r !== undefined);
-      if (refused) return callback(Object.assign(new SsrfError(`${hostname} resolves to ${refused}`), { code: 'ESSRF' }), '', 0);
-      if (!list.length) return callback(Object.assign(new Error(`${hostname} has no addresses`), { code: 'ENOTFOUND' }), '', 0);
+      if (refused)
+        return callback(Object.assign(new SsrfError(`${hostname} resolves to ${refused}`), { code: 'ESSRF' }), '', 0);
+      if (!list.length)
+        return callback(Object.assign(new Error(`${hostname} has no addresses`), { code: 'ENOTFOUND' }), '', 0);
       if (options.all) return callback(null, list);
       callback(null, list[0]!.address, list[0]!.family);
     });
@@ -104,16 +106,22 @@ export function urlProblems(raw: string, policy: AddressPolicy, requireHttps: bo
     return ['must be an absolute URL'];
   }
   const problems: string[] = [];
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') problems.push('must use https (or http outside production)');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    problems.push('must use https (or http outside production)');
   else if (requireHttps && url.protocol !== 'https:') problems.push('must use https');
-  if (url.username || url.password) problems.push('must not carry credentials; authenticate deliveries by their signature');
+  if (url.username || url.password)
+    problems.push('must not carry credentials; authenticate deliveries by their signature');
   if (url.hash) problems.push('must not have a fragment');
   if (!url.hostname) problems.push('must name a host');
   const literal = literalAddress(url);
   if (literal) {
     const why = policy.refusal(literal);
     if (why) problems.push(`points at a non-public address: ${why}`);
-  } else if (LOCAL_NAMES.test(url.hostname.replace(/\.$/, '')) && policy.refusal('127.0.0.1') && policy.refusal('::1')) {
+  } else if (
+    LOCAL_NAMES.test(url.hostname.replace(/\.$/, '')) &&
+    policy.refusal('127.0.0.1') &&
+    policy.refusal('::1')
+  ) {
     problems.push('points at a local host name');
   }
   return problems;

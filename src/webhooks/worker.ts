@@ -265,7 +265,9 @@ export class DeliveryWorker {
     const lanes = await this.claim(free);
     for (const lane of lanes) {
       const p: Promise<void> = this.runLane(lane)
-        .catch((err: unknown) => this.logger.error({ err, endpoint: lane[0]?.endpoint_id }, 'webhook delivery failed unexpectedly'))
+        .catch((err: unknown) =>
+          this.logger.error({ err, endpoint: lane[0]?.endpoint_id }, 'webhook delivery failed unexpectedly'),
+        )
         .finally(() => {
           this.active.delete(p);
           this.wakeNow();
@@ -324,7 +326,8 @@ export class DeliveryWorker {
       return rows;
     });
     const byLane = new Map<string, Job[]>();
-    for (const j of jobs.sort((a, b) => a.event_seq - b.event_seq)) byLane.set(j.claim_token, [...(byLane.get(j.claim_token) ?? []), j]);
+    for (const j of jobs.sort((a, b) => a.event_seq - b.event_seq))
+      byLane.set(j.claim_token, [...(byLane.get(j.claim_token) ?? []), j]);
     return [...byLane.values()];
   }
 
@@ -396,7 +399,10 @@ export class DeliveryWorker {
   private async stillVisible(job: Job): Promise<boolean> {
     if (job.visibility === 'public') return true;
     const audience = { organizationId: job.organization_id, orgKind: job.org_kind };
-    const r = await this.db.query(`SELECT 1 FROM events ev WHERE ev.id = $1 AND ${eventVisibility(audience, 2)}`, [job.event_id, job.organization_id]);
+    const r = await this.db.query(`SELECT 1 FROM events ev WHERE ev.id = $1 AND ${eventVisibility(audience, 2)}`, [
+      job.event_id,
+      job.organization_id,
+    ]);
     return r.rows.length > 0;
   }
 
@@ -414,7 +420,9 @@ export class DeliveryWorker {
   /** One attempt: undefined when the event is no longer visible to the endpoint's organisation (nothing sent). */
   private async attempt(job: Job): Promise<{ attemptedAt: Date; result: SendResult } | undefined> {
     if (!(await this.stillVisible(job))) return undefined;
-    const body = JSON.stringify(toEventEnvelope({ id: job.event_id, type: job.type, created_at: job.created_at, data: job.data }));
+    const body = JSON.stringify(
+      toEventEnvelope({ id: job.event_id, type: job.type, created_at: job.created_at, data: job.data }),
+    );
     const now = new Date();
     const headers = {
       'webhook-id': job.event_id,
@@ -522,7 +530,9 @@ export class DeliveryWorker {
       if (r.statusCode === 410) {
         await disableEndpoint(tx, endpoint, 'the endpoint answered 410 Gone', { notify: true });
       } else if (rows[0]?.long) {
-        await disableEndpoint(tx, endpoint, `failing without a success since ${rows[0].failing_since.toISOString()}`, { notify: true });
+        await disableEndpoint(tx, endpoint, `failing without a success since ${rows[0].failing_since.toISOString()}`, {
+          notify: true,
+        });
       } else return true;
       return false;
     });

@@ -21,7 +21,9 @@ export interface LaunchedBrowser {
 /** A fresh profile directory each launch (playwright takes it as the persistent context's user data dir). */
 export async function launchChromium(viewport = { width: 1366, height: 900 }): Promise<LaunchedBrowser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install -y chromium) or set CHROMIUM_PATH.`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install -y chromium) or set CHROMIUM_PATH.`,
+    );
   }
   const profile = mkdtempSync(join(tmpdir(), 'ax-console-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -63,12 +65,19 @@ function newestMtime(dir: string): number {
 /** Builds console/dist when it is missing or older than its sources (a fresh clone has no build). */
 export function ensureConsoleBuilt(): void {
   const index = join(consoleDistDir, 'index.html');
-  const sources = Math.max(newestMtime(join(projectRoot, 'console', 'src')), statSync(join(projectRoot, 'console', 'index.html')).mtimeMs);
+  const sources = Math.max(
+    newestMtime(join(projectRoot, 'console', 'src')),
+    statSync(join(projectRoot, 'console', 'index.html')).mtimeMs,
+  );
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync(join(projectRoot, 'node_modules', '.bin', 'vite'), ['build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'], {
-    cwd: projectRoot,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    join(projectRoot, 'node_modules', '.bin', 'vite'),
+    ['build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'],
+    {
+      cwd: projectRoot,
+      stdio: 'inherit',
+    },
+  );
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

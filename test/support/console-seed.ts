@@ -47,8 +47,15 @@ export async function seedConsole(): Promise<ConsoleSeed> {
     await createSlot(op, other.id, start.toISOString(), new Date(start.getTime() + 4 * HOUR).toISOString(), 3);
   }
 
-  const window = { earliestStart: new Date(Date.now() + HOUR).toISOString(), latestEnd: new Date(Date.now() + 30 * DAY).toISOString() };
-  const pilot = await createPilot(startup, { title: 'AI 콕핏 운전자 주의 연구 (E2E)' }, { ...window, durationHours: 8 });
+  const window = {
+    earliestStart: new Date(Date.now() + HOUR).toISOString(),
+    latestEnd: new Date(Date.now() + 30 * DAY).toISOString(),
+  };
+  const pilot = await createPilot(
+    startup,
+    { title: 'AI 콕핏 운전자 주의 연구 (E2E)' },
+    { ...window, durationHours: 8 },
+  );
   const otherPilot = await createPilot(
     startup,
     {

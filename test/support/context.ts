@@ -42,7 +42,8 @@ function testUploadsDir(): string {
   if (!uploadsDir) {
     mkdirSync(UPLOADS_ROOT, { recursive: true });
     for (const name of readdirSync(UPLOADS_ROOT)) {
-      if (/^\d+$/.test(name) && !alive(Number(name))) rmSync(join(UPLOADS_ROOT, name), { recursive: true, force: true });
+      if (/^\d+$/.test(name) && !alive(Number(name)))
+        rmSync(join(UPLOADS_ROOT, name), { recursive: true, force: true });
     }
     const dir = join(UPLOADS_ROOT, String(process.pid));
     mkdirSync(dir, { recursive: true });
@@ -52,7 +53,15 @@ function testUploadsDir(): string {
   return uploadsDir;
 }
 
-const S3_VARS = ['STORAGE', 'S3_ENDPOINT', 'S3_REGION', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_FORCE_PATH_STYLE'];
+const S3_VARS = [
+  'STORAGE',
+  'S3_ENDPOINT',
+  'S3_REGION',
+  'S3_BUCKET',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
+  'S3_FORCE_PATH_STYLE',
+];
 
 let s3: TestS3 | undefined;
 /** The S3 server of this run when STORAGE=s3 (started by startContext), for tests that inspect the bucket. */

@@ -19,7 +19,11 @@ export interface UploadOptions {
   agent?: supertest.Agent;
 }
 
-export const csv = (rows = 3) => ['station,count,recorded_at', ...Array.from({ length: rows }, (_, i) => `S${i},${i * 7},2026-03-0${(i % 9) + 1}`)].join('\n') + '\n';
+export const csv = (rows = 3) =>
+  [
+    'station,count,recorded_at',
+    ...Array.from({ length: rows }, (_, i) => `S${i},${i * 7},2026-03-0${(i % 9) + 1}`),
+  ].join('\n') + '\n';
 
 export function uploadRequest(actor: Actor, pilotId: string, o: UploadOptions = {}) {
   const content = o.content ?? csv();
@@ -62,7 +66,11 @@ export function download(actor: Actor, id: string, headers: Record<string, strin
  * A confirmed booking of the pilot on a testbed the partner owns, written straight into the matching tables
  * (a match row, a booking row, the slot's booked_units) so these tests do not depend on the booking routes.
  */
-export async function bookPilotOnPartnerTestbed(partner: Actor, pilotId: string, status: 'confirmed' | 'cancelled' = 'confirmed') {
+export async function bookPilotOnPartnerTestbed(
+  partner: Actor,
+  pilotId: string,
+  status: 'confirmed' | 'cancelled' = 'confirmed',
+) {
   const testbed = await createTestbed(partner);
   const start = new Date(Date.now() + 10 * DAY);
   start.setUTCHours(0, 0, 0, 0);
@@ -77,7 +85,8 @@ export async function bookPilotOnPartnerTestbed(partner: Actor, pilotId: string,
     `INSERT INTO bookings (match_id, pilot_id, slot_id, testbed_id, units, start_at, end_at, status) VALUES ($1, $2, $3, $4, 1, $5, $6, $7)`,
     [match.rows[0]!.id, pilotId, slot.id, testbed.id, start, end, status],
   );
-  if (status === 'confirmed') await db.query('UPDATE slots SET booked_units = booked_units + 1 WHERE id = $1', [slot.id]);
+  if (status === 'confirmed')
+    await db.query('UPDATE slots SET booked_units = booked_units + 1 WHERE id = $1', [slot.id]);
   return { testbedId: testbed.id, slotId: slot.id };
 }
 

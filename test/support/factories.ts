@@ -20,13 +20,20 @@ export function businessNumber(): string {
   return nine + businessNumberCheckDigit(nine);
 }
 
-export async function signup(kind: 'startup' | 'partner' = 'startup', overrides: { name?: string; email?: string } = {}): Promise<Actor> {
+export async function signup(
+  kind: 'startup' | 'partner' = 'startup',
+  overrides: { name?: string; email?: string } = {},
+): Promise<Actor> {
   const email = overrides.email ?? `${kind}-${randomUUID().slice(0, 8)}@example.kr`;
   const res = await ctx()
     .api()
     .post('/v1/auth/signup')
     .send({
-      organization: { name: overrides.name ?? `${kind} ${randomUUID().slice(0, 6)}`, kind, businessNumber: businessNumber() },
+      organization: {
+        name: overrides.name ?? `${kind} ${randomUUID().slice(0, 6)}`,
+        kind,
+        businessNumber: businessNumber(),
+      },
       user: { email, password: PASSWORD, name: 'Test User' },
     });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
@@ -66,7 +73,11 @@ export function pilotBody(overrides: Record<string, unknown> = {}, requirements:
   };
 }
 
-export async function createPilot(owner: Actor, overrides: Record<string, unknown> = {}, requirements: Record<string, unknown> = {}) {
+export async function createPilot(
+  owner: Actor,
+  overrides: Record<string, unknown> = {},
+  requirements: Record<string, unknown> = {},
+) {
   const res = await ctx().api().post('/v1/pilots').set(owner.auth).send(pilotBody(overrides, requirements));
   if (res.status !== 201) throw new Error(`createPilot failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { id: string; status: string; [k: string]: unknown };
@@ -101,7 +112,13 @@ export interface SlotDto {
   availableUnits: number;
 }
 
-export async function createSlot(actor: Actor, testbedId: string, start: string, end: string, capacity = 1): Promise<SlotDto> {
+export async function createSlot(
+  actor: Actor,
+  testbedId: string,
+  start: string,
+  end: string,
+  capacity = 1,
+): Promise<SlotDto> {
   const res = await ctx().api().post(`/v1/testbeds/${testbedId}/slots`).set(actor.auth).send({ start, end, capacity });
   if (res.status !== 201) throw new Error(`createSlot failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as SlotDto;

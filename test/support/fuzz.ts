@@ -140,7 +140,9 @@ function randomJson(rng: Rng, depth = 3): unknown {
     case 6:
       return Array.from({ length: rng.int(4) }, () => randomJson(rng, depth - 1));
     default:
-      return Object.fromEntries(Array.from({ length: rng.int(4) }, () => [randomText(rng, 8), randomJson(rng, depth - 1)]));
+      return Object.fromEntries(
+        Array.from({ length: rng.int(4) }, () => [randomText(rng, 8), randomJson(rng, depth - 1)]),
+      );
   }
 }
 
@@ -282,7 +284,12 @@ export class SchemaKit {
     const components = ((doc.components as Json | undefined)?.schemas as Json | undefined) ?? {};
     const extra = [...OPENAPI_KEYWORDS, ...collectExtensionKeywords(doc, new Set())];
     const make = (coerce: boolean) => {
-      const ajv = new Ajv2020({ allErrors: true, strict: true, coerceTypes: coerce ? 'array' : false, useDefaults: coerce });
+      const ajv = new Ajv2020({
+        allErrors: true,
+        strict: true,
+        coerceTypes: coerce ? 'array' : false,
+        useDefaults: coerce,
+      });
       addFormats(ajv);
       for (const k of extra) ajv.addKeyword(k);
       for (const [name, schema] of Object.entries(components)) {
@@ -368,8 +375,10 @@ function stringFor(s: Json, name: string, rng: Rng): string {
 }
 
 function numberFor(s: Json, integer: boolean): number {
-  const lo = typeof s.minimum === 'number' ? s.minimum : typeof s.exclusiveMinimum === 'number' ? s.exclusiveMinimum : undefined;
-  const hi = typeof s.maximum === 'number' ? s.maximum : typeof s.exclusiveMaximum === 'number' ? s.exclusiveMaximum : undefined;
+  const lo =
+    typeof s.minimum === 'number' ? s.minimum : typeof s.exclusiveMinimum === 'number' ? s.exclusiveMinimum : undefined;
+  const hi =
+    typeof s.maximum === 'number' ? s.maximum : typeof s.exclusiveMaximum === 'number' ? s.exclusiveMaximum : undefined;
   let v = 1;
   if (lo !== undefined && v <= lo) v = typeof s.exclusiveMinimum === 'number' ? lo + 1 : lo;
   if (hi !== undefined && v >= hi) v = typeof s.exclusiveMaximum === 'number' ? hi - (integer ? 1 : 0.5) : hi;
@@ -503,7 +512,27 @@ const HOSTILE_STRINGS: [string, string][] = [
 ];
 
 /** Number-ish JSON tokens, spliced into the text; some are not JSON at all. */
-const RAW_TOKENS = [deepArrayText(2000), deepObjectText(1000), '1e309', '-1e309', '-0', '"NaN"', 'NaN', 'Infinity', '"Infinity"', '1e-400', '0x1F', '01', '1.', '.5', '+1', '9007199254740993', '1E2', '"1"', 'undefined'];
+const RAW_TOKENS = [
+  deepArrayText(2000),
+  deepObjectText(1000),
+  '1e309',
+  '-1e309',
+  '-0',
+  '"NaN"',
+  'NaN',
+  'Infinity',
+  '"Infinity"',
+  '1e-400',
+  '0x1F',
+  '01',
+  '1.',
+  '.5',
+  '+1',
+  '9007199254740993',
+  '1E2',
+  '"1"',
+  'undefined',
+];
 
 const EXTRA_FIELDS: [string, unknown][] = [
   ['unknownField', 'x'],
@@ -565,7 +594,13 @@ function setAt(value: unknown, path: Path, replacement: unknown, remove = false)
   const copy: Json = { ...(value as Json) };
   if (rest.length) copy[head as string] = setAt(copy[head as string], rest, replacement, remove);
   else if (remove) delete copy[head as string];
-  else Object.defineProperty(copy, head as string, { value: replacement, enumerable: true, writable: true, configurable: true });
+  else
+    Object.defineProperty(copy, head as string, {
+      value: replacement,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return copy;
 }
 
@@ -613,20 +648,41 @@ function boundaryValues(s: Json, current: unknown): [string, unknown][] {
   }
   if (types.includes('string')) {
     const [minL, maxL] = [num('minLength'), num('maxLength')];
-    if (maxL !== undefined) out.push(['maxLength + 1', 'b'.repeat(maxL + 1)], ['maxLength + 1 emoji', '😀'.repeat(maxL + 1)]);
+    if (maxL !== undefined)
+      out.push(['maxLength + 1', 'b'.repeat(maxL + 1)], ['maxLength + 1 emoji', '😀'.repeat(maxL + 1)]);
     if (minL !== undefined && minL > 0) out.push(['minLength - 1', 'b'.repeat(minL - 1)]);
     if (Array.isArray(s.enum) && typeof s.enum[0] === 'string') {
-      out.push(['enum upper-cased', s.enum[0].toUpperCase()], ['enum with a space', ` ${s.enum[0]}`], ['enum prefix', s.enum[0].slice(0, -1)]);
+      out.push(
+        ['enum upper-cased', s.enum[0].toUpperCase()],
+        ['enum with a space', ` ${s.enum[0]}`],
+        ['enum prefix', s.enum[0].slice(0, -1)],
+      );
     }
     switch (s.format) {
       case 'date-time':
-        out.push(['date only', '2027-01-05'], ['no offset', '2027-01-05T09:00:00'], ['space for T', '2027-01-05 09:00:00Z'], ['Feb 30', '2027-02-30T00:00:00Z'], ['year 0', '0000-01-01T00:00:00Z'], ['year 275760', '+275760-09-13T00:00:00Z'], ['epoch number', '1767225600']);
+        out.push(
+          ['date only', '2027-01-05'],
+          ['no offset', '2027-01-05T09:00:00'],
+          ['space for T', '2027-01-05 09:00:00Z'],
+          ['Feb 30', '2027-02-30T00:00:00Z'],
+          ['year 0', '0000-01-01T00:00:00Z'],
+          ['year 275760', '+275760-09-13T00:00:00Z'],
+          ['epoch number', '1767225600'],
+        );
         break;
       case 'uuid':
-        out.push(['short uuid', '3f2504e0-4f89-41d3-9a0c'], ['uuid with braces', '{3f2504e0-4f89-41d3-9a0c-0305e82c3301}']);
+        out.push(
+          ['short uuid', '3f2504e0-4f89-41d3-9a0c'],
+          ['uuid with braces', '{3f2504e0-4f89-41d3-9a0c-0305e82c3301}'],
+        );
         break;
       case 'email':
-        out.push(['no domain', 'user@'], ['no at', 'user.example.kr'], ['two ats', 'a@b@example.kr'], ['spaces', 'user name@example.kr']);
+        out.push(
+          ['no domain', 'user@'],
+          ['no at', 'user.example.kr'],
+          ['two ats', 'a@b@example.kr'],
+          ['spaces', 'user name@example.kr'],
+        );
         break;
       case 'uri':
       case 'url':
@@ -641,7 +697,8 @@ function boundaryValues(s: Json, current: unknown): [string, unknown][] {
     if (minI !== undefined && minI > 0) out.push(['minItems - 1', current.slice(0, minI - 1)]);
     if (s.uniqueItems === true && current.length) out.push(['duplicate items', [item, item]]);
   }
-  if (types.includes('object') && typeof s.minProperties === 'number' && s.minProperties > 0) out.push(['no properties', {}]);
+  if (types.includes('object') && typeof s.minProperties === 'number' && s.minProperties > 0)
+    out.push(['no properties', {}]);
   return out;
 }
 
@@ -883,13 +940,20 @@ function bodyCandidates(op: Operation, base: unknown, c: Ctx): Candidate[] {
   const paths = pathsOf(base);
   for (const p of paths) {
     refuse('drop-field', `drop ${pointer(p)}`, JSON.stringify(setAt(base, p, undefined, true)));
-    for (const [label, v] of WRONG_VALUES) refuse('wrong-type', `${pointer(p)} = ${label}`, JSON.stringify(setAt(base, p, v)));
-    for (const [label, v] of HOSTILE_STRINGS) refuse('hostile-string', `${pointer(p)} = ${label}`, JSON.stringify(setAt(base, p, v)));
+    for (const [label, v] of WRONG_VALUES)
+      refuse('wrong-type', `${pointer(p)} = ${label}`, JSON.stringify(setAt(base, p, v)));
+    for (const [label, v] of HOSTILE_STRINGS)
+      refuse('hostile-string', `${pointer(p)} = ${label}`, JSON.stringify(setAt(base, p, v)));
     refuse('wrong-type', `${pointer(p)} wrapped in an array`, JSON.stringify(setAt(base, p, [getAt(base, p)])));
     for (const [label, v] of boundaryValues(schemaAt(c.kit, schema, p), getAt(base, p))) {
       refuse('boundary', `${pointer(p)} ${label}`, JSON.stringify(setAt(base, p, v)));
     }
-    for (const raw of RAW_TOKENS) refuse('raw-number', `${pointer(p)} = ${raw.length > 40 ? `${raw.slice(0, 12)}… (deep nesting)` : raw}`, spliceRaw(base, p, raw));
+    for (const raw of RAW_TOKENS)
+      refuse(
+        'raw-number',
+        `${pointer(p)} = ${raw.length > 40 ? `${raw.slice(0, 12)}… (deep nesting)` : raw}`,
+        spliceRaw(base, p, raw),
+      );
   }
   for (const p of objectPathsOf(base)) {
     for (const [key, v] of EXTRA_FIELDS) {
@@ -903,15 +967,25 @@ function bodyCandidates(op: Operation, base: unknown, c: Ctx): Candidate[] {
     for (const [label, hostile] of HOSTILE_STRINGS) {
       let v: unknown = base;
       for (const p of paths) if (typeof getAt(base, p) === 'string') v = setAt(v, p, hostile);
-      if (first !== undefined) refuse('hostile-string', `all strings ${label}, ${first} dropped`, JSON.stringify(setAt(v, [first], undefined, true)));
+      if (first !== undefined)
+        refuse(
+          'hostile-string',
+          `all strings ${label}, ${first} dropped`,
+          JSON.stringify(setAt(v, [first], undefined, true)),
+        );
     }
     const [firstKey] = Object.keys(base);
     if (firstKey !== undefined) {
       const text = JSON.stringify(base);
-      refuse('raw-json', `duplicate "${firstKey}" with a wrong value last`, text.slice(0, -1) + `,${JSON.stringify(firstKey)}:{"dup":[1]}}`);
+      refuse(
+        'raw-json',
+        `duplicate "${firstKey}" with a wrong value last`,
+        text.slice(0, -1) + `,${JSON.stringify(firstKey)}:{"dup":[1]}}`,
+      );
     }
   }
-  for (const [label, v] of boundaryValues(schemaAt(c.kit, schema, []), base)) refuse('boundary', `/ ${label}`, JSON.stringify(v));
+  for (const [label, v] of boundaryValues(schemaAt(c.kit, schema, []), base))
+    refuse('boundary', `/ ${label}`, JSON.stringify(v));
   // Random values at random places: the seed decides which.
   for (let i = 0; i < 24 && paths.length; i++) {
     const p = c.rng.pick(paths);
@@ -942,18 +1016,43 @@ function pathCandidates(op: Operation, c: Ctx): Candidate[] {
       // An empty last segment turns /v1/things/{id} into /v1/things/, which is the collection: a GET may
       // list it; another method could create, so it is not sent.
       if (value === '' && last) {
-        if (op.method === 'get') out.push({ category: 'path-id', label: `${p.name}: ${label}`, mustRefuse: false, pathParam: { name: p.name, value } });
+        if (op.method === 'get')
+          out.push({
+            category: 'path-id',
+            label: `${p.name}: ${label}`,
+            mustRefuse: false,
+            pathParam: { name: p.name, value },
+          });
         continue;
       }
-      out.push({ category: 'path-id', label: `${p.name}: ${label}`, mustRefuse: true, pathParam: { name: p.name, value } });
+      out.push({
+        category: 'path-id',
+        label: `${p.name}: ${label}`,
+        mustRefuse: true,
+        pathParam: { name: p.name, value },
+      });
     }
     for (let i = 0; i < 4; i++) {
       const value = encodeURIComponent(randomText(c.rng, i === 3 ? 300 : 36));
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(decodeURIComponent(value)) && value !== '') {
-        out.push({ category: 'path-id', label: `${p.name}: random text #${i}`, mustRefuse: true, pathParam: { name: p.name, value } });
+      if (
+        !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(decodeURIComponent(value)) &&
+        value !== ''
+      ) {
+        out.push({
+          category: 'path-id',
+          label: `${p.name}: random text #${i}`,
+          mustRefuse: true,
+          pathParam: { name: p.name, value },
+        });
       }
     }
-    for (const [label, value] of absentIds(c.rng)) out.push({ category: 'path-absent', label: `${p.name}: ${label}`, mustRefuse: true, pathParam: { name: p.name, value } });
+    for (const [label, value] of absentIds(c.rng))
+      out.push({
+        category: 'path-absent',
+        label: `${p.name}: ${label}`,
+        mustRefuse: true,
+        pathParam: { name: p.name, value },
+      });
   }
   return out;
 }
@@ -997,10 +1096,13 @@ function queryCandidates(op: Operation, c: Ctx): Candidate[] {
       add(`${p.name} enum with a space`, `${enc}=${encodeURIComponent(s.enum[0] + ' ')}`);
     }
     for (const [label, v] of boundaryValues(s, [])) {
-      if (typeof v === 'string' || typeof v === 'number') add(`${p.name} ${label}`, `${enc}=${encodeURIComponent(String(v))}`);
+      if (typeof v === 'string' || typeof v === 'number')
+        add(`${p.name} ${label}`, `${enc}=${encodeURIComponent(String(v))}`);
     }
-    for (const k of ['minimum', 'maximum'] as const) if (typeof s[k] === 'number') add(`${p.name} = ${k} (valid)`, `${enc}=${String(s[k])}`);
-    for (let i = 0; i < 3; i++) add(`${p.name} = random text #${i}`, `${enc}=${encodeURIComponent(randomText(c.rng, 30))}`);
+    for (const k of ['minimum', 'maximum'] as const)
+      if (typeof s[k] === 'number') add(`${p.name} = ${k} (valid)`, `${enc}=${String(s[k])}`);
+    for (let i = 0; i < 3; i++)
+      add(`${p.name} = random text #${i}`, `${enc}=${encodeURIComponent(randomText(c.rng, 30))}`);
     add(`${p.name} twice`, `${enc}=1&${enc}=2`);
     add(`${p.name} raw broken escape`, `${enc}=%E0%A4%A`);
   }
@@ -1008,23 +1110,30 @@ function queryCandidates(op: Operation, c: Ctx): Candidate[] {
   for (const [label, qs] of UNKNOWN_QUERY) add(label, qs, true);
   for (let i = 0; i < 3; i++) {
     const name = randomText(c.rng, 12);
-    if (!declared.some((p) => p.name === name)) add(`random parameter #${i}`, `${encodeURIComponent(name)}=${encodeURIComponent(randomText(c.rng, 12))}`, true);
+    if (!declared.some((p) => p.name === name))
+      add(`random parameter #${i}`, `${encodeURIComponent(name)}=${encodeURIComponent(randomText(c.rng, 12))}`, true);
   }
-  if (!declared.length) for (const [label, v] of QUERY_VALUES.slice(0, 8)) add(`unknown parameter = ${label}`, `q=${encodeURIComponent(v)}`, true);
+  if (!declared.length)
+    for (const [label, v] of QUERY_VALUES.slice(0, 8))
+      add(`unknown parameter = ${label}`, `q=${encodeURIComponent(v)}`, true);
   return out;
 }
 
 function headerCandidates(op: Operation, c: Ctx): Candidate[] {
   const out: Candidate[] = [];
-  const header = (name: string) => op.params.find((p) => p.in === 'header' && p.name.toLowerCase() === name.toLowerCase());
+  const header = (name: string) =>
+    op.params.find((p) => p.in === 'header' && p.name.toLowerCase() === name.toLowerCase());
   if (header('Idempotency-Key')) {
-    for (const [label, v] of IDEMPOTENCY_GARBAGE) out.push({ category: 'idempotency-key', label, mustRefuse: true, headers: { 'Idempotency-Key': v } });
+    for (const [label, v] of IDEMPOTENCY_GARBAGE)
+      out.push({ category: 'idempotency-key', label, mustRefuse: true, headers: { 'Idempotency-Key': v } });
   }
   if (header('If-Match')) {
-    for (const [label, v] of IF_MATCH_GARBAGE) out.push({ category: 'if-match', label, mustRefuse: true, headers: { 'If-Match': v } });
+    for (const [label, v] of IF_MATCH_GARBAGE)
+      out.push({ category: 'if-match', label, mustRefuse: true, headers: { 'If-Match': v } });
   }
   if (!op.isPublic) {
-    for (const [label, v] of authGarbage(c.opts.tokens)) out.push({ category: 'authorization', label, mustRefuse: true, authorization: v });
+    for (const [label, v] of authGarbage(c.opts.tokens))
+      out.push({ category: 'authorization', label, mustRefuse: true, authorization: v });
   }
   return out;
 }
@@ -1041,18 +1150,47 @@ function transportCandidates(op: Operation, base: unknown, c: Ctx): Candidate[] 
   });
   if (op.body && /json/.test(op.body.mediaType)) {
     const text = JSON.stringify(base);
-    for (const ct of WRONG_CONTENT_TYPES) out.push({ category: 'content-type', label: ct, mustRefuse: true, body: { text, contentType: ct } });
-    out.push({ category: 'content-type', label: 'no Content-Type', mustRefuse: true, body: { text, contentType: null } });
+    for (const ct of WRONG_CONTENT_TYPES)
+      out.push({ category: 'content-type', label: ct, mustRefuse: true, body: { text, contentType: ct } });
+    out.push({
+      category: 'content-type',
+      label: 'no Content-Type',
+      mustRefuse: true,
+      body: { text, contentType: null },
+    });
   } else if (op.body) {
     // Multipart and other media types: JSON, plain text and broken multipart are all refused.
     out.push({ category: 'content-type', label: 'JSON instead', mustRefuse: true, body: jsonBody({ name: 'x' }) });
-    out.push({ category: 'content-type', label: 'text/plain', mustRefuse: true, body: { text: 'hello', contentType: 'text/plain' } });
-    out.push({ category: 'content-type', label: 'multipart without boundary', mustRefuse: true, body: { text: 'x', contentType: 'multipart/form-data' } });
-    out.push({ category: 'content-type', label: 'broken multipart', mustRefuse: true, body: { text: '--fuzz\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc', contentType: 'multipart/form-data; boundary=fuzz' } });
-    out.push({ category: 'content-type', label: 'empty multipart', mustRefuse: true, body: { text: '--fuzz--\r\n', contentType: 'multipart/form-data; boundary=fuzz' } });
+    out.push({
+      category: 'content-type',
+      label: 'text/plain',
+      mustRefuse: true,
+      body: { text: 'hello', contentType: 'text/plain' },
+    });
+    out.push({
+      category: 'content-type',
+      label: 'multipart without boundary',
+      mustRefuse: true,
+      body: { text: 'x', contentType: 'multipart/form-data' },
+    });
+    out.push({
+      category: 'content-type',
+      label: 'broken multipart',
+      mustRefuse: true,
+      body: {
+        text: '--fuzz\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc',
+        contentType: 'multipart/form-data; boundary=fuzz',
+      },
+    });
+    out.push({
+      category: 'content-type',
+      label: 'empty multipart',
+      mustRefuse: true,
+      body: { text: '--fuzz--\r\n', contentType: 'multipart/form-data; boundary=fuzz' },
+    });
   } else {
     for (const [label, text] of MALFORMED_JSON('{"a":1}')) {
-      if (text === '' ) continue; // an empty body is no body
+      if (text === '') continue; // an empty body is no body
       let parses = true;
       try {
         JSON.parse(text);
@@ -1060,7 +1198,8 @@ function transportCandidates(op: Operation, base: unknown, c: Ctx): Candidate[] 
         parses = false;
       }
       // Express parses every JSON body before routing; one that is not JSON is refused even where none is expected.
-      if (!parses || !/^\s*[[{]/.test(text)) out.push({ category: 'raw-json', label, mustRefuse: true, body: { text, contentType: 'application/json' } });
+      if (!parses || !/^\s*[[{]/.test(text))
+        out.push({ category: 'raw-json', label, mustRefuse: true, body: { text, contentType: 'application/json' } });
     }
   }
   return out;
@@ -1169,7 +1308,8 @@ const HOSTILE_VALID: [string, unknown][] = [
 function limitValues(s: Json): [string, unknown][] {
   const out: [string, unknown][] = [];
   for (const k of ['minimum', 'maximum'] as const) if (typeof s[k] === 'number') out.push([k, s[k]]);
-  if (typeof s.maxLength === 'number' && s.maxLength <= 100_000) out.push(['maxLength', 'm'.repeat(s.maxLength)], ['maxLength in emoji', '😀'.repeat(s.maxLength)]);
+  if (typeof s.maxLength === 'number' && s.maxLength <= 100_000)
+    out.push(['maxLength', 'm'.repeat(s.maxLength)], ['maxLength in emoji', '😀'.repeat(s.maxLength)]);
   return out;
 }
 
@@ -1177,7 +1317,12 @@ function limitValues(s: Json): [string, unknown][] {
  * Bodies the schema accepts, each with one hostile value in one field, sent as each caller with a token to
  * the seeded resources. They may well be accepted (and written); what is checked is that none answers 5xx.
  */
-export function hostileValidCases(doc: Json, kit: SchemaKit, opts: GenerateOptions, values: [string, unknown][] = HOSTILE_VALID): FuzzCase[] {
+export function hostileValidCases(
+  doc: Json,
+  kit: SchemaKit,
+  opts: GenerateOptions,
+  values: [string, unknown][] = HOSTILE_VALID,
+): FuzzCase[] {
   const root = new Rng(opts.seed).fork('hostile-valid');
   const cases: FuzzCase[] = [];
   for (const op of operationsOf(doc)) {
@@ -1192,7 +1337,12 @@ export function hostileValidCases(doc: Json, kit: SchemaKit, opts: GenerateOptio
         const text = JSON.stringify(body);
         if (seen.has(text) || !kit.valid(op.body.schema, body)) continue;
         seen.add(text);
-        const cand: Candidate = { category: 'hostile-valid', label: `${pointer(p)} = ${label}`, mustRefuse: false, body: { text, contentType: 'application/json' } };
+        const cand: Candidate = {
+          category: 'hostile-valid',
+          label: `${pointer(p)} = ${label}`,
+          mustRefuse: false,
+          body: { text, contentType: 'application/json' },
+        };
         for (const actor of op.isPublic ? (['none'] as const) : (['startup', 'partner', 'operator'] as const)) {
           cases.push(materialize(op, cand, actor, base, c, cases.length));
         }

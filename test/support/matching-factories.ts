@@ -14,10 +14,15 @@ function windowStart(): Date {
 }
 
 /** An instant `days` days and `hours` hours after the window start, as RFC 3339. */
-export const at = (days: number, hours = 0) => new Date(windowStart().getTime() + days * DAY + hours * HOUR).toISOString();
+export const at = (days: number, hours = 0) =>
+  new Date(windowStart().getTime() + days * DAY + hours * HOUR).toISOString();
 
 /** A submitted pilot whose window is [at(0), at(30)), needing 8 hours of a driving simulator by default. */
-export async function submittedPilot(owner: Actor, overrides: Record<string, unknown> = {}, requirements: Record<string, unknown> = {}) {
+export async function submittedPilot(
+  owner: Actor,
+  overrides: Record<string, unknown> = {},
+  requirements: Record<string, unknown> = {},
+) {
   const pilot = await createPilot(owner, overrides, { earliestStart: at(0), latestEnd: at(30), ...requirements });
   const res = await ctx().api().post(`/v1/pilots/${pilot.id}/submit`).set(owner.auth);
   if (res.status !== 200) throw new Error(`submit failed: ${res.status} ${JSON.stringify(res.body)}`);
@@ -25,7 +30,13 @@ export async function submittedPilot(owner: Actor, overrides: Record<string, unk
 }
 
 /** A testbed with one slot of `hours` hours starting `day` days into the window. */
-export async function testbedWithSlot(owner: Actor, capacity = 1, day = 1, overrides: Record<string, unknown> = {}, hours = 8) {
+export async function testbedWithSlot(
+  owner: Actor,
+  capacity = 1,
+  day = 1,
+  overrides: Record<string, unknown> = {},
+  hours = 8,
+) {
   const testbed = await createTestbed(owner, { capacity: Math.max(capacity, 1), ...overrides });
   const slot = await createSlot(owner, testbed.id, at(day), at(day, hours), capacity);
   return { testbed, slot };
@@ -43,13 +54,19 @@ export async function requestSlot(actor: Actor, pilotId: string, slotId: string,
     .send(units === undefined ? { slotId } : { slotId, units });
 }
 
-export async function requested(actor: Actor, pilotId: string, slotId: string, units?: number): Promise<{ id: string; [k: string]: unknown }> {
+export async function requested(
+  actor: Actor,
+  pilotId: string,
+  slotId: string,
+  units?: number,
+): Promise<{ id: string; [k: string]: unknown }> {
   const res = await requestSlot(actor, pilotId, slotId, units);
   if (res.status !== 201) throw new Error(`request failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }
 
-export const approve = (actor: Actor, matchId: string) => ctx().api().post(`/v1/matches/${matchId}/approve`).set(actor.auth);
+export const approve = (actor: Actor, matchId: string) =>
+  ctx().api().post(`/v1/matches/${matchId}/approve`).set(actor.auth);
 
 export async function pilotStatus(id: string): Promise<string> {
   return (await ctx().db.query<{ status: string }>('SELECT status FROM pilots WHERE id = $1', [id])).rows[0]!.status;
@@ -62,7 +79,11 @@ export async function eventTypes(): Promise<string[]> {
 /** Rule checks straight from the database: no slot over capacity, no pilot in two places at once. */
 export async function ruleBreaches(): Promise<{ overbooked: number; mismatched: number; overlapping: number }> {
   const db = ctx().db;
-  const overbooked = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM slots WHERE booked_units > capacity OR booked_units < 0')).rows[0]!.n;
+  const overbooked = (
+    await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM slots WHERE booked_units > capacity OR booked_units < 0',
+    )
+  ).rows[0]!.n;
   const mismatched = (
     await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM slots s

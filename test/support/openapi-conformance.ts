@@ -49,7 +49,8 @@ export class OpenApiConformance {
     const mediaType = typeof rawType === 'string' ? rawType.split(';')[0]!.trim().toLowerCase() : undefined;
     if (mediaType && res.status !== 304) {
       if (!content) out.push(`${where}: sent ${mediaType} but the document declares no body`);
-      else if (!(mediaType in content)) out.push(`${where}: sent ${mediaType}, document declares ${Object.keys(content).join(', ')}`);
+      else if (!(mediaType in content))
+        out.push(`${where}: sent ${mediaType}, document declares ${Object.keys(content).join(', ')}`);
       else if (/json$/.test(mediaType) && res.body !== undefined) {
         const pointer = `doc#/paths/${escape(path)}/${method.toLowerCase()}/responses/${key}/content/${escape(mediaType)}/schema`;
         const validate = this.ajv.getSchema(pointer);

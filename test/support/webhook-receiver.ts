@@ -15,7 +15,8 @@ export interface Received {
   at: number;
 }
 
-export type Behaviour = 'ok' | 'hang' | 'trickle' | 'huge' | 'redirect' | 'reset' | { status: number; headers?: Record<string, string> };
+export type Behaviour =
+  'ok' | 'hang' | 'trickle' | 'huge' | 'redirect' | 'reset' | { status: number; headers?: Record<string, string> };
 
 export class WebhookReceiver {
   readonly received: Received[] = [];
@@ -64,7 +65,9 @@ export class WebhookReceiver {
     res.on('close', () => this.inFlight--);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => (this.delayMs ? setTimeout(() => this.answer(req, res, chunks), this.delayMs) : this.answer(req, res, chunks)));
+    req.on('end', () =>
+      this.delayMs ? setTimeout(() => this.answer(req, res, chunks), this.delayMs) : this.answer(req, res, chunks),
+    );
   }
 
   private answer(req: http.IncomingMessage, res: http.ServerResponse, chunks: Buffer[]): void {
@@ -129,7 +132,11 @@ export class WebhookReceiver {
 }
 
 /** Polls until check passes or the deadline passes; returns whether it passed. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 60_000, stepMs = 25): Promise<boolean> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+  stepMs = 25,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;

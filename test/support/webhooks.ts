@@ -10,18 +10,30 @@ import type { WebhookReceiver } from './webhook-receiver.js';
 export const LOOPBACK = '127.0.0.0/8,::1/128';
 
 const webhookConfig = (overrides: Record<string, string> = {}) =>
-  testConfig({ WEBHOOK_ALLOW_NETWORKS: LOOPBACK, WEBHOOK_RETRY_SCHEDULE: '0,0.05,0.05', WEBHOOK_TIMEOUT_MS: '1500', WEBHOOK_LEASE_SECONDS: '5', ...overrides });
+  testConfig({
+    WEBHOOK_ALLOW_NETWORKS: LOOPBACK,
+    WEBHOOK_RETRY_SCHEDULE: '0,0.05,0.05',
+    WEBHOOK_TIMEOUT_MS: '1500',
+    WEBHOOK_LEASE_SECONDS: '5',
+    ...overrides,
+  });
 
 let agent: supertest.Agent | undefined;
 
 /** The test app, but configured to accept loopback webhook URLs. */
 export function hooksApi(): supertest.Agent {
-  agent ??= supertest.agent(createApp({ db: ctx().db, config: webhookConfig(), logger: pino({ level: process.env.TEST_LOG ?? 'silent' }) }));
+  agent ??= supertest.agent(
+    createApp({ db: ctx().db, config: webhookConfig(), logger: pino({ level: process.env.TEST_LOG ?? 'silent' }) }),
+  );
   return agent;
 }
 
 export function testWorker(overrides: Partial<WorkerSettings> = {}): DeliveryWorker {
-  return new DeliveryWorker(ctx().db, { ...workerSettings(webhookConfig()), pollMs: 20, ...overrides }, pino({ level: 'silent' }));
+  return new DeliveryWorker(
+    ctx().db,
+    { ...workerSettings(webhookConfig()), pollMs: 20, ...overrides },
+    pino({ level: 'silent' }),
+  );
 }
 
 export interface CreatedEndpoint {
@@ -34,8 +46,15 @@ export interface CreatedEndpoint {
 }
 
 /** Registers the receiver as an endpoint of actor's organisation and teaches it the secret. */
-export async function subscribe(actor: Actor, receiver: WebhookReceiver, body: Record<string, unknown> = {}): Promise<CreatedEndpoint> {
-  const res = await hooksApi().post('/v1/webhook-endpoints').set(actor.auth).send({ url: receiver.url, ...body });
+export async function subscribe(
+  actor: Actor,
+  receiver: WebhookReceiver,
+  body: Record<string, unknown> = {},
+): Promise<CreatedEndpoint> {
+  const res = await hooksApi()
+    .post('/v1/webhook-endpoints')
+    .set(actor.auth)
+    .send({ url: receiver.url, ...body });
   if (res.status !== 201) throw new Error(`subscribe failed: ${res.status} ${JSON.stringify(res.body)}`);
   receiver.secrets.push(res.body.secret as string);
   return res.body as CreatedEndpoint;
@@ -51,6 +70,12 @@ export async function deliveriesOf(actor: Actor, endpointId: string) {
     status: string;
     attemptCount: number;
     lastError: string | null;
-    attempts: { statusCode: number | null; durationMs: number; error: string | null; responseBody: string; responseTruncated: boolean }[];
+    attempts: {
+      statusCode: number | null;
+      durationMs: number;
+      error: string | null;
+      responseBody: string;
+      responseTruncated: boolean;
+    }[];
   }[];
 }

@@ -29,7 +29,9 @@ export function Login({ onSignedIn, message }: { onSignedIn: (token: string) => 
     <main id="main" class="login-page">
       <div class="login-card">
         <div class="login-head">
-          <span class="brand-mark" aria-hidden="true">AX</span>
+          <span class="brand-mark" aria-hidden="true">
+            AX
+          </span>
           <LanguageToggle />
         </div>
         <h1>{t('appTitle')}</h1>

@@ -41,7 +41,11 @@ export function Matching({ me }: { me: Me }) {
         />
       ) : null}
       {me.role === 'operator' ? (
-        runId ? <RunView runId={runId} tick={tick} onChanged={refreshAll} /> : <Empty>{t('noRunYet')}</Empty>
+        runId ? (
+          <RunView runId={runId} tick={tick} onChanged={refreshAll} />
+        ) : (
+          <Empty>{t('noRunYet')}</Empty>
+        )
       ) : null}
       <AwaitingApproval tick={tick} onChanged={refreshAll} />
     </section>
@@ -72,7 +76,12 @@ function RunForm({ onRun }: { onRun: (run: AllocationRun) => void }) {
     setError(null);
     setNotice(null);
     try {
-      const body = { ...(domain ? { domain } : {}), from: from.toISOString(), to: addDays(to, 1).toISOString(), method };
+      const body = {
+        ...(domain ? { domain } : {}),
+        from: from.toISOString(),
+        to: addDays(to, 1).toISOString(),
+        method,
+      };
       const run = await post<AllocationRun>('/v1/allocation-runs', body, { idempotencyKey: newIdempotencyKey() });
       setNotice(t('runDone', { n: run.proposals.length }));
       onRun(run);
@@ -102,7 +111,13 @@ function RunForm({ onRun }: { onRun: (run: AllocationRun) => void }) {
         </label>
         <label class="field">
           <span>{t('from')}</span>
-          <input type="date" name="from" value={fromValue} required onInput={(e) => setFromValue(e.currentTarget.value)} />
+          <input
+            type="date"
+            name="from"
+            value={fromValue}
+            required
+            onInput={(e) => setFromValue(e.currentTarget.value)}
+          />
         </label>
         <label class="field">
           <span>{t('to')}</span>
@@ -110,7 +125,11 @@ function RunForm({ onRun }: { onRun: (run: AllocationRun) => void }) {
         </label>
         <label class="field">
           <span>{t('method')}</span>
-          <select name="method" value={method} onChange={(e) => setMethod(e.currentTarget.value === 'greedy' ? 'greedy' : 'optimal')}>
+          <select
+            name="method"
+            value={method}
+            onChange={(e) => setMethod(e.currentTarget.value === 'greedy' ? 'greedy' : 'optimal')}
+          >
             <option value="optimal">{t('methodOptimal')}</option>
             <option value="greedy">{t('methodGreedy')}</option>
           </select>
@@ -127,7 +146,10 @@ function RunForm({ onRun }: { onRun: (run: AllocationRun) => void }) {
 
 function RunView({ runId, tick, onChanged }: { runId: string; tick: number; onChanged: () => void }) {
   const { t } = useI18n();
-  const [run, reloadRun] = useAsync((signal) => get<AllocationRun>(`/v1/allocation-runs/${runId}`, undefined, signal), [runId]);
+  const [run, reloadRun] = useAsync(
+    (signal) => get<AllocationRun>(`/v1/allocation-runs/${runId}`, undefined, signal),
+    [runId],
+  );
   // Current statuses of this run's matches (the run itself shows them as proposed).
   const [matches, reloadMatches] = useAsync(
     (signal) => getAll<Match>('/v1/matches', { allocationRunId: runId }, 1000, signal),
@@ -197,7 +219,11 @@ function Summary({ summary: s }: { summary: RunSummary }) {
     [t('sumGap'), formatNumber(s.gap, lang, 4)],
     [t('sumGain'), formatNumber(s.gainOverGreedy, lang, 3)],
     [t('sumDuration'), s.durationMs === undefined ? '–' : `${formatNumber(s.durationMs, lang, 0)} ms`],
-    [t('sumSolver'), [s.solver.name, s.solver.status, s.solver.fallback ? `→ ${s.solver.fallback}` : ''].filter(Boolean).join(' · ') || '–'],
+    [
+      t('sumSolver'),
+      [s.solver.name, s.solver.status, s.solver.fallback ? `→ ${s.solver.fallback}` : ''].filter(Boolean).join(' · ') ||
+        '–',
+    ],
   ];
   const bars = [
     { key: 'optimal', label: t('sumObjective'), value: s.objective },
@@ -443,10 +469,20 @@ function MatchTable({ matches, onChanged, label }: { matches: Match[]; onChanged
   return (
     <div class="matches">
       <div class="bulkbar" role="group" aria-label={label}>
-        <button type="button" class="btn btn-primary" disabled={!approvable.length || !!busy} onClick={() => act('approve', approvable)}>
+        <button
+          type="button"
+          class="btn btn-primary"
+          disabled={!approvable.length || !!busy}
+          onClick={() => act('approve', approvable)}
+        >
           {t('approveSelected', { n: approvable.length })}
         </button>
-        <button type="button" class="btn btn-danger" disabled={!rejectable.length || !!busy} onClick={() => act('reject', rejectable)}>
+        <button
+          type="button"
+          class="btn btn-danger"
+          disabled={!rejectable.length || !!busy}
+          onClick={() => act('reject', rejectable)}
+        >
           {t('rejectSelected', { n: rejectable.length })}
         </button>
         <Notice message={outcome.message} kind={outcome.failures.length ? 'warn' : 'ok'} />

@@ -26,7 +26,12 @@ export function Queue({ me }: { me: Me }) {
 
   const [pilots, reload] = useAsync(
     async (signal) => {
-      const list = await getAll<Pilot>('/v1/pilots', { status: status || undefined, domain: domain || undefined }, 1000, signal);
+      const list = await getAll<Pilot>(
+        '/v1/pilots',
+        { status: status || undefined, domain: domain || undefined },
+        1000,
+        signal,
+      );
       rememberPilots(list);
       return list;
     },
@@ -83,7 +88,13 @@ export function Queue({ me }: { me: Me }) {
         </label>
         <label class="field field-grow">
           <span>{t('search')}</span>
-          <input type="search" name="q" value={search} placeholder={t('searchPlaceholder')} onInput={(e) => setSearch(e.currentTarget.value)} />
+          <input
+            type="search"
+            name="q"
+            value={search}
+            placeholder={t('searchPlaceholder')}
+            onInput={(e) => setSearch(e.currentTarget.value)}
+          />
         </label>
         <button type="button" class="btn btn-secondary" onClick={reload}>
           {t('refresh')}
@@ -138,7 +149,9 @@ export function Queue({ me }: { me: Me }) {
                           <td>
                             <span class={`domain-dot domain-${p.domain}`} aria-hidden="true" />
                             <span class="domain-name">{domainLabel(catalog, p.domain, lang)}</span>
-                            {p.subdomain ? <span class="cell-sub">{subdomainLabel(catalog, p.domain, p.subdomain, lang)}</span> : null}
+                            {p.subdomain ? (
+                              <span class="cell-sub">{subdomainLabel(catalog, p.domain, p.subdomain, lang)}</span>
+                            ) : null}
                           </td>
                           <td>
                             <Badge kind={p.status}>{tKey(t, 'pilot', p.status)}</Badge>
@@ -269,9 +282,7 @@ function NoCandidates({ pilot, unmet }: { pilot: Pilot; unmet: UnmetStage[] | un
               <li key={u.stage}>
                 {t('unmetStage', { stage: u.stage, reason: u.detail })}
                 {excluded.length ? (
-                  <span class="cell-sub">
-                    {t('unmetExcluded', { n: u.slotsConsidered, list })}
-                  </span>
+                  <span class="cell-sub">{t('unmetExcluded', { n: u.slotsConsidered, list })}</span>
                 ) : null}
               </li>
             );

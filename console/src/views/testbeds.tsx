@@ -93,7 +93,9 @@ export function Testbeds({ me, testbedId }: { me: Me; testbedId?: string }) {
                       {capabilityLabel(catalog, c, lang)}
                     </span>
                   ))}
-                  {selected.capacity !== undefined ? <span class="cell-sub">{t('capacity', { n: selected.capacity })}</span> : null}
+                  {selected.capacity !== undefined ? (
+                    <span class="cell-sub">{t('capacity', { n: selected.capacity })}</span>
+                  ) : null}
                   {selected.location?.address ? <span class="cell-sub">{selected.location.address}</span> : null}
                 </p>
                 <CalendarAtNext me={me} testbed={selected} key={selected.id} />
@@ -199,7 +201,9 @@ function Calendar({ me, testbed, initial }: { me: Me; testbed: Testbed; initial:
       const ops = await loadOperations(testbed.id, slots, window, { waitlists: manager && mode === 'week' }, signal);
       const live = bookings.filter((b) => b.status !== 'cancelled');
       const ids = [...new Set([...live.map((b) => b.pilotId), ...opsPilotIds(ops, showOrder)])];
-      const pilots = new Map<string, Pilot | null>(await Promise.all(ids.map(async (id) => [id, await pilotById(id)] as const)));
+      const pilots = new Map<string, Pilot | null>(
+        await Promise.all(ids.map(async (id) => [id, await pilotById(id)] as const)),
+      );
       return { slots: slots.sort((a, b) => a.start.localeCompare(b.start)), bookings: live, pilots, ops };
     },
     [testbed.id, fromIso, toIso, mode],
@@ -216,7 +220,8 @@ function Calendar({ me, testbed, initial }: { me: Me; testbed: Testbed; initial:
   };
 
   const step = (dir: -1 | 1) => setAnchor(mode === 'week' ? addDays(from, 7 * dir) : kstMonthAdd(from, dir));
-  const title = mode === 'week' ? `${formatDay(from, lang)} – ${formatDay(addDays(to, -1), lang)}` : formatMonth(from, lang);
+  const title =
+    mode === 'week' ? `${formatDay(from, lang)} – ${formatDay(addDays(to, -1), lang)}` : formatMonth(from, lang);
   const util = data.data ? utilisation(data.data.slots, from, to) : null;
 
   return (
@@ -392,7 +397,8 @@ function WeekGrid({
                       <ul class="booking-list">
                         {bookings.map((b) => (
                           <li key={b.id} class="booking" data-booking-id={b.id}>
-                            <span class="booking-label">{t('booking')}</span> {data.pilots.get(b.pilotId)?.title ?? b.pilotId.slice(0, 8)}
+                            <span class="booking-label">{t('booking')}</span>{' '}
+                            {data.pilots.get(b.pilotId)?.title ?? b.pilotId.slice(0, 8)}
                             <span class="cell-sub">{t('units', { n: b.units })}</span>
                           </li>
                         ))}
@@ -409,13 +415,27 @@ function WeekGrid({
   );
 }
 
-function MonthGrid({ from, to, data, busy, onPick }: { from: Date; to: Date; data: CalendarData; busy: boolean; onPick: (day: Date) => void }) {
+function MonthGrid({
+  from,
+  to,
+  data,
+  busy,
+  onPick,
+}: {
+  from: Date;
+  to: Date;
+  data: CalendarData;
+  busy: boolean;
+  onPick: (day: Date) => void;
+}) {
   const { t, lang } = useI18n();
   const start = kstWeekStart(from);
   const weeks = Math.ceil((to.getTime() - start.getTime()) / (7 * 86_400_000));
   const month = kstParts(from).month;
   const weekdayNames = Array.from({ length: 7 }, (_, i) =>
-    new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB', { weekday: 'short', timeZone: 'Asia/Seoul' }).format(addDays(start, i)),
+    new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB', { weekday: 'short', timeZone: 'Asia/Seoul' }).format(
+      addDays(start, i),
+    ),
   );
   const today = kstDayStart(new Date()).getTime();
   const titleOf = (b: Booking) => data.pilots.get(b.pilotId)?.title ?? '';

@@ -23,7 +23,11 @@ export function UtilizationOverview() {
     async (signal) => {
       const from = fromDateInput(range.from)!;
       const to = addDays(fromDateInput(range.to)!, 1);
-      return get<UtilizationReport>('/v1/reports/utilization', { from: from.toISOString(), to: to.toISOString(), groupBy: 'domain', limit: 200 }, signal);
+      return get<UtilizationReport>(
+        '/v1/reports/utilization',
+        { from: from.toISOString(), to: to.toISOString(), groupBy: 'domain', limit: 200 },
+        signal,
+      );
     },
     [range.from, range.to],
   );
@@ -49,7 +53,13 @@ export function UtilizationOverview() {
       <form class="filters" onSubmit={submit}>
         <label class="field">
           <span>{t('from')}</span>
-          <input type="date" name="from" value={fromValue} required onInput={(e) => setFromValue(e.currentTarget.value)} />
+          <input
+            type="date"
+            name="from"
+            value={fromValue}
+            required
+            onInput={(e) => setFromValue(e.currentTarget.value)}
+          />
         </label>
         <label class="field">
           <span>{t('to')}</span>
@@ -66,20 +76,36 @@ export function UtilizationOverview() {
       </form>
       <AsyncView value={report} onRetry={reload} isEmpty={(r) => !r.data.length}>
         {(r) => {
-          const rows = r.data.map((row) => ({ ...row, name: domainLabel(catalog, row.key, lang) || row.label || row.key }));
+          const rows = r.data.map((row) => ({
+            ...row,
+            name: domainLabel(catalog, row.key, lang) || row.label || row.key,
+          }));
           return (
             <div class="util">
-              <BarChart rows={rows.map((row) => ({ key: row.key, name: row.name, ratio: row.utilization }))} title={t('chartLabel')} />
+              <BarChart
+                rows={rows.map((row) => ({ key: row.key, name: row.name, ratio: row.utilization }))}
+                title={t('chartLabel')}
+              />
               <TableWrap label={t('utilTitle')}>
                 <table class="table table-compact">
                   <thead>
                     <tr>
                       <th scope="col">{t('colDomain')}</th>
-                      <th scope="col" class="num">{t('colUtilization')}</th>
-                      <th scope="col" class="num">{t('colBooked')}</th>
-                      <th scope="col" class="num">{t('colOffered')}</th>
-                      <th scope="col" class="num">{t('colSlots')}</th>
-                      <th scope="col" class="num">{t('colBookings')}</th>
+                      <th scope="col" class="num">
+                        {t('colUtilization')}
+                      </th>
+                      <th scope="col" class="num">
+                        {t('colBooked')}
+                      </th>
+                      <th scope="col" class="num">
+                        {t('colOffered')}
+                      </th>
+                      <th scope="col" class="num">
+                        {t('colSlots')}
+                      </th>
+                      <th scope="col" class="num">
+                        {t('colBookings')}
+                      </th>
                     </tr>
                   </thead>
                   <tbody>
@@ -156,12 +182,24 @@ function Credits({ from, to }: { from: string; to: string }) {
                 <thead>
                   <tr>
                     <th scope="col">{tKey(t, 'creditBy', r.groupBy)}</th>
-                    <th scope="col" class="num">{t('colPilots')}</th>
-                    <th scope="col" class="num">{t('colBudgeted')}</th>
-                    <th scope="col" class="num">{t('colCommitted')}</th>
-                    <th scope="col" class="num">{t('colRemaining')}</th>
-                    <th scope="col" class="num">{t('colBookedCredits')}</th>
-                    <th scope="col" class="num">{t('colBookings')}</th>
+                    <th scope="col" class="num">
+                      {t('colPilots')}
+                    </th>
+                    <th scope="col" class="num">
+                      {t('colBudgeted')}
+                    </th>
+                    <th scope="col" class="num">
+                      {t('colCommitted')}
+                    </th>
+                    <th scope="col" class="num">
+                      {t('colRemaining')}
+                    </th>
+                    <th scope="col" class="num">
+                      {t('colBookedCredits')}
+                    </th>
+                    <th scope="col" class="num">
+                      {t('colBookings')}
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
@@ -211,7 +249,12 @@ function BarChart({ rows, title }: { rows: { key: string; name: string; ratio: n
   const summary = rows.map((r) => `${r.name} ${formatPercent(r.ratio, lang)}`).join(', ');
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${title}: ${summary}`} preserveAspectRatio="xMinYMin meet">
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        role="img"
+        aria-label={`${title}: ${summary}`}
+        preserveAspectRatio="xMinYMin meet"
+      >
         {ticks.map((tk) => (
           <g key={tk}>
             <line x1={labelW + tk * barW} x2={labelW + tk * barW} y1={0} y2={rows.length * rowH} class="chart-grid" />

@@ -10,7 +10,10 @@ const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'skipped'];
 
 export function Webhooks({ me: _me }: { me: Me }) {
   const { t, lang } = useI18n();
-  const [endpoints, reload] = useAsync((signal) => getAll<WebhookEndpoint>('/v1/webhook-endpoints', {}, 500, signal), []);
+  const [endpoints, reload] = useAsync(
+    (signal) => getAll<WebhookEndpoint>('/v1/webhook-endpoints', {}, 500, signal),
+    [],
+  );
   const [chosen, setChosen] = useState<string | null>(null);
 
   return (
@@ -51,7 +54,11 @@ export function Webhooks({ me: _me }: { me: Me }) {
                       </div>
                       <div class="endpoint-side">
                         <Badge kind={ep.status}>{tKey(t, 'endpoint', ep.status)}</Badge>
-                        {ep.failingSince ? <span class="cell-sub warn">{t('failingSince', { time: formatDateTime(ep.failingSince, lang) })}</span> : null}
+                        {ep.failingSince ? (
+                          <span class="cell-sub warn">
+                            {t('failingSince', { time: formatDateTime(ep.failingSince, lang) })}
+                          </span>
+                        ) : null}
                         {ep.disabledReason ? <span class="cell-sub">{ep.disabledReason}</span> : null}
                         <button
                           type="button"
@@ -197,7 +204,12 @@ function Deliveries({ endpoint }: { endpoint: WebhookEndpoint }) {
   const { t, lang } = useI18n();
   const [status, setStatus] = useState('');
   const [deliveries, reload] = useAsync(
-    (signal) => get<Page<WebhookDelivery>>(`/v1/webhook-endpoints/${endpoint.id}/deliveries`, { status: status || undefined, limit: 50 }, signal),
+    (signal) =>
+      get<Page<WebhookDelivery>>(
+        `/v1/webhook-endpoints/${endpoint.id}/deliveries`,
+        { status: status || undefined, limit: 50 },
+        signal,
+      ),
     [endpoint.id, status],
   );
   const [busy, setBusy] = useState<string | null>(null);
@@ -250,7 +262,9 @@ function Deliveries({ endpoint }: { endpoint: WebhookEndpoint }) {
                 <tr>
                   <th scope="col">{t('colEvent')}</th>
                   <th scope="col">{t('colStatus')}</th>
-                  <th scope="col" class="num">{t('colAttempts')}</th>
+                  <th scope="col" class="num">
+                    {t('colAttempts')}
+                  </th>
                   <th scope="col">{t('colLastError')}</th>
                   <th scope="col">{t('colCreated')}</th>
                   <th scope="col">{t('colNext')}</th>
