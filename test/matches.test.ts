@@ -42,6 +42,57 @@ describe('GET /v1/pilots/:id/candidates', () => {
     assert.equal(res.headers['content-language'], 'en');
   });
 
+  it("shows each slot's times, free units and testbed as stored, for slots on several testbeds", async () => {
+    const [s, partner] = [await signup(), await signup('partner')];
+    const pilot = await submittedPilot(s);
+    const a = await createTestbed(partner, { capacity: 4 });
+    const b = await createTestbed(partner, { name: 'Second testbed', capacity: 4 });
+    const slots = [await slotOn(partner, a.id, 2, 4), await slotOn(partner, a.id, 4, 4)];
+    slots.push(await slotOn(partner, b.id, 3, 4));
+    // Sub-millisecond times and booked plus held units must come through as the driver reads them.
+    await ctx().db.query(
+      `UPDATE slots SET start_at = start_at + interval '0.123756 s', end_at = end_at + interval '0.123756 s',
+                        booked_units = 1, held_units = 1 WHERE id = $1`,
+      [slots[0]!.id],
+    );
+    const res = await api().get(`/v1/pilots/${pilot.id}/candidates`).set(s.auth);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    type Stored = { id: string; testbed_id: string; name: string; start_at: Date; end_at: Date; free: number };
+    const { rows } = await ctx().db.query<Stored>(
+      `SELECT s.id, s.testbed_id, t.name, s.start_at, s.end_at, s.capacity - s.booked_units - s.held_units AS free
+         FROM slots s JOIN testbeds t ON t.id = s.testbed_id`,
+    );
+    type Shown = {
+      slotId: string;
+      testbedId: string;
+      testbedName: string;
+      start: string;
+      end: string;
+      availableUnits: number;
+    };
+    const shown = (res.body.data as Shown[])
+      .map((c) => [c.slotId, c.testbedId, c.testbedName, c.start, c.end, c.availableUnits])
+      .sort();
+    const stored = rows
+      .map((r) => [r.id, r.testbed_id, r.name, r.start_at.toISOString(), r.end_at.toISOString(), r.free])
+      .sort();
+    assert.deepEqual(shown, stored);
+    assert.ok(stored.some((r) => String(r[3]).endsWith('.123Z')));
+    // Utilisation is booked / offered unit-seconds of the testbed's slots starting in the pilot's window.
+    const { rows: util } = await ctx().db.query<{ testbed_id: string; u: number }>(
+      `SELECT x.testbed_id, (sum(x.booked_units * extract(epoch FROM x.end_at - x.start_at))
+                             / sum(x.capacity * extract(epoch FROM x.end_at - x.start_at)))::float8 AS u
+         FROM slots x WHERE x.start_at >= $1 AND x.start_at < $2 GROUP BY x.testbed_id`,
+      [at(0), at(30)],
+    );
+    const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+    const expected = new Map(util.map((r) => [r.testbed_id, round6(r.u)]));
+    assert.ok([...expected.values()].some((u) => u > 0));
+    for (const c of res.body.data as { testbedId: string; breakdown: { loadBalance: { utilization: number } } }[]) {
+      assert.equal(c.breakdown.loadBalance.utilization, expected.get(c.testbedId));
+    }
+  });
+
   it('answers reasons in Korean when Accept-Language asks for it', async () => {
     const [s, partner] = [await signup(), await signup('partner')];
     const pilot = await submittedPilot(s);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { ctx } from './support/context.js';
 import { DAY, createPilot, operator, pilotBody, signup, type Actor } from './support/factories.js';
+import { WebhookReceiver } from './support/webhook-receiver.js';
+import { subscribe } from './support/webhooks.js';
 
 const api = () => ctx().api();
 
@@ -398,6 +400,72 @@ describe('pilot events (transactional outbox)', () => {
       ['pilot.created', 'pilot.updated', 'pilot.submitted', 'pilot.withdrawn'],
     );
     assert.ok((await events()).every((e) => e.pilot_id === p.id));
+  });
+
+  it('pilot.created carries the pilot as GET shows it, sent to its organisation and operators only', async () => {
+    const s = await signup();
+    const [other, partner, op] = [await signup(), await signup('partner'), await operator()];
+    const receiver = await new WebhookReceiver().start();
+    try {
+      const endpoint = new Map<string, string>();
+      for (const [name, actor] of [
+        ['owner', s],
+        ['other', other],
+        ['partner', partner],
+        ['operator', op],
+      ] as const) {
+        endpoint.set((await subscribe(actor, receiver, { eventTypes: ['pilot.created'] })).id, name);
+      }
+      const start = Date.now() + 7 * DAY;
+      const at = (days: number) => new Date(start + days * DAY).toISOString();
+      const bodies = [
+        pilotBody({}, { location: { address: '광주광역시 북구 첨단벤처로 60', lat: 35.2293, lng: 126.8437 } }),
+        {
+          ...pilotBody(),
+          requirements: {
+            stages: [
+              {
+                key: 'sim',
+                capabilities: ['driving-simulator'],
+                units: 1,
+                hours: 8,
+                sessionHours: { max: 4 },
+                earliestStart: at(0),
+                latestEnd: at(20),
+              },
+              {
+                key: 'road',
+                capabilities: ['v2x'],
+                units: 2,
+                hours: 4,
+                earliestStart: at(5),
+                latestEnd: at(30),
+                after: { stage: 'sim' },
+              },
+            ],
+          },
+        },
+      ];
+      for (const body of bodies) {
+        const created = await api().post('/v1/pilots').set(s.auth).send(body);
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        const shown = await api().get(`/v1/pilots/${created.body.id}`).set(s.auth);
+        const { rows } = await ctx().db.query<{ id: string; data: unknown }>(
+          `SELECT id, data FROM events WHERE type = 'pilot.created' AND pilot_id = $1`,
+          [created.body.id],
+        );
+        assert.equal(rows.length, 1);
+        assert.deepEqual(rows[0]!.data, shown.body);
+        assert.deepEqual(created.body, shown.body);
+        const { rows: sent } = await ctx().db.query<{ endpoint_id: string }>(
+          'SELECT endpoint_id FROM webhook_deliveries WHERE event_id = $1',
+          [rows[0]!.id],
+        );
+        assert.deepEqual(sent.map((d) => endpoint.get(d.endpoint_id)).sort(), ['operator', 'owner']);
+      }
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('records nothing for refused changes', async () => {

@@ -69,10 +69,14 @@ export const toOffer = (r: OfferRow): SlotOffer => ({
   utilization: Number(r.utilization),
 });
 
-/** Utilisation of a testbed: booked / offered unit-hours of its slots starting in [from, to). */
+/**
+ * Utilisation of a testbed: booked / offered unit-hours of its slots starting in [from, to). The sums are of
+ * intervals (whole microseconds) turned into seconds once: the same exact numerics as summing each slot's seconds,
+ * so the same quotient, at half the cost of numeric arithmetic per slot.
+ */
 const UTILIZATION = (tb: string, from: string, to: string) => `
-  SELECT COALESCE(sum(x.booked_units * extract(epoch FROM x.end_at - x.start_at))
-                  / NULLIF(sum(x.capacity * extract(epoch FROM x.end_at - x.start_at)), 0), 0)::float8 AS utilization
+  SELECT COALESCE(extract(epoch FROM sum(x.booked_units * (x.end_at - x.start_at)))
+                  / NULLIF(extract(epoch FROM sum(x.capacity * (x.end_at - x.start_at))), 0), 0)::float8 AS utilization
     FROM slots x WHERE x.testbed_id = ${tb} AND x.start_at >= ${from} AND x.start_at < ${to}`;
 
 export interface CandidateOptions {
@@ -87,34 +91,52 @@ export interface CandidateOptions {
 /** A ranked candidate and the stage it would serve. */
 export type StagedScored = Scored & { stage: string };
 
-/** Suitable offers for the pilot (every hard filter applied in SQL), unranked. */
+/** A testbed that passes the hard filters and its earliest suitable slots: [id, start ms, end ms, capacity, booked]. */
+interface TestbedOffersRow extends Omit<OfferRow, 'slot_id' | 'start_at' | 'end_at' | 'capacity' | 'booked_units'> {
+  slots: [string, number, number, number, number][];
+}
+
+/**
+ * Suitable offers for the pilot (every hard filter applied in SQL), unranked. One row per testbed with its slots
+ * as JSON: a row per slot repeated the testbed's name and arrays and parsed two timestamps each, which cost the
+ * client more than the query cost the server (about 4 of 6 ms for 550 slots on 26 testbeds). Times travel as
+ * epoch milliseconds, truncated as the driver truncates timestamps.
+ */
 export async function suitableOffers(db: Queryable, pilot: PilotRow, o: CandidateOptions): Promise<SlotOffer[]> {
   const needs = needsOf(pilot, o.stage);
-  const { rows } = await db.query<OfferRow>(
+  const { rows } = await db.query<TestbedOffersRow>(
     `WITH tb AS (
        SELECT t.id, t.name, t.status, t.domains, t.capabilities, t.lat, t.lng, u.utilization
          FROM testbeds t
          CROSS JOIN LATERAL (${UTILIZATION('t.id', '$3', '$4')}) u
         WHERE t.status = 'active' AND t.domains @> ARRAY[$1::text] AND t.capabilities @> $2::text[]
      )
-     SELECT s.id AS slot_id, tb.id AS testbed_id, tb.name AS testbed_name, s.start_at, s.end_at, s.capacity, s.booked_units,
-            tb.status, tb.domains, tb.capabilities, tb.lat, tb.lng, tb.utilization
+     SELECT tb.id AS testbed_id, tb.name AS testbed_name, tb.status, tb.domains, tb.capabilities, tb.lat, tb.lng,
+            tb.utilization, s.slots
        FROM tb
        CROSS JOIN LATERAL (
-         SELECT s.id, s.start_at, s.end_at, s.capacity, s.booked_units + s.held_units AS booked_units
-           FROM slots s
-          WHERE s.testbed_id = tb.id AND s.start_at >= $3 AND s.end_at <= $4
-            AND s.end_at - s.start_at >= make_interval(secs => $5::float8 * 3600)
-            AND ($10::float8 IS NULL OR s.end_at - s.start_at <= make_interval(secs => $10::float8 * 3600))
-            AND s.capacity - s.booked_units - s.held_units >= $6
-            AND ${notBlockedSql('s')}
-            AND ($8::uuid IS NULL OR s.id <> $8)
-            AND NOT EXISTS (SELECT 1 FROM bookings b
-                             WHERE b.pilot_id = $9 AND b.status = 'confirmed'
-                               AND b.start_at < s.end_at AND b.end_at > s.start_at)
-          ORDER BY s.start_at, s.id
-          LIMIT $7
-       ) s`,
+         SELECT json_agg(json_build_array(s.id,
+                                          trunc(extract(epoch FROM s.start_at) * 1000)::bigint,
+                                          trunc(extract(epoch FROM s.end_at) * 1000)::bigint,
+                                          s.capacity, s.booked_units)
+                         ORDER BY s.start_at, s.id) AS slots
+           FROM (
+             SELECT s.id, s.start_at, s.end_at, s.capacity, s.booked_units + s.held_units AS booked_units
+               FROM slots s
+              WHERE s.testbed_id = tb.id AND s.start_at >= $3 AND s.end_at <= $4
+                AND s.end_at - s.start_at >= make_interval(secs => $5::float8 * 3600)
+                AND ($10::float8 IS NULL OR s.end_at - s.start_at <= make_interval(secs => $10::float8 * 3600))
+                AND s.capacity - s.booked_units - s.held_units >= $6
+                AND ${notBlockedSql('s')}
+                AND ($8::uuid IS NULL OR s.id <> $8)
+                AND NOT EXISTS (SELECT 1 FROM bookings b
+                                 WHERE b.pilot_id = $9 AND b.status = 'confirmed'
+                                   AND b.start_at < s.end_at AND b.end_at > s.start_at)
+              ORDER BY s.start_at, s.id
+              LIMIT $7
+           ) s
+       ) s
+      WHERE s.slots IS NOT NULL`,
     [
       pilot.domain,
       needs.capabilities,
@@ -128,7 +150,25 @@ export async function suitableOffers(db: Queryable, pilot: PilotRow, o: Candidat
       needs.maxSessionHours ?? null,
     ],
   );
-  return rows.map(toOffer);
+  const offers: SlotOffer[] = [];
+  for (const r of rows) {
+    const testbed = { status: r.status, domains: r.domains, capabilities: r.capabilities, lat: r.lat, lng: r.lng };
+    const utilization = Number(r.utilization);
+    for (const [slotId, start, end, capacity, bookedUnits] of r.slots) {
+      offers.push({
+        slotId,
+        testbedId: r.testbed_id,
+        testbedName: r.testbed_name,
+        start: new Date(start),
+        end: new Date(end),
+        capacity,
+        bookedUnits,
+        testbed,
+        utilization,
+      });
+    }
+  }
+  return offers;
 }
 
 /**

@@ -13,6 +13,7 @@ import type {
   PilotStage,
 } from '../generated/schema-types.js';
 import { notFound } from '../core/errors.js';
+import { DELIVERY_SIGNAL } from '../events/outbox.js';
 import { mainStage } from './stages.js';
 import type { PilotStatus } from './status.js';
 import { pilotVisibility } from './visibility.js';
@@ -50,6 +51,40 @@ export const PILOT_COLUMNS = `id, organization_id, title, summary, domain, subdo
   (SELECT json_build_object('credits', pb.credits, 'committed', pb.committed, 'fundingLine', pb.funding_line,
                             'note', pb.note)
      FROM pilot_budgets pb WHERE pb.pilot_id = id) AS budget`;
+
+const ISO_MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+
+/**
+ * A new pilot, its pilot.created event ($16: the DTO but for id and timestamps, filled in here as toISOString
+ * writes them) and the event's deliveries, in one statement. A pilot that did not exist a moment ago has no
+ * match or booking, so by pilotVisibility and eventVisibility its event is seen by its own organisation and by
+ * operators only: those are the endpoints that get a delivery. The workers are signalled when there is one.
+ */
+export const INSERT_PILOT_CREATED = `
+  WITH p AS (
+    INSERT INTO pilots (title, summary, domain, subdomain, capabilities, units, duration_hours, earliest_start,
+                        latest_end, location_address, location_lat, location_lng, stages, organization_id, demo)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    RETURNING ${PILOT_COLUMNS}),
+  ev AS (
+    INSERT INTO events (type, data, visibility, organization_id, pilot_id)
+    SELECT 'pilot.created',
+           $16::jsonb || jsonb_build_object(
+             'id', p.id,
+             'createdAt', to_char(p.created_at AT TIME ZONE 'UTC', ${ISO_MS}),
+             'updatedAt', to_char(p.updated_at AT TIME ZONE 'UTC', ${ISO_MS})),
+           'pilot', p.organization_id, p.id
+      FROM p
+    RETURNING id, seq),
+  created AS (
+    INSERT INTO webhook_deliveries (endpoint_id, event_id, event_seq)
+    SELECT w.id, ev.id, ev.seq
+      FROM ev, webhook_endpoints w JOIN organizations o ON o.id = w.organization_id
+     WHERE w.status = 'enabled' AND w.event_types && ARRAY['*', 'pilot.created']
+       AND (w.organization_id = $14 OR o.kind = 'operator')
+    RETURNING 1)
+  SELECT p.*, CASE WHEN EXISTS (SELECT 1 FROM created) THEN pg_notify('${DELIVERY_SIGNAL}', '') END AS signalled
+    FROM p`;
 
 /** The pilot if the principal may see it; 404 otherwise, so ids of other organisations leak nothing. */
 export async function getVisiblePilot(

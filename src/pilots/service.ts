@@ -16,7 +16,7 @@ import type {
 } from '../generated/schema-types.js';
 import { releasePilotHoldings, transitionPilot } from './lifecycle.js';
 import { toPilotDto } from './presenter.js';
-import { PILOT_COLUMNS, firstReleaseOf, getVisiblePilot, type PilotRow } from './queries.js';
+import { INSERT_PILOT_CREATED, PILOT_COLUMNS, firstReleaseOf, getVisiblePilot, type PilotRow } from './queries.js';
 import { envelopeOf, normaliseStages, type Envelope } from './stages.js';
 import { assertValidPilot, type PilotFields } from './rules.js';
 import { isEditable } from './status.js';
@@ -49,21 +49,81 @@ function fieldParams(p: PilotFields): unknown[] {
   ];
 }
 
+/**
+ * The row a new pilot will have but for what the database assigns (id, timestamps, which the creating statement
+ * writes into the event itself): its DTO is the pilot.created payload, built before the statement runs.
+ */
+function draftRowOf(values: unknown[], organizationId: string, demo: boolean): PilotRow {
+  type Values = [
+    string,
+    string,
+    PilotRow['domain'],
+    string | null,
+    PilotRow['capabilities'],
+    number,
+    number,
+    string,
+    string,
+    string | null,
+    number | null,
+    number | null,
+    string | null,
+  ];
+  const [
+    title,
+    summary,
+    domain,
+    subdomain,
+    capabilities,
+    units,
+    durationHours,
+    earliestStart,
+    latestEnd,
+    address,
+    lat,
+    lng,
+    stages,
+  ] = values as Values;
+  const epoch = new Date(0);
+  return {
+    id: '',
+    organization_id: organizationId,
+    title,
+    summary,
+    domain,
+    subdomain,
+    capabilities,
+    units,
+    duration_hours: durationHours,
+    earliest_start: new Date(earliestStart),
+    latest_end: new Date(latestEnd),
+    location_address: address,
+    location_lat: lat,
+    location_lng: lng,
+    status: 'draft',
+    version: 1,
+    demo,
+    created_at: epoch,
+    updated_at: epoch,
+    submitted_at: null,
+    withdrawn_at: null,
+    stages: stages === null ? null : (JSON.parse(stages) as PilotRow['stages']),
+    budget: null,
+  };
+}
+
+/**
+ * Creation is one statement (pilot, pilot.created and its deliveries) rather than a transaction of four round
+ * trips: a single statement commits or vanishes as a whole, which is all the outbox needs of a transaction.
+ */
 export async function createPilot(db: Db, principal: Principal, input: PilotFields, options: { demo?: boolean } = {}) {
   if (principal.orgKind !== 'startup') throw forbidden('Only startup organisations register pilots.');
   assertValidPilot(input);
-  return db.transaction(async (tx) => {
-    const { rows } = await tx.query<PilotRow>(
-      `INSERT INTO pilots (title, summary, domain, subdomain, capabilities, units, duration_hours, earliest_start,
-                           latest_end, location_address, location_lat, location_lng, stages, organization_id, demo)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-       RETURNING ${PILOT_COLUMNS}`,
-      [...fieldParams(input), principal.organizationId, options.demo ?? false],
-    );
-    const row = rows[0]!;
-    await recordPilotEvent(tx, 'pilot.created', row);
-    return row;
-  });
+  const values = fieldParams(input);
+  const demo = options.demo ?? false;
+  const event = JSON.stringify(toPilotDto(draftRowOf(values, principal.organizationId, demo)));
+  const { rows } = await db.query<PilotRow>(INSERT_PILOT_CREATED, [...values, principal.organizationId, demo, event]);
+  return rows[0]!;
 }
 
 /** Pilot events are seen by whoever may see the pilot. */
