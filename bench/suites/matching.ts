@@ -164,14 +164,23 @@ async function candidatesOnServer(
   }
 }
 
-async function allocationOnServer(url: string): Promise<MatchingResults['allocationApi']> {
+/**
+ * The server for an allocation benchmark: the app, a direct client for bulk inserts, a partner and a startup
+ * (signed up under numbers `first` and `first + 1`) and a signed-in operator.
+ */
+async function allocationServer(url: string, first: number) {
   const t = await startTarget(url);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const db = await openDb({ databaseUrl: url, dataDir: 'memory://', poolSize: 2 });
+  const close = async () => {
+    await db.close();
+    await client.end();
+    await t.stop();
+  };
   try {
-    const partner = await signupOrg(t.base, 'partner', 3);
-    const startup = await signupOrg(t.base, 'startup', 4);
+    const partner = await signupOrg(t.base, 'partner', first);
+    const startup = await signupOrg(t.base, 'startup', first + 1);
     await ensureOperator(db, 'operator@matching-bench.example', 'bench password 1');
     const op = (
       await json(`${t.base}/v1/auth/login`, {
@@ -179,6 +188,16 @@ async function allocationOnServer(url: string): Promise<MatchingResults['allocat
         body: { email: 'operator@matching-bench.example', password: 'bench password 1' },
       })
     ).body as { token: string };
+    return { t, client, partner, startup, op, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function allocationOnServer(url: string): Promise<MatchingResults['allocationApi']> {
+  const { t, client, partner, startup, op, close } = await allocationServer(url, 3);
+  try {
     const { pilots, offers } = generateScene(1, 2000, 5000);
     const beds = [...new Map(offers.map((o) => [o.testbedId, o])).values()];
     await client.query(
@@ -236,28 +255,14 @@ async function allocationOnServer(url: string): Promise<MatchingResults['allocat
     const ms = performance.now() - started;
     return { ms, summary: (run.body as { summary: Record<string, unknown> }).summary };
   } finally {
-    await db.close();
-    await client.end();
-    await t.stop();
+    await close();
   }
 }
 
 /** Inserts a staged scene (testbeds with rates, slots, pilots with stages and budgets) and runs one allocation. */
 async function plansAllocationOnServer(url: string, scene: PlanScene): Promise<MatchingResults['plansAllocationApi']> {
-  const t = await startTarget(url);
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  const db = await openDb({ databaseUrl: url, dataDir: 'memory://', poolSize: 2 });
+  const { t, client, partner, startup, op, close } = await allocationServer(url, 5);
   try {
-    const partner = await signupOrg(t.base, 'partner', 5);
-    const startup = await signupOrg(t.base, 'startup', 6);
-    await ensureOperator(db, 'operator@matching-bench.example', 'bench password 1');
-    const op = (
-      await json(`${t.base}/v1/auth/login`, {
-        method: 'POST',
-        body: { email: 'operator@matching-bench.example', password: 'bench password 1' },
-      })
-    ).body as { token: string };
     const { offers, pilots } = scene;
     const beds = [...new Map(offers.map((o) => [o.testbedId, o])).values()];
     await client.query(
@@ -345,9 +350,7 @@ async function plansAllocationOnServer(url: string, scene: PlanScene): Promise<M
     if (run.status !== 201) throw new Error(`allocation run failed: ${run.status} ${JSON.stringify(run.body)}`);
     return { ms, summary: (run.body as { summary: Record<string, unknown> }).summary };
   } finally {
-    await db.close();
-    await client.end();
-    await t.stop();
+    await close();
   }
 }
 

@@ -11,7 +11,8 @@ export interface Page<T> {
 
 export type CursorKey = (string | number)[];
 
-const invalidCursor = () =>
+/** A cursor this list did not issue, or one whose values a list's own checks refuse. */
+export const invalidCursor = () =>
   new AppError(
     400,
     'invalid-cursor',

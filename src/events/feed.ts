@@ -7,8 +7,7 @@
  */
 import type { Queryable } from '../db/client.js';
 import type { EventListQuery as EventListQueryParams } from '../generated/schema-types.js';
-import { AppError } from '../core/errors.js';
-import { decodeCursor, encodeCursor } from '../core/cursor.js';
+import { decodeCursor, encodeCursor, invalidCursor } from '../core/cursor.js';
 import { toEventEnvelope, type EventEnvelope, type EventRow } from './envelope.js';
 import { eventVisibility, type Audience } from './visibility.js';
 
@@ -25,12 +24,7 @@ const LIST = 'events';
 export async function listEvents(db: Queryable, audience: Audience, q: EventListQuery): Promise<EventFeedPage> {
   const after = decodeCursor(LIST, q.cursor, ['text', 'int']);
   if (after && (typeof after[0] !== 'string' || !/^\d{1,20}$/.test(after[0]) || typeof after[1] !== 'number')) {
-    throw new AppError(
-      400,
-      'invalid-cursor',
-      'Invalid cursor',
-      'The cursor is not one this list issued; start again without it.',
-    );
+    throw invalidCursor();
   }
   const { rows } = await db.query<EventRow>(
     `SELECT ev.id, ev.seq, ev.txid::text AS txid, ev.type, ev.created_at, ev.data FROM events ev

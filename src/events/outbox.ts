@@ -44,6 +44,19 @@ const insertAndSignal = (insert: string) =>
   `WITH created AS (${insert} RETURNING 1)
    SELECT count(*)::int AS n, CASE WHEN count(*) > 0 THEN pg_notify('${DELIVERY_SIGNAL}', '') END AS signalled FROM created`;
 
+/**
+ * The fan-out of a `pilot.created` event written in the same statement as its pilot (pilots/queries.ts), for the
+ * CTE `ev` holding the event and the creating organisation in $orgParam. That statement cannot ask
+ * eventVisibility: its subqueries do not see the pilot row it inserts. A pilot just created has no match or
+ * booking, so pilotVisibility grants it to its own organisation and to operators only, which is this rule.
+ */
+export const newPilotDeliveries = (ev: string, orgParam: number) =>
+  `INSERT INTO webhook_deliveries (endpoint_id, event_id, event_seq)
+   SELECT w.id, ${ev}.id, ${ev}.seq
+     FROM ${ev}, webhook_endpoints w JOIN organizations o ON o.id = w.organization_id
+    WHERE w.status = 'enabled' AND w.event_types && ARRAY['*', 'pilot.created']
+      AND (w.organization_id = $${orgParam} OR o.kind = 'operator')`;
+
 interface Candidate {
   id: string;
   organization_id: string;

@@ -6,9 +6,10 @@ import type {
   PlanListQuery,
 } from '../generated/schema-types.js';
 import { AppError, forbidden, validationFailed } from '../core/errors.js';
-import { decodeCursor, encodeCursor } from '../core/cursor.js';
+import { decodeCursor, encodeCursor, invalidCursor } from '../core/cursor.js';
 import { schema, type ApiRouter } from '../http/route.js';
-import { getVisiblePilot } from '../pilots/service.js';
+import type { Principal } from '../core/principal.js';
+import { getVisiblePilot, type PilotRow } from '../pilots/queries.js';
 import { ownsPilot } from '../pilots/visibility.js';
 import { getRun, runAllocation, toRunDto } from './allocation-service.js';
 import { plansFor, unmetFor } from './plan-service.js';
@@ -59,10 +60,7 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       },
     },
     async ({ principal, params, query, req, res }) => {
-      const pilot = await getVisiblePilot(db, principal, params.id);
-      if (principal.orgKind !== 'operator' && !ownsPilot(principal, pilot)) {
-        throw forbidden("Only the pilot's organisation and operators see its candidates.");
-      }
+      const pilot = await ownPilot(db, principal, params.id, 'candidates');
       const stage = query.stage === undefined ? undefined : stageOf(pilot, query.stage);
       if (query.stage !== undefined && !stage)
         throw validationFailed([{ pointer: '/query/stage', message: 'names no stage of the pilot' }]);
@@ -70,12 +68,7 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       const offset = decodeCursor(list, query.cursor, ['int'])?.[0] ?? 0;
       // The cursor is the rank offset; a forged one must not reach SQL as a negative or absurd LIMIT.
       if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > MAX_CANDIDATE_OFFSET) {
-        throw new AppError(
-          400,
-          'invalid-cursor',
-          'Invalid cursor',
-          'The cursor is not one this list issued; start again without it.',
-        );
+        throw invalidCursor();
       }
       const lang = languageOf(req, res);
       const ranked = await rankedCandidates(db, pilot, offset, query.limit, stage ? { stage } : {});
@@ -114,10 +107,7 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       },
     },
     async ({ principal, params, query, req, res }) => {
-      const pilot = await getVisiblePilot(db, principal, params.id);
-      if (principal.orgKind !== 'operator' && !ownsPilot(principal, pilot)) {
-        throw forbidden("Only the pilot's organisation and operators see its plans.");
-      }
+      const pilot = await ownPilot(db, principal, params.id, 'plans');
       res.json(await plansFor(db, pilot, query.limit, languageOf(req, res)));
     },
   );
@@ -317,4 +307,13 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       res.json(await toRunDto(db, await getRun(db, principal, params.id), lang));
     },
   );
+}
+
+/** A pilot whose candidates or plans only its own organisation and operators see (other parties 403, others 404). */
+async function ownPilot(db: Db, principal: Principal, id: string, what: 'candidates' | 'plans'): Promise<PilotRow> {
+  const pilot = await getVisiblePilot(db, principal, id);
+  if (principal.orgKind !== 'operator' && !ownsPilot(principal, pilot)) {
+    throw forbidden(`Only the pilot's organisation and operators see its ${what}.`);
+  }
+  return pilot;
 }

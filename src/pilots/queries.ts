@@ -13,7 +13,7 @@ import type {
   PilotStage,
 } from '../generated/schema-types.js';
 import { notFound } from '../core/errors.js';
-import { DELIVERY_SIGNAL } from '../events/outbox.js';
+import { DELIVERY_SIGNAL, newPilotDeliveries } from '../events/outbox.js';
 import { mainStage } from './stages.js';
 import type { PilotStatus } from './status.js';
 import { pilotVisibility } from './visibility.js';
@@ -76,13 +76,7 @@ export const INSERT_PILOT_CREATED = `
            'pilot', p.organization_id, p.id
       FROM p
     RETURNING id, seq),
-  created AS (
-    INSERT INTO webhook_deliveries (endpoint_id, event_id, event_seq)
-    SELECT w.id, ev.id, ev.seq
-      FROM ev, webhook_endpoints w JOIN organizations o ON o.id = w.organization_id
-     WHERE w.status = 'enabled' AND w.event_types && ARRAY['*', 'pilot.created']
-       AND (w.organization_id = $14 OR o.kind = 'operator')
-    RETURNING 1)
+  created AS (${newPilotDeliveries('ev', 14)} RETURNING 1)
   SELECT p.*, CASE WHEN EXISTS (SELECT 1 FROM created) THEN pg_notify('${DELIVERY_SIGNAL}', '') END AS signalled
     FROM p`;
 

@@ -5,10 +5,20 @@
 import { useState } from 'preact/hooks';
 import { get } from '../api.js';
 import { domainLabel, useCatalog, type Catalog } from '../catalog.js';
-import { useI18n, tKey, type Lang, type Translate } from '../i18n.js';
+import { useI18n, tKey, type Lang, type MessageKey, type Translate } from '../i18n.js';
 import { addDays, formatNumber, formatPercent, fromDateInput, kstWeekStart, toDateInput } from '../time.js';
 import type { CreditGroupBy, CreditReport, CreditRow, UtilizationReport } from '../types.js';
 import { AsyncView, TableWrap, useAsync } from '../ui.js';
+
+/** The credits report's numeric columns, in order: header, cell and total all come from here. */
+const CREDIT_COLUMNS: { label: MessageKey; value: (row: CreditRow) => number }[] = [
+  { label: 'colPilots', value: (row) => row.pilots },
+  { label: 'colBudgeted', value: (row) => row.budgetedCredits },
+  { label: 'colCommitted', value: (row) => row.committedCredits },
+  { label: 'colRemaining', value: (row) => row.remainingCredits },
+  { label: 'colBookedCredits', value: (row) => row.bookedCredits },
+  { label: 'colBookings', value: (row) => row.bookings },
+];
 
 export function UtilizationOverview() {
   const { t, lang } = useI18n();
@@ -175,55 +185,39 @@ function Credits({ from, to }: { from: string; to: string }) {
       <AsyncView value={report} onRetry={reload} isEmpty={(r) => !r.data.length}>
         {(r) => {
           const rows = r.data.map((row) => ({ ...row, name: creditRowName(row, r.groupBy, catalog, t, lang) }));
-          const sum = (f: (row: CreditRow) => number) => rows.reduce((a, row) => a + f(row), 0);
           return (
             <TableWrap label={t('creditTitle')}>
               <table class="table table-compact credit-table">
                 <thead>
                   <tr>
                     <th scope="col">{tKey(t, 'creditBy', r.groupBy)}</th>
-                    <th scope="col" class="num">
-                      {t('colPilots')}
-                    </th>
-                    <th scope="col" class="num">
-                      {t('colBudgeted')}
-                    </th>
-                    <th scope="col" class="num">
-                      {t('colCommitted')}
-                    </th>
-                    <th scope="col" class="num">
-                      {t('colRemaining')}
-                    </th>
-                    <th scope="col" class="num">
-                      {t('colBookedCredits')}
-                    </th>
-                    <th scope="col" class="num">
-                      {t('colBookings')}
-                    </th>
+                    {CREDIT_COLUMNS.map((c) => (
+                      <th key={c.label} scope="col" class="num">
+                        {t(c.label)}
+                      </th>
+                    ))}
                   </tr>
                 </thead>
                 <tbody>
                   {rows.map((row) => (
                     <tr key={row.key} data-key={row.key}>
                       <th scope="row">{row.name}</th>
-                      <td class="num">{row.pilots}</td>
-                      <td class="num">{n(row.budgetedCredits)}</td>
-                      <td class="num">{n(row.committedCredits)}</td>
-                      <td class="num">{n(row.remainingCredits)}</td>
-                      <td class="num">{n(row.bookedCredits)}</td>
-                      <td class="num">{row.bookings}</td>
+                      {CREDIT_COLUMNS.map((c) => (
+                        <td key={c.label} class="num">
+                          {n(c.value(row))}
+                        </td>
+                      ))}
                     </tr>
                   ))}
                 </tbody>
                 <tfoot>
                   <tr>
                     <th scope="row">{t('total')}</th>
-                    <td class="num">{sum((row) => row.pilots)}</td>
-                    <td class="num">{n(sum((row) => row.budgetedCredits))}</td>
-                    <td class="num">{n(sum((row) => row.committedCredits))}</td>
-                    <td class="num">{n(sum((row) => row.remainingCredits))}</td>
-                    <td class="num">{n(sum((row) => row.bookedCredits))}</td>
-                    <td class="num">{sum((row) => row.bookings)}</td>
+                    {CREDIT_COLUMNS.map((c) => (
+                      <td key={c.label} class="num">
+                        {n(rows.reduce((sum, row) => sum + c.value(row), 0))}
+                      </td>
+                    ))}
                   </tr>
                 </tfoot>
               </table>
