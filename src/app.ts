@@ -23,6 +23,7 @@ import { domainRoutes } from './domains/routes.js';
 import { landingRoutes } from './landing/routes.js';
 
 import { bodyDeadlines } from './http/body-deadlines.js';
+import { cors } from './http/cors.js';
 import { AppError, PROBLEM_CODES, isProblemCode } from './core/errors.js';
 import { errorHandler } from './http/errors.js';
 import { authRateLimiter } from './http/rate-limit.js';
@@ -152,6 +153,7 @@ export function createApp(deps: AppDeps): App {
     }),
   );
   app.use(metrics.middleware);
+  app.use(cors(config.corsOrigins, () => api.operations));
   app.use(
     helmet({
       contentSecurityPolicy: {

@@ -78,6 +78,8 @@ export interface Config {
   requestBodyTimeoutSeconds: number;
   /** Open sockets one process accepts; further connections are dropped. */
   maxConnections: number;
+  /** Origins whose browser pages may call the API (CORS), exactly as browsers send them; "*" for any. */
+  corsOrigins: string[];
 
   /** How long a requested match or accepted proposal holds its units before it expires. */
   holdTtlSeconds: number;
@@ -121,6 +123,29 @@ function cidrList(env: Env, name: string): string[] {
       );
     }
     return cidr;
+  });
+}
+
+/** CORS_ORIGINS: comma-separated origins such as https://app.example.kr,http://localhost:5173, or "*". */
+function originList(env: Env, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  return raw.split(',').map((part) => {
+    const origin = part.trim();
+    if (origin === '*') return origin;
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== origin) {
+      throw new ConfigError(
+        `${name} must be comma-separated origins such as https://app.example.kr (scheme, host and port only, ` +
+          `no path or trailing slash), or *; "${origin}" is not one`,
+      );
+    }
+    return origin;
   });
 }
 
@@ -257,6 +282,7 @@ export function loadConfig(env: Env = process.env): Config {
     requestIdleTimeoutSeconds: int(env, 'REQUEST_IDLE_TIMEOUT_SECONDS', 30, 1, 3600),
     requestBodyTimeoutSeconds: int(env, 'REQUEST_BODY_TIMEOUT_SECONDS', 60, 1, 3600),
     maxConnections: int(env, 'MAX_CONNECTIONS', 1024, 1, 1_000_000),
+    corsOrigins: originList(env, 'CORS_ORIGINS'),
 
     holdTtlSeconds: int(env, 'HOLD_TTL_SECONDS', 172_800, 60, 365 * 24 * 3600),
     holdSweepMs: int(env, 'HOLD_SWEEP_MS', 5000, 50, 3_600_000),

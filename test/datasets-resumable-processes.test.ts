@@ -1,15 +1,19 @@
 /**
  * Resumable uploads across real API processes (children): a kill -9 mid-upload loses no acknowledged byte,
- * and on the PostgreSQL server an upload begun on one process is finished on another. With STORAGE=s3 the
- * children share the suite's S3 server; otherwise they share one uploads directory.
+ * and on the PostgreSQL server an upload begun on one process is finished on another. Two PATCHes of one
+ * upload at once, through two processes (one on the embedded database), never both write: the second asks
+ * the first to stop and then finds the offset moved (409). With STORAGE=s3 the children share the suite's S3
+ * server; otherwise they share one uploads directory.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import supertest from 'supertest';
 import * as tus from 'tus-js-client';
-import { startChild, startupWithPilot, stopChild, type Child } from './support/child-server.js';
+import { startChild, startupWithPilot, stopChild, waitFor, type Child } from './support/child-server.js';
+import { ctx } from './support/context.js';
 import { sha256 } from './support/dataset-factories.js';
 
 const content = Buffer.from(
@@ -89,6 +93,71 @@ async function checkStored(base: string, auth: Record<string, string>, datasetId
   assert.equal(sha256(bytes.body as Buffer), sha256(content));
 }
 
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+/** Creates an upload of `content` by hand; answers its path. */
+async function createUpload(base: string, auth: Record<string, string>, pilotId: string): Promise<string> {
+  const res = await supertest(base)
+    .post(`/v1/pilots/${pilotId}/uploads`)
+    .set(auth)
+    .set('Tus-Resumable', '1.0.0')
+    .set('Upload-Length', String(content.length))
+    .set('Upload-Metadata', `name ${b64('race')},sensitivity ${b64('internal')},filename ${b64('race.csv')}`);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return String(res.headers.location);
+}
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * A PATCH from `offset` announcing the rest of the file, of which only `first` is sent: the body then stalls
+ * until the answer comes (or the test lets it go), like a client on a link that stopped.
+ */
+function stalledPatch(base: string, path: string, auth: Record<string, string>, offset: number, first: Buffer) {
+  let req!: http.ClientRequest;
+  const answer = new Promise<Answer>((resolve, reject) => {
+    req = http.request(`${base}${path}`, {
+      method: 'PATCH',
+      headers: {
+        ...auth,
+        'Tus-Resumable': '1.0.0',
+        'Upload-Offset': String(offset),
+        'Content-Type': 'application/offset+octet-stream',
+        'Content-Length': String(content.length - offset),
+      },
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+        // The rest of the body will never be sent.
+        req.destroy();
+      });
+    });
+    req.on('error', reject);
+    req.write(first);
+  });
+  return { answer, abandon: () => req.destroy() };
+}
+
+/** A whole PATCH of the file from offset. */
+function patchRest(base: string, path: string, auth: Record<string, string>, offset: number) {
+  return supertest(base)
+    .patch(path)
+    .set(auth)
+    .set('Tus-Resumable', '1.0.0')
+    .set('Upload-Offset', String(offset))
+    .set('Content-Type', 'application/offset+octet-stream')
+    .send(content.subarray(offset));
+}
+
+const onS3 = process.env.STORAGE === 's3';
+
 describe('resumable uploads across API processes', function () {
   this.timeout(240_000);
   let work: string;
@@ -143,6 +212,110 @@ describe('resumable uploads across API processes', function () {
       await checkStored(a.base, auth, datasetId);
       const events = await supertest(b.base).get(`/v1/datasets/${datasetId}`).set(auth);
       assert.equal(events.status, 200);
+    });
+  }
+
+  /**
+   * Resolves once the PATCH in flight on upload `id` holds the upload: with local storage, once its first
+   * `bytes` are on disk; on S3 (which keeps them elsewhere until the request ends), once its process holds the
+   * upload's advisory lock on the PostgreSQL server.
+   */
+  async function holding(id: string, bytes: number): Promise<void> {
+    if (!onS3) {
+      const file = join(work, 'uploads', 'resumable', id);
+      await waitFor(() => {
+        try {
+          return statSync(file).size >= bytes;
+        } catch {
+          return false;
+        }
+      });
+      return;
+    }
+    await waitFor(async () => {
+      const { rows } = await ctx().db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks
+          WHERE locktype = 'advisory' AND granted AND objsubid = 1
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('tus-upload:' || $1::text, 0)`,
+        [id],
+      );
+      return rows[0]!.n === 1;
+    });
+  }
+
+  // On S3 a held PATCH is only visible through the lock on the PostgreSQL server.
+  if (!onS3 || process.env.DATABASE_URL) {
+    it('two PATCHes at one offset through two processes: one writes, the other finds the offset moved', async () => {
+      const a = await startChild(envOf('a'));
+      children.push(a);
+      // On the embedded database only one process can open it: both requests go through that one.
+      let b = a;
+      if (process.env.DATABASE_URL) {
+        b = await startChild(envOf('b'));
+        children.push(b);
+      }
+      const { auth, pilotId } = await startupWithPilot(a.base);
+      const path = new URL(await createUpload(a.base, auth, pilotId), a.base).pathname;
+      const id = path.split('/').pop()!;
+      const FIRST = 64 * 1024;
+
+      // The first PATCH sends 64 KiB of the file and stalls, holding the upload.
+      const first = stalledPatch(a.base, path, auth, 0, content.subarray(0, FIRST));
+      await holding(id, FIRST);
+      // The second, the whole file from the same offset, asks the first to let go, then finds the offset moved.
+      const second = await patchRest(b.base, path, auth, 0);
+      const one = await first.answer;
+      assert.equal(one.status, 204, one.body);
+      const reached = Number(one.headers['upload-offset']);
+      if (!onS3) assert.equal(reached, FIRST, 'the first PATCH keeps what it wrote');
+      if (reached > 0) {
+        assert.ok([409, 423].includes(second.status), `second PATCH: ${second.status} ${JSON.stringify(second.body)}`);
+        assert.match(String(second.headers['content-type']), /^application\/problem\+json/);
+        assert.equal(second.body.code, second.status === 409 ? 'upload-offset-mismatch' : 'upload-locked');
+        assert.equal(second.headers['dataset-id'], undefined);
+      } else {
+        // Nothing had reached the store when the first let go: the second wrote the whole file.
+        assert.equal(second.status, 204, JSON.stringify(second.body));
+      }
+
+      // The client resumes where the server says and finishes; the file is exactly the one sent.
+      const head = await supertest(b.base).head(path).set(auth).set('Tus-Resumable', '1.0.0');
+      assert.equal(head.status, 200);
+      let datasetId = head.headers['dataset-id'] as string | undefined;
+      if (!datasetId) {
+        assert.equal(Number(head.headers['upload-offset']), reached);
+        const last = await patchRest(b.base, path, auth, reached);
+        assert.equal(last.status, 204, JSON.stringify(last.body));
+        datasetId = String(last.headers['dataset-id']);
+      }
+      await checkStored(a.base, auth, datasetId);
+    });
+  }
+
+  if (process.env.DATABASE_URL) {
+    it('a process killed while writing an upload does not keep it locked: another process resumes it', async () => {
+      const a = await startChild(envOf('a'));
+      children.push(a);
+      const b = await startChild(envOf('b'));
+      children.push(b);
+      const { auth, pilotId } = await startupWithPilot(a.base);
+      const path = new URL(await createUpload(a.base, auth, pilotId), a.base).pathname;
+      const id = path.split('/').pop()!;
+      const FIRST = 64 * 1024;
+      const stalled = stalledPatch(a.base, path, auth, 0, content.subarray(0, FIRST));
+      stalled.answer.catch(() => undefined);
+      await holding(id, FIRST);
+      a.proc.kill('SIGKILL');
+      await new Promise((resolve) => a.proc.once('exit', resolve));
+      stalled.abandon();
+
+      const head = await supertest(b.base).head(path).set(auth).set('Tus-Resumable', '1.0.0');
+      assert.equal(head.status, 200, 'the lock died with the process');
+      const held = Number(head.headers['upload-offset']);
+      const last = await patchRest(b.base, path, auth, held);
+      assert.equal(last.status, 204, JSON.stringify(last.body));
+      await checkStored(b.base, auth, String(last.headers['dataset-id']));
     });
   }
 });

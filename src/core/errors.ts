@@ -120,6 +120,8 @@ export const PROBLEM_CODES = {
   'tus-version-unsupported': 'tus: send Tus-Resumable: 1.0.0.',
   'invalid-upload-metadata': 'tus: Upload-Metadata is not comma-separated "key base64(value)" pairs of UTF-8 text.',
   'upload-interrupted': 'The upload was lost in storage before it was kept (nothing was committed); send it again.',
+  'upload-locked':
+    'tus: another request is writing this upload and was asked to stop but has not yet; HEAD the upload and resume.',
 
   'request-timeout':
     'The request body stopped arriving for REQUEST_IDLE_TIMEOUT_SECONDS, or (outside uploads) did not arrive whole within REQUEST_BODY_TIMEOUT_SECONDS; nothing was kept.',

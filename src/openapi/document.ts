@@ -18,6 +18,7 @@ const STATUS_TEXT: Record<number, string> = {
   413: 'The request body is too large.',
   415: 'The request body is not of a supported media type.',
   416: 'The Range cannot be satisfied.',
+  423: 'Locked: another request is writing this upload and was asked to stop; see Retry-After.',
   422: 'Well-formed but refused: see `code` (e.g. an Idempotency-Key reused with a different request, a digest mismatch).',
   428: 'If-Match is required.',
   429: 'Too many attempts; see Retry-After.',

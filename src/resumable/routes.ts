@@ -21,6 +21,8 @@ import { AppError, isProblemCode, problemType, uploadInterrupted, type ProblemCo
 import { sendProblem } from '../http/errors.js';
 import type { ApiRouter } from '../http/route.js';
 import { blobStoreFor, TempLostError } from '../storage/index.js';
+import { tusCorsOptions } from '../http/cors.js';
+import { uploadLocker } from './locker.js';
 import { resumableStore } from './store.js';
 import {
   committedDataset,
@@ -65,6 +67,8 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
     datastore,
     maxSize: config.resumableMaxBytes,
     namingFunction: () => randomUUID(),
+    locker: uploadLocker(config),
+    ...tusCorsOptions(config.corsOrigins),
     // Relative to the request path: /v1/pilots/{id}/uploads/{uploadId}.
     generateUrl: (req, { id }) => `${new URL(req.url).pathname.replace(/\/+$/, '')}/${id}`,
     onUploadCreate: async (req, upload) => {
@@ -163,7 +167,7 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
       problem = new AppError(answer.status, code, title, text.trim() || title);
     }
     if (answer.status === 412) res.setHeader('Tus-Version', TUS_VERSION);
-    if (answer.status === 503) res.setHeader('Retry-After', '1');
+    if (answer.status === 503 || answer.status === 423) res.setHeader('Retry-After', '1');
     sendProblem(res, problem, req.id ? `urn:request:${String(req.id)}` : undefined);
   }
 
@@ -257,7 +261,7 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
         description: 'The offset to resume from.',
         headers: ['Upload-Offset', 'Upload-Length', 'Upload-Expires', 'Dataset-Id', ...tusHeaders],
       },
-      errors: [410, 412],
+      errors: [410, 412, 423],
     },
     async (req, res, params) => {
       const { pilot, row } = await addressed(req, params);
@@ -308,7 +312,7 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
         description: 'Appended; Upload-Offset is the new offset.',
         headers: ['Upload-Offset', 'Upload-Expires', 'Dataset-Id', ...tusHeaders],
       },
-      errors: [409, 410, 412, 413, 415, 422],
+      errors: [409, 410, 412, 413, 415, 422, 423],
     },
     async (req, res, params) => {
       const { pilot, row } = await addressed(req, params);
@@ -334,7 +338,7 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
       summary: 'Abandon a resumable upload and remove its bytes (tus termination)',
       headerParams: ['TusResumable'],
       success: { status: 204, description: 'Terminated.', headers: tusHeaders },
-      errors: [409, 410, 412],
+      errors: [409, 410, 412, 423],
     },
     async (req, res, params) => {
       const { pilot, row } = await addressed(req, params);
