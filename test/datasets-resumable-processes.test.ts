@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import supertest from 'supertest';
@@ -15,6 +14,7 @@ import * as tus from 'tus-js-client';
 import { startChild, startupWithPilot, stopChild, waitFor, type Child } from './support/child-server.js';
 import { ctx } from './support/context.js';
 import { sha256 } from './support/dataset-factories.js';
+import { stalledPatch, UPLOAD_LOCK_HOLDER } from './support/stalled-patch.js';
 
 const content = Buffer.from(
   ['ts,lat,lon,speed', ...Array.from({ length: 60_000 }, (_, i) => `${i},35.1${i % 10},126.8${i % 7},${i % 90}`)].join(
@@ -107,44 +107,6 @@ async function createUpload(base: string, auth: Record<string, string>, pilotId:
   return String(res.headers.location);
 }
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/**
- * A PATCH from `offset` announcing the rest of the file, of which only `first` is sent: the body then stalls
- * until the answer comes (or the test lets it go), like a client on a link that stopped.
- */
-function stalledPatch(base: string, path: string, auth: Record<string, string>, offset: number, first: Buffer) {
-  let req!: http.ClientRequest;
-  const answer = new Promise<Answer>((resolve, reject) => {
-    req = http.request(`${base}${path}`, {
-      method: 'PATCH',
-      headers: {
-        ...auth,
-        'Tus-Resumable': '1.0.0',
-        'Upload-Offset': String(offset),
-        'Content-Type': 'application/offset+octet-stream',
-        'Content-Length': String(content.length - offset),
-      },
-    });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-        // The rest of the body will never be sent.
-        req.destroy();
-      });
-    });
-    req.on('error', reject);
-    req.write(first);
-  });
-  return { answer, abandon: () => req.destroy() };
-}
-
 /** A whole PATCH of the file from offset. */
 function patchRest(base: string, path: string, auth: Record<string, string>, offset: number) {
   return supertest(base)
@@ -233,14 +195,8 @@ describe('resumable uploads across API processes', function () {
       return;
     }
     await waitFor(async () => {
-      const { rows } = await ctx().db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_locks
-          WHERE locktype = 'advisory' AND granted AND objsubid = 1
-            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-            AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('tus-upload:' || $1::text, 0)`,
-        [id],
-      );
-      return rows[0]!.n === 1;
+      const { rows } = await ctx().db.query(UPLOAD_LOCK_HOLDER, [id]);
+      return rows.length === 1;
     });
   }
 
@@ -261,7 +217,7 @@ describe('resumable uploads across API processes', function () {
       const FIRST = 64 * 1024;
 
       // The first PATCH sends 64 KiB of the file and stalls, holding the upload.
-      const first = stalledPatch(a.base, path, auth, 0, content.subarray(0, FIRST));
+      const first = stalledPatch(a.base, path, auth, 0, content.length, content.subarray(0, FIRST));
       await holding(id, FIRST);
       // The second, the whole file from the same offset, asks the first to let go, then finds the offset moved.
       const second = await patchRest(b.base, path, auth, 0);
@@ -303,7 +259,7 @@ describe('resumable uploads across API processes', function () {
       const path = new URL(await createUpload(a.base, auth, pilotId), a.base).pathname;
       const id = path.split('/').pop()!;
       const FIRST = 64 * 1024;
-      const stalled = stalledPatch(a.base, path, auth, 0, content.subarray(0, FIRST));
+      const stalled = stalledPatch(a.base, path, auth, 0, content.length, content.subarray(0, FIRST));
       stalled.answer.catch(() => undefined);
       await holding(id, FIRST);
       a.proc.kill('SIGKILL');
