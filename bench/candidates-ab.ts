@@ -4,7 +4,8 @@
  * (each with node_modules), on the bench server (BENCH_DATABASE_URL; its schema is dropped and rebuilt). Each round
  * starts each target in turn, seeds the scene, warms up and loads it at 1 and 10 connections; besides p50 and req/s
  * it reads the CPU time the target process and its PostgreSQL backends spent per request from /proc, which a noisy
- * shared machine disturbs far less than latency. AB_ROUNDS (default 3), BENCH_SECONDS (default 8).
+ * shared machine disturbs far less than latency. AB_ROUNDS (default 3), BENCH_SECONDS (default 8). A variant may
+ * set the target's environment: `dir,AUTH_CACHE_SECONDS=0`.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { seedCandidateScene } from './suites/matching.js';
 const TICK_MS = 10; // USER_HZ = 100 on Linux
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const rounds = Number(process.env.AB_ROUNDS ?? 3);
-const dirs = process.argv.slice(2).map((d) => resolve(d));
+const dirs = process.argv.slice(2);
 if (dirs.length < 2) throw new Error('usage: bench/candidates-ab.ts <dir A> <dir B> [...]');
 
 function cpuMs(pid: number): number {
@@ -31,11 +32,13 @@ function cpuMs(pid: number): number {
   }
 }
 
-async function startIn(dir: string): Promise<Target> {
+async function startIn(variant: string): Promise<Target> {
+  const [dir, ...settings] = variant.split(',');
+  const env = Object.fromEntries(settings.map((s) => s.split('=', 2) as [string, string]));
   const dataDir = mkdtempSync(join(tmpdir(), 'ax-ab-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], {
-    cwd: dir,
-    env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: SERVER_URL },
+    cwd: resolve(dir!),
+    env: { ...process.env, ...env, DATA_DIR: dataDir, DATABASE_URL: SERVER_URL },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((ok, fail) => {
