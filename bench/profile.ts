@@ -3,13 +3,16 @@
  * seeds it like the api suite, loads one operation with autocannon (10 connections), stops the target so V8
  * writes the profile, and prints the top self-time entries by function and by package/folder.
  *
- * PROFILE_DATABASE=pglite|postgres (default postgres when a server answers), PROFILE_OP=list|create|both,
+ * PROFILE_DATABASE=pglite|postgres (default postgres when a server answers), PROFILE_OP=list|create|both|candidates
+ * (candidates: the matching suite's pilot among 100,000 slots, GET /v1/pilots/:id/candidates?limit=20; server only),
  * BENCH_SECONDS (default 8). The .cpuprofile files stay in bench/profiles/ (git-ignored) for Chrome DevTools.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SERVER_URL, load, serverAvailable, startTarget } from './harness.js';
+import pg from 'pg';
 import { seedApiTarget } from './suites/api.js';
+import { seedCandidateScene } from './suites/matching.js';
 
 interface ProfileNode {
   id: number;
@@ -89,15 +92,26 @@ async function main(): Promise<void> {
   const us = () => Number(process.hrtime.bigint() / 1000n);
   let window: [number, number];
   try {
-    const f = await seedApiTarget(t);
-    // Warm up (JIT, pool, caches) outside the window.
-    await load({ url: f.listUrl, headers: f.partnerAuth, seconds: 2 });
-    const from = us();
-    if (op === 'list' || op === 'both') await load({ url: f.listUrl, headers: f.partnerAuth, seconds });
-    if (op === 'create' || op === 'both') {
-      await load({ url: `${t.base}/v1/pilots`, method: 'POST', headers: f.startupAuth, body: f.pilotBody, seconds });
+    if (op === 'candidates') {
+      if (engine !== 'postgres') throw new Error('PROFILE_OP=candidates needs the PostgreSQL server');
+      const client = new pg.Client({ connectionString: SERVER_URL });
+      await client.connect();
+      const scene = await seedCandidateScene(t, client).finally(() => client.end());
+      await load({ url: scene.url, headers: scene.auth, seconds: 2 });
+      const from = us();
+      await load({ url: scene.url, headers: scene.auth, seconds });
+      window = [from, us()];
+    } else {
+      const f = await seedApiTarget(t);
+      // Warm up (JIT, pool, caches) outside the window.
+      await load({ url: f.listUrl, headers: f.partnerAuth, seconds: 2 });
+      const from = us();
+      if (op === 'list' || op === 'both') await load({ url: f.listUrl, headers: f.partnerAuth, seconds });
+      if (op === 'create' || op === 'both') {
+        await load({ url: `${t.base}/v1/pilots`, method: 'POST', headers: f.startupAuth, body: f.pilotBody, seconds });
+      }
+      window = [from, us()];
     }
-    window = [from, us()];
   } finally {
     await t.stop();
   }

@@ -3,7 +3,9 @@
  * written to bench/RESULTS.md, with the cost curves drawn in bench/curves.svg. Each figure is a ratio against
  * a baseline measured in the same run. BENCH_SECONDS sets the length of each measurement (default 8);
  * BENCH_ONLY=api,matching,webhooks,uploads,curves,memory limits the suites (the others keep their last section
- * and their last data in bench/results.json, from which the chart is drawn); BENCH_API_RUNS (default 3) repeats
+ * and their last data in bench/results.json, from which the chart is drawn); BENCH_MATCHING_PARTS=allocation,
+ * plans-allocation,candidates,plans limits the matching suite (a limited run prints its figures and leaves the
+ * section in RESULTS.md as it was); BENCH_API_RUNS (default 3) repeats
  * the API suite on the server; BENCH_UPLOAD_SIZES (MiB, default 1,16,128,1024) sets the upload curve.
  * Webhooks: BENCH_WEBHOOK_EVENTS (full-load events, default 10,000), BENCH_WEBHOOK_RATES and
  * BENCH_WEBHOOK_EMBEDDED_RATES (events/s, comma-separated), BENCH_WEBHOOK_DATABASE_URL (default: ax_bench_webhooks
@@ -26,7 +28,7 @@ import {
   type WebhookResults,
   type WebhookRow,
 } from './suites/webhooks.js';
-import { matchingSection, runMatchingSuite } from './suites/matching.js';
+import { MATCHING_PARTS, matchingSection, runMatchingSuite } from './suites/matching.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const only = process.env.BENCH_ONLY?.split(',');
@@ -117,7 +119,16 @@ if (wants('matching')) {
   const url = new URL(process.env.BENCH_MATCHING_DATABASE_URL ?? SERVER_URL);
   if (!process.env.BENCH_MATCHING_DATABASE_URL) url.pathname = '/ax_bench_matching';
   const matchingServer = (await serverAvailable(url.toString())) ? url.toString() : undefined;
-  put('matching', matchingSection(await runMatchingSuite(matchingServer, seconds)));
+  const parts = process.env.BENCH_MATCHING_PARTS?.split(',').filter(Boolean);
+  for (const p of parts ?? []) {
+    if (!(MATCHING_PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_MATCHING_PARTS: unknown part ${p}`);
+  }
+  const section = matchingSection(
+    await runMatchingSuite(matchingServer, seconds, parts as (typeof MATCHING_PARTS)[number][] | undefined),
+  );
+  // Some parts only: printed, while RESULTS.md keeps the last whole section.
+  if (parts) console.log(section);
+  else put('matching', section);
 }
 
 if (wants('uploads')) {

@@ -106,6 +106,35 @@ describe('GET /v1/pilots/:id/candidates', () => {
     assert.ok(res.body.data[0].reasons.every((r: string) => /[가-힣]/.test(r)));
   });
 
+  it("leaves out slots overlapping a booking the pilot holds, only those, and answers 304 to the page's ETag until it changes", async () => {
+    const [s, p1, p2] = [await signup(), await signup('partner'), await signup('partner')];
+    const pilot = await submittedPilot(s);
+    const one = await testbedWithSlot(p1, 1, 2);
+    const tb2 = await createTestbed(p2);
+    const overlapping = await createSlot(p2, tb2.id, at(2, 4), at(2, 12), 1);
+    const later = await slotOn(p2, tb2.id, 5);
+    const url = `/v1/pilots/${pilot.id}/candidates`;
+    const before = await api().get(url).set(s.auth);
+    assert.deepEqual(
+      before.body.data.map((c: { slotId: string }) => c.slotId).sort(),
+      [one.slot.id, overlapping.id, later.id].sort(),
+    );
+    const tag = before.headers.etag as string;
+    assert.ok(tag, 'the page has an ETag');
+    const same = await api().get(url).set(s.auth).set('If-None-Match', tag);
+    assert.equal(same.status, 304);
+    assert.equal(same.text ?? '', '');
+
+    assert.equal((await approve(p1, (await requested(s, pilot.id, one.slot.id)).id)).status, 200);
+    const after = await api().get(url).set(s.auth).set('If-None-Match', tag);
+    assert.equal(after.status, 200);
+    assert.notEqual(after.headers.etag, tag);
+    assert.deepEqual(
+      after.body.data.map((c: { slotId: string }) => c.slotId),
+      [later.id],
+    );
+  });
+
   it('pages with an opaque cursor and no duplicates', async () => {
     const [s, partner] = [await signup(), await signup('partner')];
     const pilot = await submittedPilot(s);

@@ -4,13 +4,16 @@ import {
   WEIGHTS,
   compareScored,
   haversineKm,
+  offerOf,
   rankOffers,
   reasonsFor,
   scoreOffer,
+  topOffers,
   unsuitability,
   unsuitabilityText,
   type PilotNeeds,
   type SlotOffer,
+  type TestbedOffers,
 } from '../src/matching/scoring.js';
 
 const H = 3_600_000;
@@ -142,6 +145,59 @@ describe('scoring: ranking', () => {
       ranked.map((r) => r.offer.slotId),
     );
     for (let i = 1; i < ranked.length; i++) assert.ok(compareScored(ranked[i - 1]!, ranked[i]!) < 0);
+  });
+
+  it('keeps the first k places of the full ranking, scores and breakdowns alike, from offers grouped by testbed', () => {
+    // A fixed pseudo-random catalogue with ties everywhere: equal scores and starts across testbeds, unsuitable
+    // slots (too short, too long, too few units, outside the window) and unsuitable testbeds among suitable ones.
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1_664_525) + 1_013_904_223) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const hex = (i: number) => i.toString(16).padStart(12, '0');
+    for (const needs of [
+      pilot(),
+      pilot({ location: { lat: 35.2, lng: 126.8 }, capabilities: [] }),
+      pilot({ maxSessionHours: 10, units: 2 }),
+    ]) {
+      const groups: TestbedOffers[] = Array.from({ length: 12 }, (_, g) => ({
+        testbedId: `00000000-0000-4000-8000-${hex(rand(4))}${g}`.slice(0, 36),
+        testbedName: `Testbed ${g}`,
+        testbed: {
+          status: rand(10) ? 'active' : 'inactive',
+          domains: rand(8) ? ['transport-safety'] : ['health'],
+          capabilities: [['driving-simulator'], ['driving-simulator', 'gpu-cluster'], ['driving-simulator', 'v2x']][
+            rand(3)
+          ]!,
+          lat: 35 + rand(3) / 10,
+          lng: 126.8,
+        },
+        utilization: rand(5) / 4,
+        slots: Array.from({ length: 10 + rand(50) }, (_, i) => {
+          const start = T0.getTime() + (rand(250) - 5) * H;
+          return [`10000000-0000-4000-8000-${hex(g * 100 + i)}`, start, start + (6 + rand(6)) * H, 3, rand(4)] as const;
+        }),
+      }));
+      const all = rankOffers(
+        needs,
+        groups.flatMap((g) => g.slots.map((slot) => offerOf(g, slot))),
+        SCARCE,
+      );
+      assert.ok(all.length > 40, `enough suitable offers to cut (${all.length})`);
+      for (const k of [0, 1, 5, 21, all.length + 3]) {
+        assert.deepEqual(topOffers(needs, groups, SCARCE, k), all.slice(0, k));
+      }
+      assert.deepEqual(
+        topOffers(needs, groups, SCARCE, 30, 3),
+        rankOffers(
+          needs,
+          all.map((s) => s.offer),
+          SCARCE,
+          3,
+        ).slice(0, 30),
+      );
+    }
   });
 
   it('explains a candidate in Korean or English', () => {

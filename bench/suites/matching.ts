@@ -22,14 +22,14 @@ import {
 } from '../../src/matching/allocation-instance.js';
 import { allocate, allocatePlans } from '../../src/matching/allocation.js';
 import { SCARCE } from '../../src/matching/candidates.js';
-import { fmt, json, load, startTarget, type LoadResult } from '../harness.js';
+import { fmt, json, load, startTarget, type LoadResult, type Target } from '../harness.js';
 import { generateScene, generateStagedScene } from './matching-instance.js';
 import { submitCandidatePilot } from './candidate-pilot.js';
 
 export interface MatchingResults {
   candidates?: { slots: number; suitable: number; latency: LoadResult; loaded: LoadResult };
   plans?: { latency: LoadResult; plans: number; sessions: number };
-  allocation: { buildMs: number; solveMs: number; summary: Awaited<ReturnType<typeof allocate>>['summary'] };
+  allocation?: { buildMs: number; solveMs: number; summary: Awaited<ReturnType<typeof allocate>>['summary'] };
   allocationApi?: { ms: number; summary: Record<string, unknown> };
   plansAllocation?: {
     buildMs: number;
@@ -71,39 +71,51 @@ async function signupOrg(base: string, kind: 'startup' | 'partner', i: number) {
   ).body as { token: string; organization: { id: string } };
 }
 
+/**
+ * The candidates scene on a fresh target: a partner with 200 testbeds × 500 daily slots (100,000 slots, generated
+ * with generate_series), a startup, and its submitted pilot (bench/suites/candidate-pilot.ts).
+ */
+export async function seedCandidateScene(t: Target, client: pg.Client) {
+  const partner = await signupOrg(t.base, 'partner', 1);
+  const startup = await signupOrg(t.base, 'startup', 2);
+  await client.query(
+    `INSERT INTO testbeds (organization_id, name, domains, capabilities, capacity, address, lat, lng)
+     SELECT $1, 'Bench testbed ' || g,
+            ARRAY[(ARRAY['transport-safety','health','public-admin','living-environment','culture'])[1 + g % 5]],
+            CASE g % 3 WHEN 0 THEN ARRAY['gpu-cluster','edge-compute'] WHEN 1 THEN ARRAY['gpu-cluster'] ELSE ARRAY['v2x','lidar'] END,
+            4, '광주광역시 북구 첨단과기로 123', 35.2 + (g % 10) * 0.01, 126.8 + (g % 7) * 0.01
+       FROM generate_series(1, 200) g`,
+    [partner.organization.id],
+  );
+  await client.query(
+    `INSERT INTO slots (testbed_id, start_at, end_at, capacity, booked_units)
+     SELECT t.id, timestamptz '2027-01-04T00:00:00Z' + k * interval '1 day',
+            timestamptz '2027-01-04T00:00:00Z' + k * interval '1 day' + interval '8 hours', 4, k % 5
+       FROM testbeds t CROSS JOIN generate_series(0, 499) k`,
+  );
+  // As a catalogue stands once autovacuum has passed (within a minute of a bulk load): statistics, and a visibility
+  // map that lets the candidates query read slots from the index alone (migration 0012).
+  await client.query('VACUUM ANALYZE');
+  const slots = Number((await client.query('SELECT count(*) AS n FROM slots')).rows[0].n);
+  const auth = { Authorization: `Bearer ${startup.token}` };
+  const { pilotId, suitable } = await submitCandidatePilot(client, t.base, auth, 'Bench pilot');
+  return { slots, suitable, auth, pilotId, url: `${t.base}/v1/pilots/${pilotId}/candidates?limit=20` };
+}
+
 async function candidatesOnServer(
   url: string,
   seconds: number,
+  plans: boolean,
 ): Promise<NonNullable<MatchingResults['candidates']> & { plans: MatchingResults['plans'] }> {
   const t = await startTarget(url);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const partner = await signupOrg(t.base, 'partner', 1);
-    const startup = await signupOrg(t.base, 'startup', 2);
-    await client.query(
-      `INSERT INTO testbeds (organization_id, name, domains, capabilities, capacity, address, lat, lng)
-       SELECT $1, 'Bench testbed ' || g,
-              ARRAY[(ARRAY['transport-safety','health','public-admin','living-environment','culture'])[1 + g % 5]],
-              CASE g % 3 WHEN 0 THEN ARRAY['gpu-cluster','edge-compute'] WHEN 1 THEN ARRAY['gpu-cluster'] ELSE ARRAY['v2x','lidar'] END,
-              4, '광주광역시 북구 첨단과기로 123', 35.2 + (g % 10) * 0.01, 126.8 + (g % 7) * 0.01
-         FROM generate_series(1, 200) g`,
-      [partner.organization.id],
-    );
-    await client.query(
-      `INSERT INTO slots (testbed_id, start_at, end_at, capacity, booked_units)
-       SELECT t.id, timestamptz '2027-01-04T00:00:00Z' + k * interval '1 day',
-              timestamptz '2027-01-04T00:00:00Z' + k * interval '1 day' + interval '8 hours', 4, k % 5
-         FROM testbeds t CROSS JOIN generate_series(0, 499) k`,
-    );
-    await client.query('ANALYZE');
-    const slots = Number((await client.query('SELECT count(*) AS n FROM slots')).rows[0].n);
-    const auth = { Authorization: `Bearer ${startup.token}` };
-    const { pilotId, suitable } = await submitCandidatePilot(client, t.base, auth, 'Bench pilot');
-    const url1 = `${t.base}/v1/pilots/${pilotId}/candidates?limit=20`;
+    const { slots, suitable, auth, url: url1 } = await seedCandidateScene(t, client);
     await load({ url: url1, headers: auth, seconds: 2, connections: 1 });
     const latency = await load({ url: url1, headers: auth, seconds, connections: 1 });
     const loaded = await load({ url: url1, headers: auth, seconds, connections: 10 });
+    if (!plans) return { slots, suitable, latency, loaded, plans: undefined };
     // Three stages in order: two 8-hour GPU days, a day with V2X at least a day later (within ten), two edge days.
     const staged = (
       await json(`${t.base}/v1/pilots`, {
@@ -354,46 +366,68 @@ async function plansAllocationOnServer(url: string, scene: PlanScene): Promise<M
   }
 }
 
-export async function runMatchingSuite(serverUrl: string | undefined, seconds: number): Promise<MatchingResults> {
-  console.log('matching suite: allocation 2,000 × 5,000 in process…');
-  const { pilots, offers } = generateScene(1, 2000, 5000);
-  const t0 = performance.now();
-  const instance = buildInstance(pilots, offers, SCARCE);
-  const t1 = performance.now();
-  const result = await allocate(instance, { method: 'optimal', timeLimitSeconds: 10 });
-  const t2 = performance.now();
-  const out: MatchingResults = { allocation: { buildMs: t1 - t0, solveMs: t2 - t1, summary: result.summary } };
-  console.log('matching suite: allocation of 1,000 staged pilots over 10,000 slots in process…');
-  const scene = generateStagedScene(1, 1000, 10000);
-  const t3 = performance.now();
-  const planInstance = buildPlanInstance(scene, SCARCE);
-  const t4 = performance.now();
-  const planResult = await allocatePlans(planInstance, { method: 'optimal', timeLimitSeconds: PLAN_RUN_LIMIT_SECONDS });
-  const t5 = performance.now();
-  const best = new Map<number, number>();
-  for (const q of planInstance.plans) if (!best.has(q.pilot)) best.set(q.pilot, q.sessions.length);
-  const counts = [...best.values()];
-  out.plansAllocation = {
-    buildMs: t4 - t3,
-    solveMs: t5 - t4,
-    summary: planResult.summary,
-    sessions: {
-      min: Math.min(...counts),
-      max: Math.max(...counts),
-      mean: counts.reduce((a, b) => a + b, 0) / counts.length,
-    },
-  };
+/** The parts of the suite, in the order they run; BENCH_MATCHING_PARTS (comma-separated) keeps some of them. */
+export const MATCHING_PARTS = ['allocation', 'plans-allocation', 'candidates', 'plans'] as const;
+type MatchingPart = (typeof MATCHING_PARTS)[number];
+
+export async function runMatchingSuite(
+  serverUrl: string | undefined,
+  seconds: number,
+  parts: readonly MatchingPart[] = MATCHING_PARTS,
+): Promise<MatchingResults> {
+  const out: MatchingResults = {};
+  const scene = parts.includes('plans-allocation') ? generateStagedScene(1, 1000, 10000) : undefined;
+  if (parts.includes('allocation')) {
+    console.log('matching suite: allocation 2,000 × 5,000 in process…');
+    const { pilots, offers } = generateScene(1, 2000, 5000);
+    const t0 = performance.now();
+    const instance = buildInstance(pilots, offers, SCARCE);
+    const t1 = performance.now();
+    const result = await allocate(instance, { method: 'optimal', timeLimitSeconds: 10 });
+    const t2 = performance.now();
+    out.allocation = { buildMs: t1 - t0, solveMs: t2 - t1, summary: result.summary };
+  }
+  if (scene) {
+    console.log('matching suite: allocation of 1,000 staged pilots over 10,000 slots in process…');
+    const t3 = performance.now();
+    const planInstance = buildPlanInstance(scene, SCARCE);
+    const t4 = performance.now();
+    const planResult = await allocatePlans(planInstance, {
+      method: 'optimal',
+      timeLimitSeconds: PLAN_RUN_LIMIT_SECONDS,
+    });
+    const t5 = performance.now();
+    const best = new Map<number, number>();
+    for (const q of planInstance.plans) if (!best.has(q.pilot)) best.set(q.pilot, q.sessions.length);
+    const counts = [...best.values()];
+    out.plansAllocation = {
+      buildMs: t4 - t3,
+      solveMs: t5 - t4,
+      summary: planResult.summary,
+      sessions: {
+        min: Math.min(...counts),
+        max: Math.max(...counts),
+        mean: counts.reduce((a, b) => a + b, 0) / counts.length,
+      },
+    };
+  }
   if (serverUrl) {
-    console.log('matching suite: candidates among 100,000 slots on the PostgreSQL server…');
-    const { plans, ...candidates } = await candidatesOnServer(serverUrl, seconds);
-    out.candidates = candidates;
-    out.plans = plans;
-    console.log('matching suite: POST /v1/allocation-runs 2,000 × 5,000 on the PostgreSQL server…');
-    out.allocationApi = await allocationOnServer(serverUrl);
-    console.log(
-      'matching suite: POST /v1/allocation-runs, 1,000 staged pilots × 10,000 slots on the PostgreSQL server…',
-    );
-    out.plansAllocationApi = await plansAllocationOnServer(serverUrl, scene);
+    if (parts.includes('candidates') || parts.includes('plans')) {
+      console.log('matching suite: candidates among 100,000 slots on the PostgreSQL server…');
+      const { plans, ...candidates } = await candidatesOnServer(serverUrl, seconds, parts.includes('plans'));
+      out.candidates = candidates;
+      out.plans = plans;
+    }
+    if (parts.includes('allocation')) {
+      console.log('matching suite: POST /v1/allocation-runs 2,000 × 5,000 on the PostgreSQL server…');
+      out.allocationApi = await allocationOnServer(serverUrl);
+    }
+    if (scene) {
+      console.log(
+        'matching suite: POST /v1/allocation-runs, 1,000 staged pilots × 10,000 slots on the PostgreSQL server…',
+      );
+      out.plansAllocationApi = await plansAllocationOnServer(serverUrl, scene);
+    }
   }
   return out;
 }
@@ -401,7 +435,6 @@ export async function runMatchingSuite(serverUrl: string | undefined, seconds: n
 const pct = (x: number) => `${fmt(x * 100, 2)} %`;
 
 export function matchingSection(r: MatchingResults): string {
-  const s = r.allocation.summary;
   const lines = ['## Matching', ''];
   if (r.candidates) {
     const c = r.candidates;
@@ -431,30 +464,33 @@ export function matchingSection(r: MatchingResults): string {
   } else {
     lines.push('Candidates: no PostgreSQL server answered; not measured.', '');
   }
-  lines.push(
-    `Allocation of ${fmt(s.pilots)} pilots × ${fmt(s.slots)} slots (generated, seed 1; ${fmt(s.pairs)} pilot–slot pairs after keeping each pilot's best 40). ` +
-      'Targets: < 10 s, gap to the LP bound ≤ 0.5 %.',
-    '',
-    '| where | time | matched | objective (MIP) | greedy | gain over greedy | LP bound | gap to LP bound | gap to proven bound (source) | solver |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
-    `| pure function (build ${fmt(r.allocation.buildMs)} ms + MIP, LP, greedy) | **${fmt((r.allocation.buildMs + r.allocation.solveMs) / 1000, 2)} s** | ${fmt(s.matched)} | ${fmt(s.objective, 3)} | ${fmt(s.greedyObjective, 3)} | +${fmt(s.gainOverGreedy, 3)} (${pct(s.gainOverGreedy / Math.max(1e-9, s.greedyObjective))}) | ${fmt(s.lpBound ?? NaN, 3)} | **${pct(s.lpGap ?? NaN)}** | ${pct(s.gap ?? NaN)} (${s.boundSource}) | ${s.solver.status} |`,
-  );
-  if (r.allocationApi) {
-    const a = r.allocationApi.summary as {
-      matched: number;
-      objective: number;
-      greedyObjective: number;
-      gainOverGreedy: number;
-      lpBound: number;
-      lpGap: number;
-      gap: number;
-      boundSource: string;
-      solver: { status: string };
-      proposed: number;
-    };
+  if (r.allocation) {
+    const s = r.allocation.summary;
     lines.push(
-      `| POST /v1/allocation-runs on the server (reads, solve, ${fmt(a.proposed)} proposals + events in one transaction) | **${fmt(r.allocationApi.ms / 1000, 2)} s** | ${fmt(a.matched)} | ${fmt(a.objective, 3)} | ${fmt(a.greedyObjective, 3)} | +${fmt(a.gainOverGreedy, 3)} (${pct(a.gainOverGreedy / Math.max(1e-9, a.greedyObjective))}) | ${fmt(a.lpBound, 3)} | **${pct(a.lpGap)}** | ${pct(a.gap)} (${a.boundSource}) | ${a.solver.status} |`,
+      `Allocation of ${fmt(s.pilots)} pilots × ${fmt(s.slots)} slots (generated, seed 1; ${fmt(s.pairs)} pilot–slot pairs after keeping each pilot's best 40). ` +
+        'Targets: < 10 s, gap to the LP bound ≤ 0.5 %.',
+      '',
+      '| where | time | matched | objective (MIP) | greedy | gain over greedy | LP bound | gap to LP bound | gap to proven bound (source) | solver |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+      `| pure function (build ${fmt(r.allocation.buildMs)} ms + MIP, LP, greedy) | **${fmt((r.allocation.buildMs + r.allocation.solveMs) / 1000, 2)} s** | ${fmt(s.matched)} | ${fmt(s.objective, 3)} | ${fmt(s.greedyObjective, 3)} | +${fmt(s.gainOverGreedy, 3)} (${pct(s.gainOverGreedy / Math.max(1e-9, s.greedyObjective))}) | ${fmt(s.lpBound ?? NaN, 3)} | **${pct(s.lpGap ?? NaN)}** | ${pct(s.gap ?? NaN)} (${s.boundSource}) | ${s.solver.status} |`,
     );
+    if (r.allocationApi) {
+      const a = r.allocationApi.summary as {
+        matched: number;
+        objective: number;
+        greedyObjective: number;
+        gainOverGreedy: number;
+        lpBound: number;
+        lpGap: number;
+        gap: number;
+        boundSource: string;
+        solver: { status: string };
+        proposed: number;
+      };
+      lines.push(
+        `| POST /v1/allocation-runs on the server (reads, solve, ${fmt(a.proposed)} proposals + events in one transaction) | **${fmt(r.allocationApi.ms / 1000, 2)} s** | ${fmt(a.matched)} | ${fmt(a.objective, 3)} | ${fmt(a.greedyObjective, 3)} | +${fmt(a.gainOverGreedy, 3)} (${pct(a.gainOverGreedy / Math.max(1e-9, a.greedyObjective))}) | ${fmt(a.lpBound, 3)} | **${pct(a.lpGap)}** | ${pct(a.gap)} (${a.boundSource}) | ${a.solver.status} |`,
+      );
+    }
   }
   if (r.plansAllocation) {
     const p = r.plansAllocation;

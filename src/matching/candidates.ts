@@ -14,12 +14,14 @@ import type { Candidate, PilotStage } from '../generated/schema-types.js';
 import { notBlockedSql } from './holds.js';
 import {
   compareScored,
-  rankOffers,
+  offerOf,
   reasonsFor,
+  topOffers,
   type Lang,
   type PilotNeeds,
   type Scored,
   type SlotOffer,
+  type TestbedOffers,
 } from './scoring.js';
 
 export const SCARCE: ReadonlySet<string> = new Set(CAPABILITIES.filter((c) => c.scarce).map((c) => c.code));
@@ -101,74 +103,79 @@ interface TestbedOffersRow extends Omit<OfferRow, 'slot_id' | 'start_at' | 'end_
  * as JSON: a row per slot repeated the testbed's name and arrays and parsed two timestamps each, which cost the
  * client more than the query cost the server (about 4 of 6 ms for 550 slots on 26 testbeds). Times travel as
  * epoch milliseconds, truncated as the driver truncates timestamps.
+ *
+ * A suitable slot lies inside the window, so a blackout or a booking that overlaps it overlaps the window: whether
+ * any does is asked once per testbed (blackouts) and once per pilot (bookings), and only then per slot. Asked per
+ * slot, the two anti-joins cost about as much as the rest of the query. Both scans read only the index
+ * slots_testbed_start_idx, which carries every column they need (migration 0012).
  */
-export async function suitableOffers(db: Queryable, pilot: PilotRow, o: CandidateOptions): Promise<SlotOffer[]> {
+const SUITABLE_OFFERS = `
+  WITH tb AS (
+    SELECT t.id, t.name, t.status, t.domains, t.capabilities, t.lat, t.lng, u.utilization,
+           EXISTS (SELECT 1 FROM blackouts bo WHERE bo.testbed_id = t.id AND bo.start_at < $4 AND bo.end_at > $3)
+             AS blacked_out
+      FROM testbeds t
+      CROSS JOIN LATERAL (${UTILIZATION('t.id', '$3', '$4')}) u
+     WHERE t.status = 'active' AND t.domains @> ARRAY[$1::text] AND t.capabilities @> $2::text[]
+  ), pilot AS (
+    SELECT EXISTS (SELECT 1 FROM bookings b
+                    WHERE b.pilot_id = $9 AND b.status = 'confirmed' AND b.start_at < $4 AND b.end_at > $3) AS booked
+  )
+  SELECT tb.id AS testbed_id, tb.name AS testbed_name, tb.status, tb.domains, tb.capabilities, tb.lat, tb.lng,
+         tb.utilization, s.slots
+    FROM tb
+    CROSS JOIN pilot
+    CROSS JOIN LATERAL (
+      SELECT json_agg(json_build_array(s.id,
+                                       trunc(extract(epoch FROM s.start_at) * 1000)::bigint,
+                                       trunc(extract(epoch FROM s.end_at) * 1000)::bigint,
+                                       s.capacity, s.booked_units)
+                      ORDER BY s.start_at, s.id) AS slots
+        FROM (
+          SELECT s.id, s.start_at, s.end_at, s.capacity, s.booked_units + s.held_units AS booked_units
+            FROM slots s
+           WHERE s.testbed_id = tb.id AND s.start_at >= $3 AND s.end_at <= $4
+             AND s.end_at - s.start_at >= make_interval(secs => $5::float8 * 3600)
+             AND ($10::float8 IS NULL OR s.end_at - s.start_at <= make_interval(secs => $10::float8 * 3600))
+             AND s.capacity - s.booked_units - s.held_units >= $6
+             AND (NOT tb.blacked_out OR ${notBlockedSql('s')})
+             AND ($8::uuid IS NULL OR s.id <> $8)
+             AND (NOT pilot.booked OR NOT EXISTS (SELECT 1 FROM bookings b
+                                                   WHERE b.pilot_id = $9 AND b.status = 'confirmed'
+                                                     AND b.start_at < s.end_at AND b.end_at > s.start_at))
+           ORDER BY s.start_at, s.id
+           LIMIT $7
+        ) s
+    ) s
+   WHERE s.slots IS NOT NULL`;
+
+/** Suitable offers for the pilot (every hard filter applied in SQL), unranked, by testbed. */
+async function suitableByTestbed(db: Queryable, pilot: PilotRow, o: CandidateOptions): Promise<TestbedOffers[]> {
   const needs = needsOf(pilot, o.stage);
-  const { rows } = await db.query<TestbedOffersRow>(
-    `WITH tb AS (
-       SELECT t.id, t.name, t.status, t.domains, t.capabilities, t.lat, t.lng, u.utilization
-         FROM testbeds t
-         CROSS JOIN LATERAL (${UTILIZATION('t.id', '$3', '$4')}) u
-        WHERE t.status = 'active' AND t.domains @> ARRAY[$1::text] AND t.capabilities @> $2::text[]
-     )
-     SELECT tb.id AS testbed_id, tb.name AS testbed_name, tb.status, tb.domains, tb.capabilities, tb.lat, tb.lng,
-            tb.utilization, s.slots
-       FROM tb
-       CROSS JOIN LATERAL (
-         SELECT json_agg(json_build_array(s.id,
-                                          trunc(extract(epoch FROM s.start_at) * 1000)::bigint,
-                                          trunc(extract(epoch FROM s.end_at) * 1000)::bigint,
-                                          s.capacity, s.booked_units)
-                         ORDER BY s.start_at, s.id) AS slots
-           FROM (
-             SELECT s.id, s.start_at, s.end_at, s.capacity, s.booked_units + s.held_units AS booked_units
-               FROM slots s
-              WHERE s.testbed_id = tb.id AND s.start_at >= $3 AND s.end_at <= $4
-                AND s.end_at - s.start_at >= make_interval(secs => $5::float8 * 3600)
-                AND ($10::float8 IS NULL OR s.end_at - s.start_at <= make_interval(secs => $10::float8 * 3600))
-                AND s.capacity - s.booked_units - s.held_units >= $6
-                AND ${notBlockedSql('s')}
-                AND ($8::uuid IS NULL OR s.id <> $8)
-                AND NOT EXISTS (SELECT 1 FROM bookings b
-                                 WHERE b.pilot_id = $9 AND b.status = 'confirmed'
-                                   AND b.start_at < s.end_at AND b.end_at > s.start_at)
-              ORDER BY s.start_at, s.id
-              LIMIT $7
-           ) s
-       ) s
-      WHERE s.slots IS NOT NULL`,
-    [
-      pilot.domain,
-      needs.capabilities,
-      needs.earliestStart.toISOString(),
-      needs.latestEnd.toISOString(),
-      needs.durationHours,
-      o.units ?? needs.units,
-      o.depth,
-      o.excludeSlotId ?? null,
-      pilot.id,
-      needs.maxSessionHours ?? null,
-    ],
-  );
-  const offers: SlotOffer[] = [];
-  for (const r of rows) {
-    const testbed = { status: r.status, domains: r.domains, capabilities: r.capabilities, lat: r.lat, lng: r.lng };
-    const utilization = Number(r.utilization);
-    for (const [slotId, start, end, capacity, bookedUnits] of r.slots) {
-      offers.push({
-        slotId,
-        testbedId: r.testbed_id,
-        testbedName: r.testbed_name,
-        start: new Date(start),
-        end: new Date(end),
-        capacity,
-        bookedUnits,
-        testbed,
-        utilization,
-      });
-    }
-  }
-  return offers;
+  const { rows } = await db.query<TestbedOffersRow>(SUITABLE_OFFERS, [
+    pilot.domain,
+    needs.capabilities,
+    needs.earliestStart.toISOString(),
+    needs.latestEnd.toISOString(),
+    needs.durationHours,
+    o.units ?? needs.units,
+    o.depth,
+    o.excludeSlotId ?? null,
+    pilot.id,
+    needs.maxSessionHours ?? null,
+  ]);
+  return rows.map((r) => ({
+    testbedId: r.testbed_id,
+    testbedName: r.testbed_name,
+    testbed: { status: r.status, domains: r.domains, capabilities: r.capabilities, lat: r.lat, lng: r.lng },
+    utilization: Number(r.utilization),
+    slots: r.slots,
+  }));
+}
+
+/** Suitable offers for the pilot (every hard filter applied in SQL), unranked. */
+export async function suitableOffers(db: Queryable, pilot: PilotRow, o: CandidateOptions): Promise<SlotOffer[]> {
+  return (await suitableByTestbed(db, pilot, o)).flatMap((g) => g.slots.map((slot) => offerOf(g, slot)));
 }
 
 /**
@@ -185,9 +192,9 @@ export async function rankedCandidates(
   const stages = o.stage ? [o.stage] : stagesOf(pilot);
   const all: StagedScored[] = [];
   for (const stage of stages) {
-    const offers = await suitableOffers(db, pilot, { ...o, stage, depth: offset + limit + 1 });
-    const ranked = rankOffers(needsOf(pilot, stage), offers, SCARCE, o.units ?? stage.units);
-    all.push(...ranked.slice(0, offset + limit + 1).map((s) => ({ ...s, stage: stage.key })));
+    const groups = await suitableByTestbed(db, pilot, { ...o, stage, depth: offset + limit + 1 });
+    const ranked = topOffers(needsOf(pilot, stage), groups, SCARCE, offset + limit + 1, o.units ?? stage.units);
+    all.push(...ranked.map((s) => ({ ...s, stage: stage.key })));
   }
   return all
     .sort((a, b) => compareScored(a, b) || (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : 0))

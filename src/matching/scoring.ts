@@ -51,7 +51,6 @@ export interface SlotOffer {
 }
 
 export const WEIGHTS = { capabilityFit: 0.35, timeFit: 0.3, location: 0.15, loadBalance: 0.2 } as const;
-type Factor = keyof typeof WEIGHTS;
 
 interface FactorValue {
   value: number | null;
@@ -88,20 +87,34 @@ const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 /** Every hard requirement the slot fails; empty when it is a candidate. `units` defaults to the pilot's. */
 export function unsuitability(pilot: PilotNeeds, offer: SlotOffer, units = pilot.units): Unsuitability[] {
   const out: Unsuitability[] = [];
-  if (offer.testbed.status !== 'active') out.push({ code: 'testbed-inactive' });
-  if (!offer.testbed.domains.includes(pilot.domain)) out.push({ code: 'domain', domain: pilot.domain });
-  const missing = pilot.capabilities.filter((c) => !offer.testbed.capabilities.includes(c));
+  testbedUnsuitability(pilot, offer.testbed, out);
+  slotUnsuitability(pilot, offer.start.getTime(), offer.end.getTime(), offer.capacity - offer.bookedUnits, units, out);
+  return out;
+}
+
+/** The requirements a testbed fails for every slot of its own, appended to `out`. */
+function testbedUnsuitability(pilot: PilotNeeds, testbed: SlotOffer['testbed'], out: Unsuitability[]): void {
+  if (testbed.status !== 'active') out.push({ code: 'testbed-inactive' });
+  if (!testbed.domains.includes(pilot.domain)) out.push({ code: 'domain', domain: pilot.domain });
+  const missing = pilot.capabilities.filter((c) => !testbed.capabilities.includes(c));
   if (missing.length) out.push({ code: 'capabilities', missing });
-  if (offer.start.getTime() < pilot.earliestStart.getTime() || offer.end.getTime() > pilot.latestEnd.getTime()) {
-    out.push({ code: 'window' });
-  }
-  const hours = (offer.end.getTime() - offer.start.getTime()) / HOUR;
+}
+
+/** The requirements a slot (start and end in epoch ms, units left) fails on its own, appended to `out`. */
+function slotUnsuitability(
+  pilot: PilotNeeds,
+  start: number,
+  end: number,
+  available: number,
+  units: number,
+  out: Unsuitability[],
+): void {
+  if (start < pilot.earliestStart.getTime() || end > pilot.latestEnd.getTime()) out.push({ code: 'window' });
+  const hours = (end - start) / HOUR;
   if (hours < pilot.durationHours) out.push({ code: 'duration', hours, needed: pilot.durationHours });
   if (pilot.maxSessionHours !== undefined && hours > pilot.maxSessionHours)
     out.push({ code: 'session-length', hours, max: pilot.maxSessionHours });
-  const available = offer.capacity - offer.bookedUnits;
   if (available < units) out.push({ code: 'units', available, needed: units });
-  return out;
 }
 
 /** Great-circle distance in kilometres. */
@@ -113,55 +126,91 @@ export function haversineKm(a: { lat: number; lng: number }, b: { lat: number; l
   return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
-export function scoreOffer(pilot: PilotNeeds, offer: SlotOffer, scarce: ReadonlySet<string>): Scored {
+/** What every slot of one testbed scores alike: all factors but time fit. */
+interface TestbedFactors {
+  unusedScarce: string[];
+  unusedOther: string[];
+  capabilityFit: number;
+  distanceKm: number | null;
+  location: number | null;
+  utilization: number;
+  loadBalance: number;
+}
+
+function testbedFactors(
+  pilot: PilotNeeds,
+  testbed: SlotOffer['testbed'],
+  utilizationOfTestbed: number,
+  scarce: ReadonlySet<string>,
+): TestbedFactors {
   const asked = new Set(pilot.capabilities);
-  const unused = offer.testbed.capabilities
+  const unused = testbed.capabilities
     .filter((c) => !asked.has(c))
     .slice()
     .sort();
   const unusedScarce = unused.filter((c) => scarce.has(c));
   const unusedOther = unused.filter((c) => !scarce.has(c));
   const capabilityFit = clamp01(1 - 0.3 * unusedScarce.length - 0.05 * unusedOther.length);
+  const distanceKm = pilot.location ? haversineKm(pilot.location, testbed) : null;
+  const location = distanceKm === null ? null : 1 / (1 + distanceKm / 25);
+  const utilization = clamp01(utilizationOfTestbed);
+  return { unusedScarce, unusedOther, capabilityFit, distanceKm, location, utilization, loadBalance: 1 - utilization };
+}
 
+/** Milliseconds from the pilot's earliest start to the slot's start (epoch ms); negative before it. */
+const afterEarliest = (pilot: PilotNeeds, start: number) => start - pilot.earliestStart.getTime();
+
+function timeFitOf(pilot: PilotNeeds, after: number): number {
   const lastStart = pilot.latestEnd.getTime() - pilot.durationHours * HOUR;
   const slack = lastStart - pilot.earliestStart.getTime();
-  const after = offer.start.getTime() - pilot.earliestStart.getTime();
-  const timeFit = slack <= 0 ? 1 : clamp01(1 - after / slack);
+  return slack <= 0 ? 1 : clamp01(1 - after / slack);
+}
 
-  const distanceKm = pilot.location ? haversineKm(pilot.location, offer.testbed) : null;
-  const location = distanceKm === null ? null : 1 / (1 + distanceKm / 25);
-
-  const utilization = clamp01(offer.utilization);
-  const loadBalance = 1 - utilization;
-
-  const values: Record<Factor, number | null> = { capabilityFit, timeFit, location, loadBalance };
-  let total = 0;
-  let weights = 0;
-  for (const f of Object.keys(WEIGHTS) as Factor[]) {
-    const v = values[f];
-    if (v === null) continue;
-    total += WEIGHTS[f] * v;
-    weights += WEIGHTS[f];
+/** The weighted mean over the factors that apply, in the order of WEIGHTS, rounded to 6 places. */
+function scoreOf(f: TestbedFactors, timeFit: number): number {
+  let total = WEIGHTS.capabilityFit * f.capabilityFit;
+  let weights = WEIGHTS.capabilityFit;
+  total += WEIGHTS.timeFit * timeFit;
+  weights += WEIGHTS.timeFit;
+  if (f.location !== null) {
+    total += WEIGHTS.location * f.location;
+    weights += WEIGHTS.location;
   }
-  const score = round6(weights ? total / weights : 0);
+  total += WEIGHTS.loadBalance * f.loadBalance;
+  weights += WEIGHTS.loadBalance;
+  return round6(weights ? total / weights : 0);
+}
+
+function scoredWith(f: TestbedFactors, pilot: PilotNeeds, offer: SlotOffer): Scored {
+  const after = afterEarliest(pilot, offer.start.getTime());
+  const timeFit = timeFitOf(pilot, after);
   return {
     offer,
-    score,
+    score: scoreOf(f, timeFit),
     breakdown: {
-      capabilityFit: { value: round6(capabilityFit), weight: WEIGHTS.capabilityFit, unusedScarce, unusedOther },
+      capabilityFit: {
+        value: round6(f.capabilityFit),
+        weight: WEIGHTS.capabilityFit,
+        unusedScarce: f.unusedScarce,
+        unusedOther: f.unusedOther,
+      },
       timeFit: {
         value: round6(timeFit),
         weight: WEIGHTS.timeFit,
         hoursAfterEarliestStart: round6(Math.max(0, after) / HOUR),
       },
       location: {
-        value: location === null ? null : round6(location),
-        weight: location === null ? 0 : WEIGHTS.location,
-        distanceKm: distanceKm === null ? null : Math.round(distanceKm * 10) / 10,
+        value: f.location === null ? null : round6(f.location),
+        weight: f.location === null ? 0 : WEIGHTS.location,
+        distanceKm: f.distanceKm === null ? null : Math.round(f.distanceKm * 10) / 10,
       },
-      loadBalance: { value: round6(loadBalance), weight: WEIGHTS.loadBalance, utilization: round6(utilization) },
+      loadBalance: { value: round6(f.loadBalance), weight: WEIGHTS.loadBalance, utilization: round6(f.utilization) },
     },
   };
+}
+
+export function scoreOffer(pilot: PilotNeeds, offer: SlotOffer, scarce: ReadonlySet<string>): Scored {
+  return scoredWith(testbedFactors(pilot, offer.testbed, offer.utilization, scarce), pilot, offer);
 }
 
 /** The deterministic ranking order: score desc, start asc, testbed id, slot id. */
@@ -184,6 +233,112 @@ export function rankOffers(
     .filter((o) => unsuitability(pilot, o, units).length === 0)
     .map((o) => scoreOffer(pilot, o, scarce))
     .sort(compareScored);
+}
+
+/** A testbed's offers as the candidates query returns them: the testbed once, its slots as tuples. */
+export interface TestbedOffers {
+  testbedId: string;
+  testbedName: string;
+  testbed: SlotOffer['testbed'];
+  utilization: number;
+  /** [slot id, start (epoch ms), end (epoch ms), capacity, booked units]. */
+  slots: readonly (readonly [string, number, number, number, number])[];
+}
+
+/** One slot of a testbed as a SlotOffer. */
+export function offerOf(g: TestbedOffers, slot: TestbedOffers['slots'][number]): SlotOffer {
+  const [slotId, start, end, capacity, bookedUnits] = slot;
+  return {
+    slotId,
+    testbedId: g.testbedId,
+    testbedName: g.testbedName,
+    start: new Date(start),
+    end: new Date(end),
+    capacity,
+    bookedUnits,
+    testbed: g.testbed,
+    utilization: g.utilization,
+  };
+}
+
+/** A slot in the running for the first places: what compareScored reads, and where the slot came from. */
+interface Contender {
+  score: number;
+  start: number;
+  testbedId: string;
+  slotId: string;
+  group: TestbedOffers;
+  slot: TestbedOffers['slots'][number];
+  factors: TestbedFactors;
+}
+
+/** compareScored on contenders: score desc, start asc, testbed id, slot id. */
+function compareContenders(a: Contender, b: Contender): number {
+  if (a.score !== b.score) return b.score - a.score;
+  const t = a.start - b.start;
+  if (t !== 0) return t;
+  if (a.testbedId !== b.testbedId) return a.testbedId < b.testbedId ? -1 : 1;
+  return a.slotId < b.slotId ? -1 : a.slotId > b.slotId ? 1 : 0;
+}
+
+/**
+ * The first k of rankOffers over every slot of the groups, the same places with the same scores, at a fraction of
+ * the cost: a testbed's hard filters and factors once, each slot's score as a number from the same arithmetic,
+ * the best k kept in a bounded heap, and only those k given a breakdown.
+ */
+export function topOffers(
+  pilot: PilotNeeds,
+  groups: readonly TestbedOffers[],
+  scarce: ReadonlySet<string>,
+  k: number,
+  units = pilot.units,
+): Scored[] {
+  if (k <= 0) return [];
+  // A max-heap in ranking order: the root is the worst contender kept.
+  const heap: Contender[] = [];
+  const worse = (i: number, j: number) => compareContenders(heap[i]!, heap[j]!) > 0;
+  const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
+  const fails: Unsuitability[] = [];
+  for (const group of groups) {
+    testbedUnsuitability(pilot, group.testbed, fails);
+    if (fails.length) {
+      fails.length = 0;
+      continue;
+    }
+    const factors = testbedFactors(pilot, group.testbed, group.utilization, scarce);
+    for (const slot of group.slots) {
+      const [slotId, start, end, capacity, booked] = slot;
+      slotUnsuitability(pilot, start, end, capacity - booked, units, fails);
+      if (fails.length) {
+        fails.length = 0;
+        continue;
+      }
+      const score = scoreOf(factors, timeFitOf(pilot, afterEarliest(pilot, start)));
+      const c: Contender = { score, start, testbedId: group.testbedId, slotId, group, slot, factors };
+      if (heap.length < k) {
+        heap.push(c);
+        for (let i = heap.length - 1; i > 0;) {
+          const parent = (i - 1) >> 1;
+          if (!worse(i, parent)) break;
+          swap(i, parent);
+          i = parent;
+        }
+      } else if (compareContenders(c, heap[0]!) < 0) {
+        heap[0] = c;
+        for (let i = 0; ;) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let top = i;
+          if (l < heap.length && worse(l, top)) top = l;
+          if (r < heap.length && worse(r, top)) top = r;
+          if (top === i) break;
+          swap(i, top);
+          i = top;
+        }
+      }
+    }
+  }
+  return heap.sort(compareContenders).map((c) => scoredWith(c.factors, pilot, offerOf(c.group, c.slot)));
 }
 
 // ---------------------------------------------------------------------------------------------------------

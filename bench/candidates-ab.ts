@@ -1,0 +1,134 @@
+/**
+ * npx tsx bench/candidates-ab.ts <dir A> <dir B> — interleaved A/B of the matching suite's candidates request
+ * (GET /v1/pilots/:id/candidates?limit=20, one pilot among 100,000 slots) between two checkouts of the project
+ * (each with node_modules), on the bench server (BENCH_DATABASE_URL; its schema is dropped and rebuilt). Each round
+ * starts each target in turn, seeds the scene, warms up and loads it at 1 and 10 connections; besides p50 and req/s
+ * it reads the CPU time the target process and its PostgreSQL backends spent per request from /proc, which a noisy
+ * shared machine disturbs far less than latency. AB_ROUNDS (default 3), BENCH_SECONDS (default 8). A variant may
+ * set the target's environment: `dir,AUTH_CACHE_SECONDS=0`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { SERVER_URL, load, type Target } from './harness.js';
+import { seedCandidateScene } from './suites/matching.js';
+
+const TICK_MS = 10; // USER_HZ = 100 on Linux
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const rounds = Number(process.env.AB_ROUNDS ?? 3);
+const dirs = process.argv.slice(2);
+if (dirs.length < 2) throw new Error('usage: bench/candidates-ab.ts <dir A> <dir B> [...]');
+
+function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+async function startIn(variant: string): Promise<Target> {
+  const [dir, ...settings] = variant.split(',');
+  const env = Object.fromEntries(settings.map((s) => s.split('=', 2) as [string, string]));
+  const dataDir = mkdtempSync(join(tmpdir(), 'ax-ab-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], {
+    cwd: resolve(dir!),
+    env: { ...process.env, ...env, DATA_DIR: dataDir, DATABASE_URL: SERVER_URL },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((ok, fail) => {
+    createInterface({ input: child.stdout! }).once('line', ok);
+    child.once('exit', (code) => fail(new Error(`target in ${dir} exited with ${code}`)));
+  });
+  const { port, barePort, engine } = JSON.parse(line) as { port: number; barePort: number; engine: string };
+  return {
+    engine,
+    base: `http://127.0.0.1:${port}`,
+    bare: `http://127.0.0.1:${barePort}`,
+    child,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface Row {
+  dir: string;
+  round: number;
+  connections: number;
+  rps: number;
+  p50: number;
+  nodeMsPerReq: number;
+  pgMsPerReq: number;
+  load1: number;
+}
+
+const rows: Row[] = [];
+for (let round = 1; round <= rounds; round++) {
+  for (const dir of round % 2 ? dirs : [...dirs].reverse()) {
+    const t = await startIn(dir);
+    const client = new pg.Client({ connectionString: SERVER_URL });
+    await client.connect();
+    try {
+      const scene = await seedCandidateScene(t, client);
+      await load({ url: scene.url, headers: scene.auth, seconds: 2, connections: 10 });
+      for (const connections of [1, 10]) {
+        const backends = async () =>
+          (
+            await client.query<{ pid: number }>(
+              'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+            )
+          ).rows.map((r) => r.pid);
+        const before = new Map((await backends()).map((p) => [p, cpuMs(p)]));
+        const node0 = cpuMs(t.child.pid!);
+        const r = await load({ url: scene.url, headers: scene.auth, seconds, connections });
+        const node1 = cpuMs(t.child.pid!);
+        let pgMs = 0;
+        for (const p of await backends()) pgMs += cpuMs(p) - (before.get(p) ?? 0);
+        const n = r.rps * seconds;
+        const row = {
+          dir,
+          round,
+          connections,
+          rps: r.rps,
+          p50: r.p50,
+          nodeMsPerReq: (node1 - node0) / n,
+          pgMsPerReq: pgMs / n,
+          load1: loadavg()[0]!,
+        };
+        rows.push(row);
+        console.log(
+          `round ${round} ${dir}: ${connections} conn: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, ` +
+            `CPU per request node ${row.nodeMsPerReq.toFixed(2)} ms + PostgreSQL ${row.pgMsPerReq.toFixed(2)} ms, ` +
+            `load ${row.load1.toFixed(2)}${r.errors + r.non2xx ? `, ${r.errors + r.non2xx} errors` : ''}`,
+        );
+      }
+    } finally {
+      await client.end();
+      await t.stop();
+    }
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+console.log('\nmedians over rounds');
+for (const dir of dirs) {
+  for (const c of [1, 10]) {
+    const rs = rows.filter((r) => r.dir === dir && r.connections === c);
+    console.log(
+      `${dir}, ${c} conn: ${median(rs.map((r) => r.rps)).toFixed(0)} req/s, p50 ${median(rs.map((r) => r.p50))} ms, ` +
+        `node ${median(rs.map((r) => r.nodeMsPerReq)).toFixed(2)} ms/req, PostgreSQL ${median(rs.map((r) => r.pgMsPerReq)).toFixed(2)} ms/req, ` +
+        `load ${median(rs.map((r) => r.load1)).toFixed(2)}`,
+    );
+  }
+}
