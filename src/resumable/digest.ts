@@ -9,8 +9,10 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import { DataStore, type Upload } from '@tus/utils';
+import { createHash } from 'node:crypto';
 import { createSHA256, type IHasher } from 'hash-wasm';
 import type { Queryable } from '../db/client.js';
+import { threadHash, type ThreadHash } from './hash-thread.js';
 
 interface SavedDigest {
   offset: number;
@@ -57,15 +59,18 @@ export interface ResumedDigest {
 /** The saved hash of an upload when it covers at most `size` bytes, else a fresh one from the first byte. */
 export async function resumeDigest(db: Queryable, id: string, size: number): Promise<ResumedDigest> {
   const saved = await savedDigest(db, id);
-  const usable = saved && saved.offset <= size && (saved.offset === 0 || saved.state !== null) ? saved : undefined;
-  let hasher = await hasherAt(usable);
-  const offset = hasher ? (usable?.offset ?? 0) : 0;
-  hasher ??= (await hasherAt(undefined))!;
-  return {
-    offset,
-    update: (chunk) => void hasher.update(chunk),
-    digest: () => hasher.digest('hex'),
-  };
+  const usable = saved && saved.offset > 0 && saved.offset <= size && saved.state ? saved : undefined;
+  const hasher = usable ? await hasherAt(usable) : undefined;
+  if (hasher) {
+    return {
+      offset: usable!.offset,
+      update: (chunk) => void hasher.update(chunk),
+      digest: () => hasher.digest('hex'),
+    };
+  }
+  // Nothing to continue: the whole file is read, with the process's native SHA-256.
+  const native = createHash('sha256');
+  return { offset: 0, update: (chunk) => void native.update(chunk), digest: () => native.digest('hex') };
 }
 
 /**
@@ -108,20 +113,20 @@ export class DigestingStore extends DataStore {
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
     const saved = await savedDigest(this.db, id);
-    const hasher = saved?.offset === offset ? await hasherAt(saved) : undefined;
-    if (!saved || !hasher) {
+    if (!saved || saved.offset !== offset) {
       // A state ahead of the bytes (they were lost and are being sent again) describes bytes that may differ:
       // drop it. One behind them stays, and the finish reads the bytes it does not cover.
-      // A state that cannot be loaded is dropped too.
-      if (saved && saved.offset >= offset) await saveDigest(this.db, id, saved.offset, 0, null);
+      if (saved && saved.offset > offset) await saveDigest(this.db, id, saved.offset, 0, null);
       return this.inner.write(stream, id, offset);
     }
+    const hash = threadHash(saved.state);
     let hashed = 0;
     const tap = new Transform({
       transform(chunk: Buffer, _enc, cb) {
-        hasher.update(chunk);
         hashed += chunk.length;
-        cb(null, chunk);
+        const wait = hash.update(chunk);
+        if (wait) void wait.then(() => cb(null, chunk));
+        else cb(null, chunk);
       },
     });
     stream.once('error', (err) => tap.destroy(err));
@@ -134,10 +139,24 @@ export class DigestingStore extends DataStore {
         (u) => u.offset,
         () => -1,
       );
-      if (held === offset + hashed) await saveDigest(this.db, id, offset, held, hasher.save()).catch(() => undefined);
+      if (held === offset + hashed) await this.advance(id, offset, held, hash).catch(() => undefined);
+      else hash.drop();
       throw err;
     }
-    if (end === offset + hashed) await saveDigest(this.db, id, offset, end, hasher.save());
+    if (end === offset + hashed) await this.advance(id, offset, end, hash);
+    else hash.drop();
     return end;
+  }
+
+  /** Saves the state after the bytes hashed; one that cannot be computed (an unloadable state) is dropped. */
+  private async advance(id: string, from: number, to: number, hash: ThreadHash) {
+    let state: Uint8Array;
+    try {
+      state = await hash.save();
+    } catch {
+      await saveDigest(this.db, id, from, 0, null);
+      return;
+    }
+    await saveDigest(this.db, id, from, to, state);
   }
 }
