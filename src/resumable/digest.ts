@@ -1,53 +1,22 @@
 /**
- * The SHA-256 of a resumable upload, computed while its PATCH bodies stream in. After each PATCH the hash
- * state (hash-wasm's saved SHA-256 context) is stored with the upload's record, together with the offset it
- * covers, so whichever process receives the next PATCH continues it and the last byte needs no read of the
- * whole upload. The state is trusted only when its offset is exactly the upload's: a crash between writing the
- * bytes and saving the state, a PATCH that failed half-way, or bytes written past this wrapper leave the state
- * behind (or ahead) of the bytes, and the finish then reads the stored bytes from the state's offset (or from
- * the start) instead of taking the state's word for them.
+ * The SHA-256 of a resumable upload, computed while its PATCH bodies stream in. The process receiving a PATCH
+ * continues the hash it holds for that upload when the hash covers exactly the bytes before the PATCH, and
+ * keeps it afterwards only when the store holds exactly the bytes hashed (a PATCH cut short keeps a prefix of
+ * what was hashed, which the count tells). Offsets of a tus upload only grow and bytes are never rewritten, so
+ * a hash at the upload's offset covers its bytes. A hash that does not match — another process received a
+ * PATCH in between, a PATCH failed half-way, this process restarted — is never continued: the finish then
+ * reads the stored bytes and hashes them instead.
+ *
+ * The hash stays in the process, with the native SHA-256: a saveable state in PostgreSQL (a WebAssembly
+ * SHA-256 that can export its state) would let another process continue it, but costs four to five times the
+ * CPU of the native hash on every byte, more than reading the file once more when the rare switch happens
+ * (docs/decisions.md).
  */
+import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { DataStore, type Upload } from '@tus/utils';
-import { createHash } from 'node:crypto';
-import { createSHA256, type IHasher } from 'hash-wasm';
-import type { Queryable } from '../db/client.js';
-import { threadHash, type ThreadHash } from './hash-thread.js';
 
-interface SavedDigest {
-  offset: number;
-  state: Buffer | null;
-}
-
-async function savedDigest(db: Queryable, id: string): Promise<SavedDigest | undefined> {
-  const { rows } = await db.query<{ digest_offset: string; digest_state: Buffer | Uint8Array | null }>(
-    'SELECT digest_offset::text, digest_state FROM resumable_uploads WHERE id = $1',
-    [id],
-  );
-  const row = rows[0];
-  if (!row) return undefined;
-  return { offset: Number(row.digest_offset), state: row.digest_state ? Buffer.from(row.digest_state) : null };
-}
-
-/** Moves the saved state from one offset to the next; a state saved meanwhile by someone else wins. */
-async function saveDigest(db: Queryable, id: string, from: number, to: number, state: Uint8Array | null) {
-  await db.query(
-    `UPDATE resumable_uploads SET digest_offset = $3, digest_state = $4 WHERE id = $1 AND digest_offset = $2`,
-    [id, from, to, state === null ? null : Buffer.from(state)],
-  );
-}
-
-/** A hasher continuing the saved state; undefined when the state cannot be loaded (another hash-wasm build). */
-async function hasherAt(saved: SavedDigest | undefined): Promise<IHasher | undefined> {
-  const hasher = await createSHA256();
-  hasher.init();
-  try {
-    if (saved?.state) hasher.load(saved.state);
-  } catch {
-    return undefined;
-  }
-  return hasher;
-}
+const MAX_RUNNING = 10_000;
 
 /** A hash of an upload's bytes from `offset` on; update() it with the bytes from there, then digest(). */
 export interface ResumedDigest {
@@ -56,35 +25,35 @@ export interface ResumedDigest {
   digest(): string;
 }
 
-/** The saved hash of an upload when it covers at most `size` bytes, else a fresh one from the first byte. */
-export async function resumeDigest(db: Queryable, id: string, size: number): Promise<ResumedDigest> {
-  const saved = await savedDigest(db, id);
-  const usable = saved && saved.offset > 0 && saved.offset <= size && saved.state ? saved : undefined;
-  const hasher = usable ? await hasherAt(usable) : undefined;
-  if (hasher) {
-    return {
-      offset: usable!.offset,
-      update: (chunk) => void hasher.update(chunk),
-      digest: () => hasher.digest('hex'),
-    };
-  }
-  // Nothing to continue: the whole file is read, with the process's native SHA-256.
-  const native = createHash('sha256');
-  return { offset: 0, update: (chunk) => void native.update(chunk), digest: () => native.digest('hex') };
-}
-
 /**
  * A tus DataStore that passes every call to the store holding the bytes and, on write, hashes what the PATCH
- * appends when the saved state covers exactly the bytes before it; the new state is saved only when the store
- * holds exactly the bytes hashed.
+ * appends when this process's hash covers exactly the bytes before it.
  */
 export class DigestingStore extends DataStore {
-  constructor(
-    private readonly inner: DataStore,
-    private readonly db: Queryable,
-  ) {
+  /** Hashes of the uploads this process is receiving, with the offset each covers. Bounded: oldest go first. */
+  private readonly running = new Map<string, { offset: number; hash: Hash }>();
+
+  constructor(private readonly inner: DataStore) {
     super();
     this.extensions = inner.extensions;
+  }
+
+  private keep(id: string, offset: number, hash: Hash) {
+    this.running.delete(id);
+    if (this.running.size >= MAX_RUNNING) this.running.delete(this.running.keys().next().value!);
+    this.running.set(id, { offset, hash });
+  }
+
+  /** The hash held of an upload when it covers `size` bytes, else a fresh one from the first byte. */
+  resumeDigest(id: string, size: number): ResumedDigest {
+    const held = this.running.get(id);
+    this.running.delete(id);
+    const hash = held?.offset === size ? held.hash : createHash('sha256');
+    return {
+      offset: held?.offset === size ? size : 0,
+      update: (chunk) => void hash.update(chunk),
+      digest: () => hash.digest('hex'),
+    };
   }
 
   override create(upload: Upload): Promise<Upload> {
@@ -92,6 +61,7 @@ export class DigestingStore extends DataStore {
   }
 
   override remove(id: string): Promise<void> {
+    this.running.delete(id);
     return this.inner.remove(id);
   }
 
@@ -112,21 +82,17 @@ export class DigestingStore extends DataStore {
   }
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
-    const saved = await savedDigest(this.db, id);
-    if (!saved || saved.offset !== offset) {
-      // A state ahead of the bytes (they were lost and are being sent again) describes bytes that may differ:
-      // drop it. One behind them stays, and the finish reads the bytes it does not cover.
-      if (saved && saved.offset > offset) await saveDigest(this.db, id, saved.offset, 0, null);
-      return this.inner.write(stream, id, offset);
-    }
-    const hash = threadHash(saved.state);
+    const held = this.running.get(id);
+    this.running.delete(id);
+    const hash = held?.offset === offset ? held.hash : offset === 0 ? createHash('sha256') : undefined;
+    if (!hash) return this.inner.write(stream, id, offset);
     let hashed = 0;
     const tap = new Transform({
+      highWaterMark: 1024 * 1024,
       transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
         hashed += chunk.length;
-        const wait = hash.update(chunk);
-        if (wait) void wait.then(() => cb(null, chunk));
-        else cb(null, chunk);
+        cb(null, chunk);
       },
     });
     stream.once('error', (err) => tap.destroy(err));
@@ -134,29 +100,15 @@ export class DigestingStore extends DataStore {
     try {
       end = await this.inner.write(stream.pipe(tap), id, offset);
     } catch (err) {
-      // The store kept a prefix of what was hashed: the state holds for it only if that prefix is all of it.
-      const held = await this.inner.getUpload(id).then(
+      // The store kept a prefix of what was hashed: the hash holds for it only if that prefix is all of it.
+      const stored = await this.inner.getUpload(id).then(
         (u) => u.offset,
         () => -1,
       );
-      if (held === offset + hashed) await this.advance(id, offset, held, hash).catch(() => undefined);
-      else hash.drop();
+      if (stored === offset + hashed) this.keep(id, stored, hash);
       throw err;
     }
-    if (end === offset + hashed) await this.advance(id, offset, end, hash);
-    else hash.drop();
+    if (end === offset + hashed) this.keep(id, end, hash);
     return end;
-  }
-
-  /** Saves the state after the bytes hashed; one that cannot be computed (an unloadable state) is dropped. */
-  private async advance(id: string, from: number, to: number, hash: ThreadHash) {
-    let state: Uint8Array;
-    try {
-      state = await hash.save();
-    } catch {
-      await saveDigest(this.db, id, from, 0, null);
-      return;
-    }
-    await saveDigest(this.db, id, from, to, state);
   }
 }

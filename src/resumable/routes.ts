@@ -23,7 +23,7 @@ import { AppError, isProblemCode, problemType, uploadInterrupted, type ProblemCo
 import { sendProblem } from '../http/errors.js';
 import type { ApiRouter } from '../http/route.js';
 import { blobStoreFor, TempLostError } from '../storage/index.js';
-import { DigestingStore, resumeDigest } from './digest.js';
+import { DigestingStore } from './digest.js';
 import { resumableStore } from './store.js';
 import {
   committedDataset,
@@ -63,9 +63,10 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
   const pending = new WeakMap<IncomingMessage, Pending>();
   const nodeReq = (req: unknown) => (req as { node?: { req: IncomingMessage } }).node?.req;
 
+  const digesting = new DigestingStore(datastore);
   const tus = new Server({
     path: '/v1/pilots',
-    datastore: new DigestingStore(datastore, db),
+    datastore: digesting,
     maxSize: config.resumableMaxBytes,
     namingFunction: () => randomUUID(),
     // Relative to the request path: /v1/pilots/{id}/uploads/{uploadId}.
@@ -106,7 +107,7 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
       const size = upload.size!;
       // The digest continues the hash saved by the PATCHes; only the head (for the type) is read, and the rest
       // only for a tabular profile or bytes the saved hash does not cover.
-      const hash = await resumeDigest(db, upload.id, size);
+      const hash = digesting.resumeDigest(upload.id, size);
       const { sniffed, profile } = await inspectStored(size, (s, e) => resumable.read(upload.id, s, e), hash);
       const received = { sha256: hash.digest(), size, sniffed, profile };
       checkReceived(received, meta.fields);
