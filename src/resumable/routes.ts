@@ -105,8 +105,8 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
     const meta = metadataFields(api.validator, upload.metadata ?? {});
     try {
       const size = upload.size!;
-      // The digest continues the hash saved by the PATCHes; only the head (for the type) is read, and the rest
-      // only for a tabular profile or bytes the saved hash does not cover.
+      // The digest is the hash this process kept while the PATCHes arrived; only the head (for the type) is
+      // read, and the rest only for a tabular profile or when that hash does not cover every byte.
       const hash = digesting.resumeDigest(upload.id, size);
       const { sniffed, profile } = await inspectStored(size, (s, e) => resumable.read(upload.id, s, e), hash);
       const received = { sha256: hash.digest(), size, sniffed, profile };
