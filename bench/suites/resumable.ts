@@ -4,6 +4,10 @@
  * - S3 storage (s3rver started here): a single-request upload through the API against writing the same file to
  *   the same S3 server directly with the SDK (lib-storage, the same part size; target ≥ 0.7), and tus over S3.
  * Server RSS growth is sampled from /proc every 10 ms (target < 64 MiB in every case).
+ * At the last byte of a tus upload the server no longer reads the file back: the SHA-256 was computed while the
+ * PATCH bodies streamed in, the type is sniffed from the first 64 KiB (the whole file is read only for a CSV or
+ * NDJSON profile, not for this binary file), and the file is taken over by a rename (local) or a server-side
+ * CopyObject (S3) before the commit.
  */
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

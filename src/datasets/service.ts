@@ -57,7 +57,7 @@ export async function storageUsed(db: Queryable, orgId: string): Promise<number>
 }
 
 /** Checks a received file against the rules that need its content; throws without touching the temporary. */
-export function checkReceived(file: ReceivedFile, fields: DatasetUpload): void {
+export function checkReceived(file: Pick<ReceivedFile, 'size' | 'sha256' | 'sniffed'>, fields: DatasetUpload): void {
   if (file.size === 0) {
     throw new AppError(400, 'validation-failed', 'Validation failed', 'The file is empty.', {
       errors: [{ pointer: '/body/file', message: 'must not be empty' }],

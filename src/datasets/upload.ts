@@ -5,7 +5,7 @@
  * temporary into place inside the transaction that commits the row, or discards it.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, Writable, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import multer from 'multer';
@@ -102,46 +102,35 @@ interface StoredInfo {
 }
 
 /**
- * Streams a whole file from source through the meter into a new temporary of the store (a finished resumable
- * upload takes this path, as multipart file parts do); the temporary is discarded if anything fails.
+ * What a file already stored (a finished resumable upload) is, from reads of it rather than a stream through
+ * the meter: sniffed from its head as UploadMeter sniffs, profiled (tabular content only, which needs every
+ * byte) from a full read. The caller's hash is fed the bytes from hash.offset on, in the same pass when there
+ * is one; with hash.offset at the end of the file, a file that is not tabular is read only for its head.
  */
-export async function receiveStream(
-  store: BlobStore,
-  source: NodeJS.ReadableStream,
-  limit: number,
-  names: { originalName: string; claimedType: string },
-  sizeHint?: number,
-): Promise<ReceivedFile> {
-  const temp = await store.createTemp(sizeHint);
-  const meter = new UploadMeter(limit, () => fileTooLarge(limit));
-  try {
-    await pipeline(source, meter, temp.stream);
-    await temp.sync();
-    const profile = await meter.profile();
-    return { temp, sha256: meter.hash.digest('hex'), size: meter.size, sniffed: meter.sniffed!, profile, ...names };
-  } catch (err) {
-    await store.discard(temp).catch(() => undefined);
-    throw err;
+export async function inspectStored(
+  size: number,
+  read: (start: number, end?: number) => Promise<NodeJS.ReadableStream>,
+  hash: { offset: number; update(chunk: Uint8Array): void },
+): Promise<{ sniffed: Sniffed; profile: DatasetProfile | null }> {
+  const headEnd = Math.min(size, HEAD_BYTES);
+  const headChunks: Buffer[] = [];
+  for await (const chunk of await read(0, headEnd - 1)) headChunks.push(chunk as Buffer);
+  // UploadMeter sniffs the whole file only when it ends before HEAD_BYTES.
+  const sniffed = await sniff(Buffer.concat(headChunks).subarray(0, headEnd), size < HEAD_BYTES);
+  const profiler = createProfiler(sniffed);
+  const start = profiler ? 0 : hash.offset;
+  if (start < size) {
+    let position = start;
+    for await (const data of await read(start)) {
+      const chunk = data as Buffer;
+      const skip = hash.offset - position;
+      if (skip < chunk.length) hash.update(skip > 0 ? chunk.subarray(skip) : chunk);
+      position += chunk.length;
+      if (profiler) await profiler.write(chunk);
+    }
+    if (position !== size) throw new Error(`stored file is ${position} bytes, expected ${size}`);
   }
-}
-
-/**
- * Like receiveStream for a file the store can take over without a copy (a finished resumable upload on the
- * same file system): the bytes are read once through the meter and not written again; adopt() hands the file
- * to the store as a temporary afterwards.
- */
-export async function measureStream(
-  source: NodeJS.ReadableStream,
-  limit: number,
-  names: { originalName: string; claimedType: string },
-  adopt: () => Promise<TempObject>,
-): Promise<ReceivedFile> {
-  const meter = new UploadMeter(limit, () => fileTooLarge(limit));
-  const sink = new Writable({ highWaterMark: 1024 * 1024, write: (_chunk, _enc, cb) => cb() });
-  await pipeline(source, meter, sink);
-  const profile = await meter.profile();
-  const temp = await adopt();
-  return { temp, sha256: meter.hash.digest('hex'), size: meter.size, sniffed: meter.sniffed!, profile, ...names };
+  return { sniffed, profile: profiler ? await profiler.finish() : null };
 }
 
 /** multer StorageEngine writing into temporaries of our BlobStore. */

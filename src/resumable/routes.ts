@@ -3,9 +3,11 @@
  * @tus/server over its file store (UPLOADS_DIR) or S3 store (STORAGE=s3): see store.ts.
  * Before the library sees a request, the route applies the rules of single-request uploads: authentication,
  * the datasets:write scope, the pilot's owner, valid metadata (sensitivity and legal basis), the size limit and
- * the quota, and that the upload URL belongs to the caller. When the last byte arrives, the file is read back
- * through the same pipeline (digest, sniffing, profile) and committed as a dataset version in one transaction
- * with its dataset.uploaded event; the final PATCH answers Dataset-Id. Errors are problem+json.
+ * the quota, and that the upload URL belongs to the caller. The SHA-256 is computed while the PATCH bodies
+ * stream in (digest.ts). When the last byte arrives, the head is read for the type (and the whole file only
+ * for a tabular profile), the checks of single-request uploads run, the file is taken over by dataset storage
+ * without a copy through this process (rename, or S3 CopyObject), and committed as a dataset version in one
+ * transaction with its dataset.uploaded event; the final PATCH answers Dataset-Id. Errors are problem+json.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -16,12 +18,13 @@ import type { Principal } from '../core/principal.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { checkReceived, commitUpload, storageUsed, uploadablePilot } from '../datasets/service.js';
-import { fileTooLarge, measureStream, quotaExceeded, receiveStream } from '../datasets/upload.js';
+import { fileTooLarge, inspectStored, quotaExceeded } from '../datasets/upload.js';
 import { AppError, isProblemCode, problemType, uploadInterrupted, type ProblemCode } from '../core/errors.js';
 import { sendProblem } from '../http/errors.js';
 import type { ApiRouter } from '../http/route.js';
 import { blobStoreFor, TempLostError } from '../storage/index.js';
 import { tusCorsOptions } from '../http/cors.js';
+import { DigestingStore } from './digest.js';
 import { uploadLocker } from './locker.js';
 import { resumableStore } from './store.js';
 import {
@@ -62,9 +65,10 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
   const pending = new WeakMap<IncomingMessage, Pending>();
   const nodeReq = (req: unknown) => (req as { node?: { req: IncomingMessage } }).node?.req;
 
+  const digesting = new DigestingStore(datastore);
   const tus = new Server({
     path: '/v1/pilots',
-    datastore,
+    datastore: digesting,
     maxSize: config.resumableMaxBytes,
     namingFunction: () => randomUUID(),
     locker: uploadLocker(config),
@@ -104,19 +108,16 @@ export function resumableRoutes(api: ApiRouter, db: Db, config: Config): void {
   async function finishOnce(ctx: Pending, upload: Upload): Promise<string> {
     const meta = metadataFields(api.validator, upload.metadata ?? {});
     try {
-      const source = await resumable.read(upload.id);
-      const { localPath } = resumable;
-      // Local storage takes the finished file over by a rename: read once for the digest, never written twice.
-      const file =
-        blobs.adopt && localPath
-          ? await measureStream(source, config.resumableMaxBytes, meta, () => blobs.adopt!(localPath(upload.id)))
-          : await receiveStream(blobs, source, config.resumableMaxBytes, meta, upload.size);
-      try {
-        checkReceived(file, meta.fields);
-      } catch (err) {
-        await blobs.discard(file.temp).catch(() => undefined);
-        throw err;
-      }
+      const size = upload.size!;
+      // The digest is the hash this process kept while the PATCHes arrived; only the head (for the type) is
+      // read, and the rest only for a tabular profile or when that hash does not cover every byte.
+      const hash = digesting.resumeDigest(upload.id, size);
+      const { sniffed, profile } = await inspectStored(size, (s, e) => resumable.read(upload.id, s, e), hash);
+      const received = { sha256: hash.digest(), size, sniffed, profile };
+      checkReceived(received, meta.fields);
+      // Local storage renames the file into place, S3 copies the object server-side: never written twice.
+      const temp = await blobs.adopt(resumable.location(upload.id), size);
+      const file = { ...received, temp, originalName: meta.originalName, claimedType: meta.claimedType };
       const row = await commitUpload(
         db,
         blobs,

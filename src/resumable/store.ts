@@ -3,20 +3,24 @@
  * or with STORAGE=s3 a @tus/s3-store multipart upload in the bucket (so any process sharing the bucket and the
  * database can resume it). Also the sweep of expired ones.
  */
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { FileStore } from '@tus/file-store';
 import { S3Store } from '@tus/s3-store';
 import type { DataStore } from '@tus/utils';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
+import { s3Client } from '../storage/s3.js';
 import { expiredUploads } from './service.js';
 
 export interface ResumableStore {
   datastore: DataStore;
-  read(id: string): Promise<Readable>;
-  /** Where a file store keeps an upload's bytes (absent on S3). */
-  localPath?(id: string): string;
+  /** An upload's bytes, or those from start to end (inclusive); an ENOENT error when they are gone. */
+  read(id: string, start?: number, end?: number): Promise<Readable>;
+  /** Where the bytes of an upload are: a path for the file store, an object key in the bucket on S3. */
+  location(id: string): string;
 }
 
 const stores = new Map<string, ResumableStore>();
@@ -45,13 +49,34 @@ export function resumableStore(config: Pick<Config, 'uploadsDir' | 'uploadExpiry
         responseChecksumValidation: 'WHEN_REQUIRED',
       },
     });
-    store = { datastore, read: (uploadId) => datastore.read(uploadId) };
+    const client = s3Client(s3);
+    store = {
+      datastore,
+      read: async (uploadId, start, end) => {
+        try {
+          const res = await client.send(
+            new GetObjectCommand({
+              Bucket: s3.bucket,
+              Key: uploadId,
+              ...(start !== undefined ? { Range: `bytes=${start}-${end ?? ''}` } : {}),
+            }),
+          );
+          return res.Body as Readable;
+        } catch (err) {
+          const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          if (status === 404) throw Object.assign(new Error(`upload ${uploadId} is gone`), { code: 'ENOENT' });
+          throw err;
+        }
+      },
+      location: (uploadId) => uploadId,
+    };
   } else {
     const datastore = new FileStore({ directory: id, expirationPeriodInMilliseconds });
     store = {
       datastore,
-      read: async (uploadId) => datastore.read(uploadId),
-      localPath: (uploadId) => join(id, uploadId),
+      read: async (uploadId, start, end) =>
+        createReadStream(join(id, uploadId), { start, end, highWaterMark: 1024 * 1024 }),
+      location: (uploadId) => join(id, uploadId),
     };
   }
   stores.set(id, store);

@@ -60,7 +60,7 @@ export class LocalBlobStore implements BlobStore {
     return { id, stream, sync: () => closed };
   }
 
-  async adopt(path: string): Promise<TempObject> {
+  async adopt(path: string, _size: number): Promise<TempObject> {
     startLease(this.leasesDir);
     const id = `${processOwner()}~${randomUUID()}`;
     const target = join(this.tmpDir, id + TEMP_SUFFIX);

@@ -9,8 +9,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -36,6 +38,8 @@ const PREFIX = 'objects/';
 /** S3 allows 10,000 parts; 16 MiB parts reach 156 GiB, larger files get larger parts (sizeHint). */
 const MIN_PART = 16 * 1024 * 1024;
 const MAX_PARTS = 9_000;
+/** The largest object a single CopyObject copies. */
+const COPY_MAX = 5 * 1024 ** 3;
 /** An incomplete multipart upload whose owner cannot be judged is abandoned after this long. */
 const ABANDONED_MS = 24 * 3600_000;
 
@@ -99,6 +103,42 @@ export class S3BlobStore implements BlobStore {
         await done;
       },
     };
+  }
+
+  /**
+   * A server-side CopyObject into a new temporary key: no byte passes through this process. Objects above the
+   * 5 GiB CopyObject limit are streamed through once instead (GetObject into a multipart temporary).
+   */
+  async adopt(source: string, size: number): Promise<TempObject> {
+    if (size > COPY_MAX) {
+      const temp = await this.createTemp(size);
+      try {
+        const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: source }));
+        await pipeline(res.Body as Readable, temp.stream);
+        await temp.sync();
+        return temp;
+      } catch (err) {
+        await this.discard(temp);
+        if (notFound(err)) throw new TempLostError(temp.id);
+        throw err;
+      }
+    }
+    const id = `${processOwner()}~${randomUUID()}`;
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: PREFIX + id,
+          CopySource: `${this.bucket}/${encodeURIComponent(source)}`,
+        }),
+      );
+    } catch (err) {
+      if (notFound(err)) throw new TempLostError(id);
+      throw err;
+    }
+    const stream = new PassThrough();
+    stream.end();
+    return { id, stream, sync: async () => undefined };
   }
 
   async commit(temp: TempObject, _key: string): Promise<string> {

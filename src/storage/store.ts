@@ -40,10 +40,11 @@ export interface BlobStore {
   /** Removes a temporary object (idempotent). */
   discard(temp: TempObject): Promise<void>;
   /**
-   * Takes over a finished file on the same file system as the store's temporaries, without copying it (local
-   * stores only); the file becomes a temporary like any other.
+   * Takes over finished bytes of `size` bytes kept beside the store, which becomes a temporary like any other:
+   * a file on the same file system is renamed (local), an object in the same bucket is copied server-side (S3).
+   * The source stays where it was on S3 (the caller removes it); TempLostError when it is gone.
    */
-  adopt?(path: string): Promise<TempObject>;
+  adopt(source: string, size: number): Promise<TempObject>;
   /** Streams an object, or a byte range of it. */
   read(key: string, range?: ByteRange): Readable;
   exists(key: string): Promise<boolean>;
