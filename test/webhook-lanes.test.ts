@@ -77,6 +77,44 @@ describe('webhook lanes going on with their endpoint', function () {
     assert.equal(await count(succeeded), 3);
   });
 
+  it('go on after a batch whose last success came while earlier ones were being recorded', async () => {
+    const partner = await signup('partner');
+    const ep = await subscribe(partner, receiver);
+    const ids: string[] = [];
+    // One claim's batch (20) and more.
+    for (let i = 0; i < 25; i++) ids.push(await event(`e${i}`));
+    const claimedAt = async () =>
+      (
+        await ctx().db.query<{ at: string }>(`SELECT claimed_at::text AS at FROM webhook_endpoints WHERE id = $1`, [
+          ep.id,
+        ])
+      ).rows[0]!.at;
+    let claimed: string | undefined;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let held: Promise<void> | undefined;
+    receiver.beforeAnswer = async (n) => {
+      if (n === 0) {
+        claimed = await claimedAt();
+        // Recording the first success waits behind this transaction until the batch's last answer has gone out.
+        let locked!: () => void;
+        const isLocked = new Promise<void>((resolve) => (locked = resolve));
+        held = ctx().db.transaction(async (tx) => {
+          await tx.query(`SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $1 FOR UPDATE`, [ep.id]);
+          locked();
+          await gate;
+        });
+        await isLocked;
+      }
+      if (n === 19) setTimeout(release, 100);
+    };
+    const attempts = await testWorker().runOnce();
+    await held;
+    assert.deepEqual(receiver.ids(), ids, 'each once, in event order');
+    assert.equal(attempts, 25);
+    assert.equal(await claimedAt(), claimed, 'the lane went on: no second claim');
+  });
+
   it('stop once their endpoint is disabled: nothing more is sent', async () => {
     const partner = await signup('partner');
     const ep = await subscribe(partner, receiver);

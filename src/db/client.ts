@@ -38,6 +38,14 @@ export interface Db extends Queryable {
    * far more than running it.
    */
   queryNamed<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  /**
+   * The same database through connections whose commits do not wait for the write-ahead log to reach disk
+   * (synchronous_commit = off): what they commit is visible to everyone at once, as usual, but a crash of the
+   * server may lose the last fraction of a second of it. Only for bookkeeping whose loss is repaired anyway (the
+   * delivery worker's leases and results: a lost one means a delivery is sent again). Closed with this Db. On the
+   * embedded database, where nothing waits for a disk flush at commit by the server, it is this Db.
+   */
+  withoutCommitWait(): Db;
   close(): Promise<void>;
 }
 
@@ -139,6 +147,10 @@ class PgliteDb implements Db {
     );
   }
 
+  withoutCommitWait(): Db {
+    return this;
+  }
+
   async listen(channel: string, onSignal: () => void): Promise<() => Promise<void>> {
     if (!CHANNEL.test(channel)) throw new Error(`not a channel name: ${channel}`);
     // PGlite hands notifications to its listeners when the notifying transaction commits, in this process.
@@ -174,10 +186,23 @@ function statementName(sql: string): string | undefined {
 
 class ServerDb implements Db {
   readonly engine = 'postgres' as const;
+  private relaxed: ServerDb | undefined;
   constructor(
     private readonly pool: pg.Pool,
     private readonly connectionString: string,
+    private readonly relaxedCommit = false,
   ) {}
+
+  withoutCommitWait(): Db {
+    if (this.relaxedCommit) return this;
+    // A few connections of its own: the worker runs a claim and one statement of results at a time.
+    this.relaxed ??= new ServerDb(
+      serverPool(this.connectionString, RELAXED_POOL_SIZE, 'synchronous_commit=off'),
+      this.connectionString,
+      true,
+    );
+    return this.relaxed;
+  }
 
   query<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
     return run(async () => {
@@ -227,9 +252,27 @@ class ServerDb implements Db {
     return () => listener.close();
   }
 
-  close(): Promise<void> {
-    return this.pool.end();
+  async close(): Promise<void> {
+    const relaxed = this.relaxed;
+    this.relaxed = undefined;
+    await Promise.all([this.pool.end(), relaxed?.close()]);
   }
+}
+
+const RELAXED_POOL_SIZE = 4;
+
+function serverPool(connectionString: string, max: number, setting?: string): pg.Pool {
+  // A server that stops answering (rather than refusing) must fail a request within seconds, not hang it.
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    ...(setting ? { options: `-c ${setting}` } : {}),
+  });
+  // An idle client that errors (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /**
@@ -323,16 +366,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 export async function openDb(options: DbOptions): Promise<Db> {
   if (options.databaseUrl) {
-    // A server that stops answering (rather than refusing) must fail a request within seconds, not hang it.
-    const pool = new pg.Pool({
-      connectionString: options.databaseUrl,
-      max: options.poolSize ?? 10,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      keepAlive: true,
-    });
-    // An idle client that errors (server restart) must not crash the process; the next query reconnects.
-    pool.on('error', () => undefined);
-    const db = new ServerDb(pool, options.databaseUrl);
+    const db = new ServerDb(serverPool(options.databaseUrl, options.poolSize ?? 10), options.databaseUrl);
     await db.query('SELECT 1');
     return db;
   }

@@ -41,6 +41,19 @@ import { AddressPolicy } from './ssrf.js';
 
 /** Deliveries one lane claims for its endpoint at once. */
 const BATCH = 20;
+/**
+ * Deliveries a lane takes when it goes on after a full batch (a backlog): each batch ends in a statement the lane
+ * waits for, so under a backlog larger batches mean fewer waits and fewer statements per delivery.
+ */
+const BACKLOG_BATCH = 100;
+/**
+ * Under a backlog a lane goes on from the last event it took (`event_seq` after it) rather than from the start of
+ * its endpoint's queue: every delivery settled leaves index entries of its pending versions behind until vacuum,
+ * and a scan from the start steps over all of them, so each batch would cost more than the last. Every
+ * FULL_SCAN_EVERY rounds, and whenever a batch was not full, it looks from the start again, which picks up retries
+ * that fell due and deliveries whose events committed late with a lower seq.
+ */
+const FULL_SCAN_EVERY = 5;
 /** A lane stops taking new deliveries this long before its lease could run out mid-request. */
 const LEASE_MARGIN_MS = 2000;
 /**
@@ -103,11 +116,16 @@ function byLane(jobs: Job[]): Job[][] {
   return [...lanes.values()];
 }
 
-/** A lane asking to go on with its endpoint: taken only if all `expected` of its batch were still its own. */
+/**
+ * A lane asking to go on with its endpoint: taken only if all `expected` of its batch were still its own; up to
+ * `size` deliveries, after event seq `after` (null: from the start of the endpoint's queue).
+ */
 interface LaneNext {
   endpointId: string;
   token: string;
   expected: number;
+  size: number;
+  after: number | null;
 }
 
 const isSuccess = (r: SendResult) => r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
@@ -201,12 +219,21 @@ export class DeliveryWorker {
     reject: (err: unknown) => void;
   }[] = [];
   private writingSuccesses: Promise<void> | undefined;
+  /**
+   * Claims, leases and results go through connections that do not wait for the disk at commit: losing the last
+   * of them in a crash of the server only means a delivery is sent again, which a crash of the worker between a
+   * send and its commit means anyway (at least once; receivers de-duplicate by webhook-id). Waiting for the flush
+   * was most of what a delivery cost on the server. Failures (which may disable an endpoint and record an event)
+   * commit as everything else does.
+   */
+  private readonly book: Db;
 
   constructor(
     private readonly db: Db,
     private readonly settings: WorkerSettings,
     private readonly logger: Logger,
   ) {
+    this.book = db.withoutCommitWait();
     this.sender = new Sender({
       policy: new AddressPolicy(settings.allowNetworks),
       timeoutMs: settings.timeoutMs,
@@ -370,7 +397,7 @@ export class DeliveryWorker {
    */
   private async claim(free: number): Promise<Job[][]> {
     const s = this.settings;
-    const jobs = await this.db.transaction(async (tx) => {
+    const jobs = await this.book.transaction(async (tx) => {
       const { rows: endpoints } = await tx.query<{ id: string }>(
         `SELECT e.id FROM webhook_endpoints e
           WHERE e.status = 'enabled' AND e.id <> ALL($3::uuid[])
@@ -402,7 +429,7 @@ export class DeliveryWorker {
    */
   private async claimAlone(free: number): Promise<Job[][]> {
     const s = this.settings;
-    const { rows } = await this.db.queryNamed<Job>(
+    const { rows } = await this.book.queryNamed<Job>(
       leaseLanes(
         `SELECT e.id AS endpoint_id, gen_random_uuid() AS token FROM webhook_endpoints e
           WHERE e.status = 'enabled' AND e.id <> ALL($6::uuid[])
@@ -437,13 +464,17 @@ export class DeliveryWorker {
    */
   private async runLane(first: Job[]): Promise<boolean> {
     let lane = first;
+    let asked = BATCH;
     let leaseEnds = performance.now() + this.settings.leaseSeconds * 1000;
     const queued: Success[] = [];
     let recording: Promise<void> | undefined;
     let lost = false;
     let failure: unknown;
+    // The batch's last success is held for the statement that also takes the next batch: a statement of earlier
+    // successes that ends meanwhile must not take it along.
+    let holding = false;
     const record = () => {
-      if (recording || !queued.length) return;
+      if (recording || holding || !queued.length) return;
       const batch = queued.splice(0);
       recording = this.recordSuccesses(batch)
         .then(
@@ -465,13 +496,14 @@ export class DeliveryWorker {
     };
     try {
       for (let round = 1; ; round++) {
+        holding = false;
         for (const [i, job] of lane.entries()) {
           if (lost) break;
           const last = performance.now() + this.settings.timeoutMs + LEASE_MARGIN_MS;
           if (i > 0 && (last > leaseEnds || this.stopping)) {
             await drain();
             const rest = lane.slice(i);
-            await this.db.query(
+            await this.book.query(
               `UPDATE webhook_deliveries SET locked_until = NULL, claim_token = NULL, updated_at = now() WHERE id = ANY($1::uuid[]) AND claim_token = $2`,
               [rest.map((j) => j.id), job.claim_token],
             );
@@ -482,6 +514,7 @@ export class DeliveryWorker {
             queued.push({ job, ...sent });
             // The batch's last success waits for the statement that also takes the next batch.
             if (i < lane.length - 1) record();
+            else holding = true;
             continue;
           }
           await drain();
@@ -498,11 +531,16 @@ export class DeliveryWorker {
         const more = (round < MAX_ROUNDS || !this.claimedAll) && !this.stopping;
         const signals = this.signals;
         const { endpoint_id: endpointId, claim_token: token } = batch[0]!.job;
-        const next = more ? { endpointId, token, expected: batch.length } : undefined;
+        const backlog = lane.length >= asked;
+        const after = backlog && round % FULL_SCAN_EVERY !== 0 ? lane[lane.length - 1]!.event_seq : null;
+        const size = backlog ? BACKLOG_BATCH : BATCH;
+        const next = more ? { endpointId, token, expected: batch.length, size, after } : undefined;
         const r = await this.recordSuccesses(batch, next);
         if (!r.kept) return true;
-        // Nothing more due: claim again only if signalled since the statement looked (it may have missed that).
-        if (!r.next.length) return !more || this.signals !== signals;
+        // Nothing more due: claim again only if signalled since the statement looked (it may have missed that), or
+        // if it looked only past the last event taken.
+        if (!r.next.length) return !more || after !== null || this.signals !== signals;
+        asked = size;
         lane = r.next;
         leaseEnds = performance.now() + this.settings.leaseSeconds * 1000;
       }
@@ -523,7 +561,7 @@ export class DeliveryWorker {
 
   /** Marks a delivery the organisation may no longer see as skipped; false when the claim was lost. */
   private async skip(job: Job): Promise<boolean> {
-    const r = await this.db.query(
+    const r = await this.book.query(
       `UPDATE webhook_deliveries SET status = 'skipped', last_error = 'the endpoint''s organisation may no longer see this event',
               locked_until = NULL, claim_token = NULL, completed_at = now(), updated_at = now()
         WHERE id = $1 AND claim_token = $2`,
@@ -600,7 +638,7 @@ export class DeliveryWorker {
     lanes: LaneNext[],
   ): Promise<{ settled: Set<string>; leased: Map<string, Job[]> }> {
     const s = this.settings;
-    const { rows } = await this.db.queryNamed<Job & { settled_ids: string[] | null }>(
+    const { rows } = await this.book.queryNamed<Job & { settled_ids: string[] | null }>(
       `WITH done AS (
          SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[], $6::bool[], $7::int[],
                               $8::uuid[])
@@ -621,18 +659,23 @@ export class DeliveryWorker {
          UPDATE webhook_endpoints SET failing_since = NULL
           WHERE id IN (SELECT endpoint_id FROM settled) AND failing_since IS NOT NULL
        ), lane AS (
-         SELECT l.endpoint_id, l.token
-           FROM unnest($9::uuid[], $10::uuid[], $11::int[]) AS l(endpoint_id, token, expected)
+         SELECT l.endpoint_id, l.token, l.size, l.after
+           FROM unnest($9::uuid[], $10::uuid[], $11::int[], $13::int[], $15::bigint[])
+                AS l(endpoint_id, token, expected, size, after)
           WHERE l.expected = (SELECT count(*) FROM settled s WHERE s.token = l.token)
        ), picked AS (
          SELECT d.id, lane.token FROM lane JOIN webhook_endpoints e ON e.id = lane.endpoint_id AND e.status = 'enabled',
-           LATERAL (SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = lane.endpoint_id AND ${due(12)}
-                     ORDER BY d.event_seq, d.created_at LIMIT $13 FOR UPDATE SKIP LOCKED) d
+           LATERAL (SELECT d.id FROM webhook_deliveries d
+                     WHERE d.endpoint_id = lane.endpoint_id AND d.event_seq > COALESCE(lane.after, -1) AND ${due(12)}
+                     ORDER BY d.event_seq, d.created_at LIMIT lane.size FOR UPDATE SKIP LOCKED) d
        ), leased AS (
          ${LEASE_PICKED(14)}
        )
-       SELECT s.ids AS settled_ids, l.*
-         FROM (SELECT array_agg(id)::text[] AS ids FROM settled) s LEFT JOIN leased l ON true`,
+       -- The ids settled once, on the first row: each row's copy of the array would be parsed again.
+       SELECT CASE WHEN l.n IS NULL OR l.n = 1 THEN s.ids END AS settled_ids, l.*
+         FROM (SELECT array_agg(id)::text[] AS ids FROM settled) s
+         LEFT JOIN (SELECT leased.*, row_number() OVER () AS n FROM leased) l ON true
+        ORDER BY l.n`,
       [
         batch.map((b) => b.job.id),
         batch.map((b) => b.attemptedAt),
@@ -646,8 +689,9 @@ export class DeliveryWorker {
         lanes.map((l) => l.token),
         lanes.map((l) => l.expected),
         s.retrySchedule[0] ?? 0,
-        BATCH,
+        lanes.map((l) => l.size),
         s.leaseSeconds,
+        lanes.map((l) => l.after),
       ],
     );
     const jobs = rows.filter((r) => r.id !== null);

@@ -32,7 +32,7 @@ export function testWorker(overrides: Partial<WorkerSettings> = {}): DeliveryWor
   return new DeliveryWorker(
     ctx().db,
     { ...workerSettings(webhookConfig()), pollMs: 20, ...overrides },
-    pino({ level: 'silent' }),
+    pino({ level: process.env.TEST_LOG ?? 'silent' }),
   );
 }
 
