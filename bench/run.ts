@@ -164,8 +164,9 @@ if (wants('resumable')) {
     'resumable',
     '## Resumable uploads and S3 storage\n\n' +
       'One file (BENCH_UPLOAD_BYTES, default 1 GiB) to the server in a child process. tus uploads use tus-js-client ' +
-      'with 64 MiB chunks; at the last byte the server reads the file back once through the dataset pipeline (the ' +
-      'digest state cannot move between processes) into dataset storage. The S3 server is s3rver (files on the same ' +
+      'with 64 MiB chunks; the server hashes each PATCH body as it arrives, sniffs the type from the first 64 KiB at ' +
+      'the last byte and takes the file over by a rename (local) or a server-side CopyObject (S3), with no read-back ' +
+      '(src/resumable/digest.ts). The S3 server is s3rver (files on the same ' +
       'disk) started by the benchmark; the SDK baseline writes the same file to it with lib-storage (16 MiB parts, ' +
       'two in flight), as the server does. RSS sampled every 10 ms from /proc.\n\n' +
       resumableTable(await runResumableSuite()),
