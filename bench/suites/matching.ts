@@ -94,7 +94,7 @@ export async function seedCandidateScene(t: Target, client: pg.Client) {
        FROM testbeds t CROSS JOIN generate_series(0, 499) k`,
   );
   // As a catalogue stands once autovacuum has passed (within a minute of a bulk load): statistics, and a visibility
-  // map that lets the candidates query read slots from the index alone (migration 0012).
+  // map that lets the candidates query read slots from the index alone (migration 0011).
   await client.query('VACUUM ANALYZE');
   const slots = Number((await client.query('SELECT count(*) AS n FROM slots')).rows[0].n);
   const auth = { Authorization: `Bearer ${startup.token}` };

@@ -107,7 +107,7 @@ interface TestbedOffersRow extends Omit<OfferRow, 'slot_id' | 'start_at' | 'end_
  * A suitable slot lies inside the window, so a blackout or a booking that overlaps it overlaps the window: whether
  * any does is asked once per testbed (blackouts) and once per pilot (bookings), and only then per slot. Asked per
  * slot, the two anti-joins cost about as much as the rest of the query. Both scans read only the index
- * slots_testbed_start_idx, which carries every column they need (migration 0012).
+ * slots_testbed_start_idx, which carries every column they need (migration 0011).
  */
 const SUITABLE_OFFERS = `
   WITH tb AS (
