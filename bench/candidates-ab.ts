@@ -7,13 +7,11 @@
  * shared machine disturbs far less than latency. AB_ROUNDS (default 3), BENCH_SECONDS (default 8). A variant may
  * set the target's environment: `dir,AUTH_CACHE_SECONDS=0`.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import pg from 'pg';
-import { SERVER_URL, load, type Target } from './harness.js';
+import { SERVER_URL, load, startTarget, type Target } from './harness.js';
 import { seedCandidateScene } from './suites/matching.js';
 
 const TICK_MS = 10; // USER_HZ = 100 on Linux
@@ -32,31 +30,10 @@ function cpuMs(pid: number): number {
   }
 }
 
-async function startIn(variant: string): Promise<Target> {
+function startIn(variant: string): Promise<Target> {
   const [dir, ...settings] = variant.split(',');
   const env = Object.fromEntries(settings.map((s) => s.split('=', 2) as [string, string]));
-  const dataDir = mkdtempSync(join(tmpdir(), 'ax-ab-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], {
-    cwd: resolve(dir!),
-    env: { ...process.env, ...env, DATA_DIR: dataDir, DATABASE_URL: SERVER_URL },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((ok, fail) => {
-    createInterface({ input: child.stdout! }).once('line', ok);
-    child.once('exit', (code) => fail(new Error(`target in ${dir} exited with ${code}`)));
-  });
-  const { port, barePort, engine } = JSON.parse(line) as { port: number; barePort: number; engine: string };
-  return {
-    engine,
-    base: `http://127.0.0.1:${port}`,
-    bare: `http://127.0.0.1:${barePort}`,
-    child,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  return startTarget(SERVER_URL, env, [], resolve(dir!));
 }
 
 interface Row {

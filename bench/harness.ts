@@ -40,12 +40,15 @@ export async function startTarget(
   databaseUrl?: string,
   extraEnv: Record<string, string> = {},
   nodeArgs: string[] = [],
+  /** Another checkout of the project to run the target from (A/B runs); this one by default. */
+  cwd?: string,
 ): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ax-bench-'));
   const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, ...extraEnv };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   else delete env.DATABASE_URL;
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/server.ts'], {
+    ...(cwd ? { cwd } : {}),
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
