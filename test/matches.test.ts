@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Validator } from '../src/http/validation.js';
+import { epochMsAfter } from '../src/matching/candidates.js';
 import { ctx } from './support/context.js';
 import { countRows, createPilot, createSlot, createTestbed, operator, signup } from './support/factories.js';
 import {
@@ -503,5 +504,32 @@ describe('candidates cursor', () => {
       assert.equal(res.status, 400);
       assert.equal(res.body.code, 'invalid-cursor');
     }
+  });
+});
+
+describe('candidate times as the candidates query sends them', () => {
+  it('turn back into the epoch milliseconds the driver reads, for any microsecond up to decades into the window', async () => {
+    const base = Date.parse('2027-03-01T00:00:00.123Z');
+    // Offsets in microseconds, spread from zero to 40 years, half of them on a millisecond boundary (where a float
+    // a hair below the true value would truncate to the millisecond before).
+    let x = 12345;
+    const offsets = ['0', '1', '999', '1000', '86400000000', '86399999999'];
+    while (offsets.length < 400) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      const us = x % 1_000_000;
+      offsets.push(
+        String(
+          Math.floor((x / 2 ** 31) * 40 * 365.25 * 86400) * 1_000_000 + (offsets.length % 2 ? us : us - (us % 1000)),
+        ),
+      );
+    }
+    const { rows } = await ctx().db.query<{ secs: number; ms: string }>(
+      `SELECT date_part('epoch', (b + o * interval '1 microsecond') - b) AS secs,
+              trunc(extract(epoch FROM b + o * interval '1 microsecond') * 1000)::bigint::text AS ms
+         FROM unnest($2::bigint[]) o, (SELECT $1::timestamptz AS b) x`,
+      [new Date(base).toISOString(), offsets],
+    );
+    assert.equal(rows.length, offsets.length);
+    for (const r of rows) assert.equal(epochMsAfter(base, r.secs), Number(r.ms), `${r.secs} s after the base`);
   });
 });
