@@ -94,6 +94,31 @@ describe('GET /v1/pilots/:id/candidates', () => {
     }
   });
 
+  it('judges a pilot window stored with microseconds as the pilot reads, to the millisecond, on every page', async () => {
+    const [s, partner] = [await signup(), await signup('partner')];
+    const pilot = await submittedPilot(s);
+    const tb = await createTestbed(partner);
+    const first = await slotOn(partner, tb.id, 0); // starts at the window's first millisecond
+    const second = await slotOn(partner, tb.id, 1);
+    // Stored 0.4 ms into that millisecond: read as a pilot, the window starts where the slot does.
+    await ctx().db.query(`UPDATE pilots SET earliest_start = earliest_start + interval '0.0004 s' WHERE id = $1`, [
+      pilot.id,
+    ]);
+    const page1 = await api().get(`/v1/pilots/${pilot.id}/candidates?limit=1`).set(s.auth);
+    assert.equal(page1.status, 200, JSON.stringify(page1.body));
+    assert.deepEqual(
+      page1.body.data.map((c: { slotId: string }) => c.slotId),
+      [first.id],
+    );
+    const page2 = await api()
+      .get(`/v1/pilots/${pilot.id}/candidates?limit=1&cursor=${page1.body.nextCursor}`)
+      .set(s.auth);
+    assert.deepEqual(
+      page2.body.data.map((c: { slotId: string }) => c.slotId),
+      [second.id],
+    );
+  });
+
   it('answers reasons in Korean when Accept-Language asks for it', async () => {
     const [s, partner] = [await signup(), await signup('partner')];
     const pilot = await submittedPilot(s);

@@ -13,7 +13,7 @@ import { getVisiblePilot, type PilotRow } from '../pilots/queries.js';
 import { ownsPilot } from '../pilots/visibility.js';
 import { getRun, runAllocation, toRunDto } from './allocation-service.js';
 import { plansFor, unmetFor } from './plan-service.js';
-import { rankedCandidates, stageOf, toCandidateDto } from './candidates.js';
+import { rankedCandidates, stageOf, toCandidateDto, visiblePilotWithOffers } from './candidates.js';
 import type { RunGate } from './run-gate.js';
 import { languageOf } from './language.js';
 import { toMatchDto } from './presenter.js';
@@ -60,22 +60,29 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       },
     },
     async ({ principal, params, query, req, res }) => {
-      const pilot = await ownPilot(db, principal, params.id, 'candidates');
+      const list = (pilotId: string) =>
+        query.stage ? `candidates:${pilotId}:${query.stage}` : `candidates:${pilotId}`;
+      // The offset sets how deep the pilot's offers are read along with it. A cursor that does not decode against
+      // the id as given is judged after the pilot, with the pilot's own id, as it always was (404 and 403 first).
+      const early = attempt(() => candidateOffset(list(params.id), query.cursor));
+      const { pilot, groups } =
+        early === undefined
+          ? { pilot: await ownPilot(db, principal, params.id, 'candidates'), groups: undefined }
+          : await visiblePilotWithOffers(db, principal, params.id, early + query.limit + 1);
+      mayRank(principal, pilot, 'candidates');
       const stage = query.stage === undefined ? undefined : stageOf(pilot, query.stage);
       if (query.stage !== undefined && !stage)
         throw validationFailed([{ pointer: '/query/stage', message: 'names no stage of the pilot' }]);
-      const list = query.stage ? `candidates:${pilot.id}:${query.stage}` : `candidates:${pilot.id}`;
-      const offset = decodeCursor(list, query.cursor, ['int'])?.[0] ?? 0;
-      // The cursor is the rank offset; a forged one must not reach SQL as a negative or absurd LIMIT.
-      if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > MAX_CANDIDATE_OFFSET) {
-        throw invalidCursor();
-      }
+      const offset = candidateOffset(list(pilot.id), query.cursor);
       const lang = languageOf(req, res);
-      const ranked = await rankedCandidates(db, pilot, offset, query.limit, stage ? { stage } : {});
+      const ranked = await rankedCandidates(db, pilot, offset, query.limit, {
+        ...(stage ? { stage } : {}),
+        ...(offset === early ? { groups } : {}),
+      });
       const more = ranked.length > query.limit;
       res.json({
         data: ranked.slice(0, query.limit).map((s) => toCandidateDto(s, lang)),
-        nextCursor: more ? encodeCursor(list, [offset + query.limit]) : null,
+        nextCursor: more ? encodeCursor(list(pilot.id), [offset + query.limit]) : null,
         // An empty first page says why, per stage (the order filter needs a plan search, so it counts nothing here).
         ...(ranked.length === 0 && offset === 0
           ? { unmet: (await unmetFor(db, pilot, lang)).filter((u) => !stage || u.stage === stage.key) }
@@ -312,8 +319,31 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
 /** A pilot whose candidates or plans only its own organisation and operators see (other parties 403, others 404). */
 async function ownPilot(db: Db, principal: Principal, id: string, what: 'candidates' | 'plans'): Promise<PilotRow> {
   const pilot = await getVisiblePilot(db, principal, id);
+  mayRank(principal, pilot, what);
+  return pilot;
+}
+
+/** 403 for a party that sees the pilot but is neither its organisation nor an operator. */
+function mayRank(principal: Principal, pilot: PilotRow, what: 'candidates' | 'plans'): void {
   if (principal.orgKind !== 'operator' && !ownsPilot(principal, pilot)) {
     throw forbidden(`Only the pilot's organisation and operators see its ${what}.`);
   }
-  return pilot;
+}
+
+/** The rank offset a candidates cursor carries; a forged one must not reach SQL as a negative or absurd LIMIT. */
+function candidateOffset(list: string, cursor: string | undefined): number {
+  const offset = decodeCursor(list, cursor, ['int'])?.[0] ?? 0;
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > MAX_CANDIDATE_OFFSET) {
+    throw invalidCursor();
+  }
+  return offset;
+}
+
+/** The value, or undefined when computing it throws. */
+function attempt<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
 }
