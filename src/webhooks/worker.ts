@@ -34,7 +34,7 @@ import type { EventType, EventVisibility } from '../events/catalog.js';
 import { toEventEnvelope } from '../events/envelope.js';
 import { DELIVERY_SIGNAL } from '../events/outbox.js';
 import { eventVisibility } from '../events/visibility.js';
-import { Sender, type SendResult } from './sender.js';
+import { Sender, type SendLine, type SendResult } from './sender.js';
 import { disableEndpoint } from './service.js';
 import { activeSecrets, signatureHeader } from './signing.js';
 import { AddressPolicy } from './ssrf.js';
@@ -494,6 +494,8 @@ export class DeliveryWorker {
     const drain = async () => {
       while (recording) await recording;
     };
+    // The lane's requests go one after another, so they share one deadline timer and the endpoint's parsed URL.
+    const line = this.sender.line();
     try {
       for (let round = 1; ; round++) {
         holding = false;
@@ -509,7 +511,7 @@ export class DeliveryWorker {
             );
             return true;
           }
-          const sent = await this.attempt(job);
+          const sent = await this.attempt(job, line);
           if (sent && isSuccess(sent.result)) {
             queued.push({ job, ...sent });
             // The batch's last success waits for the statement that also takes the next batch.
@@ -545,6 +547,7 @@ export class DeliveryWorker {
         leaseEnds = performance.now() + this.settings.leaseSeconds * 1000;
       }
     } finally {
+      line.close();
       await drain();
     }
   }
@@ -571,8 +574,8 @@ export class DeliveryWorker {
   }
 
   /** One attempt: undefined when the event is no longer visible to the endpoint's organisation (nothing sent). */
-  private async attempt(job: Job): Promise<{ attemptedAt: Date; result: SendResult } | undefined> {
-    if (!(await this.stillVisible(job))) return undefined;
+  private async attempt(job: Job, line: SendLine): Promise<{ attemptedAt: Date; result: SendResult } | undefined> {
+    if (job.visibility !== 'public' && !(await this.stillVisible(job))) return undefined;
     this.attempts++;
     const body = JSON.stringify(
       toEventEnvelope({ id: job.event_id, type: job.type, created_at: job.created_at, data: job.data }),
@@ -583,8 +586,7 @@ export class DeliveryWorker {
       'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       'webhook-signature': signatureHeader(activeSecrets(job, now), job.event_id, now, body),
     };
-    const attemptedAt = new Date();
-    return { attemptedAt, result: await this.sender.send(job.url, headers, body) };
+    return { attemptedAt: now, result: await line.send(job.url, headers, body) };
   }
 
   /**
