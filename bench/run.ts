@@ -12,7 +12,8 @@
  * on the bench server), BENCH_WEBHOOK_NODE_ARGS (extra node arguments of the worker or embedded API process, e.g.
  * --cpu-prof), BENCH_WEBHOOK_STATEMENTS=true (each of those processes prints its statements by kind on exit),
  * BENCH_WEBHOOK_SCENARIOS (server rows: poll,rates,full,drain; default all), BENCH_WEBHOOK_WORKER (the worker's entry
- * file, default src/worker.ts: another tree's for A/B runs).
+ * file, default src/worker.ts: another tree's for A/B runs), BENCH_WEBHOOK_TREE (another checkout to run the embedded
+ * rows' API process from, for A/B runs).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -108,7 +109,10 @@ if (wants('webhooks')) {
         '`standardwebhooks`. Latency runs from the commit of the event to its receipt; under full load it includes the ' +
         'time spent waiting in the backlog. The first row is the worker with wake-up turned off (`WEBHOOK_WAKE_UP=false`), ' +
         'as it was before. On the embedded database the worker runs in the API process and events are made by ' +
-        '`POST /v1/testbeds`, so latency there runs from sending that request. Throughput is measured on the drain of a ' +
+        "`POST /v1/testbeds`, and each rate has two rows: from sending that request (which includes the request's own " +
+        "wait for the database and its handling before the commit), and from the event's `createdAt`, set when its " +
+        'transaction starts and so before the commit: an upper bound of commit → receipt, the figure the target speaks ' +
+        "of, on the same machine's clock as the receipt. Throughput is measured on the drain of a " +
         'backlog: 10,000 events committed first, then the worker started, deliveries per second from its first receipt ' +
         'to its last; the bare loop sends the same envelopes. The full-load row, where the worker delivers while 4 writers ' +
         'commit, is kept but is no throughput figure: there the worker can go no faster than the events commit, and it ' +

@@ -117,6 +117,30 @@ describe('SSRF guard', () => {
       }
     });
 
+    it('a line of requests checks each new URL, and its deadline starts afresh for each request', async () => {
+      const sender = new Sender({
+        policy: new AddressPolicy(['127.0.0.0/8']),
+        timeoutMs: 2000,
+        connectTimeoutMs: 1000,
+      });
+      const line = sender.line();
+      receiver.behaviour = (n) => (n === 0 ? 'hang' : 'ok');
+      try {
+        assert.match((await line.send(receiver.url, {}, '{}')).error ?? '', /^timeout/);
+        // The deadline that cut the first request does not cut the next, nor does its checked URL pass another.
+        // (Unsigned, so the receiver answers 400: what matters is that an answer came.)
+        const next = await line.send(receiver.url, {}, '{}');
+        assert.equal(next.statusCode, 400);
+        assert.equal(next.error, null);
+        const other = await line.send(`http://10.0.0.1:${receiver.port}/hooks`, {}, '{}');
+        assert.match(other.error ?? '', /^refused: /);
+        assert.equal((await line.send(receiver.url, {}, '{}')).statusCode, 400);
+      } finally {
+        line.close();
+        await sender.close();
+      }
+    });
+
     it('refuses an IPv4-compatible literal pointing at the receiver, without connecting', async () => {
       const sender = new Sender({ policy: none, timeoutMs: 1000, connectTimeoutMs: 500 });
       try {

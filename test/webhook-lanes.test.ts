@@ -160,4 +160,22 @@ describe('webhook lanes going on with their endpoint', function () {
       await second.stop();
     }
   });
+  it("on the embedded database's terms, write one event's successes to several endpoints in one statement", async () => {
+    // gatherMs as on the embedded database, long enough that only the answers, not the clock, end the wait.
+    const partner = await signup('partner');
+    for (let i = 0; i < 3; i++) await subscribe(partner, receiver);
+    await event('fan-out');
+    const settled = `SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'succeeded'`;
+    // The first answer goes out at once; the others wait until a success is written (or a while), so a write that
+    // does not wait for the requests still in flight settles the first on its own.
+    receiver.beforeAnswer = async (n) => {
+      if (n > 0) await waitFor(async () => (await count(settled)) > 0, 1000);
+    };
+    assert.equal(await testWorker({ gatherMs: 60_000, timeoutMs: 10_000, leaseSeconds: 60 }).runOnce(), 3);
+    const { rows } = await ctx().db.query<{ completed_at: Date }>(
+      `SELECT DISTINCT d.completed_at FROM webhook_deliveries d WHERE d.status = 'succeeded'`,
+    );
+    assert.equal(await count(settled), 3);
+    assert.equal(rows.length, 1, 'settled by one statement (one transaction time)');
+  });
 });

@@ -3,7 +3,8 @@
  * that trickles its answer byte by byte hits it too), a connect deadline, no redirects, no proxy, at most
  * 1 KiB of the answer read, and the SSRF guard on every address actually connected to.
  */
-import { Agent, request } from 'undici';
+import { EventEmitter } from 'node:events';
+import { Agent } from 'undici';
 import { SsrfError, literalAddress, type AddressPolicy } from './ssrf.js';
 
 const LOG_BYTES = 1024;
@@ -38,6 +39,47 @@ export class Sender {
     });
   }
 
+  /** A line for one request at a time, as a worker's lane sends (see SendLine). */
+  line(): SendLine {
+    return new SendLine(this.agent, this.options);
+  }
+
+  /** One request on a line of its own. */
+  async send(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
+    const line = this.line();
+    try {
+      return await line.send(url, headers, body);
+    } finally {
+      line.close();
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+/** Where a URL sends to, as undici's dispatcher takes it, or why it may not be sent to. */
+type Target = { origin: string; path: string; refused?: undefined } | { refused: string };
+
+/**
+ * Sends one request after another (a lane's), with what each request would otherwise make anew: the parsed and
+ * checked target of the last URL (a lane sends to one endpoint), and one deadline timer, re-armed for each
+ * request, which aborts the request in flight when it fires. An AbortSignal.timeout per request cost a timer, an
+ * AbortSignal and its listeners each time, several per cent of a delivery.
+ */
+export class SendLine {
+  private url: string | undefined;
+  private target: Target | undefined;
+  private readonly deadline: Deadline;
+
+  constructor(
+    private readonly agent: Agent,
+    private readonly options: SenderOptions,
+  ) {
+    this.deadline = new Deadline(options.timeoutMs);
+  }
+
   async send(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
     const started = performance.now();
     const done = (r: Omit<SendResult, 'durationMs'>): SendResult => ({
@@ -46,23 +88,18 @@ export class Sender {
     });
     const fail = (error: string) =>
       done({ statusCode: null, body: '', truncated: false, error, retryAfterSeconds: null });
-    let target: URL;
+    const target = this.targetOf(url);
+    if (target.refused !== undefined) return fail(target.refused);
+    const deadline = this.deadline;
+    deadline.arm();
     try {
-      target = new URL(url);
-      const literal = literalAddress(target);
-      // Connecting to a literal address involves no lookup, so it is checked here.
-      if (literal) this.options.policy.check(literal);
-    } catch (err) {
-      return fail(err instanceof SsrfError ? `refused: ${err.message}` : 'invalid URL');
-    }
-    const signal = AbortSignal.timeout(this.options.timeoutMs);
-    try {
-      const res = await request(target, {
+      const res = await this.agent.request({
+        origin: target.origin,
+        path: target.path,
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'AX-Testbed-Registry-Webhooks/1', ...headers },
+        headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers },
         body,
-        dispatcher: this.agent,
-        signal,
+        signal: deadline,
       });
       const chunks: Buffer[] = [];
       let size = 0;
@@ -90,12 +127,80 @@ export class Sender {
           res.statusCode === 429 || res.statusCode === 503 ? retryAfter(res.headers['retry-after']) : null,
       });
     } catch (err) {
-      return fail(describe(err, signal.aborted));
+      return fail(describe(err, deadline.aborted));
+    } finally {
+      deadline.disarm();
     }
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  /** Stops the deadline timer; the line may still send afterwards (it starts a new timer). */
+  close(): void {
+    this.deadline.close();
+  }
+
+  private targetOf(url: string): Target {
+    if (url === this.url && this.target) return this.target;
+    let target: Target;
+    try {
+      const parsed = new URL(url);
+      const literal = literalAddress(parsed);
+      // Connecting to a literal address involves no lookup, so it is checked here.
+      if (literal) this.options.policy.check(literal);
+      target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    } catch (err) {
+      target = { refused: err instanceof SsrfError ? `refused: ${err.message}` : 'invalid URL' };
+    }
+    this.url = url;
+    this.target = target;
+    return target;
+  }
+}
+
+const USER_AGENT = 'AX-Testbed-Registry-Webhooks/1';
+
+/**
+ * The abort signal of a line, in the EventEmitter form undici accepts: armed for each request, it fires (once)
+ * when the request is not done within `ms`. Its one timer is refreshed rather than made anew; firing while
+ * disarmed (between requests) does nothing.
+ */
+class Deadline extends EventEmitter {
+  aborted = false;
+  reason: Error | undefined;
+  private armed = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ms: number) {
+    super();
+  }
+
+  arm(): void {
+    this.aborted = false;
+    this.reason = undefined;
+    this.armed = true;
+    if (this.timer) this.timer.refresh();
+    else {
+      this.timer = setTimeout(() => this.fire(), this.ms);
+      // A request in flight keeps the process alive through its socket; the timer alone should not.
+      this.timer.unref();
+    }
+  }
+
+  disarm(): void {
+    this.armed = false;
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armed = false;
+  }
+
+  private fire(): void {
+    if (!this.armed) return;
+    this.armed = false;
+    this.aborted = true;
+    this.reason = new Error('the request did not complete within its deadline');
+    this.emit('abort');
   }
 }
 

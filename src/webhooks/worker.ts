@@ -34,7 +34,7 @@ import type { EventType, EventVisibility } from '../events/catalog.js';
 import { toEventEnvelope } from '../events/envelope.js';
 import { DELIVERY_SIGNAL } from '../events/outbox.js';
 import { eventVisibility } from '../events/visibility.js';
-import { Sender, type SendResult } from './sender.js';
+import { Sender, type SendLine, type SendResult } from './sender.js';
 import { disableEndpoint } from './service.js';
 import { activeSecrets, signatureHeader } from './signing.js';
 import { AddressPolicy } from './ssrf.js';
@@ -62,6 +62,8 @@ const LEASE_MARGIN_MS = 2000;
  * nothing again. A lane that finishes wakes the worker at once regardless.
  */
 const SIGNAL_GAP_MS = 5;
+/** On the embedded database, the longest a write of successes waits for answers still in flight by default. */
+const GATHER_MS = 5;
 
 /**
  * Batches a lane may take for its endpoint, when the worker's last claim ran out of lanes, before it ends and the
@@ -167,6 +169,11 @@ export interface WorkerSettings {
   wakeUp: boolean;
   disableAfterSeconds: number;
   allowNetworks: string[];
+  /**
+   * The longest a write of successes waits for the requests still in flight (see gatherSuccesses); by default
+   * GATHER_MS on the embedded database and none on the server.
+   */
+  gatherMs?: number;
 }
 
 export const workerSettings = (c: Config): WorkerSettings => ({
@@ -219,6 +226,9 @@ export class DeliveryWorker {
     reject: (err: unknown) => void;
   }[] = [];
   private writingSuccesses: Promise<void> | undefined;
+  /** Requests in flight now, and what ends a write's wait for them (see gatherSuccesses). */
+  private sending = 0;
+  private onAnswered: (() => void) | undefined;
   /**
    * Claims, leases and results go through connections that do not wait for the disk at commit: losing the last
    * of them in a crash of the server only means a delivery is sent again, which a crash of the worker between a
@@ -494,6 +504,8 @@ export class DeliveryWorker {
     const drain = async () => {
       while (recording) await recording;
     };
+    // The lane's requests go one after another, so they share one deadline timer and the endpoint's parsed URL.
+    const line = this.sender.line();
     try {
       for (let round = 1; ; round++) {
         holding = false;
@@ -509,7 +521,7 @@ export class DeliveryWorker {
             );
             return true;
           }
-          const sent = await this.attempt(job);
+          const sent = await this.attempt(job, line);
           if (sent && isSuccess(sent.result)) {
             queued.push({ job, ...sent });
             // The batch's last success waits for the statement that also takes the next batch.
@@ -545,6 +557,7 @@ export class DeliveryWorker {
         leaseEnds = performance.now() + this.settings.leaseSeconds * 1000;
       }
     } finally {
+      line.close();
       await drain();
     }
   }
@@ -571,8 +584,8 @@ export class DeliveryWorker {
   }
 
   /** One attempt: undefined when the event is no longer visible to the endpoint's organisation (nothing sent). */
-  private async attempt(job: Job): Promise<{ attemptedAt: Date; result: SendResult } | undefined> {
-    if (!(await this.stillVisible(job))) return undefined;
+  private async attempt(job: Job, line: SendLine): Promise<{ attemptedAt: Date; result: SendResult } | undefined> {
+    if (job.visibility !== 'public' && !(await this.stillVisible(job))) return undefined;
     this.attempts++;
     const body = JSON.stringify(
       toEventEnvelope({ id: job.event_id, type: job.type, created_at: job.created_at, data: job.data }),
@@ -583,8 +596,12 @@ export class DeliveryWorker {
       'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       'webhook-signature': signatureHeader(activeSecrets(job, now), job.event_id, now, body),
     };
-    const attemptedAt = new Date();
-    return { attemptedAt, result: await this.sender.send(job.url, headers, body) };
+    this.sending++;
+    try {
+      return { attemptedAt: now, result: await line.send(job.url, headers, body) };
+    } finally {
+      if (--this.sending === 0) this.onAnswered?.();
+    }
   }
 
   /**
@@ -609,7 +626,7 @@ export class DeliveryWorker {
    */
   private writeQueuedSuccesses(): void {
     if (this.writingSuccesses || !this.successQueue.length) return;
-    this.writingSuccesses = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+    this.writingSuccesses = this.gatherSuccesses().then(async () => {
       const waiting = this.successQueue.splice(0);
       try {
         const { settled, leased } = await this.writeSuccesses(
@@ -627,6 +644,35 @@ export class DeliveryWorker {
         this.writeQueuedSuccesses();
       }
     });
+  }
+
+  /**
+   * Resolves when the successes queued should be written. On the embedded database every statement costs the
+   * whole process several milliseconds of its one connection whatever its size, and the requests of one event
+   * to its endpoints are answered a few milliseconds apart: writing as soon as the first answer is in made about
+   * two statements per event. There the write waits until no request is in flight (each answer read and handed
+   * in) or gatherMs passed, whichever comes first, so an event's answers share one statement. On the server,
+   * where the statement runs on a connection of its own while the worker goes on, it waits for nothing more.
+   */
+  private async gatherSuccesses(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const gatherMs = this.settings.gatherMs ?? (this.db.engine === 'pglite' ? GATHER_MS : 0);
+    if (gatherMs <= 0) return;
+    const until = performance.now() + gatherMs;
+    while (this.sending > 0 && !this.stopping) {
+      const wait = until - performance.now();
+      if (wait <= 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        this.onAnswered = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.onAnswered = undefined;
+      // The last answer's lane hands its success in on the next turns of the event loop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /**
