@@ -2,8 +2,8 @@
  * The request id and the request log line: what pino-http did here, at a fraction of its cost per request. pino-http
  * builds two child loggers and registers four listeners on every request whether or not a line is written; with
  * the rest of the per-request middleware that was about a fifth of the Node CPU of a POST /v1/pilots (docs/decisions.md).
- * Here the line is built only when its level is enabled, and the request's child logger (req.log, for the error
- * handler) only when something asks for it.
+ * Here the line is built only when its level is enabled, and a logger bound to the request (requestLogger, for
+ * the error handler) only when there is something to say.
  */
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
@@ -28,8 +28,13 @@ function requestFields(req: Request) {
   return { id: req.id, method: req.method, path: (req.originalUrl ?? req.url).split('?')[0] };
 }
 
+/** A logger whose lines name the request, for what is logged about one request (errors), built when needed. */
+export function requestLogger(logger: Logger, req: Request): Logger {
+  return logger.child({ req: requestFields(req) });
+}
+
 /**
- * Sets req.id (a sane X-Request-Id as given, else a new UUID), echoes it in X-Request-Id, gives req.log, and writes
+ * Sets req.id (a sane X-Request-Id as given, else a new UUID), echoes it in X-Request-Id, and writes
  * one line per request when its answer finishes or the connection closes first: `request completed`, or
  * `request errored` with `err` for a 5xx (the lines pino-http wrote, in the same shape).
  */
@@ -39,12 +44,6 @@ export function requestLog(logger: Logger, options: RequestLogOptions = {}): Req
     const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     req.id = id;
     res.setHeader('X-Request-Id', id);
-    let child: Logger | undefined;
-    Object.defineProperty(req, 'log', {
-      configurable: true,
-      enumerable: false,
-      get: () => (child ??= logger.child({ req: requestFields(req) })),
-    });
     if (options.ignore?.(req) || !logger.isLevelEnabled('info')) return next();
     const started = Date.now();
     const done = () => {
