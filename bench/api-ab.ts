@@ -48,8 +48,16 @@ for (let round = 1; round <= rounds; round++) {
     await client.connect();
     try {
       const f = await seedApiTarget(t);
-      await load({ url: f.listUrl, headers: f.partnerAuth, seconds: 2 });
-      await load({ url: `${t.bare}/bare/testbeds`, seconds: 2 });
+      const post = { method: 'POST' as const, headers: f.startupAuth, body: f.pilotBody, seconds };
+      // Warm-up as in the api suite: each operation on both sides.
+      for (const [url, opts] of [
+        [f.listUrl, { headers: f.partnerAuth }],
+        [`${t.bare}/bare/testbeds`, { headers: f.partnerAuth }],
+        [`${t.base}/v1/pilots`, post],
+        [`${t.bare}/bare/pilots`, post],
+      ] as const) {
+        await load({ url, ...opts, seconds: 2 });
+      }
       const measure = async (op: string, run: () => Promise<LoadResult>, bare: () => Promise<LoadResult>) => {
         const backends = async () =>
           (
@@ -97,7 +105,6 @@ for (let round = 1; round <= rounds; round++) {
         () => load({ url: f.listUrl, headers: f.partnerAuth, seconds }),
         () => load({ url: `${t.bare}/bare/testbeds`, headers: f.partnerAuth, seconds }),
       );
-      const post = { method: 'POST' as const, headers: f.startupAuth, body: f.pilotBody, seconds };
       await measure(
         'POST',
         () => load({ url: `${t.base}/v1/pilots`, ...post }),

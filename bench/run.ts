@@ -78,7 +78,7 @@ if (wants('api')) {
     '## API throughput against a bare Express route\n\n' +
       'autocannon, 10 connections, ' +
       seconds +
-      ' s per measurement, after a 2 s warm-up; the bare route is in the same ' +
+      ' s per measurement, after a 2 s warm-up of each operation on both sides; the bare route is in the same ' +
       'process as the service and serves the identical JSON from memory. The server figures are three consecutive runs, ' +
       'each with its own target process and its own baseline. Targets: GET on the server ≥ 0.5, POST on the server ≥ 0.25, ' +
       'GET on the embedded database ≥ 0.25.\n\n' +
