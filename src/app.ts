@@ -145,11 +145,11 @@ export function createApp(deps: AppDeps): App {
 
   const validator = new Validator();
   const principals = new PrincipalCache(config.authCacheSeconds);
-  const passport = createPassport(db, principals);
+  const passport = createPassport(db);
   const api = new ApiRouter({
     db,
     validator,
-    authenticate: authenticate(passport),
+    authenticate: authenticate(db, principals),
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
     authRateLimiter: authRateLimiter(db, config.authRateLimit, config.authRateWindowSeconds),
   });
