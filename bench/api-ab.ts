@@ -5,7 +5,8 @@
  * GET /v1/testbeds (50 items) and POST /v1/pilots at 10 connections, each followed by its bare route. Besides the
  * ratio it reads the CPU time the target process and its PostgreSQL backends spent per request from /proc, which a
  * noisy shared machine disturbs far less than throughput, and counts the statements per request from
- * pg_stat_database (xact_commit). AB_ROUNDS (default 2), BENCH_SECONDS (default 4).
+ * pg_stat_database (xact_commit, which counts autovacuum's too: an upper bound; bench/statement-count.mjs counts
+ * exactly). AB_ROUNDS (default 2), BENCH_SECONDS (default 4).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
