@@ -6,7 +6,8 @@
  * and their last data in bench/results.json, from which the chart is drawn); BENCH_MATCHING_PARTS=allocation,
  * plans-allocation,candidates,plans limits the matching suite (a limited run prints its figures and leaves the
  * section in RESULTS.md as it was); BENCH_API_RUNS (default 3) repeats
- * the API suite on the server; BENCH_UPLOAD_SIZES (MiB, default 1,16,128,1024) sets the upload curve.
+ * the API suite on the server, BENCH_API_DATABASE_URL (default: the bench server's database) names its database;
+ * BENCH_UPLOAD_SIZES (MiB, default 1,16,128,1024) sets the upload curve.
  * Webhooks: BENCH_WEBHOOK_EVENTS (full-load events, default 10,000), BENCH_WEBHOOK_RATES and
  * BENCH_WEBHOOK_EMBEDDED_RATES (events/s, comma-separated), BENCH_WEBHOOK_DATABASE_URL (default: ax_bench_webhooks
  * on the bench server), BENCH_WEBHOOK_NODE_ARGS (extra node arguments of the worker or embedded API process, e.g.
@@ -64,16 +65,21 @@ if (wants('api')) {
   console.log('api suite on the embedded database…');
   rows.push(...(await runApiSuite(undefined, seconds)));
   const runs = Number(process.env.BENCH_API_RUNS ?? 3);
-  for (let run = 1; server && run <= runs; run++) {
+  // BENCH_API_DATABASE_URL names another database for the server runs (the target drops and rebuilds its schema).
+  const apiUrl = process.env.BENCH_API_DATABASE_URL ?? server;
+  const apiServer = apiUrl && (await serverAvailable(apiUrl)) ? apiUrl : undefined;
+  for (let run = 1; apiServer && run <= runs; run++) {
     console.log(`api suite on the PostgreSQL server, run ${run} of ${runs}…`);
-    rows.push(...(await runApiSuite(server, seconds)).map((r) => ({ ...r, operation: `${r.operation}, run ${run}` })));
+    rows.push(
+      ...(await runApiSuite(apiServer, seconds)).map((r) => ({ ...r, operation: `${r.operation}, run ${run}` })),
+    );
   }
   put(
     'api',
     '## API throughput against a bare Express route\n\n' +
       'autocannon, 10 connections, ' +
       seconds +
-      ' s per measurement, after a 2 s warm-up; the bare route is in the same ' +
+      ' s per measurement, after a 2 s warm-up of each operation on both sides; the bare route is in the same ' +
       'process as the service and serves the identical JSON from memory. The server figures are three consecutive runs, ' +
       'each with its own target process and its own baseline. Targets: GET on the server ≥ 0.5, POST on the server ≥ 0.25, ' +
       'GET on the embedded database ≥ 0.25.\n\n' +

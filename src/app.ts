@@ -2,10 +2,7 @@
  * Builds the Express app from its dependencies, without listening: server.ts listens, tests call
  * request(createApp(...)) in-process.
  */
-import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
-import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import swaggerUi from 'swagger-ui-express';
 import { apiKeyRoutes } from './api-keys/routes.js';
@@ -27,6 +24,7 @@ import { cors } from './http/cors.js';
 import { AppError, PROBLEM_CODES, isProblemCode } from './core/errors.js';
 import { errorHandler } from './http/errors.js';
 import { authRateLimiter } from './http/rate-limit.js';
+import { securityHeaders } from './http/security-headers.js';
 import { ApiRouter } from './http/route.js';
 import { matchingRoutes } from './matching/routes.js';
 import { RunGate } from './matching/run-gate.js';
@@ -34,6 +32,7 @@ import { RunGate } from './matching/run-gate.js';
 import { configureHolds } from './matching/holds.js';
 import { Validator } from './http/validation.js';
 import { createMetrics } from './observability/metrics.js';
+import { requestLog } from './observability/request-log.js';
 import { buildOpenApi } from './openapi/document.js';
 import { pilotRoutes } from './pilots/routes.js';
 import { creditRoutes } from './credits/routes.js';
@@ -57,8 +56,6 @@ export interface AppDeps {
 export interface App extends Express {
   openapi: Record<string, unknown>;
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
 /** Liveness, readiness and Prometheus metrics, declared like every other operation so the document lists them. */
 function probeRoutes(
@@ -128,34 +125,11 @@ export function createApp(deps: AppDeps): App {
     }),
   );
   const metrics = createMetrics();
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // Our serializers read the raw request and response: wrapping them would first copy every header into a
-      // standard request object on each request (a hot-path cost, measured), only for them to keep three fields.
-      wrapSerializers: false,
-      // The path alone: query strings may carry feed tokens, and bodies are never logged.
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string; originalUrl?: string }) => ({
-          id: req.id,
-          method: req.method,
-          path: (req.originalUrl ?? req.url).split('?')[0],
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
-    }),
-  );
+  app.use(requestLog(logger, { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' }));
   app.use(metrics.middleware);
   app.use(cors(config.corsOrigins, () => api.operations));
   app.use(
-    helmet({
+    securityHeaders({
       contentSecurityPolicy: {
         directives: {
           'script-src': ["'self'"],
@@ -171,11 +145,11 @@ export function createApp(deps: AppDeps): App {
 
   const validator = new Validator();
   const principals = new PrincipalCache(config.authCacheSeconds);
-  const passport = createPassport(db, principals);
+  const passport = createPassport(db);
   const api = new ApiRouter({
     db,
     validator,
-    authenticate: authenticate(passport),
+    authenticate: authenticate(db, principals),
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
     authRateLimiter: authRateLimiter(db, config.authRateLimit, config.authRateWindowSeconds),
   });

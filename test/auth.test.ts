@@ -4,7 +4,7 @@ import supertest from 'supertest';
 import { createApp } from '../src/app.js';
 import { hashSecret } from '../src/auth/tokens.js';
 import { ctx, testConfig } from './support/context.js';
-import { businessNumber, operator, signup } from './support/factories.js';
+import { businessNumber, operator, pilotBody, signup } from './support/factories.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -183,6 +183,25 @@ describe('POST /v1/auth/login and /logout', () => {
     const s = await signup();
     const res = await ctx().api().get(`/v1/me?access_token=${s.token}`);
     assert.equal(res.status, 401);
+  });
+
+  it('refuses a valid header whose token is also offered in the query or body, or not set off by one space', async () => {
+    const s = await signup();
+    const refused = [
+      ctx().api().get(`/v1/me?access_token=${s.token}`).set(s.auth),
+      ctx()
+        .api()
+        .post('/v1/pilots')
+        .set(s.auth)
+        .send({ ...pilotBody(), access_token: s.token }),
+      ctx().api().get('/v1/me').set('Authorization', `Bearer\t${s.token}`),
+      ctx().api().get('/v1/me').set('Authorization', `Bearer  ${s.token}`),
+    ];
+    for (const [i, res] of (await Promise.all(refused)).entries()) {
+      assert.equal(res.status, 401, `request ${i}`);
+      assert.match(String(res.headers['www-authenticate']), /error="invalid_token"/, `request ${i}`);
+    }
+    assert.equal((await ctx().api().get('/v1/me').set('Authorization', `bearer ${s.token}`)).status, 200);
   });
 
   it('lets an operator created by ensureOperator log in, and reports the operator role', async () => {

@@ -97,7 +97,9 @@ describe('database outage', function () {
     });
 
     it('answers 503 database-unavailable with Retry-After while PostgreSQL is unreachable, and recovers without a restart', async () => {
-      const app = createApp({ db, config: ctx().config, logger: pino({ level: 'silent' }) });
+      const warnings: { msg: string; req?: { id: string; path: string } }[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
+      const app = createApp({ db, config: ctx().config, logger });
       const http = () => supertest(app);
       const signup = await http()
         .post('/v1/auth/signup')
@@ -123,6 +125,9 @@ describe('database outage', function () {
         assert.equal(res.body.status, 503);
         assert.equal(res.headers['retry-after'], '5');
         assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+        // The operator's log says which request met the outage.
+        const said = warnings.find((w) => w.req?.id === res.headers['x-request-id']);
+        assert.equal(said?.msg, 'database unavailable', `request ${i}`);
       }
       const ready = await http().get('/readyz');
       assert.equal(ready.status, 503);

@@ -1,10 +1,9 @@
 /**
- * passport strategies: "local" checks email + password at login; "bearer" resolves session tokens and API
- * keys on every other call. Each app gets its own Passport instance, so tests can build several apps.
+ * Authentication: passport-local checks email + password at login; `authenticate` resolves session tokens and
+ * API keys on every other call. Each app gets its own Passport instance, so tests can build several apps.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import passport from 'passport';
-import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { Db } from '../db/client.js';
 import { unauthorized } from '../core/errors.js';
@@ -19,7 +18,7 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export function createPassport(db: Db, principals: PrincipalCache): passport.PassportStatic {
+export function createPassport(db: Db): passport.PassportStatic {
   const instance = new passport.Passport() as passport.PassportStatic;
   instance.use(
     new LocalStrategy(
@@ -29,32 +28,40 @@ export function createPassport(db: Db, principals: PrincipalCache): passport.Pas
       },
     ),
   );
-  instance.use(
-    new BearerStrategy((token, done) => {
-      resolvePrincipal(db, token, principals).then((p) => done(null, p ?? false), done);
-    }),
-  );
   return instance;
 }
 
 const CHALLENGE = 'Bearer realm="ax-testbed-registry"';
+const BEARER = /^Bearer\s+\S+$/i;
+const BEARER_TOKEN = /^Bearer (\S+)$/i;
 
-/** Requires a valid bearer token in the Authorization header (never in the query string or body). */
-export function authenticate(instance: passport.PassportStatic): RequestHandler {
+const offersToken = (where: unknown) =>
+  typeof where === 'object' && where !== null && Boolean((where as { access_token?: unknown }).access_token);
+
+/**
+ * Requires a valid bearer token in the Authorization header (never in the query string or body). Run directly
+ * rather than through passport: its per-request set-up (a middleware built per call, a strategy object per
+ * request) cost more than resolving a cached token. The rules are those passport-http-bearer applied: the scheme
+ * and the token separated by one space, and a token offered a second time in the body or the query refused.
+ */
+export function authenticate(db: Db, principals: PrincipalCache): RequestHandler {
+  const invalid = (res: Response, next: NextFunction) => {
+    res.setHeader('WWW-Authenticate', `${CHALLENGE}, error="invalid_token"`);
+    next(unauthorized('The bearer token is not valid: unknown, expired or revoked.'));
+  };
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!/^Bearer\s+\S+$/i.test(req.get('Authorization') ?? '')) {
+    const header = req.get('Authorization') ?? '';
+    if (!BEARER.test(header)) {
       res.setHeader('WWW-Authenticate', CHALLENGE);
       return next(unauthorized());
     }
-    instance.authenticate('bearer', { session: false }, (err: unknown, principal: Principal | false) => {
-      if (err) return next(err);
-      if (!principal) {
-        res.setHeader('WWW-Authenticate', `${CHALLENGE}, error="invalid_token"`);
-        return next(unauthorized('The bearer token is not valid: unknown, expired or revoked.'));
-      }
+    const token = BEARER_TOKEN.exec(header)?.[1];
+    if (!token || offersToken(req.body) || offersToken(req.query)) return invalid(res, next);
+    resolvePrincipal(db, token, principals).then((principal: Principal | undefined) => {
+      if (!principal) return invalid(res, next);
       req.principal = principal;
       next();
-    })(req, res, next);
+    }, next);
   };
 }
 

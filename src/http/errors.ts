@@ -6,6 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { requestLogger } from '../observability/request-log.js';
 import { AppError, RESERVED_PROBLEM_MEMBERS, badRequest, problemType, uploadInterrupted } from '../core/errors.js';
 import { DbError } from '../db/errors.js';
 import { TempLostError } from '../storage/store.js';
@@ -88,7 +89,7 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorReque
       problem = uploadInterrupted();
       res.setHeader('Retry-After', '1');
     } else if (err instanceof DbError && err.kind === 'unavailable') {
-      (req as { log?: Logger }).log?.warn({ err: err.message }, 'database unavailable');
+      requestLogger(logger, req).warn({ err: err.message }, 'database unavailable');
       problem = new AppError(
         503,
         'database-unavailable',
@@ -99,8 +100,7 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): ErrorReque
     } else if (err && typeof err === 'object') problem = fromHttpError(err as HttpishError, bodyLimitBytes);
 
     if (!problem) {
-      const log = (req as { log?: Logger }).log ?? logger;
-      log.error({ err }, 'unhandled error');
+      requestLogger(logger, req).error({ err }, 'unhandled error');
       problem = new AppError(
         500,
         'internal',
