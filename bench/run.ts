@@ -7,7 +7,8 @@
  * plans-allocation,candidates,plans limits the matching suite (a limited run prints its figures and leaves the
  * section in RESULTS.md as it was); BENCH_API_RUNS (default 3) repeats
  * the API suite on the server, BENCH_API_DATABASE_URL (default: the bench server's database) names its database;
- * BENCH_UPLOAD_SIZES (MiB, default 1,16,128,1024) sets the upload curve.
+ * BENCH_UPLOAD_SIZES (MiB, default 1,16,128,1024) sets the upload curve; BENCH_RESUMABLE_ROUNDS (default 3) the
+ * rounds of the resumable suite, whose figures are medians.
  * Webhooks: BENCH_WEBHOOK_EVENTS (full-load events, default 10,000), BENCH_WEBHOOK_RATES and
  * BENCH_WEBHOOK_EMBEDDED_RATES (events/s, comma-separated), BENCH_WEBHOOK_DATABASE_URL (default: ax_bench_webhooks
  * on the bench server), BENCH_WEBHOOK_NODE_ARGS (extra node arguments of the worker or embedded API process, e.g.
@@ -178,7 +179,9 @@ if (wants('resumable')) {
       'the last byte and takes the file over by a rename (local) or a server-side CopyObject (S3), with no read-back ' +
       '(src/resumable/digest.ts). The S3 server is s3rver (files on the same ' +
       'disk) started by the benchmark; the SDK baseline writes the same file to it with lib-storage (16 MiB parts, ' +
-      'two in flight), as the server does. RSS sampled every 10 ms from /proc.\n\n' +
+      'two in flight), as the server does. Both clients stream the file with 1 MiB reads. Each figure is the median ' +
+      'of BENCH_RESUMABLE_ROUNDS rounds (default 3), the order of the measurements reversed every other round, ' +
+      '`sync` before each. RSS sampled every 10 ms from /proc.\n\n' +
       resumableTable(await runResumableSuite()),
   );
 }

@@ -3,13 +3,14 @@
  * or with STORAGE=s3 a @tus/s3-store multipart upload in the bucket (so any process sharing the bucket and the
  * database can resume it). Also the sweep of expired ones.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { FileStore } from '@tus/file-store';
 import { S3Store } from '@tus/s3-store';
-import type { DataStore } from '@tus/utils';
+import { ERRORS, isPathInsideDirectory, type DataStore } from '@tus/utils';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { s3Client } from '../storage/s3.js';
@@ -24,6 +25,34 @@ export interface ResumableStore {
 }
 
 const stores = new Map<string, ResumableStore>();
+
+/**
+ * @tus/file-store, writing a PATCH body as the single-request upload writes its temporary: through a 1 MiB
+ * buffer, so that the chunks arriving while a write is under way go to disk in one writev. The library's own
+ * write (a 16 KiB buffer behind a counting transform) issues one write per received chunk of about 64 KiB,
+ * which made a tus upload cost about 1.6 times the server CPU of a single-request upload of the same file.
+ */
+class BatchingFileStore extends FileStore {
+  constructor(
+    private readonly dir: string,
+    expirationPeriodInMilliseconds: number,
+  ) {
+    super({ directory: dir, expirationPeriodInMilliseconds });
+  }
+
+  override async write(readable: Readable, id: string, offset: number): Promise<number> {
+    // The library's own guard: an id never names a file outside the directory.
+    const path = join(this.dir, id);
+    if (!isPathInsideDirectory(this.dir, path)) throw ERRORS.FILE_NOT_FOUND;
+    const out = createWriteStream(path, { flags: 'r+', start: offset, highWaterMark: 1024 * 1024 });
+    try {
+      await pipeline(readable, out);
+    } catch {
+      throw ERRORS.FILE_WRITE_ERROR;
+    }
+    return offset + out.bytesWritten;
+  }
+}
 
 /** The store of resumable uploads for a configuration (one per directory or bucket and process). */
 export function resumableStore(config: Pick<Config, 'uploadsDir' | 'uploadExpirySeconds' | 's3'>): ResumableStore {
@@ -71,7 +100,7 @@ export function resumableStore(config: Pick<Config, 'uploadsDir' | 'uploadExpiry
       location: (uploadId) => uploadId,
     };
   } else {
-    const datastore = new FileStore({ directory: id, expirationPeriodInMilliseconds });
+    const datastore = new BatchingFileStore(id, expirationPeriodInMilliseconds);
     store = {
       datastore,
       read: async (uploadId, start, end) =>
