@@ -5,15 +5,12 @@ import type {
   MatchRequest,
   PlanListQuery,
 } from '../generated/schema-types.js';
-import { AppError, forbidden, validationFailed } from '../core/errors.js';
-import { decodeCursor, encodeCursor, invalidCursor } from '../core/cursor.js';
+import { AppError } from '../core/errors.js';
 import { schema, type ApiRouter } from '../http/route.js';
-import type { Principal } from '../core/principal.js';
-import { getVisiblePilot, type PilotRow } from '../pilots/queries.js';
-import { ownsPilot } from '../pilots/visibility.js';
 import { getRun, runAllocation, toRunDto } from './allocation-service.js';
 import { plansFor, unmetFor } from './plan-service.js';
-import { rankedCandidates, stageOf, toCandidateDto, visiblePilotWithOffers } from './candidates.js';
+import { toCandidateDto } from './candidates.js';
+import { candidatePage, ownPilot } from './candidate-page.js';
 import type { RunGate } from './run-gate.js';
 import { languageOf } from './language.js';
 import { toMatchDto } from './presenter.js';
@@ -28,9 +25,6 @@ import {
   requestMatch,
   type MatchListQuery,
 } from './service.js';
-
-/** Candidates are for choosing, not for crawling: ten thousand places deep is plenty. */
-const MAX_CANDIDATE_OFFSET = 10_000;
 
 const ONE_MATCH = { status: 200, description: 'The match.', schema: 'match.json' };
 
@@ -60,32 +54,14 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       },
     },
     async ({ principal, params, query, req, res }) => {
-      const list = (pilotId: string) =>
-        query.stage ? `candidates:${pilotId}:${query.stage}` : `candidates:${pilotId}`;
-      // The offset sets how deep the pilot's offers are read along with it. A cursor that does not decode against
-      // the id as given is judged after the pilot, with the pilot's own id, as it always was (404 and 403 first).
-      const early = attempt(() => candidateOffset(list(params.id), query.cursor));
-      const { pilot, groups } =
-        early === undefined
-          ? { pilot: await ownPilot(db, principal, params.id, 'candidates'), groups: undefined }
-          : await visiblePilotWithOffers(db, principal, params.id, early + query.limit + 1);
-      mayRank(principal, pilot, 'candidates');
-      const stage = query.stage === undefined ? undefined : stageOf(pilot, query.stage);
-      if (query.stage !== undefined && !stage)
-        throw validationFailed([{ pointer: '/query/stage', message: 'names no stage of the pilot' }]);
-      const offset = candidateOffset(list(pilot.id), query.cursor);
+      const page = await candidatePage(db, principal, params.id, query);
       const lang = languageOf(req, res);
-      const ranked = await rankedCandidates(db, pilot, offset, query.limit, {
-        ...(stage ? { stage } : {}),
-        ...(offset === early ? { groups } : {}),
-      });
-      const more = ranked.length > query.limit;
       res.json({
-        data: ranked.slice(0, query.limit).map((s) => toCandidateDto(s, lang)),
-        nextCursor: more ? encodeCursor(list(pilot.id), [offset + query.limit]) : null,
+        data: page.ranked.map((s) => toCandidateDto(s, lang)),
+        nextCursor: page.nextCursor,
         // An empty first page says why, per stage (the order filter needs a plan search, so it counts nothing here).
-        ...(ranked.length === 0 && offset === 0
-          ? { unmet: (await unmetFor(db, pilot, lang)).filter((u) => !stage || u.stage === stage.key) }
+        ...(page.ranked.length === 0 && page.offset === 0
+          ? { unmet: (await unmetFor(db, page.pilot, lang)).filter((u) => !page.stage || u.stage === page.stage.key) }
           : {}),
       });
     },
@@ -314,36 +290,4 @@ export function matchingRoutes(api: ApiRouter, db: Db, runs: RunGate): void {
       res.json(await toRunDto(db, await getRun(db, principal, params.id), lang));
     },
   );
-}
-
-/** A pilot whose candidates or plans only its own organisation and operators see (other parties 403, others 404). */
-async function ownPilot(db: Db, principal: Principal, id: string, what: 'candidates' | 'plans'): Promise<PilotRow> {
-  const pilot = await getVisiblePilot(db, principal, id);
-  mayRank(principal, pilot, what);
-  return pilot;
-}
-
-/** 403 for a party that sees the pilot but is neither its organisation nor an operator. */
-function mayRank(principal: Principal, pilot: PilotRow, what: 'candidates' | 'plans'): void {
-  if (principal.orgKind !== 'operator' && !ownsPilot(principal, pilot)) {
-    throw forbidden(`Only the pilot's organisation and operators see its ${what}.`);
-  }
-}
-
-/** The rank offset a candidates cursor carries; a forged one must not reach SQL as a negative or absurd LIMIT. */
-function candidateOffset(list: string, cursor: string | undefined): number {
-  const offset = decodeCursor(list, cursor, ['int'])?.[0] ?? 0;
-  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > MAX_CANDIDATE_OFFSET) {
-    throw invalidCursor();
-  }
-  return offset;
-}
-
-/** The value, or undefined when computing it throws. */
-function attempt<T>(f: () => T): T | undefined {
-  try {
-    return f();
-  } catch {
-    return undefined;
-  }
 }
