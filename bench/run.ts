@@ -178,7 +178,7 @@ if (wants('resumable')) {
       'with 64 MiB chunks; the server hashes each PATCH body as it arrives, sniffs the type from the first 64 KiB at ' +
       'the last byte and takes the file over by a rename (local) or a server-side CopyObject (S3), with no read-back ' +
       '(src/resumable/digest.ts). The S3 server is s3rver (files on the same ' +
-      'disk) started by the benchmark; the SDK baseline writes the same file to it with lib-storage (16 MiB parts, ' +
+      'disk) started by the benchmark; the SDK baseline writes the same file to it with lib-storage (8 MiB parts, ' +
       'two in flight), as the server does. Both clients stream the file with 1 MiB reads. Each figure is the median ' +
       'of BENCH_RESUMABLE_ROUNDS rounds (default 3), the order of the measurements reversed every other round, ' +
       '`sync` before each. RSS sampled every 10 ms from /proc.\n\n' +

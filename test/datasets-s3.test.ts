@@ -115,7 +115,7 @@ describe('S3 storage', function () {
         `--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\ngone\r\n--${boundary}\r\nContent-Disposition: form-data; name="sensitivity"\r\n\r\npublic\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="gone.csv"\r\n\r\na,b\n`,
       );
       const chunk = Buffer.from('1,2\n'.repeat(256 * 1024)); // 1 MiB
-      // Past the first 16 MiB part, so a multipart upload is under way in the bucket.
+      // Past the first part (8 MiB), so a multipart upload is under way in the bucket.
       for (let i = 0; i < 20; i++) {
         if (!req.write(chunk)) await new Promise((resolve) => req.once('drain', resolve));
       }

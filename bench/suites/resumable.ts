@@ -250,7 +250,7 @@ export async function runResumableSuite(): Promise<ResumableRow[]> {
       await new Upload({
         client,
         params: { Bucket: bucket, Key: 'direct/source.mp4', Body: createReadStream(source, { highWaterMark: MiB }) },
-        partSize: 16 * MiB,
+        partSize: 8 * MiB,
         queueSize: 2,
       }).done();
     };

@@ -35,8 +35,12 @@ export interface S3Settings {
 }
 
 const PREFIX = 'objects/';
-/** S3 allows 10,000 parts; 16 MiB parts reach 156 GiB, larger files get larger parts (sizeHint). */
-const MIN_PART = 16 * 1024 * 1024;
+/**
+ * S3 allows 10,000 parts; 8 MiB parts reach 70 GiB, larger files get larger parts (sizeHint). lib-storage holds a
+ * part being filled and queueSize parts in flight in memory, so the part size bounds an upload's memory: with
+ * 16 MiB parts a 1 GiB upload grew the process by up to 67 MiB, over the 64 MiB allowed.
+ */
+const MIN_PART = 8 * 1024 * 1024;
 const MAX_PARTS = 9_000;
 /** The largest object a single CopyObject copies. */
 const COPY_MAX = 5 * 1024 ** 3;
