@@ -8,28 +8,16 @@
  * pg_stat_database (xact_commit, which counts autovacuum's too: an upper bound; bench/statement-count.mjs counts
  * exactly). AB_ROUNDS (default 2), BENCH_SECONDS (default 4).
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { SERVER_URL, load, startTarget, type LoadResult } from './harness.js';
+import { SERVER_URL, cpuDuring, load, median, startTarget, type LoadResult } from './harness.js';
 import { seedApiTarget } from './suites/api.js';
 
-const TICK_MS = 10; // USER_HZ = 100 on Linux
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const rounds = Number(process.env.AB_ROUNDS ?? 2);
 const url = process.env.BENCH_API_DATABASE_URL ?? SERVER_URL;
 const dirs = process.argv.slice(2);
 if (dirs.length < 2) throw new Error('usage: bench/api-ab.ts <dir A> <dir B> [...]');
-
-function cpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) * TICK_MS;
-  } catch {
-    return 0;
-  }
-}
 
 interface Row {
   dir: string;
@@ -60,12 +48,6 @@ for (let round = 1; round <= rounds; round++) {
         await load({ url, ...opts, seconds: 2 });
       }
       const measure = async (op: string, run: () => Promise<LoadResult>, bare: () => Promise<LoadResult>) => {
-        const backends = async () =>
-          (
-            await client.query<{ pid: number }>(
-              'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-            )
-          ).rows.map((r) => r.pid);
         const xacts = async () => {
           await client.query('SELECT pg_stat_clear_snapshot()');
           const { rows } = await client.query<{ n: string }>(
@@ -73,13 +55,8 @@ for (let round = 1; round <= rounds; round++) {
           );
           return Number(rows[0]!.n);
         };
-        const before = new Map((await backends()).map((p) => [p, cpuMs(p)]));
         const x0 = await xacts();
-        const node0 = cpuMs(t.child.pid!);
-        const r = await run();
-        const node1 = cpuMs(t.child.pid!);
-        let pgMs = 0;
-        for (const p of await backends()) pgMs += cpuMs(p) - (before.get(p) ?? 0);
+        const { result: r, nodeMs, pgMs } = await cpuDuring(client, t.child.pid!, run);
         // Statistics reach pg_stat_database when a backend goes idle (at most a second later).
         await new Promise((ok) => setTimeout(ok, 1100));
         const x1 = await xacts();
@@ -90,7 +67,7 @@ for (let round = 1; round <= rounds; round++) {
           op,
           ratio: r.rps / b.rps,
           rps: r.rps,
-          nodeMsPerReq: (node1 - node0) / n,
+          nodeMsPerReq: nodeMs / n,
           pgMsPerReq: pgMs / n,
           xactPerReq: (x1 - x0 - 3) / n,
         };
@@ -118,10 +95,6 @@ for (let round = 1; round <= rounds; round++) {
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 console.log('\nmedians over rounds');
 for (const dir of dirs) {
   for (const op of ['GET', 'POST']) {

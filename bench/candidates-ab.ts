@@ -7,28 +7,16 @@
  * shared machine disturbs far less than latency. AB_ROUNDS (default 3), BENCH_SECONDS (default 8). A variant may
  * set the target's environment: `dir,AUTH_CACHE_SECONDS=0`.
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { SERVER_URL, load, startTarget, type Target } from './harness.js';
+import { SERVER_URL, cpuDuring, load, median, startTarget, type Target } from './harness.js';
 import { seedCandidateScene } from './suites/matching.js';
 
-const TICK_MS = 10; // USER_HZ = 100 on Linux
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const rounds = Number(process.env.AB_ROUNDS ?? 3);
 const dirs = process.argv.slice(2);
 if (dirs.length < 2) throw new Error('usage: bench/candidates-ab.ts <dir A> <dir B> [...]');
-
-function cpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) * TICK_MS;
-  } catch {
-    return 0;
-  }
-}
 
 function startIn(variant: string): Promise<Target> {
   const [dir, ...settings] = variant.split(',');
@@ -57,18 +45,13 @@ for (let round = 1; round <= rounds; round++) {
       const scene = await seedCandidateScene(t, client);
       await load({ url: scene.url, headers: scene.auth, seconds: 2, connections: 10 });
       for (const connections of [1, 10]) {
-        const backends = async () =>
-          (
-            await client.query<{ pid: number }>(
-              'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-            )
-          ).rows.map((r) => r.pid);
-        const before = new Map((await backends()).map((p) => [p, cpuMs(p)]));
-        const node0 = cpuMs(t.child.pid!);
-        const r = await load({ url: scene.url, headers: scene.auth, seconds, connections });
-        const node1 = cpuMs(t.child.pid!);
-        let pgMs = 0;
-        for (const p of await backends()) pgMs += cpuMs(p) - (before.get(p) ?? 0);
+        const {
+          result: r,
+          nodeMs,
+          pgMs,
+        } = await cpuDuring(client, t.child.pid!, () =>
+          load({ url: scene.url, headers: scene.auth, seconds, connections }),
+        );
         const n = r.rps * seconds;
         const row = {
           dir,
@@ -76,7 +59,7 @@ for (let round = 1; round <= rounds; round++) {
           connections,
           rps: r.rps,
           p50: r.p50,
-          nodeMsPerReq: (node1 - node0) / n,
+          nodeMsPerReq: nodeMs / n,
           pgMsPerReq: pgMs / n,
           load1: loadavg()[0]!,
         };
@@ -94,10 +77,6 @@ for (let round = 1; round <= rounds; round++) {
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 console.log('\nmedians over rounds');
 for (const dir of dirs) {
   for (const c of [1, 10]) {

@@ -1,6 +1,6 @@
 /** Shared pieces of the benchmarks: a target server in a child process, autocannon runs, and result tables. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -114,3 +114,47 @@ export async function json(
 
 export const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const TICK_MS = 10; // USER_HZ = 100 on Linux
+
+/** CPU time (user + system) a process has used, from /proc; 0 once it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Runs fn and answers with the CPU it cost the target process (`pid`) and the PostgreSQL backends of the
+ * client's database other than the client's own (those serving the target).
+ */
+export async function cpuDuring<T>(
+  client: pg.Client,
+  pid: number,
+  fn: () => Promise<T>,
+): Promise<{ result: T; nodeMs: number; pgMs: number }> {
+  const backends = async () =>
+    (
+      await client.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      )
+    ).rows.map((r) => r.pid);
+  const before = new Map((await backends()).map((p) => [p, cpuMs(p)]));
+  const node0 = cpuMs(pid);
+  const result = await fn();
+  const nodeMs = cpuMs(pid) - node0;
+  let pgMs = 0;
+  for (const p of await backends()) pgMs += cpuMs(p) - (before.get(p) ?? 0);
+  return { result, nodeMs, pgMs };
+}

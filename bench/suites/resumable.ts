@@ -21,7 +21,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import * as tus from 'tus-js-client';
 import { s3Client } from '../../src/storage/s3.js';
 import { startTestS3, type TestS3 } from '../../test/support/s3-server.js';
-import { fmt, json, startTarget, type Target } from '../harness.js';
+import { fmt, json, median, startTarget, type Target } from '../harness.js';
 import { makeFile, rssKiB, upload } from './uploads.js';
 
 const MiB = 1024 * 1024;
@@ -135,13 +135,6 @@ function tusUpload(base: string, token: string, pilotId: string, path: string): 
 async function single(t: Target, token: string, pilotId: string, path: string): Promise<void> {
   const res = await upload(t.base, token, pilotId, path);
   if (res.status !== 201) throw new Error(`upload answered ${res.status}: ${res.body}`);
-}
-
-/** The middle value (the mean of the two middle ones for an even count). */
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**
