@@ -10,7 +10,7 @@
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { SERVER_URL, cpuDuring, load, median, startTarget, type Target } from './harness.js';
+import { SERVER_URL, alternating, cpuDuring, load, median, startTarget, type Target } from './harness.js';
 import { seedCandidateScene } from './suites/matching.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -36,44 +36,42 @@ interface Row {
 }
 
 const rows: Row[] = [];
-for (let round = 1; round <= rounds; round++) {
-  for (const dir of round % 2 ? dirs : [...dirs].reverse()) {
-    const t = await startIn(dir);
-    const client = new pg.Client({ connectionString: SERVER_URL });
-    await client.connect();
-    try {
-      const scene = await seedCandidateScene(t, client);
-      await load({ url: scene.url, headers: scene.auth, seconds: 2, connections: 10 });
-      for (const connections of [1, 10]) {
-        const {
-          result: r,
-          nodeMs,
-          pgMs,
-        } = await cpuDuring(client, t.child.pid!, () =>
-          load({ url: scene.url, headers: scene.auth, seconds, connections }),
-        );
-        const n = r.rps * seconds;
-        const row = {
-          dir,
-          round,
-          connections,
-          rps: r.rps,
-          p50: r.p50,
-          nodeMsPerReq: nodeMs / n,
-          pgMsPerReq: pgMs / n,
-          load1: loadavg()[0]!,
-        };
-        rows.push(row);
-        console.log(
-          `round ${round} ${dir}: ${connections} conn: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, ` +
-            `CPU per request node ${row.nodeMsPerReq.toFixed(2)} ms + PostgreSQL ${row.pgMsPerReq.toFixed(2)} ms, ` +
-            `load ${row.load1.toFixed(2)}${r.errors + r.non2xx ? `, ${r.errors + r.non2xx} errors` : ''}`,
-        );
-      }
-    } finally {
-      await client.end();
-      await t.stop();
+for (const { round, dir } of alternating(dirs, rounds)) {
+  const t = await startIn(dir);
+  const client = new pg.Client({ connectionString: SERVER_URL });
+  await client.connect();
+  try {
+    const scene = await seedCandidateScene(t, client);
+    await load({ url: scene.url, headers: scene.auth, seconds: 2, connections: 10 });
+    for (const connections of [1, 10]) {
+      const {
+        result: r,
+        nodeMs,
+        pgMs,
+      } = await cpuDuring(client, t.child.pid!, () =>
+        load({ url: scene.url, headers: scene.auth, seconds, connections }),
+      );
+      const n = r.rps * seconds;
+      const row = {
+        dir,
+        round,
+        connections,
+        rps: r.rps,
+        p50: r.p50,
+        nodeMsPerReq: nodeMs / n,
+        pgMsPerReq: pgMs / n,
+        load1: loadavg()[0]!,
+      };
+      rows.push(row);
+      console.log(
+        `round ${round} ${dir}: ${connections} conn: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, ` +
+          `CPU per request node ${row.nodeMsPerReq.toFixed(2)} ms + PostgreSQL ${row.pgMsPerReq.toFixed(2)} ms, ` +
+          `load ${row.load1.toFixed(2)}${r.errors + r.non2xx ? `, ${r.errors + r.non2xx} errors` : ''}`,
+      );
     }
+  } finally {
+    await client.end();
+    await t.stop();
   }
 }
 

@@ -115,6 +115,16 @@ export async function json(
 export const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+/**
+ * The checkouts of an A/B comparison, `rounds` times over, in an order that reverses every other round, so that
+ * neither side always runs first on a machine that warms up or tires.
+ */
+export function* alternating(dirs: string[], rounds: number): Generator<{ round: number; dir: string }> {
+  for (let round = 1; round <= rounds; round++) {
+    for (const dir of round % 2 ? dirs : [...dirs].reverse()) yield { round, dir };
+  }
+}
+
 /** The middle value (the mean of the two middle ones for an even count). */
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
