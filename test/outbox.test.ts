@@ -380,7 +380,8 @@ describe('transactional outbox', () => {
         assert.ok(got < 20, 'killed before the end');
         startWorker();
         // Deliveries the dead worker held fall due when its lease runs out; each ends succeeded, and every event arrived
-        // (the one cut off mid-request may arrive twice: receivers de-duplicate by webhook-id).
+        // (the one cut off mid-request, and successes not yet written, may arrive twice: receivers de-duplicate by
+        // webhook-id).
         const settled = () =>
           count(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status <> 'succeeded'`).then((n) => n === 0);
         assert.ok(await waitFor(settled, 30_000), 'every delivery succeeded after the restart');

@@ -115,6 +115,34 @@ describe('webhook lanes going on with their endpoint', function () {
     assert.equal(await claimedAt(), claimed, 'the lane went on: no second claim');
   });
 
+  it('under a backlog, lease the next batch while the last requests of this one are still out', async () => {
+    const partner = await signup('partner');
+    const ep = await subscribe(partner, receiver);
+    const ids: string[] = [];
+    // One claim's batch (20), full, so the lane is under a backlog, and 10 more.
+    for (let i = 0; i < 30; i++) ids.push(await event(`e${i}`));
+    const leasedAfterBatch = `SELECT count(*)::int AS n FROM webhook_deliveries
+                               WHERE endpoint_id = $1 AND event_id = ANY($2::uuid[]) AND status = 'pending'
+                                 AND claim_token = (SELECT claim_token FROM webhook_deliveries WHERE event_id = $3
+                                                       AND endpoint_id = $1)`;
+    let leasedBeforeLastAnswer = false;
+    receiver.beforeAnswer = async (n) => {
+      // The first batch's last request: the next ten are already the same lane's, before it is answered.
+      if (n === 19)
+        leasedBeforeLastAnswer = await waitFor(
+          async () => (await count(leasedAfterBatch, [ep.id, ids.slice(20), ids[19]])) === 10,
+          10_000,
+        );
+    };
+    const attempts = await testWorker().runOnce();
+    assert.ok(leasedBeforeLastAnswer, 'the next batch was taken while the batch was being sent');
+    assert.deepEqual(receiver.ids(), ids, 'each once, in event order');
+    assert.equal(attempts, 30);
+    const succeeded = `SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'succeeded' AND attempt_count = 1
+                          AND claim_token IS NULL AND locked_until IS NULL`;
+    assert.equal(await count(succeeded), 30, 'every success recorded, no lease left behind');
+  });
+
   it('stop once their endpoint is disabled: nothing more is sent', async () => {
     const partner = await signup('partner');
     const ep = await subscribe(partner, receiver);
