@@ -3,8 +3,8 @@
  * that trickles its answer byte by byte hits it too), a connect deadline, no redirects, no proxy, at most
  * 1 KiB of the answer read, and the SSRF guard on every address actually connected to.
  */
-import { EventEmitter } from 'node:events';
-import { Agent } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, type Dispatcher } from 'undici';
 import { SsrfError, literalAddress, type AddressPolicy } from './ssrf.js';
 
 const LOG_BYTES = 1024;
@@ -80,57 +80,24 @@ export class SendLine {
     this.deadline = new Deadline(options.timeoutMs);
   }
 
-  async send(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
+  send(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
     const started = performance.now();
-    const done = (r: Omit<SendResult, 'durationMs'>): SendResult => ({
-      ...r,
-      durationMs: Math.round(performance.now() - started),
-    });
-    const fail = (error: string) =>
-      done({ statusCode: null, body: '', truncated: false, error, retryAfterSeconds: null });
     const target = this.targetOf(url);
-    if (target.refused !== undefined) return fail(target.refused);
-    const deadline = this.deadline;
-    deadline.arm();
-    try {
-      const res = await this.agent.request({
-        origin: target.origin,
-        path: target.path,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers },
-        body,
-        signal: deadline,
-      });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let truncated = false;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        chunks.push(chunk);
-        size += chunk.length;
-        if (size > LOG_BYTES) {
-          truncated = true;
-          break;
-        }
-      }
-      if (truncated) res.body.destroy();
-      const text = Buffer.concat(chunks)
-        .subarray(0, LOG_BYTES)
-        .toString('utf8')
-        .replace(/\u0000/g, '')
-        .replace(/\uFFFD$/, '');
-      return done({
-        statusCode: res.statusCode,
-        body: text,
-        truncated,
-        error: null,
-        retryAfterSeconds:
-          res.statusCode === 429 || res.statusCode === 503 ? retryAfter(res.headers['retry-after']) : null,
-      });
-    } catch (err) {
-      return fail(describe(err, deadline.aborted));
-    } finally {
-      deadline.disarm();
-    }
+    if (target.refused !== undefined) return Promise.resolve(failed(started, target.refused));
+    return new Promise((resolve) => {
+      const exchange = new Exchange(started, this.deadline, resolve);
+      this.deadline.arm(exchange);
+      this.agent.dispatch(
+        {
+          origin: target.origin,
+          path: target.path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers },
+          body,
+        },
+        exchange,
+      );
+    });
   }
 
   /** Stops the deadline timer; the line may still send afterwards (it starts a new timer). */
@@ -159,24 +126,102 @@ export class SendLine {
 const USER_AGENT = 'AX-Testbed-Registry-Webhooks/1';
 
 /**
- * The abort signal of a line, in the EventEmitter form undici accepts: armed for each request, it fires (once)
- * when the request is not done within `ms`. Its one timer is refreshed rather than made anew; firing while
- * disarmed (between requests) does nothing.
+ * One request and its answer, as undici's dispatcher hands them over: the status, the first LOG_BYTES of the
+ * body (more cuts the connection) and Retry-After. Reading the answer through these callbacks rather than a
+ * body stream saves the stream, its async iterator and their listeners on every delivery.
  */
-class Deadline extends EventEmitter {
-  aborted = false;
-  reason: Error | undefined;
-  private armed = false;
-  private timer: NodeJS.Timeout | undefined;
+class Exchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private statusCode = 0;
+  private retryAfter: string | string[] | undefined;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private done = false;
 
-  constructor(private readonly ms: number) {
-    super();
+  constructor(
+    private readonly started: number,
+    private readonly deadline: Deadline,
+    private readonly resolve: (r: SendResult) => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.done) controller.abort(new Error('the request did not complete within its deadline'));
   }
 
-  arm(): void {
-    this.aborted = false;
-    this.reason = undefined;
-    this.armed = true;
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.statusCode = statusCode;
+    this.retryAfter = headers['retry-after'];
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.done) return;
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size <= LOG_BYTES) return;
+    this.answered(true);
+    controller.abort(new Error('answer longer than logged'));
+  }
+
+  onResponseEnd(): void {
+    this.answered(false);
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.finish(failed(this.started, describe(err, false)));
+  }
+
+  /** The deadline passed: the request in flight is aborted (or will be, when it starts). */
+  timedOut(): void {
+    this.finish(failed(this.started, describe(undefined, true)));
+    this.controller?.abort(new Error('the request did not complete within its deadline'));
+  }
+
+  private answered(truncated: boolean): void {
+    const status = this.statusCode;
+    this.finish({
+      statusCode: status,
+      durationMs: Math.round(performance.now() - this.started),
+      body: Buffer.concat(this.chunks)
+        .subarray(0, LOG_BYTES)
+        .toString('utf8')
+        .replace(/\u0000/g, '')
+        .replace(/\uFFFD$/, ''),
+      truncated,
+      error: null,
+      retryAfterSeconds: status === 429 || status === 503 ? retryAfter(this.retryAfter) : null,
+    });
+  }
+
+  private finish(r: SendResult): void {
+    if (this.done) return;
+    this.done = true;
+    this.deadline.disarm();
+    this.resolve(r);
+  }
+}
+
+const failed = (started: number, error: string): SendResult => ({
+  statusCode: null,
+  durationMs: Math.round(performance.now() - started),
+  body: '',
+  truncated: false,
+  error,
+  retryAfterSeconds: null,
+});
+
+/**
+ * The deadline of a line: armed for each request, it ends the request (once) when it is not done within `ms`.
+ * Its one timer is refreshed rather than made anew; firing while disarmed (between requests) does nothing.
+ */
+class Deadline {
+  private exchange: Exchange | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ms: number) {}
+
+  arm(exchange: Exchange): void {
+    this.exchange = exchange;
     if (this.timer) this.timer.refresh();
     else {
       this.timer = setTimeout(() => this.fire(), this.ms);
@@ -186,21 +231,19 @@ class Deadline extends EventEmitter {
   }
 
   disarm(): void {
-    this.armed = false;
+    this.exchange = undefined;
   }
 
   close(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.armed = false;
+    this.exchange = undefined;
   }
 
   private fire(): void {
-    if (!this.armed) return;
-    this.armed = false;
-    this.aborted = true;
-    this.reason = new Error('the request did not complete within its deadline');
-    this.emit('abort');
+    const exchange = this.exchange;
+    this.exchange = undefined;
+    exchange?.timedOut();
   }
 }
 
