@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { recordEvent } from '../src/events/outbox.js';
 import { disableEndpoint } from '../src/webhooks/service.js';
+import { DUE_ORDER } from '../src/webhooks/worker.js';
 import { ctx } from './support/context.js';
 import { signup } from './support/factories.js';
 import { WebhookReceiver, waitFor } from './support/webhook-receiver.js';
@@ -141,6 +142,24 @@ describe('webhook lanes going on with their endpoint', function () {
     const succeeded = `SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'succeeded' AND attempt_count = 1
                           AND claim_token IS NULL AND locked_until IS NULL`;
     assert.equal(await count(succeeded), 30, 'every success recorded, no lease left behind');
+  });
+
+  it('lease in the order of the due index: a batch is read and locked, not the whole backlog sorted', async () => {
+    const partner = await signup('partner');
+    const ep = await subscribe(partner, receiver);
+    for (let i = 0; i < 30; i++) await event(`e${i}`);
+    // With sorting and other paths priced out, a plan still sorts only if the index cannot give the order.
+    const plan = await ctx().db.transaction(async (tx) => {
+      await tx.exec('SET LOCAL enable_sort = off; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off');
+      const { rows } = await tx.query<{ 'QUERY PLAN': unknown }>(
+        `EXPLAIN (FORMAT JSON) SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = $1 AND d.status = 'pending'
+          ORDER BY ${DUE_ORDER} LIMIT 20 FOR UPDATE SKIP LOCKED`,
+        [ep.id],
+      );
+      return JSON.stringify(rows[0]!['QUERY PLAN']);
+    });
+    assert.ok(!/"Node Type":\s*"[A-Za-z ]*Sort"/.test(plan), plan);
+    assert.match(plan, /"Index Name":\s*"webhook_deliveries_due_idx"/);
   });
 
   it('stop once their endpoint is disabled: nothing more is sent', async () => {
