@@ -15,7 +15,7 @@
  * --cpu-prof), BENCH_WEBHOOK_STATEMENTS=true (each of those processes prints its statements by kind on exit),
  * BENCH_WEBHOOK_SCENARIOS (server rows: poll,rates,full,drain; default all), BENCH_WEBHOOK_WORKER (the worker's entry
  * file, default src/worker.ts: another tree's for A/B runs), BENCH_WEBHOOK_TREE (another checkout to run the embedded
- * rows' API process from, for A/B runs).
+ * rows' API process from, for A/B runs), BENCH_WEBHOOK_DRAIN_ROUNDS (rounds of the drain and the bare loop, default 3).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -121,7 +121,8 @@ if (wants('webhooks')) {
         'transaction starts and so before the commit: an upper bound of commit → receipt, the figure the target speaks ' +
         "of, on the same machine's clock as the receipt. Throughput is measured on the drain of a " +
         'backlog: 10,000 events committed first, then the worker started, deliveries per second from its first receipt ' +
-        'to its last; the bare loop sends the same envelopes. The full-load row, where the worker delivers while 4 writers ' +
+        'to its last; the bare loop sends the same envelopes. Each round makes a new backlog and runs both sides, in an ' +
+        "order that reverses every other round, and the figure is the median of the rounds' ratios. The full-load row, where the worker delivers while 4 writers " +
         'commit, is kept but is no throughput figure: there the worker can go no faster than the events commit, and it ' +
         'shares the two cores with PostgreSQL committing them and with the writers, while the bare loop has its ' +
         'envelopes made in advance and no database. Targets: p50 < 25 ms and p99 < 100 ms at 50 events/s on both ' +
