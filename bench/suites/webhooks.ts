@@ -362,7 +362,7 @@ async function withWorker(
 }
 
 /** The same envelopes the worker sent in the drain row, signed and POSTed by a bare loop in a child process. */
-async function bareLoop(db: Db, receiver: Receiver, afterSeq: number): Promise<WebhookResults['bare']> {
+async function bareLoop(db: Db, receiver: Receiver, afterSeq: number): Promise<NonNullable<WebhookResults['bare']>> {
   const { rows } = await db.query<EventRow>(
     'SELECT id, seq, type, created_at, data FROM events WHERE seq > $1 ORDER BY seq',
     [afterSeq],
