@@ -273,12 +273,12 @@ export async function runWebhookSuite(
       // first receipt) and the bare loop sends the same envelopes, in an order that reverses every other round.
       const rounds = Number(process.env.BENCH_WEBHOOK_DRAIN_ROUNDS ?? 3);
       console.log(`webhooks: drain of a backlog, ${rounds} rounds…`);
-      out.rounds = [];
+      const byRound: { worker: number; bare: number }[] = [];
+      out.rounds = byRound;
       let firstSeq = 0;
-      let worker: WebhookRow | undefined;
-      let bare: { deliveries: number; perSecond: number } | undefined;
+      let bareDeliveries = 0;
       for (const { round, dir } of alternating(['worker', 'bare'], rounds)) {
-        if (out.rounds.length < round) {
+        if (byRound.length < round) {
           // What the rows before left behind (settled deliveries' old versions, stale statistics) is cleared as
           // autovacuum would, which the benchmark server runs without: each round measures the worker, not them.
           await db.exec('VACUUM ANALYZE webhook_deliveries, webhook_attempts, events');
@@ -288,7 +288,7 @@ export async function runWebhookSuite(
           await paced(events, undefined, (i) => record(i)());
           console.log(`  ${fmt(events)} events committed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
           receiver.startAt.clear();
-          out.rounds.push({ worker: NaN, bare: NaN });
+          byRound.push({ worker: NaN, bare: NaN });
         }
         if (dir === 'worker') {
           receiver.reset();
@@ -298,21 +298,21 @@ export async function runWebhookSuite(
             db,
             async () => {
               const row = await receiver.row('postgres', DRAIN, events, undefined);
-              worker = {
+              out.rows.push({
                 ...row,
                 scenario: `drain, round ${round}: ${fmt(events)} events committed, then the worker started`,
-              };
+              });
+              byRound[round - 1]!.worker = row.perSecond;
             },
             false,
           );
-          out.rows.push(worker!);
-          out.rounds[round - 1]!.worker = worker!.perSecond;
         } else {
-          bare = await bareLoop(db, receiver, firstSeq);
-          out.rounds[round - 1]!.bare = bare.perSecond;
+          const bare = await bareLoop(db, receiver, firstSeq);
+          bareDeliveries = bare.deliveries;
+          byRound[round - 1]!.bare = bare.perSecond;
         }
       }
-      out.bare = { deliveries: bare?.deliveries ?? 0, perSecond: median(out.rounds.map((r) => r.bare)) };
+      out.bare = { deliveries: bareDeliveries, perSecond: median(byRound.map((r) => r.bare)) };
     }
   } finally {
     await receiver.stop();

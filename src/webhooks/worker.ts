@@ -44,7 +44,7 @@ import { AddressPolicy } from './ssrf.js';
 const BATCH = 20;
 /**
  * Deliveries a lane takes when it goes on after a full batch (a backlog). Each batch costs a statement, mostly a
- * fixed cost whatever its size, so larger batches mean fewer statements per delivery (100 → 500: about a third
+ * fixed cost whatever its size, so larger batches mean fewer statements per delivery (100 → 500: about 30 %
  * less database CPU per delivery in the drain of the benchmark).
  */
 const BACKLOG_BATCH = 500;
