@@ -91,6 +91,37 @@ describe('transactional outbox', () => {
     assert.ok(types.every((t) => t.testbed_id === tb.id));
   });
 
+  it('gives events, deliveries and attempts time-ordered ids (UUID version 7) from the database clock', async () => {
+    const partner = await signup('partner');
+    await subscribe(partner, receiver);
+    const clock = async () =>
+      (await ctx().db.query<{ ms: string }>('SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::text AS ms'))
+        .rows[0]!.ms;
+    const before = Number(await clock());
+    for (const name of ['first', 'second'])
+      await ctx().db.transaction((tx) =>
+        recordEvent(tx, { type: 'testbed.updated', data: { id: randomUUID(), name }, visibility: 'public' }),
+      );
+    assert.equal(await testWorker().runOnce(), 2);
+    const after = Number(await clock());
+    const { rows } = await ctx().db.query<{ event: string; delivery: string; attempt: string }>(
+      `SELECT ev.id AS event, d.id AS delivery, a.id AS attempt FROM events ev
+         JOIN webhook_deliveries d ON d.event_id = ev.id JOIN webhook_attempts a ON a.delivery_id = d.id
+        ORDER BY ev.seq`,
+    );
+    assert.equal(rows.length, 2);
+    let last = 0;
+    // In the order they were written: each event with its deliveries, then the attempts.
+    for (const id of [...rows.flatMap((r) => [r.event, r.delivery]), ...rows.map((r) => r.attempt)]) {
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, id);
+      const ms = parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+      assert.ok(ms >= before && ms <= after, `${id}: ${ms} outside ${before}..${after}`);
+      assert.ok(ms >= last, `${id} is older than the id written before it`);
+      last = ms;
+    }
+    assert.notEqual(rows[0]!.event, rows[1]!.event);
+  });
+
   describe('tenant isolation', () => {
     it("an organisation's feed and endpoints carry only what it may see", async () => {
       const a = await signup('startup');
