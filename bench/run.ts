@@ -15,7 +15,7 @@
  * --cpu-prof), BENCH_WEBHOOK_STATEMENTS=true (each of those processes prints its statements by kind on exit),
  * BENCH_WEBHOOK_SCENARIOS (server rows: poll,rates,full,drain; default all), BENCH_WEBHOOK_WORKER (the worker's entry
  * file, default src/worker.ts: another tree's for A/B runs), BENCH_WEBHOOK_TREE (another checkout to run the embedded
- * rows' API process from, for A/B runs), BENCH_WEBHOOK_DRAIN_ROUNDS (rounds of the drain and the bare loop, default 3).
+ * rows' API process from, for A/B runs), BENCH_WEBHOOK_DRAIN_ROUNDS (rounds of the drain and the bare loop, default 5).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
