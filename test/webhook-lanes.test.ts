@@ -162,6 +162,47 @@ describe('webhook lanes going on with their endpoint', function () {
     assert.match(plan, /"Index Name":\s*"webhook_deliveries_due_idx"/);
   });
 
+  it('lease without index writes: no index of the deliveries covers the lease, and pages keep room for it', async () => {
+    // A lease changes locked_until, claim_token and updated_at; an index on any of them (key, INCLUDE or predicate)
+    // would make every lease a non-HOT update, written into every index of the table.
+    const { rows } = await ctx().db.query<{ def: string }>(
+      `SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = 'webhook_deliveries'::regclass`,
+    );
+    assert.ok(rows.length >= 4, JSON.stringify(rows));
+    for (const { def } of rows) assert.doesNotMatch(def, /locked_until|claim_token|updated_at/, def);
+    const { rows: options } = await ctx().db.query<{ options: string[] | null }>(
+      `SELECT reloptions AS options FROM pg_class WHERE oid = 'webhook_deliveries'::regclass`,
+    );
+    assert.deepEqual(options[0]!.options, ['fillfactor=70']);
+  });
+
+  it("close their row when they end; another worker's live lane counts toward the bound until its lease runs out", async () => {
+    const partner = await signup('partner');
+    const ep = await subscribe(partner, receiver);
+    const lanes = `SELECT count(*)::int AS n FROM webhook_lanes`;
+    await event('first');
+    await event('second');
+    assert.equal(await testWorker().runOnce(), 2);
+    assert.equal(await count(lanes), 0, 'the lane closed its row');
+    // A lane of a worker that is still sending to the endpoint: with a bound of one, nobody else may open one.
+    const token = randomUUID();
+    await ctx().db.query(
+      `INSERT INTO webhook_lanes (token, endpoint_id, locked_until) VALUES ($1, $2, now() + interval '1 hour')`,
+      [token, ep.id],
+    );
+    await event('third');
+    assert.equal(await testWorker({ endpointConcurrency: 1 }).runOnce(), 0, 'the bound is taken');
+    assert.equal(await testWorker({ endpointConcurrency: 2 }).runOnce(), 1, 'a second lane may open');
+    // That worker died: once the lease of its lane runs out, the lane no longer counts, and the claim removes it.
+    await ctx().db.query(`UPDATE webhook_lanes SET locked_until = now() - interval '1 second' WHERE token = $1`, [
+      token,
+    ]);
+    await event('fourth');
+    assert.equal(await testWorker({ endpointConcurrency: 1 }).runOnce(), 1);
+    assert.equal(await count(lanes), 0);
+    assert.equal(receiver.received.length, 4);
+  });
+
   it('stop once their endpoint is disabled: nothing more is sent', async () => {
     const partner = await signup('partner');
     const ep = await subscribe(partner, receiver);

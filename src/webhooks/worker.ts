@@ -102,10 +102,12 @@ const LEASE_PICKED = (leaseSecondsParam: number) =>
              w.id AS endpoint_id, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.organization_id,
              o.kind AS org_kind`;
 
-/** Fewer live lanes (claim tokens with a lease running) on the endpoint than the bound in parameter $boundParam. */
+/**
+ * Fewer live lanes on the endpoint than the bound in parameter $boundParam. A lane is a row of webhook_lanes from
+ * the claim that opens it until it ends, its lease running as long as its deliveries' (see 0014_webhook_lanes.sql).
+ */
 const UNDER_BOUND = (endpoint: string, boundParam: number) =>
-  `(SELECT count(DISTINCT b.claim_token) FROM webhook_deliveries b
-     WHERE b.endpoint_id = ${endpoint} AND b.locked_until IS NOT NULL AND b.locked_until >= now()) < $${boundParam}`;
+  `(SELECT count(*) FROM webhook_lanes b WHERE b.endpoint_id = ${endpoint} AND b.locked_until >= now()) < $${boundParam}`;
 
 /**
  * Leases lanes: `lanes` selects (endpoint_id, token) rows; each gets up to $4 of its endpoint's oldest due
@@ -118,6 +120,13 @@ const leaseLanes = (lanes: string) => `WITH lane AS MATERIALIZED (${lanes}
                 ORDER BY ${DUE_ORDER} LIMIT $4 FOR UPDATE SKIP LOCKED) d
   ), touched AS (
     UPDATE webhook_endpoints SET claimed_at = now() WHERE id IN (SELECT endpoint_id FROM lane)
+  ), opened AS (
+    INSERT INTO webhook_lanes (token, endpoint_id, locked_until)
+    SELECT lane.token, lane.endpoint_id, now() + make_interval(secs => $5) FROM lane
+     WHERE EXISTS (SELECT 1 FROM picked WHERE picked.token = lane.token)
+  ), expired AS (
+    -- Lanes of workers that died, whose leases ran out.
+    DELETE FROM webhook_lanes x WHERE x.endpoint_id IN (SELECT endpoint_id FROM lane) AND x.locked_until < now()
   )
   ${LEASE_PICKED(5)}`;
 
@@ -134,7 +143,8 @@ function byLane(jobs: Job[]): Job[][] {
 
 /**
  * A lane asking to go on with its endpoint: taken only if all `expected` of its batch were still its own; up to
- * `size` deliveries, after event seq `after` (null: from the start of the endpoint's queue).
+ * `size` deliveries, after event seq `after` (null: from the start of the endpoint's queue). With `last`, the lane
+ * ends unless it gets some: the same statement closes it (deletes its row of webhook_lanes).
  */
 interface LaneNext {
   endpointId: string;
@@ -142,6 +152,7 @@ interface LaneNext {
   expected: number;
   size: number;
   after: number | null;
+  last: boolean;
 }
 
 const isSuccess = (r: SendResult) => r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
@@ -494,6 +505,9 @@ export class DeliveryWorker {
    */
   private async runLane(first: Job[]): Promise<boolean> {
     let lane = first;
+    const token = first[0]!.claim_token;
+    // Whether a statement has closed the lane (deleted its row); otherwise the lane's end does.
+    let closed = false;
     let asked = BATCH;
     let leaseEnds = performance.now() + this.settings.leaseSeconds * 1000;
     const queued: Success[] = [];
@@ -551,7 +565,7 @@ export class DeliveryWorker {
         const more = (round < MAX_ROUNDS || !this.claimedAll) && !this.stopping;
         const after = backlog && round % FULL_SCAN_EVERY !== 0 ? lane[lane.length - 1]!.event_seq : null;
         const size = backlog ? BACKLOG_BATCH : BATCH;
-        const { endpoint_id: endpointId, claim_token: token } = lane[0]!;
+        const endpointId = lane[0]!.endpoint_id;
         const halfway = backlog && more ? Math.ceil(lane.length / 2) : -1;
         for (const [i, job] of lane.entries()) {
           if (lost) break;
@@ -564,7 +578,7 @@ export class DeliveryWorker {
           if (i === halfway && queued.length && !ahead && !this.stopping) {
             // Under a backlog: record what is queued and take the next batch now, while this one goes on.
             const batch = queued.splice(0);
-            const next = { endpointId, token, expected: batch.length, size, after };
+            const next = { endpointId, token, expected: batch.length, size, after, last: false };
             ahead = { result: this.recordSuccesses(batch, next), sentAt: performance.now() };
           }
           const sent = await this.attempt(job, line);
@@ -604,9 +618,11 @@ export class DeliveryWorker {
         }
         const batch = queued.splice(0);
         const signals = this.signals;
-        const next = more ? { endpointId, token, expected: batch.length, size, after } : undefined;
+        // Asking for nothing more (size 0) when the lane may not go on: the statement then only closes it.
+        const next = { endpointId, token, expected: batch.length, size: more ? size : 0, after, last: true };
         const sentAt = performance.now();
         const r = await this.recordSuccesses(batch, next);
+        closed = !r.next.length;
         if (!r.kept) return true;
         // Nothing more due: claim again only if signalled since the statement looked (it may have missed that), or
         // if it looked only past the last event taken.
@@ -619,6 +635,8 @@ export class DeliveryWorker {
       line.close();
       await drain();
       await handBack(await takenAhead()).catch(() => undefined);
+      // Should this fail too, the lane stops counting when its lease runs out.
+      if (!closed) await this.book.query('DELETE FROM webhook_lanes WHERE token = $1', [token]).catch(() => undefined);
     }
   }
 
@@ -780,6 +798,14 @@ export class DeliveryWorker {
                      ORDER BY ${DUE_ORDER} LIMIT lane.size FOR UPDATE SKIP LOCKED) d
        ), leased AS (
          ${LEASE_PICKED(14)}
+       ), extended AS (
+         -- A lane's lease runs as long as its deliveries'.
+         UPDATE webhook_lanes SET locked_until = now() + make_interval(secs => $14)
+          WHERE token IN (SELECT token FROM picked)
+       ), ended AS (
+         DELETE FROM webhook_lanes
+          WHERE token IN (SELECT u.token FROM unnest($10::uuid[], $16::bool[]) AS u(token, last) WHERE u.last)
+            AND token NOT IN (SELECT token FROM picked)
        )
        -- The ids settled once, on the first row: each row's copy of the array would be parsed again.
        SELECT CASE WHEN l.n IS NULL OR l.n = 1 THEN s.ids END AS settled_ids, l.*
@@ -802,6 +828,7 @@ export class DeliveryWorker {
         lanes.map((l) => l.size),
         s.leaseSeconds,
         lanes.map((l) => l.after),
+        lanes.map((l) => l.last),
       ],
     );
     const jobs = rows.filter((r) => r.id !== null);
