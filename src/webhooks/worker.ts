@@ -801,12 +801,9 @@ export class DeliveryWorker {
        ), leased AS (
          ${LEASE_PICKED(14)}
        ), extended AS (
-         -- A lane's lease runs as long as its deliveries'. Its row is written again should a claim have removed it
-         -- meanwhile (a worker that stalled past its lease), so that a lane holding deliveries always counts.
-         INSERT INTO webhook_lanes (token, endpoint_id, locked_until)
-         SELECT lane.token, lane.endpoint_id, now() + make_interval(secs => $14) FROM lane
-          WHERE EXISTS (SELECT 1 FROM picked WHERE picked.token = lane.token)
-         ON CONFLICT (token) DO UPDATE SET locked_until = EXCLUDED.locked_until
+         -- A lane's lease runs as long as its deliveries'.
+         UPDATE webhook_lanes SET locked_until = now() + make_interval(secs => $14)
+          WHERE token IN (SELECT token FROM picked)
        ), ended AS (
          DELETE FROM webhook_lanes
           WHERE token IN (SELECT u.token FROM unnest($10::uuid[], $16::bool[]) AS u(token, last) WHERE u.last)
