@@ -116,6 +116,34 @@ describe('webhook lanes going on with their endpoint', function () {
     assert.equal(await claimedAt(), claimed, 'the lane went on: no second claim');
   });
 
+  it("go on with what was committed while a short batch's last request was out: its success is held for that", async () => {
+    const partner = await signup('partner');
+    const ep = await subscribe(partner, receiver);
+    const state = async () =>
+      (
+        await ctx().db.query<{ at: string; lanes: number }>(
+          `SELECT claimed_at::text AS at, (SELECT count(*)::int FROM webhook_lanes) AS lanes
+             FROM webhook_endpoints WHERE id = $1`,
+          [ep.id],
+        )
+      ).rows[0]!;
+    const first = await event('first');
+    let second = '';
+    let claimed: string | undefined;
+    let whileSecond: { at: string; lanes: number } | undefined;
+    receiver.beforeAnswer = async (n) => {
+      if (n === 0) {
+        claimed = (await state()).at;
+        second = await event('second');
+      } else whileSecond = await state();
+    };
+    assert.equal(await testWorker().runOnce(), 2);
+    assert.deepEqual(receiver.ids(), [first, second]);
+    assert.equal(whileSecond?.at, claimed, 'the lane went on: no second claim');
+    assert.equal(whileSecond?.lanes, 1, 'one lane, open while it sends');
+    assert.equal((await state()).lanes, 0, 'closed by the statement that found it nothing more');
+  });
+
   it('under a backlog, lease the next batch while the last requests of this one are still out', async () => {
     const partner = await signup('partner');
     const ep = await subscribe(partner, receiver);

@@ -596,7 +596,6 @@ export class DeliveryWorker {
           const kept = sent ? await this.settleFailure(job, sent.attemptedAt, sent.result) : await this.skip(job);
           if (!kept) break;
         }
-        holding = false;
         if (ahead && !lost) {
           const { result, sentAt } = ahead;
           ahead = undefined;
@@ -604,13 +603,17 @@ export class DeliveryWorker {
           if (!r.kept) return true;
           if (r.next.length) {
             // The next batch is here: the successes still queued go with a later statement.
+            holding = false;
             asked = size;
             lane = r.next;
             leaseEnds = sentAt + this.settings.leaseSeconds * 1000;
             continue;
           }
         }
-        await drain();
+        // A statement of earlier successes still running ends first; what is queued, the held success included,
+        // goes with the statement that takes the next batch.
+        while (recording) await recording;
+        holding = false;
         if (failure) throw failure;
         // Lost, or the batch ended with a failure or a skip: the lane ends and the worker claims afresh.
         if (lost || !queued.length) {
