@@ -144,6 +144,25 @@ describe('webhook lanes going on with their endpoint', function () {
     assert.equal((await state()).lanes, 0, 'closed by the statement that found it nothing more');
   });
 
+  it('write their row again with the next batch, should a claim have removed it while they sent', async () => {
+    const partner = await signup('partner');
+    await subscribe(partner, receiver);
+    const first = await event('first');
+    let second = '';
+    let whileSecond = -1;
+    receiver.beforeAnswer = async (n) => {
+      if (n === 0) {
+        second = await event('second');
+        // As a claim does with the row of a lane whose lease ran out (its worker stalled).
+        await ctx().db.query(`DELETE FROM webhook_lanes`);
+      } else whileSecond = await count(`SELECT count(*)::int AS n FROM webhook_lanes`);
+    };
+    assert.equal(await testWorker().runOnce(), 2);
+    assert.deepEqual(receiver.ids(), [first, second]);
+    assert.equal(whileSecond, 1, 'the lane holding the second delivery counts toward the bound again');
+    assert.equal(await count(`SELECT count(*)::int AS n FROM webhook_lanes`), 0);
+  });
+
   it('under a backlog, lease the next batch while the last requests of this one are still out', async () => {
     const partner = await signup('partner');
     const ep = await subscribe(partner, receiver);

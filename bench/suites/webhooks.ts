@@ -11,12 +11,13 @@
  *
  * The throughput ratio is the drain's, the median of BENCH_WEBHOOK_DRAIN_ROUNDS rounds (default 5): each round
  * commits a new backlog, and the worker's drain and the bare loop run on it in an order that reverses every other
- * round; one run of each side moved by up to a fifth between runs, the bare loop's by more (12,400 to 21,000/s within
- * one hour on the same tree), so the median needs more rounds than three to settle. The bare loop has its envelopes made before
- * its clock starts and shares the two cores with nobody but the receiver, while during the concurrent full-load
- * row the worker shares them with PostgreSQL committing 4 writers' transactions, the writers themselves and the
- * receiver, and can deliver no faster than the events commit. The drain measures what the worker costs per delivery: the events are there,
- * PostgreSQL serves only the worker, and the clock runs from the first receipt to the last.
+ * round; one run of each side moved by up to a fifth between runs, the bare loop's by more (12,400 to 21,000/s
+ * within one hour on the same tree), so the median needs more rounds than three to settle. The bare loop has its
+ * envelopes made before its clock starts and shares the two cores with nobody but the receiver, while during the
+ * concurrent full-load row the worker shares them with PostgreSQL committing 4 writers' transactions, the writers
+ * themselves and the receiver, and can deliver no faster than the events commit. The drain measures what the
+ * worker costs per delivery: the events are there, PostgreSQL serves only the worker, and the clock runs from the
+ * first receipt to the last.
  * BENCH_WEBHOOK_SCENARIOS (poll,rates,full,drain; default all) limits the rows, for A/B runs;
  * BENCH_WEBHOOK_WORKER names another worker entry file (an older tree, for A/B runs).
  *

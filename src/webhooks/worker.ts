@@ -111,6 +111,17 @@ const UNDER_BOUND = (endpoint: string, boundParam: number) =>
   `(SELECT count(*) FROM webhook_lanes b WHERE b.endpoint_id = ${endpoint} AND b.locked_until >= now()) < $${boundParam}`;
 
 /**
+ * Opens, or extends, the lease of each lane of a `lane (endpoint_id, token)` CTE that `picked` gave deliveries: a
+ * lane's lease runs as long as its deliveries'. A lane going on writes its row again should a claim have removed it
+ * meanwhile (its worker stalled past the lease), so that a lane holding deliveries always counts.
+ */
+const LANE_LEASE = (leaseSecondsParam: number) =>
+  `INSERT INTO webhook_lanes (token, endpoint_id, locked_until)
+   SELECT lane.token, lane.endpoint_id, now() + make_interval(secs => $${leaseSecondsParam}) FROM lane
+    WHERE EXISTS (SELECT 1 FROM picked WHERE picked.token = lane.token)
+   ON CONFLICT (token) DO UPDATE SET locked_until = EXCLUDED.locked_until`;
+
+/**
  * Leases lanes: `lanes` selects (endpoint_id, token) rows; each gets up to $4 of its endpoint's oldest due
  * deliveries (first-attempt delay $1, lease $5 seconds), and its endpoint's claimed_at is touched.
  */
@@ -122,9 +133,7 @@ const leaseLanes = (lanes: string) => `WITH lane AS MATERIALIZED (${lanes}
   ), touched AS (
     UPDATE webhook_endpoints SET claimed_at = now() WHERE id IN (SELECT endpoint_id FROM lane)
   ), opened AS (
-    INSERT INTO webhook_lanes (token, endpoint_id, locked_until)
-    SELECT lane.token, lane.endpoint_id, now() + make_interval(secs => $5) FROM lane
-     WHERE EXISTS (SELECT 1 FROM picked WHERE picked.token = lane.token)
+    ${LANE_LEASE(5)}
   ), expired AS (
     -- Lanes of workers that died, whose leases ran out.
     DELETE FROM webhook_lanes x WHERE x.endpoint_id IN (SELECT endpoint_id FROM lane) AND x.locked_until < now()
@@ -804,9 +813,7 @@ export class DeliveryWorker {
        ), leased AS (
          ${LEASE_PICKED(14)}
        ), extended AS (
-         -- A lane's lease runs as long as its deliveries'.
-         UPDATE webhook_lanes SET locked_until = now() + make_interval(secs => $14)
-          WHERE token IN (SELECT token FROM picked)
+         ${LANE_LEASE(14)}
        ), ended AS (
          DELETE FROM webhook_lanes
           WHERE token IN (SELECT u.token FROM unnest($10::uuid[], $16::bool[]) AS u(token, last) WHERE u.last)
